@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cutover",
+    products: [
+        .executable(name: "cutover", targets: ["cutover"]),
+    ],
+    targets: [
+        // System libraries: the only places C enters, each wrapped by one Swift module.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "CutoverCore"),
+        .target(name: "CutoverCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto", "CSQLite"]),
+        .target(name: "CutoverNet", dependencies: ["CCurl"]),
+        .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
+        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet"]),
+        .target(
+            name: "CutoverCLI",
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"]
+        ),
+        .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
+
+        .target(
+            name: "TestSupport",
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "TestSupport"]),
+        .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverCrypto", "TestSupport"]),
+        .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
+        .testTarget(
+            name: "CutoverStepsTests",
+            dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "TestSupport"]
+        ),
+        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,73 @@
+import Foundation
+
+/// One immutable fact about a run, as stored in the event log.
+public struct Event: Sendable, Equatable {
+    /// Position in the global order of all events of all runs (1-based).
+    public let seq: Int64
+    public let runID: String
+    /// Position in this run's own order (1-based).
+    public let runSeq: Int64
+    /// Milliseconds since 1970 when the event was appended, from the engine's clock.
+    public let atMillis: Int64
+    /// Who caused the event: a person (`alice`) or a process (`cutover@host:4242`).
+    public let actor: String
+    public let body: EventBody
+    /// The canonical JSON of the body, exactly as stored and hashed.
+    public let bodyJSON: String
+    /// SHA-256 over the previous event's hash and this event's canonical bytes (hex).
+    public let hash: String
+
+    public init(
+        seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String,
+        body: EventBody, bodyJSON: String, hash: String
+    ) {
+        self.seq = seq
+        self.runID = runID
+        self.runSeq = runSeq
+        self.atMillis = atMillis
+        self.actor = actor
+        self.body = body
+        self.bodyJSON = bodyJSON
+        self.hash = hash
+    }
+
+    public var at: Date { Date(timeIntervalSince1970: Double(atMillis) / 1_000) }
+    public var type: String { body.typeName }
+
+    /// The bytes the chain hash covers, besides the previous hash:
+    /// `{"actor":…,"at":…,"body":…,"run":…,"runSeq":…,"seq":…,"type":…}` in canonical JSON.
+    public static func canonicalBytes(
+        seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String, type: String,
+        bodyJSON: String
+    ) -> String {
+        var out = "{\"actor\":"
+        JSONValue.writeQuoted(actor, into: &out)
+        out += ",\"at\":\(atMillis),\"body\":"
+        out += bodyJSON
+        out += ",\"run\":"
+        JSONValue.writeQuoted(runID, into: &out)
+        out += ",\"runSeq\":\(runSeq),\"seq\":\(seq),\"type\":"
+        JSONValue.writeQuoted(type, into: &out)
+        out += "}"
+        return out
+    }
+}
+
+/// An event before it is appended: the log assigns its sequence numbers and hash.
+public struct EventDraft: Sendable {
+    public let atMillis: Int64
+    public let actor: String
+    public let body: EventBody
+
+    public init(at: Date, actor: String, body: EventBody) {
+        self.atMillis = Int64((at.timeIntervalSince1970 * 1_000).rounded(.down))
+        self.actor = actor
+        self.body = body
+    }
+}
+
+/// Live runs change production; drills change it and roll it back on purpose.
+public enum RunMode: String, Codable, Sendable {
+    case live
+    case drill
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// What an event says. The case name is the event's `type` column; the payload is its body.
+public enum EventBody: Sendable, Equatable {
+    case runStarted(RunStarted)
+    case driverAttached(DriverAttached)
+    case stepStarted(StepAttempt)
+    case stepSucceeded(StepSucceeded)
+    case stepFailed(StepFailed)
+    case stepNote(StepNote)
+    case timerSet(TimerSet)
+    case approvalRequested(ApprovalRequested)
+    case approvalGranted(ApprovalGranted)
+    case pauseRequested(Signal)
+    case resumeRequested(Signal)
+    case abortRequested(Signal)
+    case rollbackRequested(Signal)
+    case runPaused(Signal)
+    case runResumed(Signal)
+    case rollbackStarted(RollbackStarted)
+    case compensationStarted(StepAttempt)
+    case compensationSucceeded(StepAttempt)
+    case compensationFailed(StepFailed)
+    case runSucceeded(RunOutcome)
+    case runRolledBack(RunOutcome)
+    case runFailed(RunOutcome)
+    case runNeedsAttention(NeedsAttention)
+    case runAborted(RunOutcome)
+
+    public var typeName: String {
+        switch self {
+        case .runStarted: "RunStarted"
+        case .driverAttached: "DriverAttached"
+        case .stepStarted: "StepStarted"
+        case .stepSucceeded: "StepSucceeded"
+        case .stepFailed: "StepFailed"
+        case .stepNote: "StepNote"
+        case .timerSet: "TimerSet"
+        case .approvalRequested: "ApprovalRequested"
+        case .approvalGranted: "ApprovalGranted"
+        case .pauseRequested: "PauseRequested"
+        case .resumeRequested: "ResumeRequested"
+        case .abortRequested: "AbortRequested"
+        case .rollbackRequested: "RollbackRequested"
+        case .runPaused: "RunPaused"
+        case .runResumed: "RunResumed"
+        case .rollbackStarted: "RollbackStarted"
+        case .compensationStarted: "CompensationStarted"
+        case .compensationSucceeded: "CompensationSucceeded"
+        case .compensationFailed: "CompensationFailed"
+        case .runSucceeded: "RunSucceeded"
+        case .runRolledBack: "RunRolledBack"
+        case .runFailed: "RunFailed"
+        case .runNeedsAttention: "RunNeedsAttention"
+        case .runAborted: "RunAborted"
+        }
+    }
+
+    /// The step an event is about, if any.
+    public var stepID: String? {
+        switch self {
+        case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): p.step
+        case .stepSucceeded(let p): p.step
+        case .stepFailed(let p), .compensationFailed(let p): p.step
+        case .stepNote(let p): p.step
+        case .timerSet(let p): p.step
+        case .approvalRequested(let p): p.step
+        case .approvalGranted(let p): p.step
+        default: nil
+        }
+    }
+
+    /// The canonical JSON of the payload, as stored and hashed.
+    public func encodedPayload() throws -> String {
+        let value: JSONValue
+        switch self {
+        case .runStarted(let p): value = try .encode(p)
+        case .driverAttached(let p): value = try .encode(p)
+        case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): value = try .encode(p)
+        case .stepSucceeded(let p): value = try .encode(p)
+        case .stepFailed(let p), .compensationFailed(let p): value = try .encode(p)
+        case .stepNote(let p): value = try .encode(p)
+        case .timerSet(let p): value = try .encode(p)
+        case .approvalRequested(let p): value = try .encode(p)
+        case .approvalGranted(let p): value = try .encode(p)
+        case .pauseRequested(let p), .resumeRequested(let p), .abortRequested(let p),
+            .rollbackRequested(let p), .runPaused(let p), .runResumed(let p):
+            value = try .encode(p)
+        case .rollbackStarted(let p): value = try .encode(p)
+        case .runSucceeded(let p), .runRolledBack(let p), .runFailed(let p), .runAborted(let p):
+            value = try .encode(p)
+        case .runNeedsAttention(let p): value = try .encode(p)
+        }
+        return value.canonicalString
+    }
+
+    /// Rebuilds a body from its stored type and payload.
+    /// - Throws: `EventDecodingError` when the type is unknown or the payload does not match it.
+    public static func decode(type: String, payload: String) throws -> EventBody {
+        let data = Data(payload.utf8)
+        let d = JSONDecoder()
+        do {
+            switch type {
+            case "RunStarted": return .runStarted(try d.decode(RunStarted.self, from: data))
+            case "DriverAttached": return .driverAttached(try d.decode(DriverAttached.self, from: data))
+            case "StepStarted": return .stepStarted(try d.decode(StepAttempt.self, from: data))
+            case "StepSucceeded": return .stepSucceeded(try d.decode(StepSucceeded.self, from: data))
+            case "StepFailed": return .stepFailed(try d.decode(StepFailed.self, from: data))
+            case "StepNote": return .stepNote(try d.decode(StepNote.self, from: data))
+            case "TimerSet": return .timerSet(try d.decode(TimerSet.self, from: data))
+            case "ApprovalRequested": return .approvalRequested(try d.decode(ApprovalRequested.self, from: data))
+            case "ApprovalGranted": return .approvalGranted(try d.decode(ApprovalGranted.self, from: data))
+            case "PauseRequested": return .pauseRequested(try d.decode(Signal.self, from: data))
+            case "ResumeRequested": return .resumeRequested(try d.decode(Signal.self, from: data))
+            case "AbortRequested": return .abortRequested(try d.decode(Signal.self, from: data))
+            case "RollbackRequested": return .rollbackRequested(try d.decode(Signal.self, from: data))
+            case "RunPaused": return .runPaused(try d.decode(Signal.self, from: data))
+            case "RunResumed": return .runResumed(try d.decode(Signal.self, from: data))
+            case "RollbackStarted": return .rollbackStarted(try d.decode(RollbackStarted.self, from: data))
+            case "CompensationStarted": return .compensationStarted(try d.decode(StepAttempt.self, from: data))
+            case "CompensationSucceeded": return .compensationSucceeded(try d.decode(StepAttempt.self, from: data))
+            case "CompensationFailed": return .compensationFailed(try d.decode(StepFailed.self, from: data))
+            case "RunSucceeded": return .runSucceeded(try d.decode(RunOutcome.self, from: data))
+            case "RunRolledBack": return .runRolledBack(try d.decode(RunOutcome.self, from: data))
+            case "RunFailed": return .runFailed(try d.decode(RunOutcome.self, from: data))
+            case "RunNeedsAttention": return .runNeedsAttention(try d.decode(NeedsAttention.self, from: data))
+            case "RunAborted": return .runAborted(try d.decode(RunOutcome.self, from: data))
+            default: throw EventDecodingError(type: type, reason: "unknown event type")
+            }
+        } catch let error as EventDecodingError {
+            throw error
+        } catch {
+            throw EventDecodingError(type: type, reason: "payload does not match the type (\(error))")
+        }
+    }
+}
+
+/// A stored event that cannot be read back.
+public struct EventDecodingError: Error, Sendable, CustomStringConvertible {
+    public let type: String
+    public let reason: String
+    public var description: String { "event of type \"\(type)\": \(reason)" }
+}

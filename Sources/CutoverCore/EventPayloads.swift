@@ -1,0 +1,189 @@
+/// The plan a run follows, pinned when it starts so that a resume never depends on files
+/// that may have changed since.
+public struct RunStarted: Codable, Sendable, Equatable {
+    public var workflow: String
+    public var workflowDigest: String
+    public var runbook: String
+    public var runbookDigest: String
+    /// The service the run holds: one active run per scope.
+    public var scope: String
+    public var mode: RunMode
+    public var startedBy: String
+    public var steps: [PlannedStep]
+    /// The workflow and runbook as validated, with secrets as references.
+    public var workflowSnapshot: JSONValue
+    public var runbookSnapshot: JSONValue
+
+    public init(
+        workflow: String, workflowDigest: String, runbook: String, runbookDigest: String,
+        scope: String, mode: RunMode, startedBy: String, steps: [PlannedStep],
+        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue
+    ) {
+        self.workflow = workflow
+        self.workflowDigest = workflowDigest
+        self.runbook = runbook
+        self.runbookDigest = runbookDigest
+        self.scope = scope
+        self.mode = mode
+        self.startedBy = startedBy
+        self.steps = steps
+        self.workflowSnapshot = workflowSnapshot
+        self.runbookSnapshot = runbookSnapshot
+    }
+}
+
+/// One step of a run's plan with everything the fold and the decision need.
+public struct PlannedStep: Codable, Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var kind: StepKind
+    public var pivot: Bool
+    public var retry: RetryPolicy
+    public var timeoutMillis: Int64?
+
+    public init(id: String, type: String, kind: StepKind, pivot: Bool, retry: RetryPolicy, timeoutMillis: Int64?) {
+        self.id = id
+        self.type = type
+        self.kind = kind
+        self.pivot = pivot
+        self.retry = retry
+        self.timeoutMillis = timeoutMillis
+    }
+
+    /// Whether completing this step changed something that compensation must restore.
+    public var isCompensable: Bool { kind != .check || pivot }
+}
+
+public struct DriverAttached: Codable, Sendable, Equatable {
+    /// `host:pid:nonce` of the process that took the lease.
+    public var owner: String
+    public var resumed: Bool
+    public init(owner: String, resumed: Bool) {
+        self.owner = owner
+        self.resumed = resumed
+    }
+}
+
+public struct StepAttempt: Codable, Sendable, Equatable {
+    public var step: String
+    public var attempt: Int
+    public init(step: String, attempt: Int) {
+        self.step = step
+        self.attempt = attempt
+    }
+}
+
+public struct StepSucceeded: Codable, Sendable, Equatable {
+    public var step: String
+    public var attempt: Int
+    public var output: JSONValue
+    /// True when the outcome was settled by `observe` after the driving process stopped.
+    public var observed: Bool
+    public init(step: String, attempt: Int, output: JSONValue, observed: Bool = false) {
+        self.step = step
+        self.attempt = attempt
+        self.output = output
+        self.observed = observed
+    }
+}
+
+public struct StepFailed: Codable, Sendable, Equatable {
+    public var step: String
+    public var attempt: Int
+    public var error: StepError
+    /// When the next attempt may start (ms since 1970); nil when no attempt follows.
+    public var retryAtMillis: Int64?
+    public init(step: String, attempt: Int, error: StepError, retryAtMillis: Int64?) {
+        self.step = step
+        self.attempt = attempt
+        self.error = error
+        self.retryAtMillis = retryAtMillis
+    }
+}
+
+public struct StepNote: Codable, Sendable, Equatable {
+    public var step: String
+    public var message: String
+    public init(step: String, message: String) {
+        self.step = step
+        self.message = message
+    }
+}
+
+/// A durable timer: after a crash only the time left until `untilMillis` is waited.
+public struct TimerSet: Codable, Sendable, Equatable {
+    public var step: String
+    public var name: String
+    public var untilMillis: Int64
+    public init(step: String, name: String, untilMillis: Int64) {
+        self.step = step
+        self.name = name
+        self.untilMillis = untilMillis
+    }
+}
+
+public struct ApprovalRequested: Codable, Sendable, Equatable {
+    public var step: String
+    public var required: Int
+    /// Who may approve; empty means anyone but the excluded.
+    public var approvers: [String]
+    /// Who may not approve (the starter of a live run).
+    public var excluded: [String]
+    public init(step: String, required: Int, approvers: [String], excluded: [String]) {
+        self.step = step
+        self.required = required
+        self.approvers = approvers
+        self.excluded = excluded
+    }
+}
+
+public struct ApprovalGranted: Codable, Sendable, Equatable {
+    public var step: String
+    public var by: String
+    public var comment: String?
+    public init(step: String, by: String, comment: String? = nil) {
+        self.step = step
+        self.by = by
+        self.comment = comment
+    }
+}
+
+/// A request from a person or another process (pause, resume, abort, rollback), or the
+/// driver's acknowledgement of one.
+public struct Signal: Codable, Sendable, Equatable {
+    public var reason: String?
+    public init(reason: String? = nil) { self.reason = reason }
+}
+
+public struct RollbackStarted: Codable, Sendable, Equatable {
+    /// True for a drill's rollback after its last step passed.
+    public var planned: Bool
+    public var reason: String
+    /// Whether this rollback ends the run as aborted.
+    public var aborted: Bool
+    public init(planned: Bool, reason: String, aborted: Bool = false) {
+        self.planned = planned
+        self.reason = reason
+        self.aborted = aborted
+    }
+}
+
+public struct RunOutcome: Codable, Sendable, Equatable {
+    public var reason: String?
+    public var planned: Bool?
+    public init(reason: String? = nil, planned: Bool? = nil) {
+        self.reason = reason
+        self.planned = planned
+    }
+}
+
+public struct NeedsAttention: Codable, Sendable, Equatable {
+    /// What went wrong.
+    public var reason: String
+    /// What a human must decide, with the commands that carry out each choice.
+    public var decision: String
+    public init(reason: String, decision: String) {
+        self.reason = reason
+        self.decision = decision
+    }
+}

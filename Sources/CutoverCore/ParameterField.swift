@@ -1,0 +1,83 @@
+/// One field of a step type's `with`, as validation sees it.
+public struct ParameterField: Sendable {
+    public enum FieldType: Sendable, Equatable {
+        case string
+        case integer(min: Int64?)
+        case number
+        case boolean
+        /// `30s`, `5m`, `250ms`.
+        case duration
+        /// An `http://` or `https://` URL.
+        case url
+        /// A reference to a secret (`env:NAME`, `file:/path`); a literal is refused so that
+        /// the value never reaches the event log. With `literalAllowed`, either is accepted.
+        case secret(literalAllowed: Bool)
+        case stringList
+        case oneOf([String])
+        /// Free-form JSON object.
+        case object
+    }
+
+    public var name: String
+    public var type: FieldType
+    public var required: Bool
+    public var summary: String
+
+    public init(_ name: String, _ type: FieldType, required: Bool = false, _ summary: String = "") {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.summary = summary
+    }
+
+    /// What the field expects, for error messages.
+    public var expectation: String {
+        switch type {
+        case .string: "a string"
+        case .integer(let min): min.map { $0 > 0 ? "a positive integer" : "an integer of at least \($0)" } ?? "an integer"
+        case .number: "a number"
+        case .boolean: "true or false"
+        case .duration: "a duration like \"30s\", \"5m\" or \"250ms\""
+        case .url: "an http:// or https:// URL"
+        case .secret(let literal):
+            literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\" or \"file:/path\""
+        case .stringList: "an array of strings"
+        case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
+        case .object: "an object"
+        }
+    }
+
+    /// Nil when `value` fits the field; otherwise what was wrong.
+    public func check(_ value: JSONValue) -> String? {
+        let ok: Bool
+        switch type {
+        case .string: ok = value.stringValue != nil
+        case .integer(let min):
+            if case .int(let i) = value { ok = min.map { i >= $0 } ?? true } else { ok = false }
+        case .number: ok = value.doubleValue != nil
+        case .boolean: ok = value.boolValue != nil
+        case .duration: ok = value.stringValue.flatMap(DurationText.parse) != nil
+        case .url: ok = value.stringValue.map(Self.isURL) ?? false
+        case .secret(let literal):
+            guard let s = value.stringValue else { ok = false; break }
+            if SecretReference.isReference(s) { ok = true } else { ok = literal && Self.isURL(s) }
+        case .stringList: ok = value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
+        case .oneOf(let values): ok = value.stringValue.map(values.contains) ?? false
+        case .object: ok = value.objectValue != nil
+        }
+        return ok ? nil : "expected \(expectation), got \(value.shortDescription)"
+    }
+
+    static func isURL(_ s: String) -> Bool {
+        (s.hasPrefix("http://") || s.hasPrefix("https://")) && s.count > 8
+    }
+}
+
+/// Secret references as they appear in parameters: `env:NAME` or `file:/absolute/path`.
+public enum SecretReference {
+    public static func isReference(_ s: String) -> Bool {
+        if s.hasPrefix("env:") { return s.count > 4 && !s.contains(" ") }
+        if s.hasPrefix("file:") { return s.dropFirst(5).hasPrefix("/") }
+        return false
+    }
+}

@@ -1,0 +1,225 @@
+/// A run's state: the fold of its events and nothing else. No I/O, no clock.
+public struct RunState: Sendable, Equatable {
+    public let runID: String
+    public private(set) var status: RunStatus = .running
+    public private(set) var plan: RunStarted?
+    public private(set) var steps: [String: StepRecord] = [:]
+    /// Steps in the order they succeeded; compensation walks it backwards.
+    public private(set) var completionOrder: [String] = []
+    public private(set) var lastRunSeq: Int64 = 0
+    public private(set) var startedAtMillis: Int64?
+    public private(set) var lastEventMillis: Int64?
+    public private(set) var driver: String?
+    public private(set) var pauseRequest: (String)?
+    public private(set) var resumeRequest: (String)?
+    public private(set) var abortRequest: (by: String, reason: String?)?
+    public private(set) var rollbackRequest: (by: String, reason: String?)?
+    public private(set) var statusBeforePause: RunStatus?
+    public private(set) var rollback: RollbackStarted?
+    public private(set) var attention: NeedsAttention?
+    public private(set) var outcome: RunOutcome?
+    /// A pivot step has started: from here a live run never rolls back on its own.
+    public private(set) var pivotStarted = false
+
+    public init(runID: String) { self.runID = runID }
+
+    /// Folds a whole run.
+    /// - Throws: `FoldError` at the first event that cannot follow the ones before it.
+    public static func fold(_ runID: String, _ events: some Sequence<Event>) throws -> RunState {
+        var state = RunState(runID: runID)
+        for e in events { try state.apply(e) }
+        return state
+    }
+
+    /// The plan's steps in workflow order.
+    public var orderedSteps: [StepRecord] { (plan?.steps ?? []).compactMap { steps[$0.id] } }
+
+    public func planned(_ id: String) -> PlannedStep? { plan?.steps.first { $0.id == id } }
+
+    /// The distinct approvers of a step who count: allowed, and not excluded.
+    public func countedApprovers(_ step: String) -> [String] {
+        guard let record = steps[step], let request = record.approvalRequest else { return [] }
+        var seen: [String] = []
+        for who in record.grants where !seen.contains(who) && !request.excluded.contains(who)
+            && (request.approvers.isEmpty || request.approvers.contains(who)) {
+            seen.append(who)
+        }
+        return seen
+    }
+
+    /// Applies one event.
+    /// - Throws: `FoldError` when the event cannot follow the ones before it.
+    public mutating func apply(_ event: Event) throws {
+        guard event.runID == runID else { throw FoldError(event, "belongs to run \(event.runID), not \(runID)") }
+        guard event.runSeq == lastRunSeq + 1 else {
+            throw FoldError(event, "run sequence \(event.runSeq) does not follow \(lastRunSeq)")
+        }
+        if plan == nil, case .runStarted = event.body {} else if plan == nil {
+            throw FoldError(event, "the first event of a run must be RunStarted")
+        }
+        if let id = event.body.stepID, steps[id] == nil {
+            throw FoldError(event, "refers to step \"\(id)\", which is not in the run's plan")
+        }
+        try applyBody(event)
+        lastRunSeq = event.runSeq
+        lastEventMillis = event.atMillis
+    }
+
+    private mutating func applyBody(_ event: Event) throws {
+        let at = event.atMillis
+        switch event.body {
+        case .runStarted(let p):
+            guard plan == nil else { throw FoldError(event, "a run starts only once") }
+            plan = p
+            startedAtMillis = at
+            for s in p.steps { steps[s.id] = StepRecord(id: s.id) }
+        case .driverAttached(let p):
+            driver = p.owner
+        case .stepStarted(let p):
+            try expect(status == .running || status == .waitingApproval, event)
+            modify(p.step) {
+                $0.phase = .running
+                $0.attempts = p.attempt
+                $0.firstStartedMillis = $0.firstStartedMillis ?? at
+            }
+            if planned(p.step)?.pivot == true { pivotStarted = true }
+        case .stepSucceeded(let p):
+            modify(p.step) {
+                $0.phase = .succeeded
+                $0.output = p.output
+                $0.observed = p.observed
+                $0.finishedMillis = at
+                $0.lastError = nil
+            }
+            completionOrder.append(p.step)
+            if status == .waitingApproval { status = .running }
+        case .stepFailed(let p):
+            modify(p.step) {
+                $0.phase = p.retryAtMillis == nil ? .failed : .retrying
+                $0.lastError = p.error
+                $0.retryAtMillis = p.retryAtMillis
+                $0.finishedMillis = at
+            }
+            if status == .waitingApproval { status = .running }
+        case .stepNote:
+            break
+        case .timerSet(let p):
+            modify(p.step) { $0.timers[p.name] = p.untilMillis }
+        case .approvalRequested(let p):
+            modify(p.step) { $0.approvalRequest = p }
+            if status == .running { status = .waitingApproval }
+        case .approvalGranted(let p):
+            modify(p.step) { $0.grants.append(p.by) }
+        case .pauseRequested:
+            pauseRequest = event.actor
+        case .resumeRequested:
+            resumeRequest = event.actor
+        case .abortRequested(let p):
+            abortRequest = (event.actor, p.reason)
+        case .rollbackRequested(let p):
+            rollbackRequest = (event.actor, p.reason)
+        case .runPaused:
+            statusBeforePause = status
+            status = .paused
+            pauseRequest = nil
+        case .runResumed:
+            if status == .paused {
+                status = statusBeforePause ?? .running
+            } else if status == .needsAttention {
+                // A person chose to go on: failed attempts and compensations may be tried again.
+                for id in steps.keys {
+                    modify(id) {
+                        if $0.phase == .failed { $0.phase = .pending }
+                        if $0.compensation == .failed { $0.compensation = .pending }
+                    }
+                }
+                status = rollback == nil ? .running : .compensating
+                attention = nil
+            }
+            statusBeforePause = nil
+            pauseRequest = nil
+            resumeRequest = nil
+        case .rollbackStarted(let p):
+            rollback = p
+            status = .compensating
+            abortRequest = nil
+            rollbackRequest = nil
+            attention = nil
+            for id in steps.keys { modify(id) { if $0.compensation == .failed { $0.compensation = .pending } } }
+        case .compensationStarted(let p):
+            try expect(status == .compensating, event)
+            modify(p.step) {
+                $0.compensation = .running
+                $0.compensationAttempts = p.attempt
+            }
+        case .compensationSucceeded(let p):
+            modify(p.step) {
+                $0.compensation = .succeeded
+                $0.compensationError = nil
+            }
+        case .compensationFailed(let p):
+            modify(p.step) {
+                $0.compensation = p.retryAtMillis == nil ? .failed : .retrying
+                $0.compensationError = p.error
+                $0.compensationRetryAtMillis = p.retryAtMillis
+            }
+        case .runSucceeded(let p):
+            finish(.succeeded, p)
+        case .runRolledBack(let p):
+            finish(.rolledBack, p)
+        case .runFailed(let p):
+            finish(.failed, p)
+        case .runAborted(let p):
+            finish(.aborted, p)
+        case .runNeedsAttention(let p):
+            status = .needsAttention
+            attention = p
+            abortRequest = nil
+            resumeRequest = nil
+            statusBeforePause = nil
+        }
+    }
+
+    private mutating func finish(_ final: RunStatus, _ p: RunOutcome) {
+        status = final
+        outcome = p
+        rollbackRequest = nil
+        abortRequest = nil
+        pauseRequest = nil
+        resumeRequest = nil
+    }
+
+    private mutating func modify(_ id: String, _ change: (inout StepRecord) -> Void) {
+        if var record = steps[id] {
+            change(&record)
+            steps[id] = record
+        }
+    }
+
+    private func expect(_ condition: Bool, _ event: Event) throws {
+        if !condition { throw FoldError(event, "cannot happen while the run is \(status.rawValue)") }
+    }
+
+    public static func == (a: RunState, b: RunState) -> Bool {
+        a.runID == b.runID && a.status == b.status && a.plan == b.plan && a.steps == b.steps
+            && a.completionOrder == b.completionOrder && a.lastRunSeq == b.lastRunSeq && a.rollback == b.rollback
+            && a.attention == b.attention && a.outcome == b.outcome && a.pivotStarted == b.pivotStarted
+    }
+}
+
+/// An event that cannot follow the run's earlier events.
+public struct FoldError: Error, Sendable, CustomStringConvertible {
+    public let seq: Int64
+    public let runSeq: Int64
+    public let type: String
+    public let reason: String
+
+    init(_ event: Event, _ reason: String) {
+        seq = event.seq
+        runSeq = event.runSeq
+        type = event.type
+        self.reason = reason
+    }
+
+    public var description: String { "event \(seq) (\(type), run position \(runSeq)) \(reason)" }
+}

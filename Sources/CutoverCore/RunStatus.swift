@@ -1,0 +1,55 @@
+/// Where a run stands.
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
+    case running
+    case waitingApproval = "waiting-approval"
+    case paused
+    case compensating
+    case succeeded
+    case rolledBack = "rolled-back"
+    case failed
+    case needsAttention = "needs-attention"
+    case aborted
+
+    /// No driver will act on the run again unless a person asks (`cutover rollback`).
+    public var isTerminal: Bool {
+        switch self {
+        case .succeeded, .rolledBack, .failed, .aborted: true
+        default: false
+        }
+    }
+}
+
+/// One step's history within a run, as the fold sees it.
+public struct StepRecord: Sendable, Equatable {
+    public enum Phase: String, Sendable, Equatable {
+        case pending
+        case running
+        case succeeded
+        /// Failed; another attempt follows at `retryAtMillis`.
+        case retrying
+        /// Failed with no attempt following.
+        case failed
+    }
+
+    public var id: String
+    public var phase: Phase = .pending
+    /// The highest attempt started.
+    public var attempts = 0
+    public var output: JSONValue?
+    public var observed = false
+    public var lastError: StepError?
+    public var retryAtMillis: Int64?
+    public var firstStartedMillis: Int64?
+    public var finishedMillis: Int64?
+    public var timers: [String: Int64] = [:]
+    public var approvalRequest: ApprovalRequested?
+    /// Everyone who approved this step, in order; see `RunState.countedApprovers`.
+    public var grants: [String] = []
+
+    public var compensation: Phase = .pending
+    public var compensationAttempts = 0
+    public var compensationError: StepError?
+    public var compensationRetryAtMillis: Int64?
+
+    public init(id: String) { self.id = id }
+}

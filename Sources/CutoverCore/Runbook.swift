@@ -1,0 +1,103 @@
+import Foundation
+
+/// A workflow's binding to one service: its primary and DR targets, thresholds and approvers.
+public struct Runbook: Sendable {
+    public var file: String
+    public var service: String
+    public var approvers: [String]
+    public var thresholds: [String: JSONValue]
+    /// The runbook as references see it (`${runbook.dr.endpoint}`), drill overrides applied
+    /// for drills.
+    public var source: JSONValue
+
+    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "thresholds", "approvers", "notify", "drill"]
+    static let thresholdFields: [String: ParameterField.FieldType] = [
+        "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number,
+    ]
+
+    /// Stand-ins for `${run...}` while validating, before a run exists.
+    static let runPlaceholders: [String: JSONValue] = [
+        "id": .string("run-id"), "mode": .string("live"), "startedBy": .string("someone"), "service": .string("service"),
+    ]
+
+    /// Parses and validates a runbook, applying its `drill` overrides when `mode` is `.drill`.
+    /// - Throws: `ValidationFailure` naming every problem in the file.
+    public static func load(file: String, data: Data, mode: RunMode = .live) throws -> Runbook {
+        var c = IssueCollector(file: file)
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "\(error)")])
+        }
+        guard var object = root.objectValue else {
+            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "expected a runbook object, got \(root.typeDescription)")])
+        }
+        c.rejectUnknown(object, known: fields, at: "")
+        let service = object["service"]?.stringValue ?? ""
+        if !Workflow.isIdentifier(service) {
+            c.add("service", "expected a service name of letters, digits, \"-\" or \"_\", got \(object["service"]?.shortDescription ?? "nothing")")
+        }
+        for target in ["primary", "dr"] {
+            switch object[target] {
+            case .object: break
+            case .none: c.add(target, "missing; expected an object describing the \(target == "dr" ? "DR" : "primary") targets")
+            case .some(let v): c.add(target, "expected an object, got \(v.typeDescription)")
+            }
+        }
+        validateSettings(object, at: "", into: &c)
+        if let drill = object["drill"] {
+            if let overrides = drill.objectValue {
+                c.rejectUnknown(overrides, known: fields.filter { $0 != "service" && $0 != "drill" }, at: "drill")
+                validateSettings(overrides, at: "drill", into: &c)
+                if mode == .drill { object = merge(object, overrides) }
+            } else {
+                c.add("drill", "expected an object of overrides for drills, got \(drill.typeDescription)")
+            }
+        }
+        if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
+        object["drill"] = nil
+        let approvers = object["approvers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return Runbook(
+            file: file, service: service, approvers: approvers,
+            thresholds: object["thresholds"]?.objectValue ?? [:], source: .object(object))
+    }
+
+    private static func validateSettings(_ object: [String: JSONValue], at path: String, into c: inout IssueCollector) {
+        if let t = object["thresholds"] {
+            if let o = t.objectValue {
+                c.rejectUnknown(o, known: thresholdFields.keys.sorted(), at: join(path, "thresholds"))
+                for (key, type) in thresholdFields {
+                    guard let v = o[key] else { continue }
+                    if let problem = ParameterField(key, type).check(v) { c.add(join(join(path, "thresholds"), key), problem) }
+                }
+                if let e = o["errorRate"]?.doubleValue, !(0...1).contains(e) {
+                    c.add(join(join(path, "thresholds"), "errorRate"), "expected a fraction from 0 to 1, got \(e)")
+                }
+            } else {
+                c.add(join(path, "thresholds"), "expected an object like {\"rto\": \"15m\", \"rpo\": \"30s\"}, got \(t.typeDescription)")
+            }
+        }
+        if let a = object["approvers"], ParameterField("approvers", .stringList).check(a) != nil {
+            c.add(join(path, "approvers"), "expected an array of names, got \(a.shortDescription)")
+        }
+        for key in ["primary", "dr", "notify"] {
+            if let v = object[key], v.objectValue == nil, !path.isEmpty {
+                c.add(join(path, key), "expected an object, got \(v.typeDescription)")
+            }
+        }
+    }
+
+    /// Overrides merged into the base: objects merge key by key, anything else replaces.
+    static func merge(_ base: [String: JSONValue], _ overrides: [String: JSONValue]) -> [String: JSONValue] {
+        var out = base
+        for (key, value) in overrides {
+            if let b = base[key]?.objectValue, let o = value.objectValue {
+                out[key] = .object(merge(b, o))
+            } else {
+                out[key] = value
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A kind of step: Swift code with typed parameters that can change the world, say what is
+/// true now (after a crash), and undo its change from the before-state it recorded.
+public protocol StepType: Sendable {
+    associatedtype Parameters: Decodable & Sendable
+    associatedtype Output: Codable & Sendable
+
+    /// The name workflows use in `"type"`, like `dns.switch`.
+    static var name: String { get }
+    static var kind: StepKind { get }
+    /// The fields of `with`, checked before anything is written.
+    static var parameters: [ParameterField] { get }
+    /// What compensation does, for `cutover plan`; nil when there is nothing to undo.
+    static var compensation: String? { get }
+
+    func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output
+    /// What is true now, used to settle an attempt left in flight by a crash: the output the
+    /// attempt would have recorded if it had completed, or nil to execute it again.
+    func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output?
+    func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws
+}
+
+extension StepType {
+    public static var compensation: String? { nil }
+    public func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output? { nil }
+    public func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws {}
+}
+
+/// What a step can ask of the engine while it runs.
+public protocol StepContext: Sendable {
+    var runID: String { get }
+    var stepID: String { get }
+    var attempt: Int { get }
+    var mode: RunMode { get }
+    /// Who started the run.
+    var startedBy: String { get }
+    /// `runID/stepID`, for providers that accept an idempotency key.
+    var idempotencyKey: String { get }
+    /// The engine's clock.
+    func now() -> Date
+    /// Waits until `deadline`, reading pause and abort signals meanwhile.
+    /// - Throws: `RunInterruption` when the run is aborted or the driver must stop.
+    func sleep(until deadline: Date) async throws
+    /// A timer that survives a crash: the first call for `name` in this step records its
+    /// end; later calls (after a resume) wait only the time left.
+    func durableTimer(_ name: String, duration: Duration) async throws
+    /// Records an approval request once, then waits until `required` distinct people allowed
+    /// to approve have approved; returns who approved.
+    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String]
+    /// Resolves a secret reference (`env:NAME`, `file:/path`) at execution time.
+    /// - Throws: `StepError` naming the reference (never its value) when it cannot be read.
+    func secret(_ reference: String) throws -> String
+    /// Records a line of progress in the log and shows it live.
+    func note(_ message: String) async throws
+}
+
+/// Thrown out of a step when the run must stop driving: aborted, or detached to wait for a human.
+public enum RunInterruption: Error, Sendable, Equatable {
+    case aborted
+    case detached
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// `${...}` references inside workflow values: `${runbook.dr.endpoint}`,
+/// `${steps.scale.output.previous}`, `${parameters.window}`, `${run.id}`.
+///
+/// A value that is exactly one reference takes the referenced JSON value with its type;
+/// references inside longer text are replaced by their text.
+public enum Template {
+    public struct Reference: Sendable, Equatable {
+        public var root: String
+        public var path: [String]
+        public var text: String
+    }
+
+    /// What references resolve against.
+    public struct Scope: Sendable {
+        public var runbook: JSONValue
+        public var parameters: [String: JSONValue]
+        public var outputs: [String: JSONValue]
+        public var run: [String: JSONValue]
+
+        public init(
+            runbook: JSONValue, parameters: [String: JSONValue] = [:], outputs: [String: JSONValue] = [:],
+            run: [String: JSONValue] = [:]
+        ) {
+            self.runbook = runbook
+            self.parameters = parameters
+            self.outputs = outputs
+            self.run = run
+        }
+    }
+
+    public static let roots = ["runbook", "steps", "parameters", "run"]
+
+    /// The references in a string, or a message about the first malformed one.
+    public static func references(in text: String) -> Result<[Reference], TemplateError> {
+        var refs: [Reference] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                return .failure(TemplateError("unclosed \"${\" in \"\(text)\""))
+            }
+            let inner = String(rest[open.upperBound..<close])
+            let parts = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard let root = parts.first, roots.contains(root), parts.count >= 2, !parts.contains("") else {
+                let hint = parts.first.map { Suggestion.hint(for: $0, in: roots) } ?? ""
+                return .failure(TemplateError(
+                    "bad reference \"${\(inner)}\": expected ${runbook.<path>}, ${steps.<id>.output.<path>}, ${parameters.<name>} or ${run.<field>}\(hint)"))
+            }
+            if root == "steps", parts.count < 3 || parts[2] != "output" {
+                return .failure(TemplateError("bad reference \"${\(inner)}\": expected ${steps.<id>.output} or ${steps.<id>.output.<path>}"))
+            }
+            refs.append(Reference(root: root, path: Array(parts.dropFirst()), text: "${\(inner)}"))
+            rest = rest[rest.index(after: close)...]
+        }
+        return .success(refs)
+    }
+
+    /// Resolves every reference in `value`.
+    /// - Throws: `TemplateError` naming the reference that points nowhere.
+    public static func resolve(_ value: JSONValue, in scope: Scope) throws -> JSONValue {
+        switch value {
+        case .string(let text):
+            guard text.contains("${") else { return value }
+            let refs = try references(in: text).get()
+            if refs.count == 1, refs[0].text == text { return try lookup(refs[0], in: scope) }
+            var out = text
+            for ref in refs {
+                let resolved = try lookup(ref, in: scope)
+                let piece: String
+                switch resolved {
+                case .string(let s): piece = s
+                default: piece = resolved.canonicalString
+                }
+                out = out.replacingOccurrences(of: ref.text, with: piece)
+            }
+            return .string(out)
+        case .array(let items): return .array(try items.map { try resolve($0, in: scope) })
+        case .object(let members): return .object(try members.mapValues { try resolve($0, in: scope) })
+        default: return value
+        }
+    }
+
+    /// Looks one reference up.
+    /// - Throws: `TemplateError` when the path does not exist.
+    public static func lookup(_ ref: Reference, in scope: Scope) throws -> JSONValue {
+        var current: JSONValue
+        var path = ref.path
+        switch ref.root {
+        case "runbook": current = scope.runbook
+        case "parameters":
+            guard let v = scope.parameters[path.removeFirst()] else {
+                throw TemplateError("\(ref.text): no such workflow parameter")
+            }
+            current = v
+        case "run": current = .object(scope.run)
+        default:
+            let step = path.removeFirst()
+            path.removeFirst()  // "output"
+            guard let output = scope.outputs[step] else {
+                throw TemplateError("\(ref.text): step \"\(step)\" has no recorded output yet")
+            }
+            current = output
+        }
+        for key in path {
+            if let next = current[key] {
+                current = next
+            } else if let index = Int(key), let items = current.arrayValue, items.indices.contains(index) {
+                current = items[index]
+            } else {
+                let known = current.objectValue.map { Array($0.keys) } ?? []
+                throw TemplateError("\(ref.text): \"\(key)\" not found\(Suggestion.hint(for: key, in: known))")
+            }
+        }
+        return current
+    }
+}
+
+public struct TemplateError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

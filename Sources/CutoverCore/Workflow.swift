@@ -1,0 +1,247 @@
+import Foundation
+
+/// A reusable definition: ordered steps with their types, parameters, retry and timeout.
+public struct Workflow: Sendable {
+    public var name: String
+    public var version: Int
+    public var description: String?
+    public var parameters: [String: JSONValue]
+    public var steps: [WorkflowStep]
+    /// The file as parsed; snapshotted into `RunStarted`.
+    public var source: JSONValue
+}
+
+public struct WorkflowStep: Sendable {
+    public var id: String
+    public var type: String
+    public var description: String?
+    public var with: [String: JSONValue]
+    public var retry: RetryPolicy
+    public var timeout: Duration?
+    public var pivot: Bool
+
+    /// The step as the fold and the decision see it.
+    public func planned(kind: StepKind) -> PlannedStep {
+        PlannedStep(id: id, type: type, kind: kind, pivot: pivot, retry: retry, timeoutMillis: timeout?.milliseconds)
+    }
+}
+
+extension Workflow {
+    static let fields = ["name", "version", "description", "parameters", "steps"]
+    static let stepFields = ["id", "type", "description", "with", "retry", "timeout", "pivot"]
+    static let retryFields = ["attempts", "backoff", "multiplier", "maxBackoff", "jitter", "nonRetryable"]
+
+    /// Parses and validates a workflow, reporting every problem in the file at once.
+    ///
+    /// With a runbook, `${runbook...}` references are checked to exist and, where a value
+    /// is one reference, its resolved value is type-checked.
+    /// - Throws: `ValidationFailure` naming the file, JSON path and expectation of each problem.
+    public static func load(
+        file: String, data: Data, registry: StepRegistry, runbook: Runbook? = nil
+    ) throws -> Workflow {
+        var c = IssueCollector(file: file)
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "\(error)")])
+        }
+        guard let object = root.objectValue else {
+            throw ValidationFailure([ValidationIssue(
+                file: file, path: "", message: "expected a workflow object, got \(root.typeDescription)")])
+        }
+        c.rejectUnknown(object, known: fields, at: "")
+        let name = object["name"]?.stringValue ?? ""
+        if name.isEmpty { c.add("name", "expected a non-empty string, got \(object["name"]?.shortDescription ?? "nothing")") }
+        var version = 1
+        if let v = object["version"] {
+            if case .int(let i) = v, i > 0 { version = Int(i) } else { c.add("version", "expected a positive integer, got \(v.shortDescription)") }
+        }
+        var parameters: [String: JSONValue] = [:]
+        if let p = object["parameters"] {
+            if let o = p.objectValue { parameters = o } else { c.add("parameters", "expected an object, got \(p.typeDescription)") }
+        }
+        var steps: [WorkflowStep] = []
+        switch object["steps"] {
+        case .array(let items) where !items.isEmpty:
+            var seen: [String] = []
+            for (i, item) in items.enumerated() {
+                if let step = validateStep(item, at: "steps[\(i)]", earlier: seen, registry: registry, runbook: runbook, parameters: parameters, into: &c) {
+                    steps.append(step)
+                }
+                if let id = item["id"]?.stringValue { seen.append(id) }
+            }
+        case .some(let other):
+            c.add("steps", "expected a non-empty array of steps, got \(other.shortDescription)")
+        case .none:
+            c.add("steps", "missing; expected a non-empty array of steps")
+        }
+        if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
+        return Workflow(
+            name: name, version: version, description: object["description"]?.stringValue,
+            parameters: parameters, steps: steps, source: root)
+    }
+
+    private static func validateStep(
+        _ item: JSONValue, at path: String, earlier: [String], registry: StepRegistry, runbook: Runbook?,
+        parameters: [String: JSONValue], into c: inout IssueCollector
+    ) -> WorkflowStep? {
+        guard let object = item.objectValue else {
+            c.add(path, "expected a step object, got \(item.typeDescription)")
+            return nil
+        }
+        let before = c.issues.count
+        c.rejectUnknown(object, known: stepFields, at: path)
+        let id = object["id"]?.stringValue ?? ""
+        if !isIdentifier(id) {
+            c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\", got \(object["id"]?.shortDescription ?? "nothing")")
+        } else if earlier.contains(id) {
+            c.add(join(path, "id"), "duplicate step id \"\(id)\"; ids must be unique within a workflow")
+        }
+        let typeName = object["type"]?.stringValue ?? ""
+        let type = registry[typeName]
+        if type == nil {
+            let found = object["type"]?.shortDescription ?? "nothing"
+            c.add(join(path, "type"), "unknown step type \(found)\(Suggestion.hint(for: typeName, in: registry.names)); known types: \(registry.names.joined(separator: ", "))")
+        }
+        let with = object["with"]?.objectValue ?? [:]
+        if let w = object["with"], w.objectValue == nil { c.add(join(path, "with"), "expected an object, got \(w.typeDescription)") }
+        if let type {
+            validateParameters(with, of: type, at: join(path, "with"), earlier: earlier, runbook: runbook, parameters: parameters, into: &c)
+        }
+        let retry = validateRetry(object["retry"], at: join(path, "retry"), into: &c)
+        var timeout: Duration?
+        if let t = object["timeout"] {
+            if let d = t.stringValue.flatMap(DurationText.parse), d > .zero { timeout = d } else {
+                c.add(join(path, "timeout"), "expected a duration like \"30s\" or \"5m\", got \(t.shortDescription)")
+            }
+        }
+        var pivot = type?.kind == .pivot
+        if let p = object["pivot"] {
+            if let b = p.boolValue { pivot = b } else { c.add(join(path, "pivot"), "expected true or false, got \(p.shortDescription)") }
+        }
+        if pivot, type?.kind == .check {
+            c.add(join(path, "pivot"), "a \(typeName) step only reads and cannot be a pivot; mark the step that enables writes instead")
+        }
+        guard c.issues.count == before else { return nil }
+        return WorkflowStep(
+            id: id, type: typeName, description: object["description"]?.stringValue, with: with,
+            retry: retry, timeout: timeout, pivot: pivot)
+    }
+
+    private static func validateParameters(
+        _ with: [String: JSONValue], of type: AnyStepType, at path: String, earlier: [String], runbook: Runbook?,
+        parameters: [String: JSONValue], into c: inout IssueCollector
+    ) {
+        let known = type.parameters.map(\.name)
+        for key in with.keys.sorted() where !known.contains(key) {
+            c.add(join(path, key), "unknown parameter of \(type.name)\(Suggestion.hint(for: key, in: known)); expected one of \(known.joined(separator: ", "))")
+        }
+        for field in type.parameters {
+            let fieldPath = join(path, field.name)
+            guard let value = with[field.name] else {
+                if field.required { c.add(fieldPath, "missing; \(type.name) needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")") }
+                continue
+            }
+            if let problem = checkReferences(in: value, earlier: earlier, runbook: runbook, parameters: parameters) {
+                c.add(fieldPath, problem)
+                continue
+            }
+            // A value that is one reference is type-checked once it can be resolved.
+            var resolved = value
+            if value.stringValue?.contains("${") == true {
+                guard let runbook, let r = try? Template.resolve(value, in: Template.Scope(runbook: runbook.source, parameters: parameters, run: Runbook.runPlaceholders)),
+                    !containsStepReference(value)
+                else { continue }
+                resolved = r
+            }
+            if let problem = field.check(resolved) {
+                c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription))"))
+            }
+        }
+    }
+
+    private static func containsStepReference(_ value: JSONValue) -> Bool {
+        value.stringValue?.contains("${steps.") ?? false
+    }
+
+    /// Nil when every reference in `value` is well formed and points somewhere that exists.
+    private static func checkReferences(
+        in value: JSONValue, earlier: [String], runbook: Runbook?, parameters: [String: JSONValue]
+    ) -> String? {
+        switch value {
+        case .string(let s) where s.contains("${"):
+            switch Template.references(in: s) {
+            case .failure(let e): return e.message
+            case .success(let refs):
+                for ref in refs {
+                    switch ref.root {
+                    case "steps":
+                        let step = ref.path[0]
+                        if !earlier.contains(step) {
+                            return "\(ref.text) refers to step \"\(step)\", which does not run before this one\(Suggestion.hint(for: step, in: earlier))"
+                        }
+                    case "parameters":
+                        if parameters[ref.path[0]] == nil {
+                            return "\(ref.text): no such workflow parameter\(Suggestion.hint(for: ref.path[0], in: parameters.keys))"
+                        }
+                    case "run":
+                        if Runbook.runPlaceholders[ref.path[0]] == nil || ref.path.count != 1 {
+                            return "\(ref.text): expected one of ${run.id}, ${run.mode}, ${run.startedBy}, ${run.service}"
+                        }
+                    default:
+                        if let runbook {
+                            do { _ = try Template.lookup(ref, in: Template.Scope(runbook: runbook.source)) } catch {
+                                return "\(error) in runbook \(runbook.file)"
+                            }
+                        }
+                    }
+                }
+                return nil
+            }
+        case .array(let items):
+            return items.lazy.compactMap { checkReferences(in: $0, earlier: earlier, runbook: runbook, parameters: parameters) }.first
+        case .object(let members):
+            return members.keys.sorted().lazy.compactMap {
+                checkReferences(in: members[$0]!, earlier: earlier, runbook: runbook, parameters: parameters)
+            }.first
+        default: return nil
+        }
+    }
+
+    private static func validateRetry(_ value: JSONValue?, at path: String, into c: inout IssueCollector) -> RetryPolicy {
+        var policy = RetryPolicy.default
+        guard let value else { return policy }
+        guard let o = value.objectValue else {
+            c.add(path, "expected an object like {\"attempts\": 3, \"backoff\": \"1s\"}, got \(value.shortDescription)")
+            return policy
+        }
+        c.rejectUnknown(o, known: retryFields, at: path)
+        if let v = o["attempts"] {
+            if case .int(let i) = v, i >= 1, i <= 100 { policy.attempts = Int(i) } else { c.add(join(path, "attempts"), "expected an integer from 1 to 100, got \(v.shortDescription)") }
+        }
+        for (key, set) in [("backoff", { (p: inout RetryPolicy, ms: Int64) in p.initialBackoffMillis = ms }),
+                           ("maxBackoff", { (p: inout RetryPolicy, ms: Int64) in p.maxBackoffMillis = ms })] {
+            if let v = o[key] {
+                if let d = v.stringValue.flatMap(DurationText.parse) { set(&policy, d.milliseconds) } else { c.add(join(path, key), "expected a duration like \"1s\", got \(v.shortDescription)") }
+            }
+        }
+        if let v = o["multiplier"] {
+            if let m = v.doubleValue, m >= 1 { policy.multiplier = m } else { c.add(join(path, "multiplier"), "expected a number of at least 1, got \(v.shortDescription)") }
+        }
+        if let v = o["jitter"] {
+            if let j = v.doubleValue, (0...1).contains(j) { policy.jitter = j } else { c.add(join(path, "jitter"), "expected a number from 0 to 1, got \(v.shortDescription)") }
+        }
+        if let v = o["nonRetryable"] {
+            if let a = v.arrayValue, let codes = Optional(a.compactMap(\.stringValue)), codes.count == a.count { policy.nonRetryable = codes } else { c.add(join(path, "nonRetryable"), "expected an array of error codes, got \(v.shortDescription)") }
+        }
+        if policy.maxBackoffMillis < policy.initialBackoffMillis {
+            c.add(join(path, "maxBackoff"), "must not be shorter than backoff")
+        }
+        return policy
+    }
+
+    static func isIdentifier(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") }
+    }
+}

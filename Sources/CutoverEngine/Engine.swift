@@ -1,0 +1,121 @@
+import CutoverCore
+import Foundation
+
+/// Starts runs and drives them: reads a run's events, folds them, decides, performs, appends.
+public struct Engine: Sendable {
+    public let store: any EventStore
+    public let registry: StepRegistry
+    public let clock: any RunClock
+    public let ids: any IDSource
+    public let configuration: EngineConfiguration
+    /// Called after every event the engine appends or reads from others, for live progress.
+    public let observer: (@Sendable (Event, RunState) -> Void)?
+
+    public init(
+        store: any EventStore, registry: StepRegistry, clock: any RunClock, ids: any IDSource,
+        configuration: EngineConfiguration, observer: (@Sendable (Event, RunState) -> Void)? = nil
+    ) {
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.ids = ids
+        self.configuration = configuration
+        self.observer = observer
+    }
+
+    /// What a run is started from: a validated workflow bound to a validated runbook.
+    public struct StartRequest: Sendable {
+        public var workflow: Workflow
+        public var runbook: Runbook
+        public var mode: RunMode
+        public var startedBy: String
+        public var workflowDigest: String
+        public var runbookDigest: String
+
+        public init(workflow: Workflow, runbook: Runbook, mode: RunMode, startedBy: String, workflowDigest: String, runbookDigest: String) {
+            self.workflow = workflow
+            self.runbook = runbook
+            self.mode = mode
+            self.startedBy = startedBy
+            self.workflowDigest = workflowDigest
+            self.runbookDigest = runbookDigest
+        }
+    }
+
+    /// Appends `RunStarted`, taking the runbook's service for this run.
+    /// - Throws: `EventStoreError.scopeLocked` naming the active run of the same service;
+    ///   `EngineError.unknownStepType` if the workflow names a type this build lacks.
+    public func start(_ request: StartRequest) throws -> String {
+        let now = clock.now()
+        let runID = ids.newRunID(at: now)
+        var planned: [PlannedStep] = []
+        for step in request.workflow.steps {
+            guard let type = registry[step.type] else { throw EngineError.unknownStepType(step.type) }
+            planned.append(step.planned(kind: type.kind))
+        }
+        let started = RunStarted(
+            workflow: request.workflow.name, workflowDigest: request.workflowDigest,
+            runbook: request.runbook.service, runbookDigest: request.runbookDigest, scope: request.runbook.service,
+            mode: request.mode, startedBy: request.startedBy, steps: planned,
+            workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source)
+        let events = try store.append(
+            [EventDraft(at: now, actor: request.startedBy, body: .runStarted(started))], to: runID, expectedNext: 1,
+            options: AppendOptions(now: now, lockScope: request.runbook.service))
+        if let observer, let first = events.first, let state = try? RunState.fold(runID, events) { observer(first, state) }
+        return runID
+    }
+
+    /// Drives `runID` until it finishes, needs a person, or (when configured to detach) waits
+    /// for one. Returns the run's state at that point.
+    /// - Throws: `EventStoreError.leaseHeld` when another live process drives the run;
+    ///   storage errors; `CancellationError` on shutdown.
+    public func drive(_ runID: String) async throws -> RunState {
+        let driver = try RunDriver(engine: self, runID: runID)
+        return try await driver.run()
+    }
+
+    /// The run's current state from its events.
+    /// - Throws: `EventStoreError.unknownRun`, or `FoldError` for a log that does not fold.
+    public func state(of runID: String) throws -> RunState {
+        let events = try store.events(of: runID, after: 0)
+        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        return try RunState.fold(runID, events)
+    }
+}
+
+/// How a driving process behaves.
+public struct EngineConfiguration: Sendable {
+    /// This process's lease owner name, `host:pid:nonce`.
+    public var owner: String
+    /// The actor recorded on the engine's own events.
+    public var actor: String
+    public var leaseTTL: Duration
+    /// How often waits look for signals from other processes.
+    public var signalPollInterval: Duration
+    /// Return instead of waiting when the run waits for people (approval, paused).
+    public var detachWhenWaiting: Bool
+    /// Whether a lease owner's process is gone (so its lease can be taken at once).
+    public var isOwnerGone: @Sendable (String) -> Bool
+
+    public init(
+        owner: String, actor: String, leaseTTL: Duration = .seconds(30), signalPollInterval: Duration = .seconds(1),
+        detachWhenWaiting: Bool = false, isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
+        self.owner = owner
+        self.actor = actor
+        self.leaseTTL = leaseTTL
+        self.signalPollInterval = signalPollInterval
+        self.detachWhenWaiting = detachWhenWaiting
+        self.isOwnerGone = isOwnerGone
+    }
+}
+
+public enum EngineError: Error, Sendable, CustomStringConvertible {
+    case unknownStepType(String)
+
+    public var description: String {
+        switch self {
+        case .unknownStepType(let t): "step type \"\(t)\" is not part of this cutover build"
+        }
+    }
+}

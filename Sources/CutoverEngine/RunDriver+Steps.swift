@@ -1,0 +1,205 @@
+import CutoverCore
+import Foundation
+
+extension RunDriver {
+    enum StepResult { case recorded, detached }
+
+    /// Runs one attempt of a step whose `StepStarted` is already durable, and records its outcome.
+    func execute(_ id: String, attempt: Int) async throws -> StepResult {
+        let started = engine.clock.now()
+        let outcome: Result<JSONValue, Error>
+        do {
+            let (type, parameters) = try prepare(id)
+            let ctx = context(id, attempt: attempt)
+            outcome = .success(try await withTimeout(id) { try await type.execute(parameters, ctx) })
+        } catch {
+            outcome = .failure(error)
+        }
+        if let fatal { throw fatal }
+        switch outcome {
+        case .success(let output):
+            try record([.stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: output))])
+        case .failure(RunInterruption.detached):
+            return .detached
+        case .failure(let error as CancellationError):
+            throw error
+        case .failure(let error):
+            let stepError = classify(error, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
+            try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, attempt, stepError)))])
+        }
+        return .recorded
+    }
+
+    /// Settles an attempt left without an outcome by a stopped driver: `observe` says whether
+    /// its change is already in place; if not, the attempt is recorded as interrupted and the
+    /// step runs again.
+    func settle(_ id: String, attempt: Int) async throws {
+        var observed: JSONValue?
+        do {
+            let (type, parameters) = try prepare(id)
+            let ctx = context(id, attempt: attempt)
+            observed = try await withTimeout(id) { try await type.observe(parameters, ctx) }
+        } catch {
+            if let fatal { throw fatal }
+            // Observation failing is no reason to stop; the step simply runs again.
+            observed = nil
+        }
+        if let observed {
+            try record([.stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: observed, observed: true))])
+        } else {
+            try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: .interrupted, retryAtMillis: nowMillis))])
+        }
+    }
+
+    /// Runs one attempt of a step's compensation with the output it recorded.
+    func compensate(_ id: String, attempt: Int) async throws {
+        let started = engine.clock.now()
+        var failure: Error?
+        do {
+            let (type, parameters) = try prepare(id)
+            guard let output = state.steps[id]?.output else {
+                throw StepError(code: "no-output", message: "step \(id) recorded no output to compensate from", retryable: false)
+            }
+            let ctx = context(id, attempt: attempt)
+            try await withTimeout(id) { try await type.compensate(parameters, output: output, ctx) }
+        } catch {
+            failure = error
+        }
+        if let fatal { throw fatal }
+        if let error = failure as? CancellationError { throw error }
+        if let failure {
+            let stepError = classify(failure, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
+            try record([.compensationFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, attempt, stepError)))])
+        } else {
+            try record([.compensationSucceeded(StepAttempt(step: id, attempt: attempt))])
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func retryAt(_ id: String, _ attempt: Int, _ error: StepError) -> Int64? {
+        guard let policy = state.planned(id)?.retry, policy.allowsRetry(after: attempt, error: error) else { return nil }
+        if error == .interrupted { return nowMillis }
+        return nowMillis + policy.backoffMillis(after: attempt, unit: engine.ids.unitRandom())
+    }
+
+    private func classify(_ error: Error, step: String, elapsed: TimeInterval) -> StepError {
+        var e: StepError
+        switch error {
+        case let s as StepError: e = s
+        case RunInterruption.aborted:
+            e = StepError(code: "aborted", message: "step \(step) was stopped by an abort request", retryable: false)
+        case is DeadlineExceeded:
+            e = .timeout(step, after: .milliseconds(state.planned(step)?.timeoutMillis ?? Int64(elapsed * 1_000)))
+        case let t as TemplateError:
+            e = .badParameters("step \(step): \(t.message)")
+        default:
+            e = StepError(code: "error", message: "step \(step): \(error)", retryable: false)
+        }
+        e.message = vault.redact(e.message)
+        return e
+    }
+
+    /// The step's type and its parameters with every `${...}` resolved.
+    private func prepare(_ id: String) throws -> (AnyStepType, JSONValue) {
+        guard let planned = state.planned(id), let plan = state.plan else {
+            throw StepError(code: "unknown-step", message: "step \(id) is not in the run's plan", retryable: false)
+        }
+        guard let type = engine.registry[planned.type] else {
+            throw StepError(code: "unknown-step-type", message: "step type \(planned.type) is not part of this cutover build; resume with the build that started the run", retryable: false)
+        }
+        let with = plan.workflowSnapshot["steps"]?.arrayValue?.first { $0["id"]?.stringValue == id }?["with"] ?? .object([:])
+        var outputs: [String: JSONValue] = [:]
+        for (sid, record) in state.steps { if let o = record.output { outputs[sid] = o } }
+        let scope = Template.Scope(
+            runbook: plan.runbookSnapshot,
+            parameters: plan.workflowSnapshot["parameters"]?.objectValue ?? [:],
+            outputs: outputs,
+            run: ["id": .string(runID), "mode": .string(plan.mode.rawValue), "startedBy": .string(plan.startedBy), "service": .string(plan.scope)])
+        return (type, try Template.resolve(with, in: scope))
+    }
+
+    private func context(_ id: String, attempt: Int) -> DriverContext {
+        DriverContext(
+            driver: self, runID: runID, stepID: id, attempt: attempt, mode: state.plan?.mode ?? .live,
+            startedBy: state.plan?.startedBy ?? "", clock: engine.clock, vault: vault)
+    }
+
+    private func withTimeout<T: Sendable>(_ id: String, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        guard let ms = state.planned(id)?.timeoutMillis else { return try await body() }
+        return try await engine.clock.withDeadline(engine.clock.now().addingTimeInterval(Double(ms) / 1_000), body)
+    }
+
+    // MARK: - What steps ask for
+
+    func durableTimer(step: String, name: String, duration: Duration) async throws {
+        let until: Int64
+        if let existing = state.steps[step]?.timers[name] {
+            until = existing
+        } else {
+            until = nowMillis + duration.milliseconds
+            try record([.timerSet(TimerSet(step: step, name: name, untilMillis: until))])
+        }
+        if try await wait(until: Date(timeIntervalSince1970: Double(until) / 1_000), forStep: step) == .detached {
+            throw RunInterruption.detached
+        }
+    }
+
+    func sleep(step: String, until deadline: Date) async throws {
+        if try await wait(until: deadline, forStep: step) == .detached { throw RunInterruption.detached }
+    }
+
+    func awaitApprovals(step: String, required: Int, approvers: [String]) async throws -> [String] {
+        if state.steps[step]?.approvalRequest == nil {
+            let excluded = state.plan?.mode == .live ? [state.plan?.startedBy ?? ""] : []
+            try record([.approvalRequested(ApprovalRequested(step: step, required: required, approvers: approvers, excluded: excluded))])
+        }
+        while true {
+            if try await handleSignalsDuringStep() == .detached { throw RunInterruption.detached }
+            let counted = state.countedApprovers(step)
+            if counted.count >= required { return Array(counted.prefix(required)) }
+            if config.detachWhenWaiting { throw RunInterruption.detached }
+            try await waitForNewEvents()
+        }
+    }
+
+    func note(step: String, _ message: String) throws {
+        try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
+    }
+}
+
+/// The engine as a step sees it.
+struct DriverContext: StepContext {
+    let driver: RunDriver
+    let runID: String
+    let stepID: String
+    let attempt: Int
+    let mode: RunMode
+    let startedBy: String
+    let clock: any RunClock
+    let vault: SecretVault
+
+    var idempotencyKey: String { "\(runID)/\(stepID)" }
+
+    func now() -> Date { clock.now() }
+
+    func sleep(until deadline: Date) async throws {
+        try await driver.sleep(step: stepID, until: deadline)
+    }
+
+    func durableTimer(_ name: String, duration: Duration) async throws {
+        try await driver.durableTimer(step: stepID, name: name, duration: duration)
+    }
+
+    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] {
+        try await driver.awaitApprovals(step: stepID, required: required, approvers: approvers)
+    }
+
+    func secret(_ reference: String) throws -> String {
+        try vault.resolve(reference)
+    }
+
+    func note(_ message: String) async throws {
+        try await driver.note(step: stepID, message)
+    }
+}

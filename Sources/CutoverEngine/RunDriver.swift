@@ -1,0 +1,194 @@
+import CutoverCore
+import Foundation
+
+/// Drives one run from one process: holds its lease, folds its events, and carries out
+/// whatever `RunState.nextAction` decides, one durable event before each side effect.
+actor RunDriver {
+    let engine: Engine
+    let runID: String
+    var state: RunState
+    let vault = SecretVault()
+    /// A failure of the log itself met inside a step: the driver must stop, not record it.
+    var fatal: Error?
+
+    private var store: any EventStore { engine.store }
+    var config: EngineConfiguration { engine.configuration }
+
+    init(engine: Engine, runID: String) throws {
+        self.engine = engine
+        self.runID = runID
+        state = try engine.state(of: runID)
+    }
+
+    func run() async throws -> RunState {
+        if state.status.isTerminal, state.nextAction(nowMillis: nowMillis) == .finished { return state }
+        try takeLease()
+        defer { try? store.releaseLease(run: runID, owner: config.owner) }
+        try record([.driverAttached(DriverAttached(owner: config.owner, resumed: state.lastRunSeq > 1))])
+        while true {
+            try Task.checkCancellation()
+            let action = state.nextAction(nowMillis: nowMillis)
+            switch action {
+            case .finished:
+                return state
+            case .startStep(let id, let attempt):
+                guard try recordUnlessInterrupted([.stepStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
+                if try await execute(id, attempt: attempt) == .detached { return state }
+            case .settleStep(let id, let attempt):
+                try await settle(id, attempt: attempt)
+            case .waitUntil(let millis):
+                if try await wait(until: Date(timeIntervalSince1970: Double(millis) / 1_000), forStep: nil) == .detached { return state }
+            case .succeed:
+                try record([.runSucceeded(RunOutcome())], unlock: true)
+            case .beginRollback(let rollback):
+                try record([.rollbackStarted(rollback)], relock: state.status == .succeeded)
+            case .startCompensation(let id, let attempt):
+                guard try recordUnlessInterrupted([.compensationStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
+                try await compensate(id, attempt: attempt)
+            case .settleCompensation(let id, let attempt):
+                try record([.compensationFailed(StepFailed(step: id, attempt: attempt, error: .interrupted, retryAtMillis: nowMillis))])
+            case .finishRollback:
+                let r = state.rollback
+                let outcome = RunOutcome(reason: r?.reason, planned: r?.planned)
+                try record([r?.aborted == true ? .runAborted(outcome) : .runRolledBack(outcome)], unlock: true)
+            case .needsAttention(let attention):
+                try record([.runNeedsAttention(attention)])
+            case .fail(let reason):
+                try record([.runFailed(RunOutcome(reason: reason))], unlock: true)
+            case .pause:
+                try record([.runPaused(Signal(reason: state.pauseRequest.map { "paused by \($0)" }))])
+            case .resume:
+                try record([.runResumed(Signal(reason: state.resumeRequest.map { "resumed by \($0)" }))])
+            case .waitForSignal:
+                if state.status == .needsAttention || config.detachWhenWaiting { return state }
+                try await waitForNewEvents()
+            }
+        }
+    }
+
+    // MARK: - The log
+
+    var nowMillis: Int64 { Int64((engine.clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+
+    private func takeLease() throws {
+        let isGone = config.isOwnerGone
+        try store.acquireLease(run: runID, owner: config.owner, now: engine.clock.now(), ttl: config.leaseTTL, isGone: { isGone($0) })
+    }
+
+    /// Renews the lease; a failure here means another process took the run over.
+    func renewLease() throws {
+        do { try takeLease() } catch {
+            fatal = fatal ?? error
+            throw error
+        }
+    }
+
+    /// Appends events as this run's driver; when signals from others got there first, folds
+    /// them and appends after them.
+    func record(_ bodies: [EventBody], unlock: Bool = false, relock: Bool = false) throws {
+        while true {
+            if try append(bodies, unlock: unlock, relock: relock) { return }
+        }
+    }
+
+    /// Appends unless events from others arrived first; then folds them and returns false, so
+    /// the caller decides again (an abort may have come in before a step started).
+    func recordUnlessInterrupted(_ bodies: [EventBody]) throws -> Bool {
+        try append(bodies, unlock: false, relock: false)
+    }
+
+    private func append(_ bodies: [EventBody], unlock: Bool, relock: Bool) throws -> Bool {
+        let now = engine.clock.now()
+        let scope = state.plan?.scope
+        let drafts = bodies.map { EventDraft(at: now, actor: config.actor, body: $0) }
+        do {
+            let events = try store.append(
+                drafts, to: runID, expectedNext: state.lastRunSeq + 1,
+                options: AppendOptions(
+                    leaseOwner: config.owner, now: now, lockScope: relock ? scope : nil, unlockScope: unlock ? scope : nil,
+                    leaseTTL: config.leaseTTL))
+            try fold(events)
+            return true
+        } catch EventStoreError.conflict {
+            try reload()
+            return false
+        } catch {
+            fatal = fatal ?? error
+            throw error
+        }
+    }
+
+    /// Folds events others appended since we last looked; true if there were any.
+    @discardableResult
+    func reload() throws -> Bool {
+        let events = try store.events(of: runID, after: state.lastRunSeq)
+        try fold(events)
+        return !events.isEmpty
+    }
+
+    private func fold(_ events: [Event]) throws {
+        for e in events {
+            try state.apply(e)
+            engine.observer?(e, state)
+        }
+    }
+
+    // MARK: - Waiting
+
+    enum WaitResult { case done, detached }
+
+    /// Sleeps until `deadline` in slices. Inside a step, a pause waits for the resume (the
+    /// time keeps running) and an abort throws; between steps (a retry backoff), any signal
+    /// ends the wait early so the run decides again.
+    func wait(until deadline: Date, forStep step: String?) async throws -> WaitResult {
+        while engine.clock.now() < deadline {
+            if step != nil {
+                if try await handleSignalsDuringStep() == .detached { return .detached }
+            } else if try reloadOrStop() {
+                return .done
+            }
+            try renewLease()
+            let slice = min(deadline, engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
+            try await engine.clock.sleep(until: slice)
+        }
+        return .done
+    }
+
+    @discardableResult
+    private func reloadOrStop() throws -> Bool {
+        do { return try reload() } catch {
+            fatal = fatal ?? error
+            throw error
+        }
+    }
+
+    /// Reads new events and acts on pause and abort while a step waits. Returns `.detached`
+    /// when the driver should leave the run to a person.
+    func handleSignalsDuringStep() async throws -> WaitResult {
+        try reloadOrStop()
+        if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
+        guard state.pauseRequest != nil else { return .done }
+        try record([.runPaused(Signal(reason: state.pauseRequest.map { "paused by \($0)" }))])
+        while state.status == .paused {
+            if state.resumeRequest != nil || state.abortRequest != nil {
+                try record([.runResumed(Signal(reason: state.resumeRequest.map { "resumed by \($0)" }))])
+                break
+            }
+            if config.detachWhenWaiting { return .detached }
+            try await waitForNewEvents()
+        }
+        if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
+        return .done
+    }
+
+    private var isGoingForward: Bool { state.status == .running || state.status == .waitingApproval }
+
+    /// Waits for any event from another process, renewing the lease meanwhile.
+    func waitForNewEvents() async throws {
+        while true {
+            try renewLease()
+            try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
+            if try reloadOrStop() { return }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import CutoverCore
+import Foundation
+internal import CSQLite
+
+/// A thin SQLite connection: every result code goes through `check`, statements are
+/// prepared once and reused. Deliberately not `Sendable`: `SQLiteEventLog` serialises access.
+final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    let path: String
+
+    /// Opens (creating with mode 0600 if missing) the database at `path`.
+    /// - Throws: `EventStoreError.storage` naming the path.
+    init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0o600)
+            if fd >= 0 { close(fd) } else if errno != EEXIST {
+                throw EventStoreError.storage("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            throw EventStoreError.storage("cannot open \(path): \(message)")
+        }
+        sqlite3_busy_timeout(handle, 10_000)
+        _ = cutover_sqlite_enable_defensive(handle)
+    }
+
+    deinit {
+        for (_, stmt) in statements { sqlite3_finalize(stmt) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL that returns no rows (may hold several statements).
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "code \(rc)"
+            sqlite3_free(error)
+            throw EventStoreError.storage("\(path): \(message)")
+        }
+    }
+
+    /// Runs one statement with bound values, calling `row` for each result row.
+    func query(_ sql: String, _ values: [SQLValue] = [], row: (SQLRow) throws -> Void = { _ in }) throws {
+        let stmt = try prepared(sql)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (i, value) in values.enumerated() {
+            let index = Int32(i + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(stmt, index)
+            case .int(let v): rc = sqlite3_bind_int64(stmt, index, v)
+            case .text(let v): rc = sqlite3_bind_text(stmt, index, v, -1, cutover_sqlite_transient())
+            case .blob(let v):
+                rc = v.withUnsafeBytes { sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), cutover_sqlite_transient()) }
+            }
+            try check(rc)
+        }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { try check(rc); return }
+            try row(SQLRow(stmt: stmt))
+        }
+    }
+
+    /// Rows changed by the last statement.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let stmt = statements[sql] { return stmt }
+        var stmt: OpaquePointer?
+        try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil))
+        statements[sql] = stmt!
+        return stmt!
+    }
+
+    private func check(_ rc: Int32) throws {
+        guard rc != SQLITE_OK, rc != SQLITE_ROW, rc != SQLITE_DONE else { return }
+        let message = String(cString: sqlite3_errmsg(handle))
+        if rc == SQLITE_BUSY || rc == SQLITE_LOCKED {
+            throw EventStoreError.storage("\(path) is busy (another process holds it longer than 10s): \(message)")
+        }
+        throw EventStoreError.storage("\(path): \(message)")
+    }
+}
+
+enum SQLValue {
+    case null
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// One result row, valid only inside the `row` callback.
+struct SQLRow {
+    fileprivate let stmt: OpaquePointer
+
+    func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
+
+    func text(_ i: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, i) else { return "" }
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    func blob(_ i: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}

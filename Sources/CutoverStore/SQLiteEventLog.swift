@@ -1,0 +1,229 @@
+import CutoverCore
+import CutoverCrypto
+import Foundation
+
+/// The event log in one SQLite file: append-only, hash-chained, shared safely between
+/// processes (WAL, `synchronous=FULL`, immediate transactions for writers).
+public final class SQLiteEventLog: EventStore, @unchecked Sendable {
+    // @unchecked: every use of `db` and `hasher` happens under `lock`.
+    private let db: SQLiteDatabase
+    private let hasher = SHA256Hasher()
+    private let lock = NSLock()
+    public let path: String
+
+    static let schemaVersion = "1"
+
+    /// Opens or creates the log at `path` (the file is created with mode 0600).
+    /// - Throws: `EventStoreError.storage` naming the path.
+    public init(path: String) throws {
+        self.path = path
+        db = try SQLiteDatabase(path: path)
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        try db.execute(Self.schema)
+        var version: String?
+        try db.query("SELECT value FROM meta WHERE key = 'schema'") { version = $0.text(0) }
+        if version == nil {
+            try db.query("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", [.text(Self.schemaVersion)])
+        } else if version != Self.schemaVersion {
+            throw EventStoreError.storage("\(path) has schema version \(version!), this cutover reads \(Self.schemaVersion)")
+        }
+    }
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS events(
+            seq INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            run_seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            body TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            UNIQUE(run_id, run_seq)
+        );
+        CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+        CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+        -- Projection, rebuildable from events: which run holds each service.
+        CREATE TABLE IF NOT EXISTS locks(scope TEXT PRIMARY KEY, run_id TEXT NOT NULL);
+        -- Coordination, not history: which process may drive a run, until when.
+        CREATE TABLE IF NOT EXISTS leases(run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+        """
+
+    static let columns = "seq, run_id, run_seq, type, at_ms, actor, body, hash"
+
+    public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
+        lock.lock()
+        defer { lock.unlock() }
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            let events = try appendLocked(drafts, to: run, expectedNext: expectedNext, options: options)
+            try db.execute("COMMIT")
+            return events
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func appendLocked(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
+        let nowMillis = Self.millis(options.now)
+        if let owner = options.leaseOwner {
+            var holder: (String, Int64)?
+            try db.query("SELECT owner, expires_ms FROM leases WHERE run_id = ?", [.text(run)]) { holder = ($0.text(0), $0.int(1)) }
+            guard let holder, holder.0 == owner else { throw EventStoreError.leaseLost(run: run, owner: holder?.0) }
+            // An expired lease still fences correctly as long as nobody took it over.
+            try db.query(
+                "UPDATE leases SET expires_ms = ? WHERE run_id = ?",
+                [.int(nowMillis + options.leaseTTL.milliseconds), .text(run)])
+        }
+        var last: Int64 = 0
+        try db.query("SELECT COALESCE(MAX(run_seq), 0) FROM events WHERE run_id = ?", [.text(run)]) { last = $0.int(0) }
+        guard last == expectedNext - 1 else {
+            throw EventStoreError.conflict(run: run, expected: expectedNext, actual: last + 1)
+        }
+        if let scope = options.lockScope {
+            var holder: String?
+            try db.query("SELECT run_id FROM locks WHERE scope = ?", [.text(scope)]) { holder = $0.text(0) }
+            if let holder, holder != run { throw EventStoreError.scopeLocked(scope: scope, heldBy: holder) }
+            try db.query("INSERT OR REPLACE INTO locks(scope, run_id) VALUES (?, ?)", [.text(scope), .text(run)])
+        }
+        var seq: Int64 = 0
+        var previous = [UInt8](repeating: 0, count: SHA256.byteCount)
+        try db.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") {
+            seq = $0.int(0)
+            previous = $0.blob(1)
+        }
+        var appended: [Event] = []
+        appended.reserveCapacity(drafts.count)
+        for (i, draft) in drafts.enumerated() {
+            seq += 1
+            let runSeq = expectedNext + Int64(i)
+            let bodyJSON: String
+            do { bodyJSON = try draft.body.encodedPayload() } catch {
+                throw EventStoreError.storage("cannot encode \(draft.body.typeName): \(error)")
+            }
+            let canonical = Event.canonicalBytes(
+                seq: seq, runID: run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor,
+                type: draft.body.typeName, bodyJSON: bodyJSON)
+            hasher.update(previous)
+            hasher.update(canonical)
+            let hash = hasher.finish()
+            try db.query(
+                "INSERT INTO events(\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [.int(seq), .text(run), .int(runSeq), .text(draft.body.typeName), .int(draft.atMillis),
+                 .text(draft.actor), .text(bodyJSON), .blob(hash)])
+            appended.append(Event(
+                seq: seq, runID: run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor,
+                body: draft.body, bodyJSON: bodyJSON, hash: Hex.encode(hash)))
+            previous = hash
+        }
+        if let scope = options.unlockScope {
+            try db.query("DELETE FROM locks WHERE scope = ? AND run_id = ?", [.text(scope), .text(run)])
+        }
+        return appended
+    }
+
+    public func events(of run: String, after: Int64) throws -> [Event] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [Event] = []
+        var failure: Error?
+        try db.query(
+            "SELECT \(Self.columns) FROM events WHERE run_id = ? AND run_seq > ? ORDER BY run_seq",
+            [.text(run), .int(after)]
+        ) { row in
+            do { out.append(try Self.event(row)) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    public func runIDs() throws -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [String] = []
+        try db.query("SELECT run_id FROM events WHERE run_seq = 1 ORDER BY seq") { out.append($0.text(0)) }
+        return out
+    }
+
+    public func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            var holder: (String, Int64)?
+            try db.query("SELECT owner, expires_ms FROM leases WHERE run_id = ?", [.text(run)]) { holder = ($0.text(0), $0.int(1)) }
+            if let holder, holder.0 != owner, holder.1 > Self.millis(now), !isGone(holder.0) {
+                throw EventStoreError.leaseHeld(run: run, owner: holder.0)
+            }
+            try db.query(
+                "INSERT OR REPLACE INTO leases(run_id, owner, expires_ms) VALUES (?, ?, ?)",
+                [.text(run), .text(owner), .int(Self.millis(now) + ttl.milliseconds)])
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func releaseLease(run: String, owner: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try db.query("DELETE FROM leases WHERE run_id = ? AND owner = ?", [.text(run), .text(owner)])
+    }
+
+    public func leaseHolder(run: String) throws -> (owner: String, expires: Date)? {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: (String, Date)?
+        try db.query("SELECT owner, expires_ms FROM leases WHERE run_id = ?", [.text(run)]) {
+            out = ($0.text(0), Date(timeIntervalSince1970: Double($0.int(1)) / 1_000))
+        }
+        return out
+    }
+
+    public func lockHolder(scope: String) throws -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: String?
+        try db.query("SELECT run_id FROM locks WHERE scope = ?", [.text(scope)]) { out = $0.text(0) }
+        return out
+    }
+
+    /// Calls `visit` with every event in global order, without loading the log whole.
+    /// - Throws: what `visit` throws, or a storage error.
+    public func forEachEvent(from seq: Int64 = 1, _ visit: (StoredEvent) throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try db.query("SELECT \(Self.columns) FROM events WHERE seq >= ? ORDER BY seq", [.int(seq)]) { row in
+            try visit(StoredEvent(
+                seq: row.int(0), runID: row.text(1), runSeq: row.int(2), type: row.text(3), atMillis: row.int(4),
+                actor: row.text(5), bodyJSON: row.text(6), hash: row.blob(7)))
+        }
+    }
+
+    static func event(_ row: SQLRow) throws -> Event {
+        let type = row.text(3)
+        let bodyJSON = row.text(6)
+        return Event(
+            seq: row.int(0), runID: row.text(1), runSeq: row.int(2), atMillis: row.int(4), actor: row.text(5),
+            body: try EventBody.decode(type: type, payload: bodyJSON), bodyJSON: bodyJSON, hash: Hex.encode(row.blob(7)))
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded(.down)) }
+}
+
+/// An event as stored, before its body is decoded: what the chain check reads.
+public struct StoredEvent: Sendable {
+    public let seq: Int64
+    public let runID: String
+    public let runSeq: Int64
+    public let type: String
+    public let atMillis: Int64
+    public let actor: String
+    public let bodyJSON: String
+    public let hash: [UInt8]
+}
