@@ -26,7 +26,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine"],
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "TestSupport"]),

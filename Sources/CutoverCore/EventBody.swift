@@ -8,6 +8,7 @@ public enum EventBody: Sendable, Equatable {
     case stepSucceeded(StepSucceeded)
     case stepFailed(StepFailed)
     case stepNote(StepNote)
+    case beforeRecorded(BeforeRecorded)
     case timerSet(TimerSet)
     case approvalRequested(ApprovalRequested)
     case approvalGranted(ApprovalGranted)
@@ -35,6 +36,7 @@ public enum EventBody: Sendable, Equatable {
         case .stepSucceeded: "StepSucceeded"
         case .stepFailed: "StepFailed"
         case .stepNote: "StepNote"
+        case .beforeRecorded: "BeforeRecorded"
         case .timerSet: "TimerSet"
         case .approvalRequested: "ApprovalRequested"
         case .approvalGranted: "ApprovalGranted"
@@ -63,6 +65,7 @@ public enum EventBody: Sendable, Equatable {
         case .stepSucceeded(let p): p.step
         case .stepFailed(let p), .compensationFailed(let p): p.step
         case .stepNote(let p): p.step
+        case .beforeRecorded(let p): p.step
         case .timerSet(let p): p.step
         case .approvalRequested(let p): p.step
         case .approvalGranted(let p): p.step
@@ -80,6 +83,7 @@ public enum EventBody: Sendable, Equatable {
         case .stepSucceeded(let p): value = try .encode(p)
         case .stepFailed(let p), .compensationFailed(let p): value = try .encode(p)
         case .stepNote(let p): value = try .encode(p)
+        case .beforeRecorded(let p): value = try .encode(p)
         case .timerSet(let p): value = try .encode(p)
         case .approvalRequested(let p): value = try .encode(p)
         case .approvalGranted(let p): value = try .encode(p)
@@ -107,6 +111,7 @@ public enum EventBody: Sendable, Equatable {
             case "StepSucceeded": return .stepSucceeded(try d.decode(StepSucceeded.self, from: data))
             case "StepFailed": return .stepFailed(try d.decode(StepFailed.self, from: data))
             case "StepNote": return .stepNote(try d.decode(StepNote.self, from: data))
+            case "BeforeRecorded": return .beforeRecorded(try d.decode(BeforeRecorded.self, from: data))
             case "TimerSet": return .timerSet(try d.decode(TimerSet.self, from: data))
             case "ApprovalRequested": return .approvalRequested(try d.decode(ApprovalRequested.self, from: data))
             case "ApprovalGranted": return .approvalGranted(try d.decode(ApprovalGranted.self, from: data))

@@ -110,6 +110,19 @@ public struct StepNote: Codable, Sendable, Equatable {
     }
 }
 
+/// What a compensable step found before changing anything, recorded before the change so
+/// that a crash in the middle never loses it.
+public struct BeforeRecorded: Codable, Sendable, Equatable {
+    public var step: String
+    public var attempt: Int
+    public var state: JSONValue
+    public init(step: String, attempt: Int, state: JSONValue) {
+        self.step = step
+        self.attempt = attempt
+        self.state = state
+    }
+}
+
 /// A durable timer: after a crash only the time left until `untilMillis` is waited.
 public struct TimerSet: Codable, Sendable, Equatable {
     public var step: String

@@ -96,6 +96,7 @@ public struct RunState: Sendable, Equatable {
         case .stepFailed(let p):
             modify(p.step) {
                 $0.phase = p.retryAtMillis == nil ? .failed : .retrying
+                if p.error.code == StepError.interrupted.code { $0.interruptions += 1 }
                 $0.lastError = p.error
                 $0.retryAtMillis = p.retryAtMillis
                 $0.finishedMillis = at
@@ -103,6 +104,8 @@ public struct RunState: Sendable, Equatable {
             if status == .waitingApproval { status = .running }
         case .stepNote:
             break
+        case .beforeRecorded(let p):
+            modify(p.step) { $0.before = $0.before ?? p.state }
         case .timerSet(let p):
             modify(p.step) { $0.timers[p.name] = p.untilMillis }
         case .approvalRequested(let p):
@@ -160,6 +163,7 @@ public struct RunState: Sendable, Equatable {
         case .compensationFailed(let p):
             modify(p.step) {
                 $0.compensation = p.retryAtMillis == nil ? .failed : .retrying
+                if p.error.code == StepError.interrupted.code { $0.compensationInterruptions += 1 }
                 $0.compensationError = p.error
                 $0.compensationRetryAtMillis = p.retryAtMillis
             }

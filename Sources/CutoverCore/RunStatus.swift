@@ -35,6 +35,8 @@ public struct StepRecord: Sendable, Equatable {
     public var phase: Phase = .pending
     /// The highest attempt started.
     public var attempts = 0
+    /// Attempts cut short by a stopped driver; they do not count against the retry budget.
+    public var interruptions = 0
     public var output: JSONValue?
     public var observed = false
     public var lastError: StepError?
@@ -42,12 +44,15 @@ public struct StepRecord: Sendable, Equatable {
     public var firstStartedMillis: Int64?
     public var finishedMillis: Int64?
     public var timers: [String: Int64] = [:]
+    /// The first before-state any attempt recorded.
+    public var before: JSONValue?
     public var approvalRequest: ApprovalRequested?
     /// Everyone who approved this step, in order; see `RunState.countedApprovers`.
     public var grants: [String] = []
 
     public var compensation: Phase = .pending
     public var compensationAttempts = 0
+    public var compensationInterruptions = 0
     public var compensationError: StepError?
     public var compensationRetryAtMillis: Int64?
 

@@ -51,6 +51,11 @@ public protocol StepContext: Sendable {
     /// Resolves a secret reference (`env:NAME`, `file:/path`) at execution time.
     /// - Throws: `StepError` naming the reference (never its value) when it cannot be read.
     func secret(_ reference: String) throws -> String
+    /// The before-state of this step: the one an earlier attempt recorded, or else what `read`
+    /// returns now, recorded durably before the caller changes anything.
+    func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue
+    /// The before-state an attempt of this step recorded, if any (for `observe`).
+    func recordedBefore() async -> JSONValue?
     /// Records a line of progress in the log and shows it live.
     func note(_ message: String) async throws
 }
@@ -59,4 +64,17 @@ public protocol StepContext: Sendable {
 public enum RunInterruption: Error, Sendable, Equatable {
     case aborted
     case detached
+}
+
+extension StepContext {
+    /// Typed `recordBefore`.
+    public func recordBefore<T: Codable & Sendable>(_ type: T.Type, _ read: @Sendable () async throws -> T) async throws -> T {
+        let value = try await recordBefore { try JSONValue.encode(try await read()) }
+        return try value.decode(T.self)
+    }
+
+    /// Typed `recordedBefore`.
+    public func recordedBefore<T: Decodable>(_ type: T.Type) async -> T? {
+        try? await recordedBefore()?.decode(T.self)
+    }
 }

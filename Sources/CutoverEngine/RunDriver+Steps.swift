@@ -25,7 +25,8 @@ extension RunDriver {
             throw error
         case .failure(let error):
             let stepError = classify(error, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
-            try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, attempt, stepError)))])
+            let counted = attempt - (state.steps[id]?.interruptions ?? 0)
+            try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))])
         }
         return .recorded
     }
@@ -69,7 +70,8 @@ extension RunDriver {
         if let error = failure as? CancellationError { throw error }
         if let failure {
             let stepError = classify(failure, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
-            try record([.compensationFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, attempt, stepError)))])
+            let counted = attempt - (state.steps[id]?.compensationInterruptions ?? 0)
+            try record([.compensationFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))])
         } else {
             try record([.compensationSucceeded(StepAttempt(step: id, attempt: attempt))])
         }
@@ -77,6 +79,7 @@ extension RunDriver {
 
     // MARK: - Helpers
 
+    /// When the next attempt may start; `attempt` counts only attempts that really failed.
     private func retryAt(_ id: String, _ attempt: Int, _ error: StepError) -> Int64? {
         guard let policy = state.planned(id)?.retry, policy.allowsRetry(after: attempt, error: error) else { return nil }
         if error == .interrupted { return nowMillis }
@@ -150,7 +153,8 @@ extension RunDriver {
     }
 
     func awaitApprovals(step: String, required: Int, approvers: [String]) async throws -> [String] {
-        if state.steps[step]?.approvalRequest == nil {
+        // Each attempt that waits says so again, so a resumed run shows as waiting-approval.
+        if state.status != .waitingApproval {
             let excluded = state.plan?.mode == .live ? [state.plan?.startedBy ?? ""] : []
             try record([.approvalRequested(ApprovalRequested(step: step, required: required, approvers: approvers, excluded: excluded))])
         }
@@ -162,6 +166,15 @@ extension RunDriver {
             try await waitForNewEvents()
         }
     }
+
+    func recordBefore(step: String, attempt: Int, _ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue {
+        if let before = state.steps[step]?.before { return before }
+        let value = try await read()
+        try record([.beforeRecorded(BeforeRecorded(step: step, attempt: attempt, state: value))])
+        return value
+    }
+
+    func recordedBefore(step: String) -> JSONValue? { state.steps[step]?.before }
 
     func note(step: String, _ message: String) throws {
         try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
@@ -197,6 +210,14 @@ struct DriverContext: StepContext {
 
     func secret(_ reference: String) throws -> String {
         try vault.resolve(reference)
+    }
+
+    func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue {
+        try await driver.recordBefore(step: stepID, attempt: attempt, read)
+    }
+
+    func recordedBefore() async -> JSONValue? {
+        await driver.recordedBefore(step: stepID)
     }
 
     func note(_ message: String) async throws {

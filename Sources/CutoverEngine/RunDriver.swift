@@ -10,6 +10,8 @@ actor RunDriver {
     let vault = SecretVault()
     /// A failure of the log itself met inside a step: the driver must stop, not record it.
     var fatal: Error?
+    /// When the lease was last extended (every append extends it too).
+    private var leaseRenewedAt = Date.distantPast
 
     private var store: any EventStore { engine.store }
     var config: EngineConfiguration { engine.configuration }
@@ -75,9 +77,15 @@ actor RunDriver {
         try store.acquireLease(run: runID, owner: config.owner, now: engine.clock.now(), ttl: config.leaseTTL, isGone: { isGone($0) })
     }
 
-    /// Renews the lease; a failure here means another process took the run over.
+    /// Renews the lease once a third of its time has passed; a failure here means another
+    /// process took the run over.
     func renewLease() throws {
-        do { try takeLease() } catch {
+        let now = engine.clock.now()
+        guard now.timeIntervalSince(leaseRenewedAt) * 3 >= Double(config.leaseTTL.milliseconds) / 1_000 else { return }
+        do {
+            try takeLease()
+            leaseRenewedAt = now
+        } catch {
             fatal = fatal ?? error
             throw error
         }
@@ -107,6 +115,7 @@ actor RunDriver {
                 options: AppendOptions(
                     leaseOwner: config.owner, now: now, lockScope: relock ? scope : nil, unlockScope: unlock ? scope : nil,
                     leaseTTL: config.leaseTTL))
+            leaseRenewedAt = now
             try fold(events)
             return true
         } catch EventStoreError.conflict {

@@ -1,0 +1,147 @@
+import Dispatch
+import Foundation
+internal import CCurl
+
+/// HTTP over libcurl. Transfers run on a dispatch thread, so the cooperative pool is never
+/// blocked; cancelling the calling task aborts the transfer. TLS verification stays on.
+public struct HTTPClient: Sendable {
+    public init() {
+        _ = HTTPClient.globalInit
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    /// Sends `request` and returns whatever status came back.
+    /// - Throws: `HTTPError` when no response arrived (refused, timed out, too large, TLS).
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let transfer = Transfer(request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPResponse, Error>) in
+                DispatchQueue.global().async { c.resume(with: transfer.perform()) }
+            }
+        } onCancel: {
+            transfer.cancel()
+        }
+    }
+}
+
+/// One curl easy handle's transfer. Its buffers are touched by the curl callbacks on the one
+/// thread that runs `perform`; only `cancelled` crosses threads, under `lock`.
+private final class Transfer: @unchecked Sendable {
+    let request: HTTPRequest
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    var tooLarge = false
+    private let lock = NSLock()
+    private var cancelledFlag = false
+
+    init(_ request: HTTPRequest) { self.request = request }
+
+    var cancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelledFlag
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelledFlag = true
+        lock.unlock()
+    }
+
+    func perform() -> Result<HTTPResponse, Error> {
+        guard let handle = curl_easy_init() else {
+            return .failure(HTTPError(kind: .other, target: request.target, detail: "libcurl could not start a transfer"))
+        }
+        defer { curl_easy_cleanup(handle) }
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+
+        cutover_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        cutover_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        cutover_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        cutover_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        cutover_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.wholeMilliseconds)
+        cutover_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.totalTimeout.wholeMilliseconds)
+        cutover_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        cutover_curl_setopt_string(handle, CURLOPT_USERAGENT, "cutover/0.1")
+        cutover_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        if request.method == "HEAD" {
+            cutover_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        } else if request.method != "GET" || request.body != nil {
+            cutover_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        // An empty Expect avoids curl's 1-second wait for "100 Continue" on larger bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+        cutover_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+
+        var payload = request.body ?? []
+        let rc: CURLcode = payload.withUnsafeMutableBytes { raw in
+            if request.body != nil {
+                cutover_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, raw.count)
+                cutover_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, raw.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1))
+            }
+            let me = Unmanaged.passUnretained(self).toOpaque()
+            cutover_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
+                let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                let n = size * count
+                if t.body.count + n > t.request.maxResponseBytes {
+                    t.tooLarge = true
+                    return 0
+                }
+                if let data { t.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: n)) }
+                return n
+            })
+            cutover_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, me)
+            cutover_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, { data, size, count, user in
+                let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                let n = size * count
+                if let data {
+                    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
+                    if let colon = line.firstIndex(of: ":") {
+                        let name = line[..<colon].lowercased()
+                        t.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
+                }
+                return n
+            })
+            cutover_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, me)
+            cutover_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            cutover_curl_setopt_progress(handle, { user, _, _, _, _ in
+                Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue().cancelled ? 1 : 0
+            })
+            cutover_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, me)
+            return curl_easy_perform(handle)
+        }
+        if rc != CURLE_OK { return .failure(error(for: rc)) }
+        var status = 0
+        cutover_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var seconds = 0.0
+        cutover_curl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &seconds)
+        return .success(HTTPResponse(status: status, headers: headers, body: body, duration: .milliseconds(Int64(seconds * 1_000))))
+    }
+
+    private func error(for rc: CURLcode) -> HTTPError {
+        let detail = String(cString: curl_easy_strerror(rc))
+        let kind: HTTPError.Kind
+        switch rc {
+        case CURLE_COULDNT_CONNECT: kind = .connectionRefused
+        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+        case CURLE_COULDNT_RESOLVE_HOST: kind = .dns
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE: kind = .tls
+        case CURLE_WRITE_ERROR where tooLarge:
+            return HTTPError(kind: .responseTooLarge, target: request.target, detail: "more than \(request.maxResponseBytes) bytes")
+        case CURLE_ABORTED_BY_CALLBACK: kind = .cancelled
+        default: kind = .other
+        }
+        return HTTPError(kind: kind, target: request.target, detail: detail)
+    }
+}
+
+extension Duration {
+    fileprivate var wholeMilliseconds: Int {
+        let (s, atto) = components
+        return Int(s * 1_000 + atto / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,105 @@
+/// One HTTP request, with the limits every call in cutover has.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    public var connectTimeout: Duration
+    public var totalTimeout: Duration
+    public var maxResponseBytes: Int
+    /// How errors name the target when the URL itself is secret (a webhook with a token in
+    /// its path). By default: scheme, host, port and path, without credentials or query.
+    public var displayTarget: String?
+
+    public init(
+        method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        connectTimeout: Duration = .seconds(5), totalTimeout: Duration = .seconds(30),
+        maxResponseBytes: Int = 4 << 20, displayTarget: String? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.displayTarget = displayTarget
+    }
+
+    /// The target as errors show it.
+    public var target: String { displayTarget ?? HTTPRequest.redacted(url) }
+
+    /// `url` without user info and query, which may carry credentials.
+    public static func redacted(_ url: String) -> String {
+        var s = Substring(url)
+        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
+        if let scheme = s.range(of: "://") {
+            let rest = s[scheme.upperBound...]
+            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<hostEnd].lastIndex(of: "@") {
+                return String(s[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
+            }
+        }
+        return String(s)
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var duration: Duration
+
+    public init(status: Int, headers: [String: String], body: [UInt8], duration: Duration) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.duration = duration
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A request that got no usable response, classified for retries.
+public struct HTTPError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case connectionRefused = "connection-refused"
+        case timeout
+        case dns
+        case tls
+        case responseTooLarge = "response-too-large"
+        case cancelled
+        case other
+    }
+
+    public var kind: Kind
+    public var target: String
+    public var detail: String
+
+    public init(kind: Kind, target: String, detail: String) {
+        self.kind = kind
+        self.target = target
+        self.detail = detail
+    }
+
+    /// Connection refused, timeouts and name lookups can pass; the rest will not by waiting.
+    public var retryable: Bool {
+        switch kind {
+        case .connectionRefused, .timeout, .dns, .other: true
+        case .tls, .responseTooLarge, .cancelled: false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .connectionRefused: "\(target): connection refused; is the service up and listening? (\(detail))"
+        case .timeout: "\(target): no answer in time (\(detail))"
+        case .dns: "\(target): host name does not resolve (\(detail))"
+        case .tls: "\(target): TLS failed; check the certificate and the CA bundle (\(detail))"
+        case .responseTooLarge: "\(target): response larger than the limit (\(detail))"
+        case .cancelled: "\(target): request cancelled"
+        case .other: "\(target): \(detail)"
+        }
+    }
+}

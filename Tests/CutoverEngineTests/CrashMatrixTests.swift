@@ -1,0 +1,131 @@
+import CutoverCore
+import CutoverEngine
+import CutoverStore
+import Foundation
+import Testing
+import TestSupport
+
+/// A workflow, a mode and the failures the simulated clouds will produce.
+struct CrashScenario: Sendable, CustomTestStringConvertible {
+    var name: String
+    var workflow: String
+    var mode: RunMode
+    var failures: [(String, [StepError])] = []
+    var world: [String: String] = [:]
+    var testDescription: String { name }
+}
+
+let throttled = StepError(code: "throttled", message: "rate exceeded", retryable: true)
+
+let crashScenarios: [CrashScenario] = [
+    CrashScenario(name: "live failover with a retried step", workflow: referenceWorkflow, mode: .live, failures: [("scale", [throttled])]),
+    CrashScenario(name: "drill with planned rollback through the pivot", workflow: referenceWorkflow, mode: .drill),
+    CrashScenario(name: "failure before the pivot, automatic rollback", workflow: """
+        {"name": "w", "steps": [
+          {"id": "scale", "type": "sim.set", "with": {"key": "capacity", "value": "4"}},
+          {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}, "retry": {"attempts": 2, "backoff": "1s"}},
+          {"id": "soak", "type": "wait", "with": {"duration": "5m"}},
+          {"id": "dr-health", "type": "sim.check", "with": {"key": "health", "equals": "great"}, "retry": {"attempts": 2, "backoff": "5s"}},
+          {"id": "writes", "type": "sim.pivot", "with": {"key": "writes", "value": "primary"}}
+        ]}
+        """, mode: .live, failures: [("dns", [throttled])]),
+    CrashScenario(name: "failure after the pivot stops for a person",
+                  workflow: referenceWorkflow.replacingOccurrences(
+                    of: #""key": "dns", "equals": "dr"}}"#, with: #""key": "slo", "equals": "met"}, "retry": {"attempts": 2, "backoff": "30s"}}"#),
+                  mode: .live, world: ["slo": "breached"]),
+]
+
+/// What must be the same whether or not the run crashed on its way.
+struct RunSummary: Equatable, CustomStringConvertible {
+    var status: RunStatus
+    var planned: Bool?
+    var world: [String: String]
+    var steps: [String: String]
+
+    init(_ state: RunState, _ world: SimulatedWorld) {
+        status = state.status
+        planned = state.outcome?.planned
+        self.world = world.snapshot
+        var steps: [String: String] = [:]
+        for s in state.orderedSteps {
+            steps[s.id] = "\(s.phase.rawValue)/\(s.compensation.rawValue)/\(s.output?.canonicalString ?? "-")"
+        }
+        self.steps = steps
+    }
+
+    var description: String { "\(status.rawValue) planned=\(planned.map(String.init) ?? "-") world=\(world) steps=\(steps)" }
+}
+
+@Suite struct CrashMatrixTests {
+    /// Runs `scenario` start to end, crashing as `arm` sets up, then resumes it on the same
+    /// database with a new process. Returns the summary and what happened along the way.
+    func run(_ scenario: CrashScenario, arm: (Harness, CrashingStore) -> Void = { _, _ in }) async throws
+        -> (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String)
+    {
+        var world = ["dns": "primary", "capacity": "0", "writes": "replica", "health": "ok"]
+        world.merge(scenario.world) { $1 }
+        let h = try Harness(world: world)
+        for (step, errors) in scenario.failures { h.world.failExecute(step, with: errors) }
+        let log = h.log
+        h.world.checkDuplicates { step, op in
+            let events = (try? log.runIDs().flatMap { try log.events(of: $0, after: 0) }) ?? []
+            return events.contains {
+                switch ($0.body, op) {
+                case (.stepSucceeded(let s), .execute): s.step == step
+                case (.compensationSucceeded(let s), .compensate): s.step == step
+                default: false
+                }
+            }
+        }
+        let store = CrashingStore(h.log)
+        arm(h, store)
+        let first = engine(h, store: store)
+        let runID = try first.start(h.request(try h.workflow(scenario.workflow), mode: scenario.mode, by: "alice-oncall"))
+        var crashed = false
+        do {
+            _ = try await first.drive(runID)
+        } catch is SimulatedCrash {
+            crashed = true
+        }
+        crashed = crashed || store.hasCrashed
+        let appended = store.appendedCount
+        // A new process on the same machine: the old one is gone, its lease can be taken.
+        let state = try await engine(h, owner: "test:2").drive(runID)
+        return (RunSummary(state, h.world), appended, h.world.effects.count, crashed, h, runID)
+    }
+
+    @Test(arguments: crashScenarios)
+    func crashAfterEveryEventAndEverySideEffect(_ scenario: CrashScenario) async throws {
+        let reference = try await run(scenario)
+        #expect(!reference.crashed)
+        #expect(reference.summary.status != .running)
+        var points = 0
+        for k in 1...reference.appended {
+            let r = try await runCrashingAfterEvents(scenario, k)
+            points += 1
+            #expect(r.crashed || k >= reference.appended, "crash point \(k) was never reached")
+            check(r, against: reference.summary, point: "after event \(k)")
+        }
+        for j in 1...reference.effects {
+            let r = try await run(scenario) { h, store in h.world.crash(afterEffect: j) { store.crash() } }
+            points += 1
+            #expect(r.crashed, "side effect \(j) was never reached")
+            check(r, against: reference.summary, point: "after side effect \(j)")
+        }
+        print("crash matrix: \(scenario.name): \(reference.appended) event crash points + \(reference.effects) side-effect crash points = \(points) runs, each ending \(reference.summary.status.rawValue)")
+    }
+
+    func runCrashingAfterEvents(_ scenario: CrashScenario, _ k: Int) async throws
+        -> (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String)
+    {
+        try await run(scenario) { _, store in store.crash(afterEvents: k) }
+    }
+
+    func check(_ r: (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String), against reference: RunSummary, point: String) {
+        #expect(r.summary == reference, "crash \(point): ended \(r.summary), uncrashed run ended \(reference)")
+        let duplicates = r.harness.world.effects.filter(\.afterRecordedDone)
+        #expect(duplicates.isEmpty, "crash \(point): side effects applied again after being recorded done: \(duplicates)")
+        let chain = try? r.harness.log.verifyChain()
+        #expect(chain?.intact == true, "crash \(point): the log does not verify: \(chain?.firstProblem?.message ?? "unreadable")")
+    }
+}

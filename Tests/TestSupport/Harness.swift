@@ -1,0 +1,56 @@
+import CutoverCore
+import CutoverEngine
+import CutoverStore
+import Foundation
+
+/// One database, one simulated world and clock: everything an engine test needs.
+public final class Harness: @unchecked Sendable {
+    // @unchecked: set up once, then only read; the store and world lock themselves.
+    public let dir = TemporaryDirectory()
+    public let log: SQLiteEventLog
+    public let clock = SimulatedClock()
+    public let ids = SequentialIDs()
+    public let world: SimulatedWorld
+    public let registry: StepRegistry
+    public let runbook: Runbook
+
+    public init(world: [String: String] = ["dns": "primary", "capacity": "0", "writes": "replica", "health": "ok"]) throws {
+        log = try SQLiteEventLog(path: dir.path("cutover.sqlite"))
+        self.world = SimulatedWorld(world)
+        registry = simulatedRegistry(self.world)
+        runbook = try Runbook.load(file: "runbooks/sim.json", data: Data(Harness.runbookJSON.utf8))
+    }
+
+    public static let runbookJSON = """
+        {"service": "sim-service", "primary": {"endpoint": "http://primary"}, "dr": {"endpoint": "http://dr", "capacity": "4"},
+         "thresholds": {"rto": "15m", "rpo": "30s"}, "approvers": ["alice", "bob", "carol"]}
+        """
+
+    public func workflow(_ json: String, file: String = "workflows/test.json") throws -> Workflow {
+        try Workflow.load(file: file, data: Data(json.utf8), registry: registry, runbook: runbook)
+    }
+
+    /// An engine over `store` (the plain log unless a crashing one is given), as process `owner`.
+    public func engine(
+        store: (any EventStore)? = nil, owner: String = "test:1", detach: Bool = false,
+        gone: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) -> Engine {
+        Engine(
+            store: store ?? log, registry: registry, clock: clock, ids: ids,
+            configuration: EngineConfiguration(
+                owner: owner, actor: "cutover@\(owner)", signalPollInterval: .seconds(5), detachWhenWaiting: detach,
+                isOwnerGone: gone))
+    }
+
+    public func request(_ workflow: Workflow, mode: RunMode = .live, by: String = "oncall") -> Engine.StartRequest {
+        Engine.StartRequest(workflow: workflow, runbook: runbook, mode: mode, startedBy: by, workflowDigest: "test", runbookDigest: "test")
+    }
+
+    /// Appends a signal as a person in another process would.
+    public func signal(_ run: String, _ body: EventBody, by: String) throws {
+        let last = try log.events(of: run, after: 0).last?.runSeq ?? 0
+        _ = try log.append([EventDraft(at: clock.now(), actor: by, body: body)], to: run, expectedNext: last + 1, options: AppendOptions(now: clock.now()))
+    }
+
+    public func events(_ run: String) throws -> [Event] { try log.events(of: run, after: 0) }
+}

@@ -1,0 +1,216 @@
+import CutoverCore
+import CutoverEngine
+import CutoverSteps
+import Foundation
+
+/// An in-process stand-in for the clouds: named values that steps set and restore, a record
+/// of every change, and failures and crashes injected where a test asks.
+public final class SimulatedWorld: @unchecked Sendable {
+    // @unchecked: all mutable state is only touched under `lock`.
+    public enum Operation: String, Sendable { case execute, compensate }
+
+    public struct Effect: Sendable, Equatable {
+        public var step: String
+        public var operation: Operation
+        public var key: String
+        public var value: String
+        /// The log already said this step (or its compensation) was done when it was applied.
+        public var afterRecordedDone: Bool
+    }
+
+    private let lock = NSLock()
+    private var values: [String: String]
+    private var effectLog: [Effect] = []
+    private var failures: [String: [StepError]] = [:]
+    private var compensationFailures: [String: [StepError]] = [:]
+    private var crashAfterEffect: Int?
+    private var onCrash: (@Sendable () -> Void)?
+    private var isRecordedDone: (@Sendable (String, Operation) -> Bool)?
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public subscript(key: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[key]
+    }
+
+    public var snapshot: [String: String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values
+    }
+
+    public var effects: [Effect] {
+        lock.lock()
+        defer { lock.unlock() }
+        return effectLog
+    }
+
+    /// The next executions of `step` throw these errors, one each.
+    public func failExecute(_ step: String, with errors: [StepError]) {
+        lock.lock()
+        failures[step, default: []] += errors
+        lock.unlock()
+    }
+
+    public func failCompensate(_ step: String, with errors: [StepError]) {
+        lock.lock()
+        compensationFailures[step, default: []] += errors
+        lock.unlock()
+    }
+
+    /// After the `n`-th change (1-based), call `crash`, as if the machine died right after
+    /// the provider applied it.
+    public func crash(afterEffect n: Int, _ crash: @escaping @Sendable () -> Void) {
+        lock.lock()
+        crashAfterEffect = n
+        onCrash = crash
+        lock.unlock()
+    }
+
+    /// How to ask the log whether a step was already recorded as done.
+    public func checkDuplicates(_ check: @escaping @Sendable (String, Operation) -> Bool) {
+        lock.lock()
+        isRecordedDone = check
+        lock.unlock()
+    }
+
+    func injectedFailure(_ step: String, _ op: Operation) throws {
+        lock.lock()
+        var error: StepError?
+        if op == .execute, var list = failures[step], !list.isEmpty {
+            error = list.removeFirst()
+            failures[step] = list
+        } else if op == .compensate, var list = compensationFailures[step], !list.isEmpty {
+            error = list.removeFirst()
+            compensationFailures[step] = list
+        }
+        lock.unlock()
+        if let error { throw error }
+    }
+
+    func set(_ key: String, _ value: String, by step: String, _ op: Operation) {
+        lock.lock()
+        let duplicate = isRecordedDone?(step, op) ?? false
+        values[key] = value
+        effectLog.append(Effect(step: step, operation: op, key: key, value: value, afterRecordedDone: duplicate))
+        let crash = crashAfterEffect == effectLog.count ? onCrash : nil
+        lock.unlock()
+        crash?()
+    }
+}
+
+/// Parameters and output shared by the simulated changing steps.
+public struct SimChange: Codable, Sendable {
+    public var key: String
+    public var value: String
+}
+
+public struct SimPrevious: Codable, Sendable, Equatable {
+    public var key: String
+    public var previous: String?
+}
+
+/// `sim.set`: sets a world value; compensation puts the previous value back.
+public struct SimSet: StepType {
+    public typealias Parameters = SimChange
+    public typealias Output = SimPrevious
+    public static let name = "sim.set"
+    public static let kind = StepKind.compensable
+    public static let compensation: String? = "puts the previous value back"
+    public static let parameters = [ParameterField("key", .string, required: true), ParameterField("value", .string, required: true)]
+    let world: SimulatedWorld
+    public init(world: SimulatedWorld) { self.world = world }
+
+    public func execute(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious {
+        try await SimSet.change(p, ctx, world)
+    }
+
+    public func observe(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious? {
+        await SimSet.observe(p, ctx, world)
+    }
+
+    public func compensate(_ p: SimChange, _ output: SimPrevious, _ ctx: any StepContext) async throws {
+        try SimSet.restore(output, ctx, world)
+    }
+
+    static func change(_ p: SimChange, _ ctx: any StepContext, _ world: SimulatedWorld) async throws -> SimPrevious {
+        let before = try await ctx.recordBefore(SimPrevious.self) { SimPrevious(key: p.key, previous: world[p.key]) }
+        try world.injectedFailure(ctx.stepID, .execute)
+        world.set(p.key, p.value, by: ctx.stepID, .execute)
+        return before
+    }
+
+    static func observe(_ p: SimChange, _ ctx: any StepContext, _ world: SimulatedWorld) async -> SimPrevious? {
+        guard world[p.key] == p.value, let before = await ctx.recordedBefore(SimPrevious.self) else { return nil }
+        return before
+    }
+
+    static func restore(_ output: SimPrevious, _ ctx: any StepContext, _ world: SimulatedWorld) throws {
+        try world.injectedFailure(ctx.stepID, .compensate)
+        world.set(output.key, output.previous ?? "", by: ctx.stepID, .compensate)
+    }
+}
+
+/// `sim.pivot`: like `sim.set`, but a pivot (think: writes enabled on DR).
+public struct SimPivot: StepType {
+    public typealias Parameters = SimChange
+    public typealias Output = SimPrevious
+    public static let name = "sim.pivot"
+    public static let kind = StepKind.pivot
+    public static let compensation: String? = "puts the previous value back (drills and explicit rollbacks only)"
+    public static let parameters = SimSet.parameters
+    let world: SimulatedWorld
+    public init(world: SimulatedWorld) { self.world = world }
+
+    public func execute(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious {
+        try await SimSet.change(p, ctx, world)
+    }
+
+    public func observe(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious? {
+        await SimSet.observe(p, ctx, world)
+    }
+
+    public func compensate(_ p: SimChange, _ output: SimPrevious, _ ctx: any StepContext) async throws {
+        try SimSet.restore(output, ctx, world)
+    }
+}
+
+/// `sim.check`: reads a world value; fails (retryably) when it differs from `equals`.
+public struct SimCheck: StepType {
+    public struct Parameters: Codable, Sendable {
+        public var key: String
+        public var equals: String?
+        public var takes: String?
+    }
+    public struct Output: Codable, Sendable { public var value: String? }
+    public static let name = "sim.check"
+    public static let kind = StepKind.check
+    public static let parameters = [
+        ParameterField("key", .string, required: true), ParameterField("equals", .string), ParameterField("takes", .duration),
+    ]
+    let world: SimulatedWorld
+    public init(world: SimulatedWorld) { self.world = world }
+
+    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
+        if let takes = p.takes, let d = DurationText.parse(takes) {
+            try await ctx.sleep(until: ctx.now().addingTimeInterval(Double(d.milliseconds) / 1_000))
+        }
+        try world.injectedFailure(ctx.stepID, .execute)
+        let value = world[p.key]
+        if let expected = p.equals, value != expected {
+            throw StepError(code: "mismatch", message: "\(p.key) is \(value ?? "unset"), expected \(expected)", retryable: true)
+        }
+        return Output(value: value)
+    }
+}
+
+/// Built-in step types plus the simulated ones, bound to `world`.
+public func simulatedRegistry(_ world: SimulatedWorld) -> StepRegistry {
+    var registry = BuiltinSteps.registry()
+    registry.register(AnyStepType(SimSet(world: world)))
+    registry.register(AnyStepType(SimPivot(world: world)))
+    registry.register(AnyStepType(SimCheck(world: world)))
+    return registry
+}
