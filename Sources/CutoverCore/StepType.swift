@@ -48,6 +48,8 @@ public protocol StepContext: Sendable {
     /// Records an approval request once, then waits until `required` distinct people allowed
     /// to approve have approved; returns who approved.
     func awaitApprovals(required: Int, approvers: [String]) async throws -> [String]
+    /// The distinct people whose approvals of this step count so far (for `observe`).
+    func currentApprovals() async -> [String]
     /// Resolves a secret reference (`env:NAME`, `file:/path`) at execution time.
     /// - Throws: `StepError` naming the reference (never its value) when it cannot be read.
     func secret(_ reference: String) throws -> String

@@ -208,6 +208,10 @@ struct DriverContext: StepContext {
         try await driver.awaitApprovals(step: stepID, required: required, approvers: approvers)
     }
 
+    func currentApprovals() async -> [String] {
+        await driver.state.countedApprovers(stepID)
+    }
+
     func secret(_ reference: String) throws -> String {
         try vault.resolve(reference)
     }

@@ -35,4 +35,11 @@ public struct Approval: StepType {
         if let message = p.message { try await ctx.note(message) }
         return Output(approvedBy: try await ctx.awaitApprovals(required: required, approvers: approvers))
     }
+
+    /// After a restart or a detach: the approvals that arrived meanwhile settle the step.
+    public func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output? {
+        let approved = await ctx.currentApprovals()
+        let required = p.required ?? 1
+        return approved.count >= required ? Output(approvedBy: Array(approved.prefix(required))) : nil
+    }
 }

@@ -1,0 +1,114 @@
+import CutoverCore
+import CutoverEngine
+import CutoverStore
+import CutoverSteps
+import Foundation
+
+/// The `cutover` command line. `Entrypoint` calls `run` and exits with what it returns.
+public enum CLI {
+    /// Runs one command line and returns its exit status.
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        let console = Console()
+        var words = arguments
+        var dbOption: String?
+        // --db may come before the command too.
+        if let i = words.firstIndex(where: { $0 == "--db" || $0.hasPrefix("--db=") }), i == 0 {
+            if words[0] == "--db", words.count > 1 {
+                dbOption = words[1]
+                words.removeFirst(2)
+            } else if words[0].hasPrefix("--db=") {
+                dbOption = String(words[0].dropFirst(5))
+                words.removeFirst()
+            }
+        }
+        guard let name = words.first else {
+            console.err(Help.overview)
+            return ExitCode.usage
+        }
+        if name == "--help" || name == "-h" || name == "help" {
+            if words.count > 1, let command = Command(rawValue: words[1]) {
+                console.out(Help.text(for: command))
+            } else {
+                console.out(Help.overview)
+            }
+            return ExitCode.ok
+        }
+        if name == "--version" {
+            console.out("cutover 0.1.0")
+            return ExitCode.ok
+        }
+        guard let command = Command(rawValue: name) else {
+            let hint = Suggestion.hint(for: name, in: Command.allCases.map(\.rawValue))
+            console.err("cutover: unknown command \"\(name)\"\(hint)")
+            console.err("Run `cutover --help` for the list of commands.")
+            return ExitCode.usage
+        }
+        do {
+            let args = try Arguments(Array(words.dropFirst()), options: command.options.union(["--db"]), switches: command.switches)
+            if args.has("--help") {
+                console.out(Help.text(for: command))
+                return ExitCode.ok
+            }
+            let context = Context(
+                console: console, environment: environment, dbPath: args["--db"] ?? dbOption ?? environment["CUTOVER_DB"] ?? ".cutover/cutover.sqlite")
+            return try await command.run(args, context)
+        } catch let e as UsageError {
+            console.err("cutover \(command.rawValue): \(e.message)")
+            console.err("Run `cutover \(command.rawValue) --help` for usage.")
+            return ExitCode.usage
+        } catch let e as ValidationFailure {
+            for issue in e.issues { console.err(issue.description) }
+            console.err("Nothing was started or written.")
+            return ExitCode.usage
+        } catch let e as CommandFailure {
+            console.err("cutover \(command.rawValue): \(e.message)")
+            return e.code
+        } catch let e as EventStoreError {
+            console.err("cutover \(command.rawValue): \(e.description)")
+            return ExitCode.failure
+        } catch is CancellationError {
+            console.err("cutover \(command.rawValue): interrupted")
+            return ExitCode.interrupted
+        } catch {
+            console.err("cutover \(command.rawValue): \(error)")
+            return ExitCode.failure
+        }
+    }
+}
+
+/// A refusal or failure with its own exit status and message.
+struct CommandFailure: Error {
+    let message: String
+    let code: Int32
+    init(_ message: String, code: Int32 = ExitCode.failure) {
+        self.message = message
+        self.code = code
+    }
+}
+
+/// What every command may need.
+struct Context {
+    let console: Console
+    let environment: [String: String]
+    let dbPath: String
+
+    var actor: String { ProcessIdentity.actor(environment) }
+    var registry: StepRegistry { BuiltinSteps.registry() }
+
+    /// Opens the event log, creating it (mode 0600) when a command is about to write.
+    func openStore(creating: Bool) throws -> SQLiteEventLog {
+        if !creating, !FileManager.default.fileExists(atPath: dbPath) {
+            throw CommandFailure("no event log at \(dbPath); start a run first, or point --db / CUTOVER_DB at the database")
+        }
+        return try SQLiteEventLog(path: dbPath)
+    }
+
+    func engine(_ store: SQLiteEventLog, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
+        Engine(
+            store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
+            configuration: EngineConfiguration(
+                owner: ProcessIdentity.owner(), actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
+                isOwnerGone: { ProcessIdentity.isGone($0) }),
+            observer: observer)
+    }
+}

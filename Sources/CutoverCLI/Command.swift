@@ -1,0 +1,54 @@
+/// The commands, their flags, and where each is carried out.
+enum Command: String, CaseIterable {
+    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback
+
+    var options: Set<String> {
+        switch self {
+        case .plan: ["--runbook"]
+        case .start: ["--runbook"]
+        case .approve: ["--as", "--comment"]
+        case .pause, .abort, .rollback: ["--reason"]
+        default: []
+        }
+    }
+
+    var switches: Set<String> {
+        switch self {
+        case .validate: []
+        case .plan: ["--drill", "--json"]
+        case .start: ["--drill", "--detach", "--json"]
+        case .resume, .abort, .rollback: ["--detach", "--json"]
+        case .status, .list, .history: ["--json"]
+        case .approve, .pause: []
+        }
+    }
+
+    func run(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        switch self {
+        case .validate: try ValidateCommand.run(args, ctx)
+        case .plan: try PlanCommand.run(args, ctx)
+        case .start: try await StartCommand.run(args, ctx)
+        case .resume: try await SignalCommands.resume(args, ctx)
+        case .status: try InspectCommands.status(args, ctx)
+        case .list: try InspectCommands.list(args, ctx)
+        case .history: try InspectCommands.history(args, ctx)
+        case .approve: try SignalCommands.approve(args, ctx)
+        case .pause: try SignalCommands.pause(args, ctx)
+        case .abort: try await SignalCommands.abort(args, ctx)
+        case .rollback: try await SignalCommands.rollback(args, ctx)
+        }
+    }
+}
+
+extension Arguments {
+    /// Exactly `count` positionals, named in the usage error.
+    func positionals(_ names: String...) throws -> [String] {
+        if positionals.count < names.count {
+            throw UsageError("missing \(names[positionals.count])")
+        }
+        if positionals.count > names.count {
+            throw UsageError("unexpected argument \"\(positionals[names.count])\"")
+        }
+        return positionals
+    }
+}

@@ -1,0 +1,69 @@
+import CutoverCore
+import CutoverEngine
+import CutoverStore
+import Dispatch
+import Foundation
+
+/// Driving a run from a command (start, resume, abort, rollback), with live progress,
+/// SIGINT/SIGTERM stopping it cleanly, and the summary at the end.
+enum Driving {
+    static func drive(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool) async throws -> Int32 {
+        let progress = Progress(ctx.console, quiet: json)
+        let engine = ctx.engine(store, detach: detach, observer: { progress.observe($0, $1) })
+        let result: RunState? = try await withThrowingTaskGroup(of: RunState?.self) { group in
+            group.addTask { try await engine.drive(run) }
+            group.addTask {
+                await firstSignal()
+                return nil
+            }
+            defer { group.cancelAll() }
+            do {
+                return try await group.next()!
+            } catch is CancellationError {
+                return nil
+            }
+        }
+        guard let state = result else {
+            ctx.console.err("interrupted: run \(run) stopped where it was; `cutover resume \(run)` carries on from there")
+            return ExitCode.interrupted
+        }
+        Summary.print(state, ctx, json: json)
+        return exitCode(state, detached: detach)
+    }
+
+    /// Drives `run` here unless a live process already does; then that process carries on.
+    static func driveUnlessDriven(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool) async throws -> Int32 {
+        if let holder = try store.leaseHolder(run: run), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
+            ctx.console.out("run \(run) is being driven by \(holder.owner); that process will act on this")
+            return ExitCode.ok
+        }
+        return try await drive(run, store: store, ctx, detach: detach, json: json)
+    }
+
+    static func exitCode(_ state: RunState, detached: Bool) -> Int32 {
+        switch state.status {
+        case .succeeded: ExitCode.ok
+        case .rolledBack: state.outcome?.planned == true ? ExitCode.ok : ExitCode.failure
+        case .waitingApproval, .paused: detached ? ExitCode.waiting : ExitCode.failure
+        case .failed, .needsAttention, .aborted, .running, .compensating: ExitCode.failure
+        }
+    }
+
+    /// Waits for SIGINT or SIGTERM; returns early if the task is cancelled.
+    static func firstSignal() async {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        defer {
+            for s in sources { s.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
+        for await _ in stream { return }
+    }
+}

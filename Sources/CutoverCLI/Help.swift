@@ -1,0 +1,127 @@
+/// `--help` texts.
+enum Help {
+    static let overview = """
+        cutover: durable failover workflows with an audited event log
+
+        Usage: cutover [--db PATH] COMMAND [ARGS] [--help]
+
+        Runs:
+          start WORKFLOW --runbook RUNBOOK [--drill] [--detach] [--json]
+                                   start a failover, failback or drill and follow it live
+          resume RUN               carry on a run after a crash, a pause or a decision
+          status [RUN] [--json]    where a run stands (the latest run without RUN)
+          list [--json]            every run in the database
+          history RUN [--json]     a run's events in order, with their hashes
+
+        People:
+          approve RUN [--as NAME]  approve the step a run waits on
+          pause RUN | abort RUN    pause at the next step boundary; abort and compensate
+          rollback RUN             compensate a finished run (or one needing attention)
+
+        Definitions:
+          validate FILE...         check workflow and runbook files; nothing is written
+          plan WORKFLOW --runbook RUNBOOK
+                                   the resolved steps and what each would undo
+
+        The database is .cutover/cutover.sqlite under the current folder unless --db PATH or
+        CUTOVER_DB says otherwise. WORKFLOW and RUNBOOK are a path or a name in workflows/
+        and runbooks/. Exit status: 0 done, 1 failed / rolled back / needs attention,
+        64 bad usage or invalid definitions, 75 waiting for people (--detach).
+        """
+
+    static func text(for command: Command) -> String {
+        switch command {
+        case .validate:
+            """
+            Usage: cutover validate FILE...
+
+            Checks workflow and runbook files: every problem in every file is reported as
+            `file: json.path: what was expected, what was found`. Files in runbooks/ (or
+            with a "service" and no "steps") are runbooks; the rest are workflows.
+            Exit 0 when all are valid, 64 when not. Nothing is written.
+            """
+        case .plan:
+            """
+            Usage: cutover plan WORKFLOW --runbook RUNBOOK [--drill] [--json]
+
+            Shows the steps a run would take with their parameters resolved against the
+            runbook (secrets stay references, outputs of earlier steps stay ${...}), their
+            retry and timeout, and what each would undo. Touches nothing.
+            """
+        case .start:
+            """
+            Usage: cutover start WORKFLOW --runbook RUNBOOK [--drill] [--detach] [--json]
+
+            Validates both files (nothing is written if either is invalid), records the run,
+            prints its id, then follows it step by step.
+              --drill   fail over, then roll everything back on purpose once every step passed
+              --detach  return when the run waits for people (approval, pause): exit 75
+              --json    print one JSON object at the end instead of progress lines
+            Only one run per service is active at a time. SIGINT/SIGTERM stop the run where
+            it is; `cutover resume RUN` carries on.
+            Exit 0 succeeded (or a drill rolled back as planned), 1 failed, rolled back or
+            needs attention, 64 invalid input, 75 waiting for approval with --detach.
+            """
+        case .resume:
+            """
+            Usage: cutover resume RUN [--detach] [--json]
+
+            Carries a run on: after the process driving it died (a step left in flight is
+            checked against the world before it runs again; timers wait only what is left),
+            after a pause, after approvals, or after a person decided how a run needing
+            attention goes on. If another live process drives the run, it carries on instead.
+            """
+        case .status:
+            """
+            Usage: cutover status [RUN] [--json]
+
+            The run's state, each step's state, attempts and duration, what is left to undo,
+            and what a person must decide if anything. Without RUN: the latest run.
+            """
+        case .list:
+            """
+            Usage: cutover list [--json]
+
+            Every run in the database, oldest first; --json prints one object per line.
+            """
+        case .history:
+            """
+            Usage: cutover history RUN [--json]
+
+            The run's events in order. --json prints one object per line with seq, runSeq,
+            type, step, at, actor, hash and body.
+            """
+        case .approve:
+            """
+            Usage: cutover approve RUN [--as NAME] [--comment TEXT]
+
+            Approves the step the run is waiting on, as NAME (default $CUTOVER_ACTOR or
+            $USER). Approvals come from distinct people on the runbook's list; the starter
+            of a live run cannot approve it.
+            """
+        case .pause:
+            """
+            Usage: cutover pause RUN [--reason TEXT]
+
+            Asks the driving process to pause at the next step boundary or during a wait.
+            Timers keep running while paused. `cutover resume RUN` carries on.
+            """
+        case .abort:
+            """
+            Usage: cutover abort RUN [--reason TEXT] [--detach] [--json]
+
+            Stops the run and compensates what it changed, latest first. A live run past its
+            pivot is not rolled back on its own: it stops for a person to decide
+            (`cutover rollback RUN` or `cutover resume RUN`).
+            """
+        case .rollback:
+            """
+            Usage: cutover rollback RUN [--reason TEXT] [--detach] [--json]
+
+            Compensates every completed step of a succeeded run, or of one that needs
+            attention, latest first, the pivot included (which discards writes made on DR
+            since). The service must not have another active run.
+            """
+        }
+    }
+}

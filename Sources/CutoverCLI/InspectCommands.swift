@@ -1,0 +1,160 @@
+import CutoverCore
+import CutoverStore
+import Foundation
+
+/// `status`, `list` and `history`: reading the log, never writing it.
+enum InspectCommands {
+    static func status(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let store = try ctx.openStore(creating: false)
+        let runID: String
+        if args.positionals.isEmpty {
+            guard let last = try store.runIDs().last else { throw CommandFailure("no runs yet in \(ctx.dbPath)") }
+            runID = last
+        } else {
+            runID = try args.positionals("RUN")[0]
+        }
+        let state = try fold(runID, store)
+        if args.has("--json") {
+            ctx.console.out(Summary.json(state).canonicalString)
+            return ExitCode.ok
+        }
+        let c = ctx.console
+        let plan = state.plan!
+        c.out(c.paint("\(runID)", .bold) + "  \(plan.workflow) for \(plan.scope) (\(plan.mode.rawValue))  " + c.paint(state.status.rawValue, tone(state.status)))
+        c.out("started \(Summary.iso(state.startedAtMillis)) by \(plan.startedBy); last event \(Summary.iso(state.lastEventMillis))")
+        if let holder = try store.leaseHolder(run: runID), holder.expires > Date() { c.out("driven by \(holder.owner)") }
+        c.out("")
+        let rows = state.orderedSteps.map { step -> [String] in
+            let planned = state.planned(step.id)
+            let duration = step.firstStartedMillis.flatMap { f in step.finishedMillis.map { DurationText.format(.milliseconds($0 - f)) } } ?? ""
+            let undo = planned?.isCompensable == true ? (step.compensation == .pending ? (step.phase == .succeeded ? "to undo" : "") : step.compensation.rawValue) : ""
+            return [step.id, (planned?.type ?? "") + (planned?.pivot == true ? " (pivot)" : ""), step.phase.rawValue, "\(step.attempts)", duration, undo]
+        }
+        for line in Table.render(["STEP", "TYPE", "STATE", "ATTEMPTS", "TOOK", "UNDO"], rows) { c.out("  " + line) }
+        if let failing = state.orderedSteps.last(where: { $0.lastError != nil && $0.phase != .succeeded }), let e = failing.lastError {
+            c.out("")
+            c.out("last error (\(failing.id)): \(e.message)")
+        }
+        c.out("")
+        Summary.print(state, ctx, json: false)
+        return ExitCode.ok
+    }
+
+    static func list(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard FileManager.default.fileExists(atPath: ctx.dbPath) else {
+            if args.has("--json") { return ExitCode.ok }
+            ctx.console.out("no runs yet (\(ctx.dbPath) does not exist)")
+            return ExitCode.ok
+        }
+        let store = try ctx.openStore(creating: false)
+        let states = try store.runIDs().map { try fold($0, store) }
+        if args.has("--json") {
+            for s in states {
+                ctx.console.out(JSONValue.object([
+                    "run": .string(s.runID), "state": .string(s.status.rawValue), "service": .string(s.plan?.scope ?? ""),
+                    "workflow": .string(s.plan?.workflow ?? ""), "mode": .string(s.plan?.mode.rawValue ?? ""),
+                    "startedBy": .string(s.plan?.startedBy ?? ""), "startedAt": .string(Summary.iso(s.startedAtMillis)),
+                ]).canonicalString)
+            }
+            return ExitCode.ok
+        }
+        let rows = states.map { s in
+            [s.runID, s.plan?.scope ?? "", s.plan?.workflow ?? "", s.plan?.mode.rawValue ?? "", ctx.console.paint(s.status.rawValue, tone(s.status)),
+             Summary.iso(s.startedAtMillis), s.plan?.startedBy ?? ""]
+        }
+        for line in Table.render(["RUN", "SERVICE", "WORKFLOW", "MODE", "STATE", "STARTED", "BY"], rows) { ctx.console.out(line) }
+        return ExitCode.ok
+    }
+
+    static func history(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let store = try ctx.openStore(creating: false)
+        let events = try store.events(of: runID, after: 0)
+        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        for e in events {
+            if args.has("--json") {
+                ctx.console.out(JSONValue.object([
+                    "seq": .int(e.seq), "runSeq": .int(e.runSeq), "type": .string(e.type),
+                    "step": e.body.stepID.map(JSONValue.string) ?? .null, "at": .string(Summary.iso(e.atMillis)),
+                    "actor": .string(e.actor), "hash": .string(e.hash), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
+                ]).canonicalString)
+            } else {
+                let step = e.body.stepID ?? ""
+                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(e.type.padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: 14, withPad: " ", startingAt: 0)) \(describe(e))")
+            }
+        }
+        return ExitCode.ok
+    }
+
+    static func fold(_ runID: String, _ store: SQLiteEventLog) throws -> RunState {
+        let events = try store.events(of: runID, after: 0)
+        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        do { return try RunState.fold(runID, events) } catch let e as FoldError {
+            throw CommandFailure("run \(runID) does not fold: \(e); run `cutover audit verify` on this database")
+        }
+    }
+
+    static func tone(_ s: RunStatus) -> Console.Tone {
+        switch s {
+        case .succeeded: .green
+        case .rolledBack, .running, .compensating: .cyan
+        case .waitingApproval, .paused, .needsAttention: .yellow
+        case .failed, .aborted: .red
+        }
+    }
+
+    /// One human line for an event in `history`.
+    static func describe(_ e: Event) -> String {
+        switch e.body {
+        case .runStarted(let p): "\(p.workflow) for \(p.scope), \(p.mode.rawValue), by \(p.startedBy) (workflow \(p.workflowDigest.prefix(12)))"
+        case .driverAttached(let p): "\(p.owner)\(p.resumed ? " (resumed)" : "")"
+        case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): "attempt \(p.attempt)"
+        case .stepSucceeded(let p): "attempt \(p.attempt)\(p.observed ? " (observed after restart)" : ""): \(p.output.canonicalString.prefix(100))"
+        case .stepFailed(let p), .compensationFailed(let p):
+            "attempt \(p.attempt) [\(p.error.code)] \(p.error.message)\(p.retryAtMillis.map { " · retry at \(Summary.iso($0))" } ?? "")"
+        case .stepNote(let p): p.message
+        case .beforeRecorded(let p): "before: \(p.state.canonicalString.prefix(100))"
+        case .timerSet(let p): "\(p.name) until \(Summary.iso(p.untilMillis))"
+        case .approvalRequested(let p): "\(p.required) of \(p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", "))"
+        case .approvalGranted(let p): "by \(p.by)\(p.comment.map { ": \($0)" } ?? "")"
+        case .pauseRequested(let p), .resumeRequested(let p), .abortRequested(let p), .rollbackRequested(let p), .runPaused(let p), .runResumed(let p):
+            "by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
+        case .rollbackStarted(let p): "\(p.planned ? "planned" : "unplanned"): \(p.reason)"
+        case .runSucceeded, .runRolledBack, .runFailed, .runAborted:
+            {
+                if case .runRolledBack(let o) = e.body { return "\(o.planned == true ? "planned" : "unplanned")\(o.reason.map { ": \($0)" } ?? "")" }
+                if case .runFailed(let o) = e.body { return o.reason ?? "" }
+                if case .runAborted(let o) = e.body { return o.reason ?? "" }
+                return ""
+            }()
+        case .runNeedsAttention(let p): p.reason
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
+
+/// Columns aligned by their widest cell (ANSI colour codes not counted).
+enum Table {
+    static func render(_ header: [String], _ rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], visible(cell)) } }
+        return all.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - visible(cell) + 2)
+            }.joined()
+        }
+    }
+
+    static func visible(_ s: String) -> Int {
+        var n = 0
+        var inEscape = false
+        for ch in s {
+            if ch == "\u{1B}" { inEscape = true } else if inEscape { if ch == "m" { inEscape = false } } else { n += 1 }
+        }
+        return n
+    }
+}

@@ -1,0 +1,101 @@
+import CutoverCore
+import Foundation
+
+/// Live progress of a run, one line per thing that happened: symbols and colour on a
+/// terminal, plain words otherwise (logs, CI, pipes).
+final class Progress: @unchecked Sendable {
+    // @unchecked: `started` is only touched under `lock`; the engine calls `observe` from one actor.
+    private let console: Console
+    private let quiet: Bool
+    private let lock = NSLock()
+    private var started: [String: Int64] = [:]
+
+    init(_ console: Console, quiet: Bool) {
+        self.console = console
+        self.quiet = quiet
+    }
+
+    func observe(_ event: Event, _ state: RunState) {
+        guard !quiet, let line = line(for: event, state) else { return }
+        console.out(line)
+    }
+
+    private func line(for event: Event, _ state: RunState) -> String? {
+        let c = console
+        let t = c.isTerminal
+        let step = event.body.stepID.map { $0.padding(toLength: max(14, $0.count), withPad: " ", startingAt: 0) } ?? ""
+        func since(_ key: String) -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let s = started[key] else { return "" }
+            return DurationText.format(.milliseconds(event.atMillis - s))
+        }
+        func mark(_ key: String) {
+            lock.lock()
+            started[key] = event.atMillis
+            lock.unlock()
+        }
+        switch event.body {
+        case .runStarted(let p):
+            mark("run")
+            return "\(t ? c.paint("cutover", .bold) : "run") \(p.workflow) for \(p.scope) (\(p.mode.rawValue)) started by \(p.startedBy); \(p.steps.count) steps"
+        case .driverAttached(let p):
+            return p.resumed ? (t ? c.paint("  resumed by this process", .dim) : "driver attached (resume)") : nil
+        case .stepStarted(let p):
+            mark("step:\(p.step)")
+            let type = state.planned(p.step)?.type ?? ""
+            let attempt = p.attempt > 1 ? " attempt \(p.attempt)" : ""
+            return t ? "  \(c.paint("→", .cyan)) \(step)\(c.paint(type + attempt, .dim))" : "step \(p.step) started (\(type), attempt \(p.attempt))"
+        case .stepSucceeded(let p):
+            let d = since("step:\(p.step)")
+            let how = p.observed ? " (found already done after a restart)" : ""
+            return t ? "  \(c.paint("✓", .green)) \(step)\(d)\(how)" : "step \(p.step) succeeded in \(d)\(how)"
+        case .stepFailed(let p):
+            let retry = p.retryAtMillis.map { "; next attempt in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? ""
+            return t ? "  \(c.paint("✗", .red)) \(step)attempt \(p.attempt): \(p.error.message)\(retry)" : "step \(p.step) attempt \(p.attempt) failed [\(p.error.code)]: \(p.error.message)\(retry)"
+        case .stepNote(let p):
+            return t ? "    \(c.paint(p.message, .dim))" : "step \(p.step): \(p.message)"
+        case .beforeRecorded:
+            return nil
+        case .timerSet(let p):
+            let until = Date(timeIntervalSince1970: Double(p.untilMillis) / 1_000)
+            let text = "waiting \(DurationText.format(.milliseconds(p.untilMillis - event.atMillis))) (until \(Self.clock(until)))"
+            return t ? "    \(c.paint(text, .dim))" : "step \(p.step) \(text)"
+        case .approvalRequested(let p):
+            let who = p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", ")
+            let excluded = p.excluded.isEmpty ? "" : "; not \(p.excluded.joined(separator: ", ")), who started it"
+            let text = "waiting for \(p.required) approval\(p.required == 1 ? "" : "s") from \(who)\(excluded): cutover approve \(state.runID) --as NAME"
+            return t ? "  \(c.paint("⏸", .yellow)) \(step)\(text)" : "step \(p.step) \(text)"
+        case .approvalGranted(let p):
+            return t ? "    \(c.paint("approved by \(p.by)", .green))" : "step \(p.step) approved by \(p.by)"
+        case .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested:
+            return "  \(event.type.replacingOccurrences(of: "Requested", with: "").lowercased()) requested by \(event.actor)"
+        case .runPaused:
+            return t ? "  \(c.paint("⏸ paused", .yellow)); `cutover resume \(state.runID)` continues" : "run paused; cutover resume \(state.runID) continues"
+        case .runResumed:
+            return "  resumed"
+        case .rollbackStarted(let p):
+            mark("rollback")
+            return t ? "  \(c.paint("↺ rolling back", .yellow)): \(p.reason)" : "rollback started (\(p.planned ? "planned" : "unplanned")): \(p.reason)"
+        case .compensationStarted(let p):
+            mark("comp:\(p.step)")
+            return t ? nil : "compensation of \(p.step) started (attempt \(p.attempt))"
+        case .compensationSucceeded(let p):
+            let d = since("comp:\(p.step)")
+            return t ? "  \(c.paint("↺", .green)) \(step)restored \(d)" : "compensation of \(p.step) succeeded in \(d)"
+        case .compensationFailed(let p):
+            let retry = p.retryAtMillis.map { "; next attempt in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? ""
+            return t ? "  \(c.paint("✗", .red)) \(step)restore attempt \(p.attempt): \(p.error.message)\(retry)" : "compensation of \(p.step) attempt \(p.attempt) failed: \(p.error.message)\(retry)"
+        case .runSucceeded, .runRolledBack, .runFailed, .runAborted, .runNeedsAttention:
+            return nil  // the summary says it
+        }
+    }
+
+    static func clock(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "HH:mm:ss 'UTC'"
+        return f.string(from: date)
+    }
+}

@@ -1,0 +1,112 @@
+import CutoverCore
+import CutoverStore
+import Foundation
+
+/// `approve`, `pause`, `resume`, `abort`, `rollback`: requests from people, recorded as
+/// events that the driving process reads at step boundaries and during waits.
+enum SignalCommands {
+    static func approve(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let who = args["--as"] ?? ctx.actor
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        guard let step = state.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }),
+            let request = step.approvalRequest, state.status == .waitingApproval || state.status == .paused
+        else {
+            throw CommandFailure("run \(runID) is not waiting for approval (it is \(state.status.rawValue)); nothing recorded")
+        }
+        if request.excluded.contains(who) {
+            throw CommandFailure("\(who) started this live run and cannot approve it; ask one of \(request.approvers.filter { $0 != who }.joined(separator: ", ")) (nothing recorded)")
+        }
+        if !request.approvers.isEmpty, !request.approvers.contains(who) {
+            throw CommandFailure("\(who) is not an approver of step \(step.id); the runbook allows \(request.approvers.joined(separator: ", ")) (nothing recorded)")
+        }
+        if state.countedApprovers(step.id).contains(who) {
+            throw CommandFailure("\(who) already approved step \(step.id); approvals must come from \(request.required) different people")
+        }
+        let after = try append(.approvalGranted(ApprovalGranted(step: step.id, by: who, comment: args["--comment"])), to: runID, by: who, store)
+        let count = after.countedApprovers(step.id).count
+        ctx.console.out("approved step \(step.id) of \(runID) as \(who) (\(count) of \(request.required))")
+        if count >= request.required { ctx.console.out(nextStepHint(runID, store)) }
+        return ExitCode.ok
+    }
+
+    static func pause(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        guard [.running, .waitingApproval, .compensating].contains(state.status) else {
+            throw CommandFailure("run \(runID) is \(state.status.rawValue) and cannot be paused; nothing recorded")
+        }
+        _ = try append(.pauseRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store)
+        ctx.console.out("pause requested for \(runID); the driver pauses at the next step boundary or wait")
+        return ExitCode.ok
+    }
+
+    static func resume(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        if state.status.isTerminal {
+            Summary.print(state, ctx, json: args.has("--json"))
+            throw CommandFailure("run \(runID) is \(state.status.rawValue); there is nothing to resume (`cutover rollback \(runID)` undoes a succeeded run)")
+        }
+        if (state.status == .paused || state.status == .needsAttention), state.resumeRequest == nil {
+            _ = try append(.resumeRequested(Signal()), to: runID, by: ctx.actor, store)
+        }
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+    }
+
+    static func abort(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        guard !state.status.isTerminal, state.status != .compensating else {
+            throw CommandFailure("run \(runID) is \(state.status.rawValue); abort stops a run in progress (nothing recorded)")
+        }
+        _ = try append(.abortRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store)
+        ctx.console.out("abort requested for \(runID); what changed is compensated in reverse (never past the pivot of a live run)")
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+    }
+
+    static func rollback(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        let runID = try args.positionals("RUN")[0]
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        guard state.status == .succeeded || state.status == .needsAttention else {
+            throw CommandFailure("run \(runID) is \(state.status.rawValue); rollback undoes a succeeded run or one that needs attention (nothing recorded)")
+        }
+        do {
+            _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store, relock: state.status == .succeeded)
+        } catch EventStoreError.scopeLocked(let scope, let holder) {
+            throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)")
+        }
+        ctx.console.out("rollback requested for \(runID); compensating every completed step in reverse, the pivot included")
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+    }
+
+    /// Appends one signal after the run's latest event, folding again if someone else wrote first.
+    static func append(_ body: EventBody, to runID: String, by actor: String, _ store: SQLiteEventLog, relock: Bool = false) throws -> RunState {
+        for _ in 0..<20 {
+            let events = try store.events(of: runID, after: 0)
+            var state = try RunState.fold(runID, events)
+            do {
+                let appended = try store.append(
+                    [EventDraft(at: Date(), actor: actor, body: body)], to: runID, expectedNext: state.lastRunSeq + 1,
+                    options: AppendOptions(now: Date(), lockScope: relock ? state.plan?.scope : nil))
+                for e in appended { try state.apply(e) }
+                return state
+            } catch EventStoreError.conflict {
+                continue
+            }
+        }
+        throw CommandFailure("run \(runID) is changing too fast to record this; try again")
+    }
+
+    private static func nextStepHint(_ runID: String, _ store: SQLiteEventLog) -> String {
+        if let holder = try? store.leaseHolder(run: runID), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
+            return "enough approvals; the driving process (\(holder.owner)) carries on"
+        }
+        return "enough approvals; run `cutover resume \(runID)` to carry on"
+    }
+}

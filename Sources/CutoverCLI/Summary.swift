@@ -1,0 +1,73 @@
+import CutoverCore
+import Foundation
+
+/// How a run is shown when a command ends and in `cutover status`.
+enum Summary {
+    static func json(_ s: RunState) -> JSONValue {
+        let plan = s.plan
+        var o: [String: JSONValue] = [
+            "run": .string(s.runID), "state": .string(s.status.rawValue),
+            "mode": .string(plan?.mode.rawValue ?? ""), "workflow": .string(plan?.workflow ?? ""),
+            "service": .string(plan?.scope ?? ""), "startedBy": .string(plan?.startedBy ?? ""),
+            "startedAt": .string(iso(s.startedAtMillis)), "durationMillis": .int((s.lastEventMillis ?? 0) - (s.startedAtMillis ?? 0)),
+            "steps": .array(s.orderedSteps.map { step in
+                var o: [String: JSONValue] = [
+                    "id": .string(step.id), "type": .string(s.planned(step.id)?.type ?? ""), "state": .string(step.phase.rawValue),
+                    "attempts": .int(Int64(step.attempts)), "compensation": .string(step.compensation.rawValue),
+                ]
+                if let e = step.lastError, step.phase != .succeeded { o["error"] = .string(e.message) }
+                if let f = step.firstStartedMillis, let e = step.finishedMillis { o["durationMillis"] = .int(e - f) }
+                return .object(o)
+            }),
+        ]
+        if let planned = s.outcome?.planned { o["planned"] = .bool(planned) }
+        if let reason = s.outcome?.reason { o["reason"] = .string(reason) }
+        if let a = s.attention { o["attention"] = .object(["reason": .string(a.reason), "decision": .string(a.decision)]) }
+        if s.status == .waitingApproval, let step = s.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }) {
+            o["waitingFor"] = .object([
+                "step": .string(step.id), "required": .int(Int64(step.approvalRequest!.required)),
+                "approvedBy": .array(s.countedApprovers(step.id).map(JSONValue.string)),
+            ])
+        }
+        return .object(o)
+    }
+
+    static func print(_ s: RunState, _ ctx: Context, json: Bool) {
+        if json {
+            ctx.console.out(Self.json(s).canonicalString)
+            return
+        }
+        let c = ctx.console
+        let took = DurationText.format(.milliseconds((s.lastEventMillis ?? 0) - (s.startedAtMillis ?? 0)))
+        let drill = s.plan?.mode == .drill
+        switch s.status {
+        case .succeeded:
+            c.out(c.paint("✓ succeeded", .green) + " in \(took)")
+        case .rolledBack where s.outcome?.planned == true:
+            c.out(c.paint("✓ drill passed and rolled back as planned", .green) + " in \(took)")
+        case .rolledBack:
+            c.out(c.paint(drill ? "✗ drill failed; rolled back" : "✗ failed; rolled back", .red) + " in \(took): \(s.outcome?.reason ?? s.rollback?.reason ?? "")")
+        case .failed:
+            c.out(c.paint("✗ failed", .red) + ": \(s.outcome?.reason ?? "")")
+        case .aborted:
+            c.out(c.paint("✗ aborted", .red) + ": \(s.outcome?.reason ?? ""); what had changed was restored")
+        case .needsAttention:
+            c.out(c.paint("! needs attention", .yellow) + ": \(s.attention?.reason ?? "")")
+            c.out("  Decide: \(s.attention?.decision ?? "")")
+        case .waitingApproval:
+            c.out(c.paint("⏸ waiting for approval", .yellow) + ": `cutover approve \(s.runID) --as NAME`, then `cutover resume \(s.runID)`")
+        case .paused:
+            c.out(c.paint("⏸ paused", .yellow) + ": `cutover resume \(s.runID)` carries on")
+        case .running, .compensating:
+            c.out("\(s.status.rawValue): `cutover resume \(s.runID)` carries on")
+        }
+        c.out(c.paint("  run \(s.runID) · history: cutover history \(s.runID)", .dim))
+    }
+
+    static func iso(_ millis: Int64?) -> String {
+        guard let millis else { return "" }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1_000))
+    }
+}
