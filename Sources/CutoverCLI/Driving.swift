@@ -7,7 +7,10 @@ import Foundation
 /// Driving a run from a command (start, resume, abort, rollback), with live progress,
 /// SIGINT/SIGTERM stopping it cleanly, and the summary at the end.
 enum Driving {
-    static func drive(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool) async throws -> Int32 {
+    /// What the command asked for: to carry the run through, or to undo it.
+    enum Goal { case finish, undo }
+
+    static func drive(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
         let progress = Progress(ctx.console, quiet: json)
         let engine = ctx.engine(store, detach: detach, observer: { progress.observe($0, $1) })
         let result: RunState? = try await withThrowingTaskGroup(of: RunState?.self) { group in
@@ -28,20 +31,21 @@ enum Driving {
             return ExitCode.interrupted
         }
         Summary.print(state, ctx, json: json)
-        return exitCode(state, detached: detach)
+        return exitCode(state, detached: detach, goal: goal)
     }
 
     /// Drives `run` here unless a live process already does; then that process carries on.
-    static func driveUnlessDriven(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool) async throws -> Int32 {
+    static func driveUnlessDriven(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
         if let holder = try store.leaseHolder(run: run), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
             ctx.console.out("run \(run) is being driven by \(holder.owner); that process will act on this")
             return ExitCode.ok
         }
-        return try await drive(run, store: store, ctx, detach: detach, json: json)
+        return try await drive(run, store: store, ctx, detach: detach, json: json, goal: goal)
     }
 
-    static func exitCode(_ state: RunState, detached: Bool) -> Int32 {
-        switch state.status {
+    static func exitCode(_ state: RunState, detached: Bool, goal: Goal) -> Int32 {
+        if goal == .undo, state.status == .rolledBack || state.status == .aborted { return ExitCode.ok }
+        return switch state.status {
         case .succeeded: ExitCode.ok
         case .rolledBack: state.outcome?.planned == true ? ExitCode.ok : ExitCode.failure
         case .waitingApproval, .paused: detached ? ExitCode.waiting : ExitCode.failure

@@ -66,7 +66,7 @@ enum SignalCommands {
         }
         _ = try append(.abortRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store)
         ctx.console.out("abort requested for \(runID); what changed is compensated in reverse (never past the pivot of a live run)")
-        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"), goal: .undo)
     }
 
     static func rollback(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
@@ -82,7 +82,7 @@ enum SignalCommands {
             throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)")
         }
         ctx.console.out("rollback requested for \(runID); compensating every completed step in reverse, the pivot included")
-        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"), goal: .undo)
     }
 
     /// Appends one signal after the run's latest event, folding again if someone else wrote first.

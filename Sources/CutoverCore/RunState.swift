@@ -145,8 +145,10 @@ public struct RunState: Sendable, Equatable {
         case .rollbackStarted(let p):
             rollback = p
             status = .compensating
+            // An abort or rollback supersedes a pause asked for before it.
             abortRequest = nil
             rollbackRequest = nil
+            pauseRequest = nil
             attention = nil
             for id in steps.keys { modify(id) { if $0.compensation == .failed { $0.compensation = .pending } } }
         case .compensationStarted(let p):

@@ -13,6 +13,19 @@ public struct HealthHTTP: StepType {
         public var jsonField: String?
         public var jsonEquals: String?
         public var requestTimeout: String?
+
+        public init(
+            url: String, requests: Int? = nil, expectStatus: Int? = nil, p95: String? = nil, jsonField: String? = nil,
+            jsonEquals: String? = nil, requestTimeout: String? = nil
+        ) {
+            self.url = url
+            self.requests = requests
+            self.expectStatus = expectStatus
+            self.p95 = p95
+            self.jsonField = jsonField
+            self.jsonEquals = jsonEquals
+            self.requestTimeout = requestTimeout
+        }
     }
 
     public struct Output: Codable, Sendable, Equatable {

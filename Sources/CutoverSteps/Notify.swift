@@ -12,6 +12,18 @@ public struct Notify: StepType {
         public var severity: String?
         public var routingKey: String?
         public var timeout: String?
+
+        public init(
+            url: String, message: String, format: String? = nil, severity: String? = nil, routingKey: String? = nil,
+            timeout: String? = nil
+        ) {
+            self.url = url
+            self.message = message
+            self.format = format
+            self.severity = severity
+            self.routingKey = routingKey
+            self.timeout = timeout
+        }
     }
 
     public struct Output: Codable, Sendable {

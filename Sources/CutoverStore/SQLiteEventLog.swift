@@ -205,6 +205,15 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         }
     }
 
+    /// A pragma's value on this connection, for checks of durability settings.
+    func pragma(_ name: String) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = ""
+        try db.query("PRAGMA \(name)") { out = $0.text(0) }
+        return out
+    }
+
     static func event(_ row: SQLRow) throws -> Event {
         let type = row.text(3)
         let bodyJSON = row.text(6)

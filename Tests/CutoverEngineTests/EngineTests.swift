@@ -251,6 +251,23 @@ func engine(_ h: Harness, store: (any EventStore)? = nil, owner: String = "test:
         #expect(h.world["capacity"] == "0", "the step after the abort never ran")
     }
 
+    @Test func anAbortSupersedesAPauseAskedForBeforeIt() async throws {
+        let h = try Harness()
+        let wf = try h.workflow("""
+            {"name": "w", "steps": [{"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}},
+              {"id": "soak", "type": "wait", "with": {"duration": "10m"}}]}
+            """)
+        let e = engine(h, observer: { event, state in
+            if event.type == "TimerSet" {
+                try? h.signal(state.runID, .pauseRequested(Signal()), by: "alice")
+                try? h.signal(state.runID, .abortRequested(Signal()), by: "bob")
+            }
+        })
+        let state = try await e.drive(try e.start(h.request(wf)))
+        #expect(state.status == .aborted)
+        #expect(h.world["dns"] == "primary")
+    }
+
     @Test func abortAfterThePivotStopsForAPersonThenRollbackRestores() async throws {
         let h = try Harness()
         let wf = try h.workflow("""

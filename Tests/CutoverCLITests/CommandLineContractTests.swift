@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct CommandLineContractTests {
+    static let commands = ["validate", "plan", "start", "resume", "status", "list", "history", "approve", "pause", "abort", "rollback"]
+
+    @Test(arguments: commands)
+    func everyCommandHasHelp(_ command: String) throws {
+        let dir = TemporaryDirectory()
+        let r = try CutoverBinary.run([command, "--help"], in: dir.url)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Usage: cutover \(command)"))
+    }
+
+    @Test func usageErrorsExit64WithOneReasonAndAHint() throws {
+        let dir = TemporaryDirectory()
+        let unknown = try CutoverBinary.run(["strat"], in: dir.url)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("unknown command \"strat\"; did you mean \"start\"?"))
+        let option = try CutoverBinary.run(["start", "check", "--runbok", "svc"], in: dir.url)
+        #expect(option.status == 64)
+        #expect(option.stderr.contains("unknown option --runbok; did you mean --runbook?"))
+        let missing = try CutoverBinary.run(["start", "check"], in: dir.url)
+        #expect(missing.status == 64)
+        #expect(missing.stderr.hasPrefix("cutover start: missing --runbook RUNBOOK"))
+        #expect(try CutoverBinary.run(["--help"], in: dir.url).status == 0)
+    }
+
+    @Test func validateReportsEveryProblemAsFilePathMessage() throws {
+        let p = try Project()
+        p.dir.write("workflows/bad.json", """
+            {"name": "bad", "stpes": [], "steps": [
+              {"id": "a", "type": "helth.http", "with": {}},
+              {"id": "b", "type": "wait", "with": {"duration": "sixty"}, "timeout": "soon"}
+            ]}
+            """)
+        let ok = try p.cutover("validate", "workflows/check.json", "runbooks/svc.json")
+        #expect(ok.status == 0)
+        let bad = try p.cutover("validate", "workflows/bad.json", "workflows/check.json")
+        #expect(bad.status == 64)
+        let lines = bad.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains("workflows/bad.json: stpes: unknown field; did you mean \"steps\"?; expected one of name, version, description, parameters, steps"))
+        #expect(lines.contains { $0.hasPrefix("workflows/bad.json: steps[0].type: unknown step type \"helth.http\"; did you mean \"health.http\"?") })
+        #expect(lines.contains { $0.hasPrefix("workflows/bad.json: steps[1].with.duration: expected a duration") && $0.hasSuffix("got \"sixty\"") })
+        #expect(lines.contains { $0.hasPrefix("workflows/bad.json: steps[1].timeout: expected a duration") })
+        #expect(!p.databaseExists)
+    }
+
+    @Test func anInvalidStartWritesNothing() throws {
+        let p = try Project()
+        p.dir.write("workflows/broken.json", """
+            {"name": "broken", "steps": [{"id": "a", "type": "health.http", "with": {"url": "${runbook.dr.endpont}/health"}}]}
+            """)
+        let r = try p.cutover("start", "broken", "--runbook", "svc")
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("workflows/broken.json: steps[0].with.url: ${runbook.dr.endpont}: \"endpont\" not found; did you mean \"endpoint\"?"))
+        #expect(r.stderr.contains("Nothing was started or written."))
+        #expect(!p.databaseExists)
+        let unknown = try p.cutover("start", "nope", "--runbook", "svc")
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("no workflow \"nope\""))
+    }
+
+    @Test func planResolvesTheRunbookAndKeepsSecretsAsReferences() throws {
+        let p = try Project()
+        let r = try p.cutover("plan", "check", "--runbook", "svc")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("url: \(p.fixture.base)/dr/health"))
+        #expect(r.stdout.contains("url: env:SVC_WEBHOOK"))
+        #expect(!r.stdout.contains("/webhook"))
+        #expect(r.stdout.contains("undo: nothing to undo (reads only)"))
+        #expect(!p.databaseExists, "plan touches nothing")
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// The real `cutover` executable, run as a user would run it.
+public enum CutoverBinary {
+    public static var path: String {
+        if let p = ProcessInfo.processInfo.environment["CUTOVER_BIN"] { return p }
+        return repositoryRoot.appendingPathComponent(".build/debug/cutover").path
+    }
+
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    /// Runs `cutover ARGS` in `directory` and waits for it.
+    public static func run(_ args: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
+        let p = start(args, in: directory, environment: environment)
+        let out = p.standardOutput as! Pipe
+        let err = p.standardError as! Pipe
+        try p.run()
+        // Read both pipes while the process runs, so a full pipe never blocks it.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitWithoutRunLoop()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A configured, not yet started process, for tests that signal it while it runs.
+    public static func start(_ args: [String], in directory: URL, environment: [String: String] = [:]) -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        env["CUTOVER_ACTOR"] = "oncall"
+        env.removeValue(forKey: "CUTOVER_DB")
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        return p
+    }
+}

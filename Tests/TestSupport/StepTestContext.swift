@@ -1,0 +1,51 @@
+import CutoverCore
+import Foundation
+
+/// A StepContext for calling one step type directly, without an engine: records notes and
+/// resolves secrets from a given environment.
+public final class StepTestContext: StepContext, @unchecked Sendable {
+    // @unchecked: `notes` is only touched under `lock`.
+    public let runID = "run-test"
+    public let stepID: String
+    public let attempt = 1
+    public let mode: RunMode
+    public let startedBy = "oncall"
+    private let environment: [String: String]
+    private let lock = NSLock()
+    private var recorded: [String] = []
+
+    public init(step: String = "step", mode: RunMode = .live, environment: [String: String] = [:]) {
+        stepID = step
+        self.mode = mode
+        self.environment = environment
+    }
+
+    public var idempotencyKey: String { "\(runID)/\(stepID)" }
+    public var notes: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return recorded
+    }
+
+    public func now() -> Date { Date() }
+    public func sleep(until deadline: Date) async throws {
+        let s = deadline.timeIntervalSinceNow
+        if s > 0 { try await Task.sleep(for: .milliseconds(Int64(s * 1_000))) }
+    }
+    public func durableTimer(_ name: String, duration: Duration) async throws { try await Task.sleep(for: duration) }
+    public func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
+    public func currentApprovals() async -> [String] { [] }
+    public func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }
+    public func recordedBefore() async -> JSONValue? { nil }
+
+    public func secret(_ reference: String) throws -> String {
+        guard reference.hasPrefix("env:"), let v = environment[String(reference.dropFirst(4))] else {
+            throw StepError(code: "secret-missing", message: "secret \(reference) is not set", retryable: false)
+        }
+        return v
+    }
+
+    public func note(_ message: String) async throws {
+        lock.withLock { recorded.append(message) }
+    }
+}
