@@ -71,6 +71,7 @@ enum InspectCommands {
         let store = try ctx.openStore(creating: false)
         let events = try store.events(of: runID, after: 0)
         guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        let stepWidth = max(4, events.compactMap { $0.body.stepID?.count }.max() ?? 0)
         for e in events {
             if args.has("--json") {
                 ctx.console.out(JSONValue.object([
@@ -80,7 +81,7 @@ enum InspectCommands {
                 ]).canonicalString)
             } else {
                 let step = e.body.stepID ?? ""
-                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(e.type.padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: 14, withPad: " ", startingAt: 0)) \(describe(e))")
+                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(e.type.padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(describe(e))")
             }
         }
         return ExitCode.ok

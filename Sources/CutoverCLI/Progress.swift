@@ -47,9 +47,11 @@ final class Progress: @unchecked Sendable {
             let attempt = p.attempt > 1 ? " attempt \(p.attempt)" : ""
             return t ? "  \(c.paint("→", .cyan)) \(step)\(c.paint(type + attempt, .dim))" : "step \(p.step) started (\(type), attempt \(p.attempt))"
         case .stepSucceeded(let p):
+            if p.observed {
+                return t ? "  \(c.paint("✓", .green)) \(step)already done, found on resume" : "step \(p.step) succeeded (already done, found on resume)"
+            }
             let d = since("step:\(p.step)")
-            let how = p.observed ? " (found already done after a restart)" : ""
-            return t ? "  \(c.paint("✓", .green)) \(step)\(d)\(how)" : "step \(p.step) succeeded in \(d)\(how)"
+            return t ? "  \(c.paint("✓", .green)) \(step)\(d)" : "step \(p.step) succeeded in \(d)"
         case .stepFailed(let p):
             let retry = p.retryAtMillis.map { "; next attempt in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? ""
             return t ? "  \(c.paint("✗", .red)) \(step)attempt \(p.attempt): \(p.error.message)\(retry)" : "step \(p.step) attempt \(p.attempt) failed [\(p.error.code)]: \(p.error.message)\(retry)"

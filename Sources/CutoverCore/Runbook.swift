@@ -24,15 +24,7 @@ public struct Runbook: Sendable {
     /// - Throws: `ValidationFailure` naming every problem in the file.
     public static func load(file: String, data: Data, mode: RunMode = .live) throws -> Runbook {
         var c = IssueCollector(file: file)
-        let root: JSONValue
-        do {
-            root = try JSONValue.parse(data)
-        } catch {
-            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "\(error)")])
-        }
-        guard var object = root.objectValue else {
-            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "expected a runbook object, got \(root.typeDescription)")])
-        }
+        var object = try c.parseObject(data, expecting: "a runbook object")
         c.rejectUnknown(object, known: fields, at: "")
         let service = object["service"]?.stringValue ?? ""
         if !Workflow.isIdentifier(service) {

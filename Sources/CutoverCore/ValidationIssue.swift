@@ -1,3 +1,5 @@
+import Foundation
+
 /// One problem in a workflow or runbook file: where it is and what was expected.
 public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -31,6 +33,22 @@ struct IssueCollector {
 
     mutating func add(_ path: String, _ message: String) {
         issues.append(ValidationIssue(file: file, path: path, message: message))
+    }
+
+    /// The file's top-level object.
+    /// - Throws: `ValidationFailure` when the file is not JSON or not an object; nothing
+    ///   else can be checked then.
+    func parseObject(_ data: Data, expecting what: String) throws -> [String: JSONValue] {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "\(error)")])
+        }
+        guard let object = root.objectValue else {
+            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "expected \(what), got \(root.typeDescription)")])
+        }
+        return object
     }
 
     /// Reports members of `object` outside `known`, each with a did-you-mean.

@@ -40,16 +40,7 @@ extension Workflow {
         file: String, data: Data, registry: StepRegistry, runbook: Runbook? = nil
     ) throws -> Workflow {
         var c = IssueCollector(file: file)
-        let root: JSONValue
-        do {
-            root = try JSONValue.parse(data)
-        } catch {
-            throw ValidationFailure([ValidationIssue(file: file, path: "", message: "\(error)")])
-        }
-        guard let object = root.objectValue else {
-            throw ValidationFailure([ValidationIssue(
-                file: file, path: "", message: "expected a workflow object, got \(root.typeDescription)")])
-        }
+        let object = try c.parseObject(data, expecting: "a workflow object")
         c.rejectUnknown(object, known: fields, at: "")
         let name = object["name"]?.stringValue ?? ""
         if name.isEmpty { c.add("name", "expected a non-empty string, got \(object["name"]?.shortDescription ?? "nothing")") }
@@ -79,7 +70,7 @@ extension Workflow {
         if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
         return Workflow(
             name: name, version: version, description: object["description"]?.stringValue,
-            parameters: parameters, steps: steps, source: root)
+            parameters: parameters, steps: steps, source: .object(object))
     }
 
     private static func validateStep(

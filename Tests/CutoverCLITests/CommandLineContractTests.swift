@@ -62,6 +62,21 @@ import TestSupport
         #expect(unknown.stderr.contains("no workflow \"nope\""))
     }
 
+    @Test func theDatabaseComesFromDbFlagThenEnvironmentThenDefault() throws {
+        let p = try Project()
+        let flag = try p.cutover("--db", "elsewhere/flag.sqlite", "start", "check", "--runbook", "svc")
+        #expect(flag.status == 0, "\(flag.stderr)")
+        #expect(FileManager.default.fileExists(atPath: p.dir.path("elsewhere/flag.sqlite")))
+        #expect(!p.databaseExists)
+        let env = try CutoverBinary.run(["start", "check", "--runbook", "svc"], in: p.dir.url, environment: p.environment.merging(["CUTOVER_DB": "env.sqlite"]) { $1 })
+        #expect(env.status == 0, "\(env.stderr)")
+        #expect(FileManager.default.fileExists(atPath: p.dir.path("env.sqlite")))
+        #expect(try p.cutover("list", "--db", "env.sqlite").lines.count == 2, "header and one run")
+        #expect(try p.cutover("start", "check", "--runbook", "svc").status == 0)
+        #expect(p.databaseExists)
+        #expect(try p.cutover("status", "--json").status == 0)
+    }
+
     @Test func planResolvesTheRunbookAndKeepsSecretsAsReferences() throws {
         let p = try Project()
         let r = try p.cutover("plan", "check", "--runbook", "svc")

@@ -2,6 +2,21 @@ import Foundation
 import Testing
 import TestSupport
 
+/// Starts `cutover start soak` and reads its output until the soak timer is set.
+func startUntilWaiting(_ p: Project) throws -> (Process, String) {
+    let process = CutoverBinary.start(["start", "soak", "--runbook", "svc"], in: p.dir.url, environment: p.environment)
+    try process.run()
+    let out = (process.standardOutput as! Pipe).fileHandleForReading
+    var seen = ""
+    let began = Date()
+    while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
+        let chunk = out.availableData
+        if chunk.isEmpty { break }
+        seen += String(decoding: chunk, as: UTF8.self)
+    }
+    return (process, seen)
+}
+
 @Suite struct RunLifecycleTests {
     @Test func aDrillRunsToItsPlannedRollbackAndIsRecorded() throws {
         let p = try Project()
@@ -93,16 +108,8 @@ import TestSupport
 
     @Test func sigkillDuringAWaitThenResumeFinishesTheRun() throws {
         let p = try Project()
-        let process = CutoverBinary.start(["start", "soak", "--runbook", "svc"], in: p.dir.url, environment: p.environment)
-        try process.run()
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var seen = ""
         let began = Date()
-        while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
-            let chunk = out.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (process, seen) = try startUntilWaiting(p)
         #expect(seen.contains("step soak waiting 6.0s"))
         let run = String(seen.split(separator: "\n").first ?? "")
         Thread.sleep(forTimeInterval: 1.5)
@@ -131,16 +138,7 @@ import TestSupport
 
     @Test func sigtermStopsCleanlyAndResumeCarriesOn() throws {
         let p = try Project()
-        let process = CutoverBinary.start(["start", "soak", "--runbook", "svc"], in: p.dir.url, environment: p.environment)
-        try process.run()
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var seen = ""
-        let began = Date()
-        while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
-            let chunk = out.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (process, seen) = try startUntilWaiting(p)
         let run = String(seen.split(separator: "\n").first ?? "")
         kill(process.processIdentifier, SIGTERM)
         process.waitWithoutRunLoop()
