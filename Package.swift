@@ -15,9 +15,9 @@ let package = Package(
         .target(name: "CutoverCore"),
         .target(name: "CutoverCrypto", dependencies: ["COpenSSL"]),
         .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto", "CSQLite"]),
-        .target(name: "CutoverNet", dependencies: ["CCurl"]),
+        .target(name: "CutoverNet", dependencies: ["CCurl", "CutoverCrypto"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
-        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet"]),
+        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
         .target(
             name: "CutoverCLI",
             dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"]
@@ -35,6 +35,10 @@ let package = Package(
         .testTarget(
             name: "CutoverStepsTests",
             dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "TestSupport"]
+        ),
+        .testTarget(
+            name: "CutoverNetTests", dependencies: ["CutoverNet", "CutoverCrypto", "TestSupport"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
     ],

@@ -2,8 +2,10 @@ import Dispatch
 import Foundation
 internal import CCurl
 
-/// HTTP over libcurl. Transfers run on a dispatch thread, so the cooperative pool is never
-/// blocked; cancelling the calling task aborts the transfer. TLS verification stays on.
+/// HTTP over libcurl. Each transfer runs on its own thread, so the cooperative pool is never
+/// blocked and slow targets never queue behind each other (the global dispatch queue runs
+/// only as many blocking jobs as there are cores); cancelling the calling task aborts the
+/// transfer. TLS verification stays on.
 public struct HTTPClient: Sendable {
     public init() {
         _ = HTTPClient.globalInit
@@ -17,7 +19,7 @@ public struct HTTPClient: Sendable {
         let transfer = Transfer(request)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPResponse, Error>) in
-                DispatchQueue.global().async { c.resume(with: transfer.perform()) }
+                Thread.detachNewThread { c.resume(with: transfer.perform()) }
             }
         } onCancel: {
             transfer.cancel()

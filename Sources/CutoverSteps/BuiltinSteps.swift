@@ -10,6 +10,12 @@ public enum BuiltinSteps {
             AnyStepType(Approval()),
             AnyStepType(Notify(http: http)),
             AnyStepType(HealthHTTP(http: http)),
+            AnyStepType(ReplicationCheck()),
+            AnyStepType(ModelsVerify(http: http)),
+            AnyStepType(InstancesScale(http: http)),
+            AnyStepType(WritesEnable()),
+            AnyStepType(DNSSwitch(http: http)),
+            AnyStepType(CutoverMonitor(http: http)),
         ])
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+
+/// An AWS API call that failed: the transport, an error answer, or an answer that is not
+/// what the API returns. Names the service and endpoint; never the credentials.
+public struct AWSError: Error, Sendable, CustomStringConvertible {
+    public var target: String
+    /// The AWS error code (`ValidationError`, `Throttling`), `HTTP 500`, or a transport kind.
+    public var code: String
+    public var message: String
+    public var status: Int?
+    public var retryable: Bool
+
+    public var description: String { "\(target): \(code): \(message)" }
+}
+
+/// Signed calls to one AWS endpoint (real AWS, or moto_server on loopback).
+public struct AWSClient: Sendable {
+    public let endpoint: String
+    public let signer: AWSSigner
+    let http: HTTPClient
+    let clock: @Sendable () -> Date
+    public var timeout: Duration = .seconds(30)
+
+    /// - Parameter endpoint: scheme, host and port, like `https://autoscaling.us-east-1.amazonaws.com`.
+    public init(endpoint: String, signer: AWSSigner, http: HTTPClient, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.signer = signer
+        self.http = http
+        self.clock = clock
+    }
+
+    var target: String { "\(signer.service) at \(HTTPRequest.redacted(endpoint))" }
+
+    /// A query-API call (Auto Scaling, EC2, STS): form-encoded `Action` and parameters, XML back.
+    public func query(action: String, version: String, _ parameters: [(String, String)] = []) async throws -> XMLNode {
+        let form = ([("Action", action), ("Version", version)] + parameters)
+            .map { "\(AWSSigner.encode($0.0, keepSlash: false))=\(AWSSigner.encode($0.1, keepSlash: false))" }
+            .joined(separator: "&")
+        let r = try await send(method: "POST", path: "/", query: "", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), what: action)
+        return try xml(r, what: action)
+    }
+
+    /// A REST call (Route 53, S3). `path` is as it goes on the wire.
+    public func rest(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [], maxResponseBytes: Int = 4 << 20, what: String) async throws -> HTTPResponse {
+        try await send(method: method, path: path, query: query, headers: headers, body: body, what: what, maxResponseBytes: maxResponseBytes)
+    }
+
+    /// Parses an XML answer.
+    /// - Throws: `AWSError` with code `garbage` when it is not XML.
+    public func xml(_ r: HTTPResponse, what: String) throws -> XMLNode {
+        do {
+            return try XMLNode.parse(r.body)
+        } catch {
+            throw AWSError(target: target, code: "garbage", message: "\(what) answered HTTP \(r.status) with something that is not XML (\(error)): \(AWSClient.snippet(r.body))", status: r.status, retryable: true)
+        }
+    }
+
+    private func send(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], what: String, maxResponseBytes: Int = 4 << 20) async throws -> HTTPResponse {
+        guard let hostStart = endpoint.range(of: "://") else {
+            throw AWSError(target: target, code: "bad-endpoint", message: "expected an endpoint like https://host[:port]", status: nil, retryable: false)
+        }
+        let host = String(endpoint[hostStart.upperBound...].prefix { $0 != "/" })
+        var all = [("Host", host)] + headers
+        let signature = signer.sign(method: method, path: path, query: query, headers: all, body: body, date: clock())
+        all += signature.headers
+        let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
+        let request = HTTPRequest(
+            method: method, url: url, headers: all.filter { $0.0 != "Host" }, body: body.isEmpty && method == "GET" ? nil : body,
+            connectTimeout: .seconds(5), totalTimeout: timeout, maxResponseBytes: maxResponseBytes,
+            displayTarget: "\(HTTPRequest.redacted(endpoint))\(path)")
+        let r: HTTPResponse
+        do {
+            r = try await http.send(request)
+        } catch let e as HTTPError {
+            throw AWSError(target: target, code: e.kind.rawValue, message: "\(what): \(e.description)", status: nil, retryable: e.retryable)
+        }
+        guard (200..<300).contains(r.status) else { throw error(from: r, what: what) }
+        return r
+    }
+
+    /// An error answer: the AWS code and message when the body says them.
+    func error(from r: HTTPResponse, what: String) -> AWSError {
+        let node = try? XMLNode.parse(r.body)
+        let err = node.flatMap { $0.name == "Error" ? $0 : $0.find("Error") }
+        let code = err?["Code"]?.text ?? "HTTP \(r.status)"
+        let message = err?["Message"]?.text ?? (node == nil ? AWSClient.snippet(r.body) : "no message")
+        let throttled = ["Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown", "PriorRequestNotComplete"].contains(code)
+        return AWSError(target: target, code: code, message: "\(what) answered HTTP \(r.status): \(message)", status: r.status, retryable: r.status >= 500 || r.status == 429 || throttled)
+    }
+
+    static func snippet(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+
+/// A Redis reply (RESP2).
+public enum RedisReply: Sendable, Equatable {
+    case status(String)
+    case error(String)
+    case integer(Int64)
+    case bulk([UInt8]?)
+    case array([RedisReply]?)
+
+    public var text: String? {
+        switch self {
+        case .status(let s): s
+        case .bulk(let b?): String(decoding: b, as: UTF8.self)
+        case .integer(let i): String(i)
+        default: nil
+        }
+    }
+}
+
+/// What went wrong talking to Redis: the transport, a reply that is not RESP, or an error reply.
+public struct RedisError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case transport
+        case garbage
+        case server
+    }
+
+    public var kind: Kind
+    public var target: String
+    public var detail: String
+    public var retryable: Bool
+
+    public var description: String {
+        switch kind {
+        case .transport: detail
+        case .garbage: "\(target): answered something that is not the Redis protocol (\(detail))"
+        case .server: "\(target): Redis refused the command: \(detail)"
+        }
+    }
+}
+
+/// A short-lived Redis connection per call: commands are few and far between in a failover,
+/// and a fresh connection never carries state from an attempt that was interrupted.
+public struct RedisClient: Sendable {
+    public let host: String
+    public let port: Int
+    let password: String?
+    public let timeout: Duration
+
+    /// `host:port` for messages; the password never appears.
+    public var target: String { "redis \(host):\(port)" }
+
+    public init(host: String, port: Int, password: String? = nil, timeout: Duration = .seconds(5)) {
+        self.host = host
+        self.port = port
+        self.password = password
+        self.timeout = timeout
+    }
+
+    /// Parses `redis://[:password@]host:port`; a password in the URL is refused by callers
+    /// that take secrets from references, so it is accepted only as a separate argument.
+    public init?(url: String, password: String? = nil, timeout: Duration = .seconds(5)) {
+        guard url.hasPrefix("redis://") else { return nil }
+        var rest = url.dropFirst("redis://".count)
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        guard !rest.contains("@"), let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        self.init(host: String(rest[..<colon]), port: port, password: password, timeout: timeout)
+    }
+
+    /// Runs `commands` in order on one connection and returns their replies. An error reply
+    /// is returned as `.error`, not thrown, so callers decide what it means.
+    /// - Throws: `RedisError` when the service cannot be reached or answers garbage.
+    public func run(_ commands: [[String]]) async throws -> [RedisReply] {
+        let (host, port, password, timeout, target) = (self.host, self.port, self.password, self.timeout, self.target)
+        return try await onThread {
+            do {
+                let socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout)
+                var reader = RESPReader(socket: socket, target: target)
+                if let password {
+                    try socket.write(RESPReader.encode(["AUTH", password]))
+                    if case .error(let e) = try reader.next() {
+                        // The reply names no secret; Redis says WRONGPASS or NOAUTH.
+                        throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
+                    }
+                }
+                var out: [RedisReply] = []
+                for command in commands {
+                    try socket.write(RESPReader.encode(command))
+                    out.append(try reader.next())
+                }
+                return out
+            } catch let e as SocketError {
+                throw RedisError(kind: .transport, target: target, detail: "\(target): \(e.description.dropFirst(e.target.count + 2))", retryable: e.retryable)
+            }
+        }
+    }
+
+    /// Runs one command.
+    public func command(_ args: String...) async throws -> RedisReply {
+        try await run([args])[0]
+    }
+
+    /// `INFO <section>` as key/value pairs.
+    public func info(_ section: String) async throws -> [String: String] {
+        let reply = try await command("INFO", section)
+        if case .error(let e) = reply { throw RedisError(kind: .server, target: target, detail: e, retryable: true) }
+        guard let text = reply.text else { throw RedisError(kind: .garbage, target: target, detail: "INFO answered \(reply)", retryable: true) }
+        var fields: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        guard !fields.isEmpty else { throw RedisError(kind: .garbage, target: target, detail: "INFO \(section) was empty", retryable: true) }
+        return fields
+    }
+}
+
+/// Reads RESP2 replies from a socket, buffering partial reads.
+struct RESPReader {
+    let socket: BlockingSocket
+    let target: String
+    var buffer: [UInt8] = []
+    var position = 0
+
+    init(socket: BlockingSocket, target: String) {
+        self.socket = socket
+        self.target = target
+    }
+
+    static func encode(_ args: [String]) -> [UInt8] {
+        var out = "*\(args.count)\r\n"
+        for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
+        return Array(out.utf8)
+    }
+
+    private func garbage(_ detail: String) -> RedisError {
+        RedisError(kind: .garbage, target: target, detail: detail, retryable: true)
+    }
+
+    private mutating func fill() throws {
+        let more = try socket.read()
+        if more.isEmpty { throw RedisError(kind: .transport, target: target, detail: "\(target): closed the connection mid-reply", retryable: true) }
+        if position > 0 {
+            buffer.removeFirst(position)
+            position = 0
+        }
+        buffer += more
+    }
+
+    private mutating func line() throws -> String {
+        while true {
+            if let cr = buffer[position...].firstIndex(of: 13), cr + 1 < buffer.count {
+                guard buffer[cr + 1] == 10 else { throw garbage("a line not ended by CRLF") }
+                let text = String(decoding: buffer[position..<cr], as: UTF8.self)
+                position = cr + 2
+                return text
+            }
+            if buffer.count - position > 1 << 20 { throw garbage("a line over 1 MiB") }
+            try fill()
+        }
+    }
+
+    mutating func next() throws -> RedisReply {
+        let header = try line()
+        guard let kind = header.first else { throw garbage("an empty line") }
+        let rest = String(header.dropFirst())
+        switch kind {
+        case "+": return .status(rest)
+        case "-": return .error(rest)
+        case ":":
+            guard let n = Int64(rest) else { throw garbage("integer reply \"\(rest.prefix(40))\"") }
+            return .integer(n)
+        case "$":
+            guard let n = Int(rest), n >= -1, n < 512 << 20 else { throw garbage("bulk length \"\(rest.prefix(40))\"") }
+            if n == -1 { return .bulk(nil) }
+            while buffer.count - position < n + 2 { try fill() }
+            let bytes = Array(buffer[position..<(position + n)])
+            position += n + 2
+            return .bulk(bytes)
+        case "*":
+            guard let n = Int(rest), n >= -1, n < 1 << 20 else { throw garbage("array length \"\(rest.prefix(40))\"") }
+            if n == -1 { return .array(nil) }
+            var items: [RedisReply] = []
+            for _ in 0..<n { items.append(try next()) }
+            return .array(items)
+        default:
+            throw garbage("a reply starting with \"\(header.prefix(40))\"")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import CutoverCore
+import CutoverNet
+import Foundation
+
+/// `cutover.monitor`: probes the new endpoint for a window; fails when the error rate or the
+/// p95 latency breaches the runbook's thresholds.
+public struct CutoverMonitor: StepType {
+    public struct Parameters: Codable, Sendable {
+        public var url: String
+        public var window: String
+        public var interval: String?
+        public var p95: String?
+        public var errorRate: Double?
+        public var requestTimeout: String?
+    }
+
+    public struct Output: Codable, Sendable, Equatable {
+        public var requests: Int
+        public var errors: Int
+        public var errorRate: Double
+        public var p95Millis: Int64
+        public var windowMillis: Int64
+    }
+
+    public static let name = "cutover.monitor"
+    public static let kind = StepKind.check
+    public static let parameters = [
+        ParameterField("url", .url, required: true, "the endpoint now serving, probed with GET"),
+        ParameterField("window", .duration, required: true, "how long to watch"),
+        ParameterField("interval", .duration, "time between probes (default 500ms)"),
+        ParameterField("p95", .duration, "the highest acceptable 95th-percentile latency"),
+        ParameterField("errorRate", .number, "the highest acceptable fraction of failed probes (default 0)"),
+        ParameterField("requestTimeout", .duration, "per probe (default 5s)"),
+    ]
+
+    let http: HTTPClient
+    public init(http: HTTPClient) { self.http = http }
+
+    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
+        let window = try duration(p.window, field: "window")
+        let interval = try duration(p.interval ?? "500ms", field: "interval")
+        let timeout = try duration(p.requestTimeout ?? "5s", field: "requestTimeout")
+        let maxErrorRate = p.errorRate ?? 0
+        let target = HTTPRequest.redacted(p.url)
+        let started = ctx.now()
+        let end = started.adding(window)
+        var latencies: [Int64] = []
+        var errors = 0
+        var problems: [String: Int] = [:]
+        var next = started
+        while ctx.now() < end {
+            let t0 = ctx.now()
+            do {
+                let r = try await http.send(HTTPRequest(url: p.url, connectTimeout: min(timeout, .seconds(3)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
+                if !(200..<300).contains(r.status) {
+                    errors += 1
+                    problems["HTTP \(r.status)", default: 0] += 1
+                }
+            } catch let e as HTTPError {
+                errors += 1
+                problems[e.kind.rawValue, default: 0] += 1
+            }
+            latencies.append(millis(since: t0, ctx))
+            next = next.adding(interval)
+            if next > ctx.now(), next < end { try await ctx.sleep(until: next) }
+        }
+        let count = latencies.count
+        let sorted = latencies.sorted()
+        let p95 = sorted.isEmpty ? 0 : sorted[max(0, Int((Double(count) * 0.95).rounded(.up)) - 1)]
+        let rate = count == 0 ? 1 : Double(errors) / Double(count)
+        let out = Output(requests: count, errors: errors, errorRate: rate, p95Millis: p95, windowMillis: window.milliseconds)
+        var breaches: [String] = []
+        if rate > maxErrorRate {
+            let detail = problems.keys.sorted().map { "\($0) x\(problems[$0]!)" }.joined(separator: ", ")
+            breaches.append("error rate \(percent(rate)) over \(percent(maxErrorRate)) (\(errors) of \(count): \(detail))")
+        }
+        if let limit = p.p95 {
+            let max = try duration(limit, field: "p95").milliseconds
+            if p95 > max { breaches.append("p95 latency \(p95)ms over \(max)ms") }
+        }
+        guard breaches.isEmpty else {
+            throw StepError(code: "monitor-breach", message: "\(target) breached its thresholds during the \(p.window) window: \(breaches.joined(separator: "; "))", retryable: false)
+        }
+        try await ctx.note("\(target): \(count) probes in \(p.window), error rate \(percent(rate)), p95 \(p95)ms")
+        return out
+    }
+
+    private func percent(_ x: Double) -> String {
+        let v = (x * 1_000).rounded() / 10
+        return "\(v)%"
+    }
+}

@@ -1,0 +1,103 @@
+import CutoverCore
+import Foundation
+import Testing
+
+@Suite struct ValuesTests {
+    @Test func canonicalJSONSortsKeysAndKeepsIntegersApartFromNumbers() throws {
+        let v = try JSONValue.parse(Data(#"{"b": [1, 2.5, true, null], "a": "x\"y\n", "c": {"z": 1, "y": -3}}"#.utf8))
+        #expect(v.canonicalString == #"{"a":"x\"y\n","b":[1,2.5,true,null],"c":{"y":-3,"z":1}}"#)
+        #expect(try JSONValue.parse(Data("7".utf8)) == .int(7))
+        #expect(try JSONValue.parse(Data("7.0".utf8)).doubleValue == 7)
+        #expect(try JSONValue.parse(Data(#""é\u0001""#.utf8)).canonicalString == "\"é\\u0001\"")
+        // Parsing the canonical form gives the same value back.
+        #expect(try JSONValue.parse(Data(v.canonicalString.utf8)) == v)
+    }
+
+    static let durations: [(String, Int64?)] = [
+        ("250ms", 250), ("30s", 30_000), ("5m", 300_000), ("1h30m", 5_400_000), ("2d", 172_800_000),
+        ("", nil), ("5", nil), ("s", nil), ("5x", nil), ("-5s", nil), ("1.5s", nil), ("5 s", nil),
+        ("99999999999999999d", nil),
+    ]
+
+    @Test(arguments: durations)
+    func durationsParse(_ text: String, _ millis: Int64?) {
+        #expect(DurationText.parse(text)?.milliseconds == millis, "\(text)")
+    }
+
+    @Test func durationsFormatForPeople() {
+        #expect(DurationText.format(.milliseconds(850)) == "850ms")
+        #expect(DurationText.format(.milliseconds(12_449)) == "12.4s")
+        #expect(DurationText.format(.milliseconds(12_450)) == "12.5s")
+        #expect(DurationText.format(.seconds(185)) == "3m05s")
+        #expect(DurationText.format(.seconds(3_720)) == "1h02m")
+    }
+
+    @Test func templatesKeepTypeForWholeReferencesAndTextOtherwise() throws {
+        let scope = Template.Scope(
+            runbook: .object(["dr": .object(["capacity": .int(4), "hosts": .array([.string("a"), .string("b")])])]),
+            parameters: ["soak": .string("3s")],
+            outputs: ["scale": .object(["previous": .int(1)])],
+            run: ["id": .string("run-9")])
+        #expect(try Template.resolve(.string("${runbook.dr.capacity}"), in: scope) == .int(4))
+        #expect(try Template.resolve(.string("cap=${runbook.dr.capacity} on ${run.id}"), in: scope) == .string("cap=4 on run-9"))
+        #expect(try Template.resolve(.string("${runbook.dr.hosts.1}"), in: scope) == .string("b"))
+        #expect(try Template.resolve(.string("${steps.scale.output.previous}"), in: scope) == .int(1))
+        #expect(try Template.resolve(.array([.string("${parameters.soak}")]), in: scope) == .array([.string("3s")]))
+        #expect { try Template.resolve(.string("${runbook.dr.capacty}"), in: scope) } throws: {
+            "\($0)".contains("did you mean \"capacity\"?")
+        }
+        #expect { try Template.resolve(.string("${steps.dns.output.old}"), in: scope) } throws: {
+            "\($0)".contains("has no recorded output yet")
+        }
+    }
+
+    @Test func backoffGrowsIsCappedAndJittersWithinItsBand() {
+        let p = RetryPolicy(attempts: 5, initialBackoffMillis: 1_000, multiplier: 2, maxBackoffMillis: 5_000, jitter: 0.2)
+        #expect(p.backoffMillis(after: 1, unit: 0.5) == 1_000)
+        #expect(p.backoffMillis(after: 2, unit: 0.5) == 2_000)
+        #expect(p.backoffMillis(after: 3, unit: 0.5) == 4_000)
+        #expect(p.backoffMillis(after: 4, unit: 0.5) == 5_000)
+        #expect(p.backoffMillis(after: 2, unit: 0) == 1_600)
+        #expect(p.backoffMillis(after: 2, unit: 0.999) >= 2_399)
+        #expect(p.backoffMillis(after: 4, unit: 0.999) == 5_000, "jitter never goes past the cap")
+    }
+
+    @Test func retryStopsAtTheBudgetAndForNonRetryableErrors() {
+        let p = RetryPolicy(attempts: 3, nonRetryable: ["quota"])
+        let transient = StepError(code: "unavailable", message: "", retryable: true)
+        #expect(p.allowsRetry(after: 1, error: transient))
+        #expect(p.allowsRetry(after: 2, error: transient))
+        #expect(!p.allowsRetry(after: 3, error: transient))
+        #expect(!p.allowsRetry(after: 1, error: StepError(code: "quota", message: "", retryable: true)))
+        #expect(!p.allowsRetry(after: 1, error: StepError(code: "bad", message: "", retryable: false)))
+        #expect(p.allowsRetry(after: 9, error: .interrupted), "an interrupted attempt never uses up the budget")
+    }
+
+    @Test func eventBodiesRoundTripThroughTheirStoredForm() throws {
+        let bodies: [EventBody] = [
+            .stepFailed(StepFailed(step: "s", attempt: 2, error: StepError(code: "c", message: "m", retryable: true), retryAtMillis: 42)),
+            .approvalGranted(ApprovalGranted(step: "a", by: "alice", comment: "go")),
+            .rollbackStarted(RollbackStarted(planned: true, reason: "drill")),
+            .beforeRecorded(BeforeRecorded(step: "s", attempt: 1, state: .object(["capacity": .int(2)]))),
+            .runNeedsAttention(NeedsAttention(reason: "r", decision: "d")),
+        ]
+        for body in bodies {
+            let payload = try body.encodedPayload()
+            #expect(try EventBody.decode(type: body.typeName, payload: payload) == body)
+            #expect(try JSONValue.parse(Data(payload.utf8)).canonicalString == payload, "stored payloads are canonical")
+        }
+        #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepExploded", payload: "{}") }
+        #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepStarted", payload: #"{"step": 1}"#) }
+    }
+
+    @Test func theHashedBytesCoverEveryFieldInAFixedOrder() {
+        let bytes = Event.canonicalBytes(seq: 7, runID: "r\"1", runSeq: 3, atMillis: 99, actor: "alice", type: "StepStarted", bodyJSON: #"{"step":"s"}"#)
+        #expect(bytes == #"{"actor":"alice","at":99,"body":{"step":"s"},"run":"r\"1","runSeq":3,"seq":7,"type":"StepStarted"}"#)
+    }
+
+    @Test func suggestionsFindCloseNamesOnly() {
+        #expect(Suggestion.closest(to: "dns.swich", in: ["dns.switch", "wait"]) == "dns.switch")
+        #expect(Suggestion.closest(to: "TIMEOUT", in: ["timeout"]) == "timeout")
+        #expect(Suggestion.closest(to: "zzz", in: ["wait", "notify"]) == nil)
+    }
+}
