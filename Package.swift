@@ -40,6 +40,7 @@ let package = Package(
             name: "CutoverNetTests", dependencies: ["CutoverNet", "CutoverCrypto", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

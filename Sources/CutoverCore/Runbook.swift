@@ -10,7 +10,7 @@ public struct Runbook: Sendable {
     /// for drills.
     public var source: JSONValue
 
-    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "thresholds", "approvers", "notify", "drill"]
+    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "drill"]
     static let thresholdFields: [String: ParameterField.FieldType] = [
         "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number,
     ]
@@ -73,7 +73,7 @@ public struct Runbook: Sendable {
         if let a = object["approvers"], ParameterField("approvers", .stringList).check(a) != nil {
             c.add(join(path, "approvers"), "expected an array of names, got \(a.shortDescription)")
         }
-        for key in ["primary", "dr", "notify"] {
+        for key in ["primary", "dr", "aws", "dns", "models", "monitor", "notify"] {
             if let v = object[key], v.objectValue == nil, !path.isEmpty {
                 c.add(join(path, key), "expected an object, got \(v.typeDescription)")
             }

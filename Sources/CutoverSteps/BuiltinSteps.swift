@@ -14,6 +14,7 @@ public enum BuiltinSteps {
             AnyStepType(ModelsVerify(http: http)),
             AnyStepType(InstancesScale(http: http)),
             AnyStepType(WritesEnable()),
+            AnyStepType(ReplicationFollow()),
             AnyStepType(DNSSwitch(http: http)),
             AnyStepType(CutoverMonitor(http: http)),
         ])

@@ -66,15 +66,31 @@ struct PowerDNSZone: DNSZoneAPI {
 /// A hosted zone in AWS Route 53 (REST API, XML, signed with SigV4 for `route53`).
 struct Route53Zone: DNSZoneAPI {
     let aws: AWSClient
-    let hostedZone: String
+    let hostedZone: String?
+    let zoneName: String?
     private static let ns = "https://route53.amazonaws.com/doc/2013-04-01/"
 
-    var target: String { "Route 53 hosted zone \(zoneID) at \(HTTPRequest.redacted(aws.endpoint))" }
-    private var zoneID: String { hostedZone.hasPrefix("/hostedzone/") ? String(hostedZone.dropFirst("/hostedzone/".count)) : hostedZone }
-    /// The change id of the last change, for `waitInSync`.
+    var target: String { "Route 53 hosted zone \(hostedZone ?? zoneName ?? "?") at \(HTTPRequest.redacted(aws.endpoint))" }
+    /// The change id of the last change, for `waitInSync`, and the zone id once looked up.
     private let lastChange = LastChange()
 
+    /// The hosted zone id: as given, or looked up by the zone's name.
+    private func zoneIDResolved() async throws -> String {
+        if let id = hostedZone { return id.hasPrefix("/hostedzone/") ? String(id.dropFirst("/hostedzone/".count)) : id }
+        if let cached = await lastChange.zoneID { return cached }
+        let name = zoneName ?? ""
+        let r = try await aws.rest(method: "GET", path: "/2013-04-01/hostedzonesbyname", query: "dnsname=\(AWSSigner.encode(name, keepSlash: false))&maxitems=1", what: "ListHostedZonesByName")
+        let root = try aws.xml(r, what: "ListHostedZonesByName")
+        guard let zone = root.find("HostedZones")?.all("HostedZone").first(where: { fqdn($0["Name"]?.text ?? "") == name }), let id = zone["Id"]?.text else {
+            throw StepError(code: "no-such-zone", message: "\(target): no hosted zone named \(name); check the runbook's dns.zone", retryable: false)
+        }
+        let bare = id.hasPrefix("/hostedzone/") ? String(id.dropFirst("/hostedzone/".count)) : id
+        await lastChange.setZone(bare)
+        return bare
+    }
+
     func read(name: String, type: String) async throws -> RecordSet? {
+        let zoneID = try await zoneIDResolved()
         let query = "maxitems=1&name=\(AWSSigner.encode(name, keepSlash: false))&type=\(type)"
         let r = try await aws.rest(method: "GET", path: "/2013-04-01/hostedzone/\(zoneID)/rrset", query: query, what: "ListResourceRecordSets")
         let root = try aws.xml(r, what: "ListResourceRecordSets")
@@ -92,6 +108,7 @@ struct Route53Zone: DNSZoneAPI {
         xml += "<Name>\(escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
         for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
         xml += "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
+        let zoneID = try await zoneIDResolved()
         let r = try await aws.rest(
             method: "POST", path: "/2013-04-01/hostedzone/\(zoneID)/rrset/", headers: [("Content-Type", "application/xml")],
             body: Array(xml.utf8), what: "ChangeResourceRecordSets")
@@ -127,5 +144,7 @@ struct Route53Zone: DNSZoneAPI {
 /// The id of the last Route 53 change made through one zone value.
 private actor LastChange {
     var id: String?
+    var zoneID: String?
     func set(_ id: String?) { self.id = id }
+    func setZone(_ id: String) { zoneID = id }
 }

@@ -61,7 +61,7 @@ public struct DNSSwitch: StepType {
         ParameterField("api", .url, "PowerDNS: the API base, like http://127.0.0.1:8081"),
         ParameterField("apiKey", .secret(literalAllowed: false), "PowerDNS: a reference like env:PDNS_API_KEY"),
         ParameterField("server", .string, "PowerDNS: the server id (default localhost)"),
-        ParameterField("zone", .string, "PowerDNS: the zone, like example.test."),
+        ParameterField("zone", .string, "the zone, like example.test. (Route 53: looked up by name when hostedZone is not given)"),
         ParameterField("endpoint", .url, "Route 53: the API endpoint"),
         ParameterField("region", .string, "Route 53: signing region (default us-east-1)"),
         ParameterField("accessKey", .secret(literalAllowed: false), "Route 53: a reference like env:AWS_ACCESS_KEY_ID"),
@@ -90,7 +90,8 @@ public struct DNSSwitch: StepType {
                 service: "route53", endpoint: try need(p.endpoint, "endpoint"), region: p.region ?? "us-east-1",
                 accessKey: try need(p.accessKey, "accessKey"), secretKey: try need(p.secretKey, "secretKey"),
                 sessionToken: p.sessionToken, ctx: ctx, http: http)
-            return Route53Zone(aws: aws, hostedZone: try need(p.hostedZone, "hostedZone"))
+            guard p.hostedZone != nil || p.zone != nil else { throw StepError.badParameters("dns.switch with provider route53 needs hostedZone (an id) or zone (a name)") }
+            return Route53Zone(aws: aws, hostedZone: p.hostedZone, zoneName: p.zone.map(fqdn))
         default:
             throw StepError.badParameters("provider: expected powerdns or route53, got \(p.provider)")
         }
@@ -109,7 +110,19 @@ public struct DNSSwitch: StepType {
         let wanted = RecordSet(ttl: ttl, records: p.records)
         try await calling("replacing \(name) \(type) at \(api.target)") { try await api.replace(name: name, type: type, with: wanted) }
         try await ctx.note("\(name) \(type) \(before.set?.records.joined(separator: ",") ?? "(none)") -> \(p.records.joined(separator: ",")) at \(api.target)")
-        let confirmed = try await confirm(p, name: name, type: type, wanted.records, api: api, ctx)
+        let confirmed: Int64?
+        do {
+            confirmed = try await confirm(p, name: name, type: type, wanted.records, api: api, ctx)
+        } catch let error as StepError {
+            // Not confirmed: put the old records back, since a failed step is not compensated.
+            if let old = before.set {
+                try? await api.replace(name: name, type: type, with: old)
+            } else {
+                try? await api.delete(name: name, type: type, current: wanted)
+            }
+            try? await ctx.note("\(name) \(type) set back to \(before.set?.records.joined(separator: ",") ?? "(none)") after the change was not confirmed")
+            throw error
+        }
         return Output(provider: p.provider, name: name, type: type, previous: before.set, records: p.records, ttl: ttl, confirmedAfterMillis: confirmed)
     }
 

@@ -118,7 +118,15 @@ public struct InstancesScale: StepType {
         let started = ctx.now()
         try await setCapacity(aws, p.group, p.capacity)
         try await ctx.note("\(p.group): desired capacity \(before.desired) -> \(p.capacity); waiting for InService")
-        let g = try await waitFor(p.capacity, aws, p, ctx)
+        let g: Group
+        do {
+            g = try await waitFor(p.capacity, aws, p, ctx)
+        } catch let error as StepError {
+            // The step cleans up its own partial change: a failed step is not compensated.
+            try? await setCapacity(aws, p.group, before.desired)
+            try? await ctx.note("\(p.group): desired capacity set back to \(before.desired) after the failed wait")
+            throw error
+        }
         try await ctx.note("\(p.group): \(g.inService) InService after \(DurationText.format(.milliseconds(millis(since: started, ctx))))")
         return Output(group: p.group, previous: before.desired, capacity: p.capacity, inService: g.inService)
     }
