@@ -33,12 +33,22 @@ public final class Sandbox: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
+        // A file, not a pipe: daemons that `scripts/sandbox start` leaves running inherit the
+        // descriptor, and a pipe would then never reach its end.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitWithoutRunLoop()
+        p.waitWithoutRunLoop(timeout: 300)
+        try handle.close()
+        guard !p.isRunning else {
+            kill(p.processIdentifier, SIGKILL)
+            throw FixtureError("\(args.joined(separator: " ")) did not finish within 300 s")
+        }
+        let data = (try? Data(contentsOf: log)) ?? Data()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
