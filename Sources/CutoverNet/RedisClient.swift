@@ -162,6 +162,13 @@ struct RESPReader {
     }
 
     mutating func next() throws -> RedisReply {
+        // Judge the first byte before waiting for a line end: a service that is not Redis
+        // (an HTTP server on the wrong port) may never send CRLF.
+        if position >= buffer.count { try fill() }
+        guard "+-:$*".utf8.contains(buffer[position]) else {
+            let sample = String(decoding: buffer[position...].prefix(40), as: UTF8.self).split(whereSeparator: \.isNewline).first ?? ""
+            throw garbage("a reply starting with \"\(sample)\"")
+        }
         let header = try line()
         guard let kind = header.first else { throw garbage("an empty line") }
         let rest = String(header.dropFirst())

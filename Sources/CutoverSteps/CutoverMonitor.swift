@@ -56,11 +56,13 @@ public struct CutoverMonitor: StepType {
                     errors += 1
                     problems["HTTP \(r.status)", default: 0] += 1
                 }
+                // The transfer's own time (libcurl's), not the time until this task ran again.
+                latencies.append(r.duration.milliseconds)
             } catch let e as HTTPError {
                 errors += 1
                 problems[e.kind.rawValue, default: 0] += 1
+                latencies.append(millis(since: t0, ctx))
             }
-            latencies.append(millis(since: t0, ctx))
             next = next.adding(interval)
             if next > ctx.now(), next < end { try await ctx.sleep(until: next) }
         }

@@ -7,6 +7,11 @@ public struct RecordSet: Codable, Sendable, Equatable {
     public var ttl: Int
     public var records: [String]
 
+    public init(ttl: Int, records: [String]) {
+        self.ttl = ttl
+        self.records = records
+    }
+
     var sorted: [String] { records.sorted() }
 }
 

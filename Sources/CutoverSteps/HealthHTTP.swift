@@ -59,10 +59,10 @@ public struct HealthHTTP: StepType {
         var problems: [String: Int] = [:]
         var lastTransportError: HTTPError?
         for _ in 0..<count {
-            let started = ctx.now()
             do {
                 let r = try await http.send(HTTPRequest(url: p.url, connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
-                latencies.append(Int64(ctx.now().timeIntervalSince(started) * 1_000))
+                // The transfer's own time (libcurl's), not the time until this task ran again.
+                latencies.append(r.duration.milliseconds)
                 if r.status != expected {
                     problems["HTTP \(r.status)", default: 0] += 1
                 } else if let field = p.jsonField, let problem = check(r, field: field, equals: p.jsonEquals) {

@@ -59,6 +59,11 @@ import TestSupport
         #expect(hooks.contains { $0.contains("failover \(run)") && $0.contains("DR is serving") }, "\(hooks)")
         #expect(try status(run)["state"] as? String == "succeeded")
         #expect(try chainIntact())
+        // The credentials the steps used are nowhere in the database (events, WAL or not).
+        let bytes = try [db, db + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        for secret in ["AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "PDNS_API_KEY"].compactMap({ sandbox.environment[$0] }) {
+            #expect(!bytes.contains { $0.range(of: Data(secret.utf8)) != nil }, "a credential reached the database")
+        }
     }
 
     @Test func aDrillLeavesEverythingExactlyAsItWas() throws {

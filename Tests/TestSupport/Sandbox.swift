@@ -36,7 +36,7 @@ public final class Sandbox: @unchecked Sendable {
         // A file, not a pipe: daemons that `scripts/sandbox start` leaves running inherit the
         // descriptor, and a pipe would then never reach its end.
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         p.standardOutput = handle
