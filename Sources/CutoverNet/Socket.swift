@@ -64,53 +64,51 @@ final class BlockingSocket {
         return addr
     }
 
-    /// Connects over TCP within `timeout`.
-    static func tcp(host: String, port: Int, timeout: Duration) throws -> BlockingSocket {
+    /// A socket of `kind` (SOCK_STREAM or SOCK_DGRAM) with its timeouts set, and the address.
+    private static func open(_ stream: Bool, host: String, port: Int, timeout: Duration) throws -> (BlockingSocket, sockaddr_in) {
         let target = "\(host):\(port)"
-        var addr = try address(host: host, port: port, target: target)
+        let addr = try address(host: host, port: port, target: target)
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32((stream ? SOCK_STREAM : SOCK_DGRAM).rawValue), 0)
         #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, stream ? SOCK_STREAM : SOCK_DGRAM, 0)
         #endif
         guard fd >= 0 else { throw SocketError(kind: .other, target: target, detail: String(cString: strerror(errno))) }
         let s = BlockingSocket(fd: fd, target: target)
         try s.setTimeouts(timeout)
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        return (s, addr)
+    }
+
+    private func connect(to address: sockaddr_in) -> Int32 {
+        var addr = address
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if r != 0 {
+    }
+
+    /// Connects over TCP within `timeout`.
+    static func tcp(host: String, port: Int, timeout: Duration) throws -> BlockingSocket {
+        let (s, addr) = try open(true, host: host, port: port, timeout: timeout)
+        let flags = fcntl(s.fd, F_GETFL)
+        _ = fcntl(s.fd, F_SETFL, flags | O_NONBLOCK)
+        if s.connect(to: addr) != 0 {
             guard errno == EINPROGRESS else { throw s.connectError(errno) }
-            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            var p = pollfd(fd: s.fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&p, 1, Int32(clamping: timeout.wholeMillis))
-            if ready == 0 { throw SocketError(kind: .timeout, target: target, detail: "connect took over \(timeout)") }
+            if ready == 0 { throw SocketError(kind: .timeout, target: s.target, detail: "connect took over \(timeout)") }
             var err: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len)
             if err != 0 { throw s.connectError(err) }
         }
-        _ = fcntl(fd, F_SETFL, flags)
+        _ = fcntl(s.fd, F_SETFL, flags)
         return s
     }
 
     /// A UDP socket connected to `host:port`.
     static func udp(host: String, port: Int, timeout: Duration) throws -> BlockingSocket {
-        let target = "\(host):\(port)"
-        var addr = try address(host: host, port: port, target: target)
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_DGRAM, 0)
-        #endif
-        guard fd >= 0 else { throw SocketError(kind: .other, target: target, detail: String(cString: strerror(errno))) }
-        let s = BlockingSocket(fd: fd, target: target)
-        try s.setTimeouts(timeout)
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if r != 0 { throw s.connectError(errno) }
+        let (s, addr) = try open(false, host: host, port: port, timeout: timeout)
+        if s.connect(to: addr) != 0 { throw s.connectError(errno) }
         return s
     }
 

@@ -169,20 +169,8 @@ public struct WritesEnable: StepType {
         let master = output.previousMaster ?? String(p.primary.dropFirst("redis://".count))
         let parts = master.split(separator: ":")
         guard parts.count == 2 else { throw StepError.badParameters("cannot tell the old primary's host and port from \"\(master)\"") }
-        let reply = try await calling("making DR a replica of \(master) again") {
-            try await replica.command("REPLICAOF", String(parts[0]), String(parts[1]))
-        }
-        if case .error(let e) = reply {
-            throw StepError(code: "redis-server", message: "\(replica.target) refused REPLICAOF \(master): \(e)", retryable: true)
-        }
         let limit = try duration(p.resyncWithin ?? "60s", field: "resyncWithin")
-        let synced = try await poll(ctx, every: .milliseconds(100), until: ctx.now().adding(limit)) { () async throws -> Bool? in
-            let i = try await ReplicationInfo.read(replica, doing: "waiting for the resync")
-            return i.role == "replica" && i.linkUp && !i.syncing ? true : nil
-        }
-        guard synced != nil else {
-            throw StepError(code: "resync-timeout", message: "\(replica.target) did not finish resyncing from \(master) within \(DurationText.format(limit))", retryable: true)
-        }
+        try await ReplicationFollow.point(replica, at: (String(parts[0]), String(parts[1])), within: limit, ctx)
         try await ctx.note("\(replica.target): replica of \(master) again; writes made on DR since the promotion are discarded")
     }
 }

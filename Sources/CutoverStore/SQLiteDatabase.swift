@@ -47,7 +47,22 @@ final class SQLiteDatabase {
         if rc != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? "code \(rc)"
             sqlite3_free(error)
+            if rc & 0xff == SQLITE_BUSY || rc & 0xff == SQLITE_LOCKED { throw SQLiteBusy(message: "\(path): \(message)") }
             throw EventStoreError.storage("\(path): \(message)")
+        }
+    }
+
+    /// Runs `body`, trying again while another connection holds a lock SQLite does not wait
+    /// for on its own (switching a new file to WAL while another process does the same).
+    func retryingBusy(for seconds: Double = 10, _ body: () throws -> Void) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            do {
+                return try body()
+            } catch let busy as SQLiteBusy {
+                guard Date() < deadline else { throw EventStoreError.storage("\(busy.message) (still busy after \(Int(seconds))s)") }
+                usleep(useconds_t.random(in: 5_000...25_000))
+            }
         }
     }
 
@@ -97,6 +112,11 @@ final class SQLiteDatabase {
         }
         throw EventStoreError.storage("\(path): \(message)")
     }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED from `execute`, so that setup can try again.
+struct SQLiteBusy: Error {
+    let message: String
 }
 
 enum SQLValue {

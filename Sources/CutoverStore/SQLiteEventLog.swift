@@ -18,14 +18,26 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         db = try SQLiteDatabase(path: path)
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-        try db.execute(Self.schema)
+        try db.retryingBusy { try db.execute("PRAGMA journal_mode=WAL") }
+        try db.execute("PRAGMA synchronous=FULL")
         var version: String?
-        try db.query("SELECT value FROM meta WHERE key = 'schema'") { version = $0.text(0) }
-        if version == nil {
-            try db.query("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", [.text(Self.schemaVersion)])
-        } else if version != Self.schemaVersion {
-            throw EventStoreError.storage("\(path) has schema version \(version!), this cutover reads \(Self.schemaVersion)")
+        try db.retryingBusy {
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                try db.execute(Self.schema)
+                version = nil
+                try db.query("SELECT value FROM meta WHERE key = 'schema'") { version = $0.text(0) }
+                if version == nil {
+                    try db.query("INSERT INTO meta(key, value) VALUES ('schema', ?)", [.text(Self.schemaVersion)])
+                }
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+        if let version, version != Self.schemaVersion {
+            throw EventStoreError.storage("\(path) has schema version \(version), this cutover reads \(Self.schemaVersion)")
         }
     }
 

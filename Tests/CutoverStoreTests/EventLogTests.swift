@@ -153,3 +153,25 @@ func raw(_ path: String) throws -> SQLiteDatabase { try SQLiteDatabase(path: pat
         #expect(report.events == 80)
     }
 }
+
+@Suite struct ConcurrentOpenTests {
+    /// Two `cutover start` at once on a fresh database both open it: switching the new file to
+    /// WAL takes a lock SQLite's busy timeout does not wait for, so setup retries.
+    @Test func manyConnectionsCreatingOneNewDatabaseAllSucceed() throws {
+        for round in 0..<5 {
+            let dir = TemporaryDirectory()
+            let path = dir.path("new-\(round).sqlite")
+            let failures = NSLock()
+            nonisolated(unsafe) var errors: [String] = []
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    let log = try SQLiteEventLog(path: path)
+                    _ = try log.runIDs()
+                } catch {
+                    failures.withLock { errors.append("\(error)") }
+                }
+            }
+            #expect(errors.isEmpty, "round \(round): \(errors)")
+        }
+    }
+}
