@@ -18,9 +18,10 @@ let package = Package(
         .target(name: "CutoverNet", dependencies: ["CCurl", "CutoverCrypto"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
+        .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
         .target(
             name: "CutoverCLI",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"]
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto"]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
 
@@ -40,6 +41,7 @@ let package = Package(
             name: "CutoverNetTests", dependencies: ["CutoverNet", "CutoverCrypto", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
     ],

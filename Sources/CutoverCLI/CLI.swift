@@ -1,4 +1,6 @@
+import CutoverAudit
 import CutoverCore
+import CutoverCrypto
 import CutoverEngine
 import CutoverStore
 import CutoverSteps
@@ -101,6 +103,14 @@ struct Context {
             throw CommandFailure("no event log at \(dbPath); start a run first, or point --db / CUTOVER_DB at the database")
         }
         return try SQLiteEventLog(path: dbPath)
+    }
+
+    /// The signing key: `CUTOVER_SIGNING_KEY`, else the one `cutover keys init` made next to
+    /// the database; nil when there is none.
+    func signingKey() -> Ed25519Key? {
+        let path = environment["CUTOVER_SIGNING_KEY"] ?? Auditor.keyPaths(database: dbPath).privateKey
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? Ed25519Key.read(file: path)
     }
 
     func engine(_ store: SQLiteEventLog, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {

@@ -1,6 +1,6 @@
 /// The commands, their flags, and where each is carried out.
 enum Command: String, CaseIterable {
-    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback
+    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback, keys, audit, report
 
     var options: Set<String> {
         switch self {
@@ -8,6 +8,9 @@ enum Command: String, CaseIterable {
         case .start: ["--runbook"]
         case .approve: ["--as", "--comment"]
         case .pause, .abort, .rollback: ["--reason"]
+        case .keys: ["--dir"]
+        case .audit: ["--run", "--key", "--bundle", "--at", "--format", "-o"]
+        case .report: ["--since"]
         default: []
         }
     }
@@ -19,7 +22,8 @@ enum Command: String, CaseIterable {
         case .start: ["--drill", "--detach", "--json"]
         case .resume, .abort, .rollback: ["--detach", "--json"]
         case .status, .list, .history: ["--json"]
-        case .approve, .pause: []
+        case .approve, .pause, .keys: []
+        case .audit, .report: ["--json"]
         }
     }
 
@@ -36,6 +40,9 @@ enum Command: String, CaseIterable {
         case .pause: try SignalCommands.pause(args, ctx)
         case .abort: try await SignalCommands.abort(args, ctx)
         case .rollback: try await SignalCommands.rollback(args, ctx)
+        case .keys: try AuditCommands.keys(args, ctx)
+        case .audit: try await AuditCommands.audit(args, ctx)
+        case .report: try AuditCommands.report(args, ctx)
         }
     }
 }

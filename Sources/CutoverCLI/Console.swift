@@ -15,6 +15,11 @@ struct Console: Sendable {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    /// Writes text as it is, without adding a newline (exports).
+    func outRaw(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
     func err(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

@@ -1,3 +1,4 @@
+import CutoverAudit
 import CutoverCore
 import CutoverEngine
 import CutoverStore
@@ -30,8 +31,20 @@ enum Driving {
             ctx.console.err("interrupted: run \(run) stopped where it was; `cutover resume \(run)` carries on from there")
             return ExitCode.interrupted
         }
+        signCheckpoint(run, store: store, ctx)
         Summary.print(state, ctx, json: json)
         return exitCode(state, detached: detach, goal: goal)
+    }
+
+    /// At every stop of a run, signs the chain up to the run's last event when a signing key
+    /// exists (`cutover keys init`); without one the log is still hash-chained.
+    static func signCheckpoint(_ run: String, store: SQLiteEventLog, _ ctx: Context) {
+        guard let key = ctx.signingKey() else { return }
+        do {
+            if let last = try store.span(of: run)?.last { _ = try Auditor.checkpoint(store, key: key, seq: last) }
+        } catch {
+            ctx.console.err("warning: could not sign a checkpoint for \(run): \(error)")
+        }
     }
 
     /// Drives `run` here unless a live process already does; then that process carries on.

@@ -18,6 +18,18 @@ enum Help {
           pause RUN | abort RUN    pause at the next step boundary; abort and compensate
           rollback RUN             compensate a finished run (or one needing attention)
 
+        Audit:
+          keys init [--dir DIR]    make the Ed25519 key that signs checkpoints
+          audit verify [--run RUN] [--key PUBLIC.pem] [--bundle FILE] [--json]
+                                   recompute the chain, check signatures and folds (reads only)
+          audit checkpoint         sign the chain as it is now
+          audit replay RUN [--at SEQ|TIME]
+                                   the run as it was then: attempts, approvals, signals
+          audit export RUN --format jsonl|html [-o FILE]
+                                   a bundle to verify elsewhere, or one HTML page
+          report [--since DATE] [--json]
+                                   failovers and drills with their RTO and RPO against targets
+
         Definitions:
           validate FILE...         check workflow and runbook files; nothing is written
           plan WORKFLOW --runbook RUNBOOK
@@ -121,6 +133,39 @@ enum Help {
             Compensates every completed step of a succeeded run, or of one that needs
             attention, latest first, the pivot included (which discards writes made on DR
             since). The service must not have another active run.
+            """
+        case .keys:
+            """
+            Usage: cutover keys init [--dir DIR]
+
+            Makes an Ed25519 key pair with libcrypto: the private key (0600) signs a checkpoint
+            at every stop of every run and on `cutover audit checkpoint`; the public key (PEM)
+            is for auditors. Default folder: keys/ next to the database. Never overwrites.
+            Runs find the private key there, or at CUTOVER_SIGNING_KEY.
+            """
+        case .audit:
+            """
+            Usage: cutover audit verify [--run RUN] [--key PUBLIC.pem] [--bundle FILE] [--json]
+                   cutover audit checkpoint
+                   cutover audit replay RUN [--at SEQ|TIME] [--json]
+                   cutover audit export RUN --format jsonl|html [-o FILE]
+
+            verify recomputes the hash chain (or one run's events and the links around them),
+            checks each checkpoint's signature with the trusted public key and that the chain
+            reaches it, and folds every run to see it is a legal sequence of states. It opens
+            the database read-only. Exit 0 when intact; 1 naming the first bad position and
+            what is wrong there (edited, missing, inserted, reordered, truncated, bad
+            signature, illegal state). With --bundle it checks an exported jsonl bundle alone.
+            replay shows the run as it was at an event position or a time.
+            export writes a self-contained bundle (events, the chain link before them,
+            checkpoints, the public key) or one HTML page with the timeline and the report.
+            """
+        case .report:
+            """
+            Usage: cutover report [--since DATE] [--json]
+
+            Every failover and drill since DATE (ISO 8601) with its measured RTO and RPO against
+            the runbook's targets, oldest first, so a trend across quarters shows.
             """
         }
     }

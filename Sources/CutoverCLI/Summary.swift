@@ -1,3 +1,4 @@
+import CutoverAudit
 import CutoverCore
 import Foundation
 
@@ -20,14 +21,7 @@ enum Summary {
                 return .object(o)
             }),
         ]
-        if let m = s.recovery {
-            var r: [String: JSONValue] = [
-                "rtoMillis": .int(m.rtoMillis), "approvalMillis": .int(m.approvalMillis), "until": .string(m.endStep),
-            ]
-            if let target = s.plan?.runbookSnapshot["thresholds"]?["rto"]?.stringValue { r["rtoTarget"] = .string(target) }
-            if let lag = m.lagMillis { r["lagMillis"] = .int(lag) }
-            o["measured"] = .object(r)
-        }
+        if let report = DrillReport(s), report.rtoMillis != nil || report.rpoMillis != nil { o["report"] = report.json }
         if let planned = s.outcome?.planned { o["planned"] = .bool(planned) }
         if let reason = s.outcome?.reason { o["reason"] = .string(reason) }
         if let a = s.attention { o["attention"] = .object(["reason": .string(a.reason), "decision": .string(a.decision)]) }
@@ -69,14 +63,11 @@ enum Summary {
         case .running, .compensating:
             c.out("\(s.status.rawValue): `cutover resume \(s.runID)` carries on")
         }
-        if let m = s.recovery {
-            let target = s.plan?.runbookSnapshot["thresholds"]?["rto"]?.stringValue
-            let within = target.flatMap(DurationText.parse).map { m.rtoMillis - m.approvalMillis <= $0.milliseconds }
-            var line = "  RTO measured: \(DurationText.format(.milliseconds(m.rtoMillis))) from start to \(m.endStep) passing"
-            if m.approvalMillis > 0 { line += " (\(DurationText.format(.milliseconds(m.approvalMillis))) of it waiting for approval; \(DurationText.format(.milliseconds(m.rtoMillis - m.approvalMillis))) without)" }
-            if let target { line += "; target \(target)" + (within == true ? ", met" : within == false ? ", MISSED" : "") }
-            if let lag = m.lagMillis { line += "; replication lag \(lag)ms" }
-            c.out(line)
+        if let report = DrillReport(s), report.rtoMillis != nil || report.rpoMillis != nil {
+            for line in report.lines {
+                let failed = line.contains(": FAIL")
+                c.out("  " + (failed ? c.paint(line, .red) : line))
+            }
         }
         c.out(c.paint("  run \(s.runID) · history: cutover history \(s.runID)", .dim))
     }

@@ -11,8 +11,19 @@ final class SQLiteDatabase {
 
     /// Opens (creating with mode 0600 if missing) the database at `path`.
     /// - Throws: `EventStoreError.storage` naming the path.
-    init(path: String) throws {
+    init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else { throw EventStoreError.storage("\(path): no such database") }
+            let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+            guard rc == SQLITE_OK else {
+                let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+                sqlite3_close_v2(handle)
+                throw EventStoreError.storage("cannot open \(path): \(message)")
+            }
+            sqlite3_busy_timeout(handle, 10_000)
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         if !FileManager.default.fileExists(atPath: dir) {

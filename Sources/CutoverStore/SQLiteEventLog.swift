@@ -6,9 +6,9 @@ import Foundation
 /// processes (WAL, `synchronous=FULL`, immediate transactions for writers).
 public final class SQLiteEventLog: EventStore, @unchecked Sendable {
     // @unchecked: every use of `db` and `hasher` happens under `lock`.
-    private let db: SQLiteDatabase
+    let db: SQLiteDatabase
     private let hasher = SHA256Hasher()
-    private let lock = NSLock()
+    let lock = NSLock()
     public let path: String
 
     static let schemaVersion = "1"
@@ -18,6 +18,16 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         db = try SQLiteDatabase(path: path)
+        try setUp()
+    }
+
+    /// Opens an existing log for reading only (`cutover audit verify` never writes).
+    public init(readingOnly path: String) throws {
+        self.path = path
+        db = try SQLiteDatabase(path: path, readOnly: true)
+    }
+
+    private func setUp() throws {
         try db.retryingBusy { try db.execute("PRAGMA journal_mode=WAL") }
         try db.execute("PRAGMA synchronous=FULL")
         var version: String?
@@ -62,6 +72,19 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         CREATE TABLE IF NOT EXISTS locks(scope TEXT PRIMARY KEY, run_id TEXT NOT NULL);
         -- Coordination, not history: which process may drive a run, until when.
         CREATE TABLE IF NOT EXISTS leases(run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+        -- Signed statements that the chain ended in `hash` at `seq`: append-only like events.
+        CREATE TABLE IF NOT EXISTS checkpoints(
+            n INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            at_ms INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            signature BLOB NOT NULL
+        );
+        CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused'); END;
+        CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused'); END;
         """
 
     static let columns = "seq, run_id, run_seq, type, at_ms, actor, body, hash"
@@ -207,10 +230,10 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
 
     /// Calls `visit` with every event in global order, without loading the log whole.
     /// - Throws: what `visit` throws, or a storage error.
-    public func forEachEvent(from seq: Int64 = 1, _ visit: (StoredEvent) throws -> Void) throws {
+    public func forEachEvent(from seq: Int64 = 1, through last: Int64 = .max, _ visit: (StoredEvent) throws -> Void) throws {
         lock.lock()
         defer { lock.unlock() }
-        try db.query("SELECT \(Self.columns) FROM events WHERE seq >= ? ORDER BY seq", [.int(seq)]) { row in
+        try db.query("SELECT \(Self.columns) FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq", [.int(seq), .int(last)]) { row in
             try visit(StoredEvent(
                 seq: row.int(0), runID: row.text(1), runSeq: row.int(2), type: row.text(3), atMillis: row.int(4),
                 actor: row.text(5), bodyJSON: row.text(6), hash: row.blob(7)))
@@ -239,6 +262,17 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
 
 /// An event as stored, before its body is decoded: what the chain check reads.
 public struct StoredEvent: Sendable {
+    public init(seq: Int64, runID: String, runSeq: Int64, type: String, atMillis: Int64, actor: String, bodyJSON: String, hash: [UInt8]) {
+        self.seq = seq
+        self.runID = runID
+        self.runSeq = runSeq
+        self.type = type
+        self.atMillis = atMillis
+        self.actor = actor
+        self.bodyJSON = bodyJSON
+        self.hash = hash
+    }
+
     public let seq: Int64
     public let runID: String
     public let runSeq: Int64

@@ -1,0 +1,78 @@
+import CutoverCore
+import CutoverCrypto
+import CutoverStore
+import Foundation
+
+/// Where signing keys live and how checkpoints are made and checked against a database.
+public enum Auditor {
+    /// `<folder of the database>/keys/cutover.ed25519.pem` (private, 0600) and `.pub.pem`.
+    public static func keyPaths(database: String) -> (privateKey: String, publicKey: String) {
+        let dir = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("keys")
+        return (dir.appendingPathComponent("cutover.ed25519.pem").path, dir.appendingPathComponent("cutover.ed25519.pub.pem").path)
+    }
+
+    /// Makes a key pair; refuses to overwrite one.
+    /// - Returns: the new key's fingerprint.
+    public static func initKeys(privatePath: String, publicPath: String) throws -> String {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: privatePath) { throw KeyError("\(privatePath) exists; cutover never overwrites a signing key (move it away first)") }
+        let key = try Ed25519Key.generate()
+        let dir = URL(fileURLWithPath: privatePath).deletingLastPathComponent().path
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(privatePath, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard fd >= 0 else { throw KeyError("cannot create \(privatePath): \(String(cString: strerror(errno)))") }
+        let pem = Array(try key.privatePEM().utf8)
+        let written = pem.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == pem.count else { throw KeyError("could not write \(privatePath)") }
+        try key.publicPEM().write(toFile: publicPath, atomically: true, encoding: .utf8)
+        return key.fingerprint
+    }
+
+    /// Signs that the chain ends in the hash at `seq` (the head when nil) and appends it.
+    public static func checkpoint(_ log: SQLiteEventLog, key: Ed25519Key, seq: Int64? = nil, now: Date = Date()) throws -> StoredCheckpoint? {
+        let target: (Int64, [UInt8])
+        if let seq {
+            guard let hash = try log.link(at: seq) else { return nil }
+            target = (seq, hash)
+        } else {
+            guard let head = try log.head() else { return nil }
+            target = head
+        }
+        let at = Int64((now.timeIntervalSince1970 * 1_000).rounded(.down))
+        let message = StoredCheckpoint.message(seq: target.0, hash: target.1, atMillis: at, key: key.fingerprint)
+        return try log.appendCheckpoint(seq: target.0, hash: target.1, atMillis: at, key: key.fingerprint, signature: try key.sign(message))
+    }
+
+    /// Verifies the whole database, or one run's events and the chain links around them.
+    /// Reads only.
+    public static func verify(_ log: SQLiteEventLog, run: String? = nil, key: Ed25519Key?, fold: Bool = true) throws -> (VerifyReport, [String: RunState]) {
+        let started = Date()
+        let checkpoints = try log.checkpoints()
+        var audit: ChainAudit
+        var from: Int64 = 1
+        var through: Int64 = .max
+        if let run {
+            guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.path)") }
+            from = span.first
+            through = span.last + 1
+            let link = from > 1 ? (try log.link(at: from - 1) ?? []) : [UInt8](repeating: 0, count: 32)
+            let head = try log.head()?.seq ?? 0
+            // In range: the run's stretch. Past the head anywhere: the log lost its tail.
+            let relevant = checkpoints.filter { ($0.seq >= from && $0.seq <= through) || $0.seq > head }
+            audit = ChainAudit(start: from, link: link, checkpoints: relevant, key: key, fold: { fold && $0 == run })
+            if link.isEmpty {
+                var r = audit.report
+                r.findings.append(Finding(kind: .missing, seq: from - 1, message: "event \(from - 1), the link before run \(run), is missing"))
+                return (r, [:])
+            }
+        } else {
+            audit = ChainAudit(checkpoints: checkpoints, key: key, fold: { _ in fold })
+        }
+        try log.forEachEvent(from: from, through: through) { e in audit.feed(e) }
+        var report = audit.finish()
+        report.seconds = Date().timeIntervalSince(started)
+        return (report, audit.runStates)
+    }
+}

@@ -1,0 +1,107 @@
+import CutoverCore
+import CutoverCrypto
+import CutoverStore
+import Foundation
+
+/// A run's audit bundle: JSON lines that `cutover audit verify --bundle` checks on a machine
+/// with nothing else. Line 1 describes it (run, range, the chain link before it, the public
+/// key); then every event of the range in order (the run's and any other run's in between,
+/// since the chain passes through them); then the checkpoints that sign the range. Every line
+/// is canonical JSON, so any changed byte changes what is hashed or breaks the line.
+public enum AuditBundle {
+    public static let format = "cutover-audit-bundle-v1"
+
+    public static func export(_ log: SQLiteEventLog, run: String, publicKey: Ed25519Key?, now: Date = Date()) throws -> String {
+        guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.path)") }
+        let checkpoints = try log.checkpoints()
+        // Through the first checkpoint that covers the run's last event, so the bundle is signed.
+        let cover = checkpoints.filter { $0.seq >= span.last }.min { $0.seq < $1.seq }
+        let through = cover?.seq ?? span.last
+        let link = span.first > 1 ? (try log.link(at: span.first - 1) ?? []) : [UInt8](repeating: 0, count: 32)
+        var header: [String: JSONValue] = [
+            "format": .string(format), "run": .string(run), "from": .int(span.first), "through": .int(through),
+            "link": .string(Hex.encode(link)), "exportedAt": .int(Int64(now.timeIntervalSince1970 * 1_000)),
+        ]
+        if let publicKey {
+            header["publicKey"] = .string(try publicKey.publicPEM())
+            header["key"] = .string(publicKey.fingerprint)
+        }
+        var lines = [JSONValue.object(header).canonicalString]
+        try log.forEachEvent(from: span.first, through: through) { e in
+            let body = (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .string(e.bodyJSON)
+            lines.append(JSONValue.object(["event": .object([
+                "seq": .int(e.seq), "run": .string(e.runID), "runSeq": .int(e.runSeq), "at": .int(e.atMillis), "actor": .string(e.actor),
+                "type": .string(e.type), "body": body, "hash": .string(Hex.encode(e.hash)),
+            ])]).canonicalString)
+        }
+        for cp in checkpoints where cp.seq >= span.first && cp.seq <= through {
+            lines.append(JSONValue.object(["checkpoint": .object([
+                "n": .int(cp.n), "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis),
+                "key": .string(cp.key), "signature": .string(Hex.encode(cp.signature)),
+            ])]).canonicalString)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What a bundle says about itself.
+    public struct Header: Sendable {
+        public var run: String
+        public var from: Int64
+        public var through: Int64
+        public var keyFromBundle: Ed25519Key?
+    }
+
+    /// Verifies a bundle with `trusted` (or, without one, the key the bundle carries).
+    public static func verify(_ text: String, source: String, trusted: Ed25519Key?) -> (VerifyReport, Header?, RunState?) {
+        let started = Date()
+        var report = VerifyReport()
+        func fail(_ line: Int, _ message: String, _ kind: Finding.Kind = .malformed) -> (VerifyReport, Header?, RunState?) {
+            report.findings.append(Finding(kind: kind, seq: nil, message: "\(source) line \(line): \(message)"))
+            return (report, nil, nil)
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        guard let first = lines.first else { return fail(1, "empty bundle") }
+        guard let h = try? JSONValue.parse(Data(first.utf8)), h.canonicalString == first, h["format"]?.stringValue == format,
+            let run = h["run"]?.stringValue, let from = h["from"]?.intValue, let through = h["through"]?.intValue,
+            let linkHex = h["link"]?.stringValue, let link = Hex.decode(linkHex), link.count == 32
+        else { return fail(1, "not a \(format) header") }
+        var bundleKey: Ed25519Key?
+        if let pem = h["publicKey"]?.stringValue {
+            do { bundleKey = try Ed25519Key.read(pem: pem, source: "\(source) public key") } catch { return fail(1, "\(error)") }
+        }
+        let header = Header(run: run, from: from, through: through, keyFromBundle: bundleKey)
+        var events: [StoredEvent] = []
+        var checkpoints: [StoredCheckpoint] = []
+        for (i, line) in lines.enumerated().dropFirst() {
+            guard let v = try? JSONValue.parse(Data(line.utf8)) else { return fail(i + 1, "not JSON") }
+            guard v.canonicalString == line else { return fail(i + 1, "not in canonical form: the line was changed") }
+            if let e = v["event"] {
+                guard let seq = e["seq"]?.intValue, let r = e["run"]?.stringValue, let rs = e["runSeq"]?.intValue, let at = e["at"]?.intValue,
+                    let actor = e["actor"]?.stringValue, let type = e["type"]?.stringValue, let body = e["body"],
+                    let hashHex = e["hash"]?.stringValue, let hash = Hex.decode(hashHex), Hex.encode(hash) == hashHex
+                else { return fail(i + 1, "an event without seq, run, runSeq, at, actor, type, body and hash") }
+                events.append(StoredEvent(seq: seq, runID: r, runSeq: rs, type: type, atMillis: at, actor: actor, bodyJSON: body.canonicalString, hash: hash))
+            } else if let c = v["checkpoint"] {
+                guard let n = c["n"]?.intValue, let seq = c["seq"]?.intValue, let hashHex = c["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+                    Hex.encode(hash) == hashHex, let at = c["at"]?.intValue, let key = c["key"]?.stringValue,
+                    let sigHex = c["signature"]?.stringValue, let sig = Hex.decode(sigHex), Hex.encode(sig) == sigHex
+                else { return fail(i + 1, "a checkpoint without n, seq, hash, at, key and signature") }
+                checkpoints.append(StoredCheckpoint(n: n, seq: seq, hash: hash, atMillis: at, key: key, signature: sig))
+            } else {
+                return fail(i + 1, "neither an event nor a checkpoint")
+            }
+        }
+        var audit = ChainAudit(start: from, link: link, checkpoints: checkpoints, key: trusted ?? bundleKey, fold: { $0 == run })
+        for e in events where !audit.feed(e) { break }
+        report = audit.finish()
+        if report.intact, report.lastSeq != through {
+            report.findings.append(Finding(kind: .truncated, seq: (report.lastSeq ?? from - 1) + 1, message: "the bundle says it holds events \(from)...\(through), but it ends at \(report.lastSeq ?? from - 1)"))
+        }
+        if report.intact, !events.contains(where: { $0.runID == run }) {
+            report.findings.append(Finding(kind: .missing, seq: nil, message: "the bundle holds no event of run \(run)"))
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return (report, header, audit.runStates[run])
+    }
+}

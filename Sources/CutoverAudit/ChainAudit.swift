@@ -1,0 +1,180 @@
+import CutoverCore
+import CutoverCrypto
+import CutoverStore
+import Foundation
+
+/// One thing found wrong, at the first position where the log stops being trustworthy.
+public struct Finding: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case edited, missing, inserted, reordered, truncated
+        case badSignature = "bad-signature"
+        case illegalState = "illegal-state"
+        case malformed
+    }
+
+    public var kind: Kind
+    /// The global position it concerns, when there is one.
+    public var seq: Int64?
+    public var message: String
+
+    public var description: String { seq.map { "seq \($0): \(kind.rawValue): \(message)" } ?? "\(kind.rawValue): \(message)" }
+}
+
+/// What verification found; `intact` when nothing.
+public struct VerifyReport: Sendable {
+    public var events: Int64 = 0
+    /// Canonical bytes hashed.
+    public var bytes: Int64 = 0
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+    public var runsFolded = 0
+    public var checkpoints = 0
+    /// Nil when no public key was given: checkpoints were matched to the chain, not their signatures.
+    public var key: String?
+    public var eventsAfterLastCheckpoint: Int64 = 0
+    public var findings: [Finding] = []
+    public var seconds: Double = 0
+
+    public var intact: Bool { findings.isEmpty }
+    public var signaturesChecked: Bool { key != nil }
+}
+
+/// Recomputes a stretch of the hash chain event by event, matches checkpoints against it,
+/// checks their signatures, and folds runs to see that each is a legal sequence of states.
+/// Stops at the first break: past it nothing can be trusted.
+public struct ChainAudit {
+    private var previous: [UInt8]
+    private var beforePrevious: [UInt8]?
+    private var expectedSeq: Int64
+    private var lastRecord: StoredEvent?
+    private var runPositions: [String: Int64] = [:]
+    private var states: [String: RunState] = [:]
+    private let foldRun: (String) -> Bool
+    private var pending: [StoredCheckpoint]
+    private let key: Ed25519Key?
+    private let hasher = SHA256Hasher()
+    private var broken = false
+    private var lastCheckpointSeq: Int64 = 0
+    public private(set) var report = VerifyReport()
+
+    /// - Parameters:
+    ///   - start: the first global position fed; `link` is the hash of the one before it.
+    ///   - fold: which runs to fold (all, one, or none for a chain-only check).
+    public init(
+        start: Int64 = 1, link: [UInt8] = [UInt8](repeating: 0, count: 32), checkpoints: [StoredCheckpoint],
+        key: Ed25519Key?, fold: @escaping (String) -> Bool = { _ in true }
+    ) {
+        previous = link
+        expectedSeq = start
+        foldRun = fold
+        self.key = key
+        pending = checkpoints.sorted { $0.seq < $1.seq }
+        report.checkpoints = checkpoints.count
+        report.key = key?.fingerprint
+        for cp in checkpoints { checkSignature(cp) }
+    }
+
+    private mutating func fail(_ kind: Finding.Kind, _ seq: Int64?, _ message: String) {
+        report.findings.append(Finding(kind: kind, seq: seq, message: message))
+        broken = true
+    }
+
+    private mutating func checkSignature(_ cp: StoredCheckpoint) {
+        guard let key, !broken else { return }
+        if cp.key != key.fingerprint {
+            fail(.badSignature, cp.seq, "checkpoint #\(cp.n) names key \(cp.key), not the trusted key \(key.fingerprint): it was signed by someone else")
+        } else if !key.verify(cp.signature, of: cp.message) {
+            fail(.badSignature, cp.seq, "checkpoint #\(cp.n) has a signature that \(key.fingerprint) did not make: the checkpoint or its signature was changed")
+        }
+    }
+
+    static func describe(_ e: StoredEvent) -> String { "run \(e.runID) position \(e.runSeq), \(e.type)" }
+
+    /// Feeds the next event in stored order; false once the chain is broken.
+    @discardableResult
+    public mutating func feed(_ e: StoredEvent) -> Bool {
+        guard !broken else { return false }
+        report.events += 1
+        report.firstSeq = report.firstSeq ?? e.seq
+        if e.seq != expectedSeq {
+            if e.seq < expectedSeq {
+                fail(.reordered, e.seq, "event \(e.seq) (\(Self.describe(e))) comes after event \(expectedSeq - 1): the order was changed")
+            } else {
+                let gap = e.seq - 1 == expectedSeq ? "event \(expectedSeq) is" : "events \(expectedSeq)...\(e.seq - 1) are"
+                fail(.missing, expectedSeq, "\(gap) missing: the log goes from \(expectedSeq - 1) to \(e.seq)")
+            }
+            return false
+        }
+        let last = runPositions[e.runID] ?? 0
+        if e.runSeq != last + 1 {
+            fail(.reordered, e.seq, "\(Self.describe(e)) follows position \(last) of that run: its events were reordered, or one was removed and the rest renumbered")
+            return false
+        }
+        let canonical = Event.canonicalBytes(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON)
+        report.bytes += Int64(canonical.utf8.count)
+        hasher.update(previous)
+        hasher.update(canonical)
+        let hash = hasher.finish()
+        if hash != e.hash {
+            diagnoseMismatch(e)
+            return false
+        }
+        runPositions[e.runID] = e.runSeq
+        if foldRun(e.runID) { fold(e) }
+        while let cp = pending.first, cp.seq <= e.seq {
+            pending.removeFirst()
+            if cp.seq == e.seq, cp.hash != hash {
+                fail(.edited, e.seq, "checkpoint #\(cp.n) signed a different chain hash at this position: the events up to here were changed and re-hashed")
+                return false
+            }
+            if cp.seq == e.seq { lastCheckpointSeq = e.seq }
+        }
+        beforePrevious = previous
+        previous = hash
+        lastRecord = e
+        expectedSeq += 1
+        report.lastSeq = e.seq
+        return !broken
+    }
+
+    /// The stored hash does not follow: an edit, or an insertion that renumbered what follows.
+    private mutating func diagnoseMismatch(_ e: StoredEvent) {
+        if let beforePrevious, let inserted = lastRecord {
+            let shifted = Event.canonicalBytes(seq: e.seq - 1, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON)
+            hasher.update(beforePrevious)
+            hasher.update(shifted)
+            if hasher.finish() == e.hash {
+                fail(.inserted, inserted.seq, "\(Self.describe(inserted)) was inserted: the events after it were at positions one lower when they were hashed")
+                return
+            }
+        }
+        fail(.edited, e.seq, "\(Self.describe(e)) does not match its hash: its contents (body, type, time, actor or run) were changed, or the event before it was changed and re-hashed")
+    }
+
+    private mutating func fold(_ e: StoredEvent) {
+        var state = states[e.runID] ?? RunState(runID: e.runID)
+        do {
+            let body = try EventBody.decode(type: e.type, payload: e.bodyJSON)
+            try state.apply(Event(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, body: body, bodyJSON: e.bodyJSON, hash: ""))
+            states[e.runID] = state
+        } catch let error as FoldError {
+            fail(.illegalState, e.seq, "\(Self.describe(e)) is not a legal next state: \(error.reason)")
+        } catch {
+            fail(.malformed, e.seq, "\(Self.describe(e)): \(error)")
+        }
+    }
+
+    /// Ends the check: checkpoints past the last event mean the log lost its tail.
+    public mutating func finish() -> VerifyReport {
+        if !broken, let cp = pending.first {
+            let end = report.lastSeq ?? (expectedSeq - 1)
+            fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
+        }
+        report.runsFolded = states.count
+        report.eventsAfterLastCheckpoint = max(0, (report.lastSeq ?? 0) - max(lastCheckpointSeq, (report.firstSeq ?? 1) - 1))
+        return report
+    }
+
+    /// The fold of each run fed, for reports.
+    public var runStates: [String: RunState] { states }
+}

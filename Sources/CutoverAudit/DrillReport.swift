@@ -1,0 +1,124 @@
+import CutoverCore
+import Foundation
+
+/// What a failover or drill measured against the runbook's targets: RTO (start to the monitor
+/// passing, or to writes enabled and DNS switched, as the runbook's `thresholds.rtoUntil`
+/// says) and RPO (the replication lag the DR replica had when it was promoted).
+public struct DrillReport: Sendable {
+    public var run: String
+    public var workflow: String
+    public var service: String
+    public var mode: String
+    public var state: String
+    public var startedAtMillis: Int64
+    public var plannedRollback: Bool
+    public var rtoMillis: Int64?
+    public var approvalMillis: Int64
+    public var rtoUntil: String
+    public var rtoTargetMillis: Int64?
+    public var rpoMillis: Int64?
+    public var rpoBasis: String?
+    public var rpoTargetMillis: Int64?
+
+    /// RTO is judged without the time spent waiting for approvers, who are people, not the system.
+    public var rtoPass: Bool? {
+        guard let rto = rtoMillis, let target = rtoTargetMillis else { return nil }
+        return rto - approvalMillis <= target
+    }
+
+    public var rpoPass: Bool? {
+        guard let rpo = rpoMillis, let target = rpoTargetMillis else { return nil }
+        return rpo <= target
+    }
+
+    public init?(_ s: RunState) {
+        guard let plan = s.plan, let start = s.startedAtMillis else { return nil }
+        run = s.runID
+        workflow = plan.workflow
+        service = plan.scope
+        mode = plan.mode.rawValue
+        state = s.status.rawValue
+        startedAtMillis = start
+        plannedRollback = s.outcome?.planned == true
+        let thresholds = plan.runbookSnapshot["thresholds"]
+        rtoTargetMillis = thresholds?["rto"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
+        rpoTargetMillis = thresholds?["rpo"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
+        let until = thresholds?["rtoUntil"]?.stringValue ?? "monitor"
+        let type = { (id: String) in plan.steps.first { $0.id == id }?.type }
+        let done = s.orderedSteps.filter { $0.phase == .succeeded }
+        var end: StepRecord?
+        if until == "dns" {
+            // Writes enabled and DNS switched: the later of the two.
+            let writes = done.last { type($0.id) == "writes.enable" }
+            let dns = done.last { type($0.id) == "dns.switch" }
+            if let w = writes, let d = dns { end = (w.finishedMillis ?? 0) > (d.finishedMillis ?? 0) ? w : d }
+            rtoUntil = "writes enabled and DNS switched"
+        } else {
+            end = done.last { type($0.id) == "cutover.monitor" }
+            rtoUntil = "the cutover monitor passed"
+        }
+        if let end, let finished = end.finishedMillis {
+            rtoMillis = finished - start
+            approvalMillis = done.filter { type($0.id) == "approval" && ($0.finishedMillis ?? 0) <= finished }
+                .reduce(0) { $0 + (($1.finishedMillis ?? 0) - ($1.firstStartedMillis ?? 0)) }
+        } else {
+            approvalMillis = 0
+        }
+        // RPO: what the DR replica had not received when it was promoted.
+        if let w = done.last(where: { type($0.id) == "writes.enable" }), let out = w.output {
+            let behind = out["offsetBehind"]?.intValue
+            let silent = out["secondsSinceMasterIO"]?.intValue
+            if behind == 0 {
+                rpoMillis = 0
+                rpoBasis = "the replica had every byte of the primary's stream at promotion"
+            } else if let silent {
+                rpoMillis = silent * 1_000
+                rpoBasis = "the replica had last heard from the primary \(silent)s before promotion" + (behind.map { " and was \($0) bytes behind" } ?? "")
+            }
+        }
+        if rpoMillis == nil, let check = done.last(where: { type($0.id) == "replication.check" }), let lag = check.output?["lagMillis"]?.intValue {
+            rpoMillis = lag
+            rpoBasis = "replication lag measured by \(check.id) (no promotion in this run)"
+        }
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "run": .string(run), "workflow": .string(workflow), "service": .string(service), "mode": .string(mode),
+            "state": .string(state), "startedAtMillis": .int(startedAtMillis), "plannedRollback": .bool(plannedRollback),
+            "rtoUntil": .string(rtoUntil), "approvalMillis": .int(approvalMillis),
+        ]
+        if let v = rtoMillis { o["rtoMillis"] = .int(v) }
+        if let v = rtoTargetMillis { o["rtoTargetMillis"] = .int(v) }
+        if let v = rtoPass { o["rtoPass"] = .bool(v) }
+        if let v = rpoMillis { o["rpoMillis"] = .int(v) }
+        if let v = rpoBasis { o["rpoBasis"] = .string(v) }
+        if let v = rpoTargetMillis { o["rpoTargetMillis"] = .int(v) }
+        if let v = rpoPass { o["rpoPass"] = .bool(v) }
+        return .object(o)
+    }
+
+    static func fmt(_ ms: Int64) -> String { DurationText.format(.milliseconds(ms)) }
+
+    /// Two lines for the terminal.
+    public var lines: [String] {
+        var out: [String] = []
+        if let rto = rtoMillis {
+            var l = "RTO \(Self.fmt(rto - approvalMillis))"
+            if approvalMillis > 0 { l += " (+\(Self.fmt(approvalMillis)) waiting for approval)" }
+            l += ", until \(rtoUntil)"
+            if let t = rtoTargetMillis { l += "; target \(Self.fmt(t)): \(rtoPass == true ? "PASS" : "FAIL")" }
+            out.append(l)
+        } else {
+            out.append("RTO not measured: \(rtoUntil.hasPrefix("writes") ? "writes were not enabled and DNS not switched" : "no cutover monitor passed") in this run")
+        }
+        if let rpo = rpoMillis {
+            var l = "RPO \(Self.fmt(rpo)): \(rpoBasis ?? "")"
+            if let t = rpoTargetMillis { l += "; target \(Self.fmt(t)): \(rpoPass == true ? "PASS" : "FAIL")" }
+            out.append(l)
+        } else {
+            out.append("RPO not measured: no promotion or replication check in this run")
+        }
+        return out
+    }
+}

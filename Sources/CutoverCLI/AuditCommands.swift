@@ -1,0 +1,226 @@
+import CutoverAudit
+import CutoverCore
+import CutoverCrypto
+import CutoverStore
+import Foundation
+
+/// `cutover keys init`, `cutover audit verify|checkpoint|replay|export`, `cutover report`.
+enum AuditCommands {
+    static func keys(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.first == "init", args.positionals.count == 1 else { throw UsageError("expected `cutover keys init [--dir DIR]`") }
+        let defaults = Auditor.keyPaths(database: ctx.dbPath)
+        var paths = defaults
+        if let dir = args["--dir"] {
+            paths = ((dir as NSString).appendingPathComponent("cutover.ed25519.pem"), (dir as NSString).appendingPathComponent("cutover.ed25519.pub.pem"))
+        }
+        do {
+            let fingerprint = try Auditor.initKeys(privatePath: paths.privateKey, publicPath: paths.publicKey)
+            ctx.console.out("signing key \(fingerprint)")
+            ctx.console.out("  private: \(paths.privateKey) (0600; runs are signed with it; keep it on the machines that drive runs)")
+            ctx.console.out("  public:  \(paths.publicKey) (give it to auditors: cutover audit verify --key \(paths.publicKey))")
+            if paths.privateKey != defaults.privateKey {
+                ctx.console.out("  set CUTOVER_SIGNING_KEY=\(paths.privateKey) so that runs are signed with it")
+            }
+            return ExitCode.ok
+        } catch let e as KeyError {
+            throw CommandFailure(e.description)
+        }
+    }
+
+    static func audit(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        guard let sub = args.positionals.first else { throw UsageError("missing what to do: verify, checkpoint, replay or export") }
+        switch sub {
+        case "verify": return try verify(args, ctx)
+        case "checkpoint": return try checkpoint(args, ctx)
+        case "replay": return try replay(args, ctx)
+        case "export": return try export(args, ctx)
+        default:
+            throw UsageError("unknown audit command \"\(sub)\"\(Suggestion.hint(for: sub, in: ["verify", "checkpoint", "replay", "export"])); expected verify, checkpoint, replay or export")
+        }
+    }
+
+    static func trustedKey(_ args: Arguments) throws -> Ed25519Key? {
+        guard let path = args["--key"] else { return nil }
+        do { return try Ed25519Key.read(file: path) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
+    }
+
+    static func verify(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.count == 1 else { throw UsageError("unexpected argument \"\(args.positionals[1])\"") }
+        let key = try trustedKey(args)
+        let report: VerifyReport
+        var source: String
+        var keyFromBundle = false
+        if let bundle = args["--bundle"] {
+            guard let text = try? String(contentsOfFile: bundle, encoding: .utf8) else { throw CommandFailure("\(bundle): cannot be read") }
+            let (r, header, _) = AuditBundle.verify(text, source: bundle, trusted: key)
+            report = r
+            source = "bundle \(bundle)" + (header.map { " (run \($0.run), events \($0.from)...\($0.through))" } ?? "")
+            keyFromBundle = key == nil && header?.keyFromBundle != nil
+        } else {
+            guard FileManager.default.fileExists(atPath: ctx.dbPath) else { throw CommandFailure("no event log at \(ctx.dbPath)") }
+            let log = try SQLiteEventLog(readingOnly: ctx.dbPath)
+            do {
+                report = try Auditor.verify(log, run: args["--run"], key: key).0
+            } catch let e as KeyError {
+                throw CommandFailure(e.description)
+            }
+            source = ctx.dbPath + (args["--run"].map { " run \($0)" } ?? "")
+        }
+        if args.has("--json") {
+            var o: [String: JSONValue] = [
+                "intact": .bool(report.intact), "source": .string(source), "events": .int(report.events), "bytes": .int(report.bytes),
+                "checkpoints": .int(Int64(report.checkpoints)), "signaturesChecked": .bool(report.signaturesChecked),
+                "runsFolded": .int(Int64(report.runsFolded)), "eventsAfterLastCheckpoint": .int(report.eventsAfterLastCheckpoint),
+                "seconds": .double(report.seconds),
+            ]
+            if let k = report.key { o["key"] = .string(k) }
+            if let f = report.findings.first {
+                var p: [String: JSONValue] = ["kind": .string(f.kind.rawValue), "message": .string(f.message)]
+                if let seq = f.seq { p["seq"] = .int(seq) }
+                o["problem"] = .object(p)
+            }
+            ctx.console.out(JSONValue.object(o).canonicalString)
+        } else {
+            let c = ctx.console
+            if let f = report.findings.first {
+                c.out(c.paint("✗ broken", .red) + " at " + f.description)
+                c.out("  \(source): the first \(report.events - 1) event(s) checked out; nothing from this position on can be trusted")
+            } else {
+                c.out(c.paint("✓ intact", .green) + ": \(report.events) events (\(report.firstSeq ?? 0)...\(report.lastSeq ?? 0)) recomputed, \(report.runsFolded) run(s) fold to legal states, \(report.checkpoints) checkpoint(s) match the chain")
+                if report.signaturesChecked {
+                    c.out("  signatures checked with \(report.key ?? "")" + (keyFromBundle ? " (the key inside the bundle: compare this fingerprint with the one you trust, or pass --key)" : ""))
+                } else {
+                    c.out("  signatures NOT checked: no public key given (--key PUBLIC.pem)")
+                }
+                if report.eventsAfterLastCheckpoint > 0 {
+                    c.out("  \(report.eventsAfterLastCheckpoint) event(s) after the last checkpoint are chained but not yet signed")
+                }
+                c.out("  \(source) · \(String(format: "%.3f", report.seconds))s")
+            }
+        }
+        return report.intact ? ExitCode.ok : ExitCode.failure
+    }
+
+    static func checkpoint(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard let key = ctx.signingKey() else {
+            throw CommandFailure("no signing key: run `cutover keys init` (or set CUTOVER_SIGNING_KEY)")
+        }
+        let log = try ctx.openStore(creating: false)
+        guard let cp = try Auditor.checkpoint(log, key: key) else { throw CommandFailure("the log is empty: nothing to sign") }
+        ctx.console.out("checkpoint #\(cp.n): event \(cp.seq), chain hash \(Hex.encode(cp.hash).prefix(16))…, signed by \(cp.key)")
+        return ExitCode.ok
+    }
+
+    /// `--at` as a global position, epoch milliseconds or an ISO 8601 time.
+    static func cutoff(_ text: String?) throws -> (seq: Int64?, millis: Int64?) {
+        guard let text else { return (nil, nil) }
+        if let n = Int64(text) { return n > 100_000_000_000 ? (nil, n) : (n, nil) }
+        let f = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
+            f.formatOptions = options
+            if let d = f.date(from: text) { return (nil, Int64(d.timeIntervalSince1970 * 1_000)) }
+        }
+        throw UsageError("--at: expected an event position (a number) or a time like 2026-11-25T18:46:57Z, got \"\(text)\"")
+    }
+
+    static func replay(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.count == 2 else { throw UsageError(args.positionals.count < 2 ? "missing RUN" : "unexpected argument \"\(args.positionals[2])\"") }
+        let run = args.positionals[1]
+        let (seq, millis) = try cutoff(args["--at"])
+        let log = try ctx.openStore(creating: false)
+        let all = try log.events(of: run, after: 0)
+        guard !all.isEmpty else { throw CommandFailure("no run \(run) in \(ctx.dbPath)") }
+        let events = all.filter { e in (seq.map { e.seq <= $0 } ?? true) && (millis.map { e.atMillis <= $0 } ?? true) }
+        guard !events.isEmpty else { throw CommandFailure("run \(run) had not started by \(args["--at"] ?? "")") }
+        let state = try RunState.fold(run, events)
+        if args.has("--json") {
+            ctx.console.out(JSONValue.object(["state": Summary.json(state), "events": .int(Int64(events.count)), "of": .int(Int64(all.count))]).canonicalString)
+            return ExitCode.ok
+        }
+        let c = ctx.console
+        let t = Timeline(runID: run, events: events)
+        c.out(c.paint("\(run)", .bold) + " as it was at event \(events.last!.seq) (\(Summary.iso(events.last!.atMillis))), \(events.count) of \(all.count) events: " + c.paint(state.status.rawValue, .bold))
+        c.out("")
+        let rel = { (ms: Int64) in "+" + DurationText.format(.milliseconds(ms - t.startMillis)) }
+        for step in t.steps {
+            let bars = t.bars.filter { $0.step == step }
+            guard !bars.isEmpty else {
+                c.out("  \(step): " + c.paint("not started", .dim))
+                continue
+            }
+            c.out("  \(step)")
+            for b in bars {
+                let what = b.kind == .compensation ? "compensation \(b.attempt)" : "attempt \(b.attempt)"
+                let took = DurationText.format(.milliseconds(b.endMillis - b.startMillis))
+                c.out("    \(rel(b.startMillis).padding(toLength: 9, withPad: " ", startingAt: 0)) \(what): \(b.outcome.rawValue) in \(took)\(b.waitingForApproval ? " (waiting for approval)" : "")" + (b.note.map { " — \($0)" } ?? ""))
+            }
+        }
+        if !t.marks.isEmpty {
+            c.out("")
+            c.out("  who and when:")
+            for m in t.marks { c.out("    \(rel(m.atMillis).padding(toLength: 9, withPad: " ", startingAt: 0)) \(m.actor): \(m.text)") }
+        }
+        if let report = DrillReport(state), report.rtoMillis != nil || report.rpoMillis != nil {
+            c.out("")
+            for line in report.lines { c.out("  " + line) }
+        }
+        return ExitCode.ok
+    }
+
+    static func export(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.count == 2 else { throw UsageError(args.positionals.count < 2 ? "missing RUN" : "unexpected argument \"\(args.positionals[2])\"") }
+        let run = args.positionals[1]
+        let format = args["--format"] ?? "jsonl"
+        guard ["jsonl", "html"].contains(format) else { throw UsageError("--format: expected jsonl or html, got \"\(format)\"") }
+        let log = try ctx.openStore(creating: false)
+        guard try log.span(of: run) != nil else { throw CommandFailure("no run \(run) in \(ctx.dbPath)") }
+        let publicKey = ctx.signingKey()
+        let text: String
+        if format == "jsonl" {
+            text = try AuditBundle.export(log, run: run, publicKey: publicKey)
+        } else {
+            let events = try log.events(of: run, after: 0)
+            let state = try RunState.fold(run, events)
+            let verification = try Auditor.verify(log, run: run, key: publicKey).0
+            text = HTMLReport.render(state: state, timeline: Timeline(runID: run, events: events), report: DrillReport(state), verification: verification)
+        }
+        if let out = args["-o"] {
+            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CommandFailure("cannot write \(out): \(error.localizedDescription)") }
+            ctx.console.err("wrote \(out) (\(text.utf8.count) bytes)")
+        } else {
+            ctx.console.outRaw(text)
+        }
+        return ExitCode.ok
+    }
+
+    static func report(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
+        let since = try cutoff(args["--since"] ?? "1970-01-01").millis ?? 0
+        let log = try ctx.openStore(creating: false)
+        var reports: [DrillReport] = []
+        for run in try log.runIDs() {
+            let state = try RunState.fold(run, try log.events(of: run, after: 0))
+            guard let r = DrillReport(state), r.startedAtMillis >= since, state.plan?.steps.contains(where: { $0.type == "writes.enable" || $0.type == "dns.switch" }) == true else { continue }
+            reports.append(r)
+        }
+        if args.has("--json") {
+            for r in reports { ctx.console.out(r.json.canonicalString) }
+            return ExitCode.ok
+        }
+        guard !reports.isEmpty else {
+            ctx.console.out("no failovers or drills since \(Summary.iso(since))")
+            return ExitCode.ok
+        }
+        let fmt = { (v: Int64?) in v.map { DurationText.format(.milliseconds($0)) } ?? "—" }
+        let verdict = { (p: Bool?) in p.map { $0 ? "pass" : "FAIL" } ?? "" }
+        let rows = reports.map { r in
+            [String(Summary.iso(r.startedAtMillis).prefix(10)), r.run, r.workflow, r.mode, r.state,
+             fmt(r.rtoMillis.map { $0 - r.approvalMillis }), fmt(r.rtoTargetMillis), verdict(r.rtoPass),
+             fmt(r.rpoMillis), fmt(r.rpoTargetMillis), verdict(r.rpoPass)]
+        }
+        for line in Table.render(["DATE", "RUN", "WORKFLOW", "MODE", "STATE", "RTO", "TARGET", "", "RPO", "TARGET", ""], rows) {
+            ctx.console.out(line)
+        }
+        return ExitCode.ok
+    }
+}
