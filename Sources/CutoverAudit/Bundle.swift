@@ -20,7 +20,7 @@ public enum AuditBundle {
         let link = span.first > 1 ? (try log.link(at: span.first - 1) ?? []) : [UInt8](repeating: 0, count: 32)
         var header: [String: JSONValue] = [
             "format": .string(format), "run": .string(run), "from": .int(span.first), "through": .int(through),
-            "link": .string(Hex.encode(link)), "exportedAt": .int(Int64(now.timeIntervalSince1970 * 1_000)),
+            "link": .string(Hex.encode(link)),
         ]
         if let publicKey {
             header["publicKey"] = .string(try publicKey.publicPEM())
@@ -36,7 +36,7 @@ public enum AuditBundle {
         }
         for cp in checkpoints where cp.seq >= span.first && cp.seq <= through {
             lines.append(JSONValue.object(["checkpoint": .object([
-                "n": .int(cp.n), "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis),
+                "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis),
                 "key": .string(cp.key), "signature": .string(Hex.encode(cp.signature)),
             ])]).canonicalString)
         }
@@ -69,6 +69,15 @@ public enum AuditBundle {
         var bundleKey: Ed25519Key?
         if let pem = h["publicKey"]?.stringValue {
             do { bundleKey = try Ed25519Key.read(pem: pem, source: "\(source) public key") } catch { return fail(1, "\(error)") }
+            // Byte for byte as cutover writes it: base64 has bits a lenient decoder ignores.
+            guard (try? bundleKey?.publicPEM()) == pem, h["key"]?.stringValue == bundleKey?.fingerprint else {
+                return fail(1, "the public key is not as cutover wrote it, or does not match its fingerprint")
+            }
+        } else if h["key"] != nil {
+            return fail(1, "a key fingerprint without a public key")
+        }
+        guard Set(h.objectValue?.keys.map { $0 } ?? []).isSubset(of: ["format", "run", "from", "through", "link", "publicKey", "key"]) else {
+            return fail(1, "unexpected fields in the header")
         }
         let header = Header(run: run, from: from, through: through, keyFromBundle: bundleKey)
         var events: [StoredEvent] = []
@@ -76,17 +85,19 @@ public enum AuditBundle {
         for (i, line) in lines.enumerated().dropFirst() {
             guard let v = try? JSONValue.parse(Data(line.utf8)) else { return fail(i + 1, "not JSON") }
             guard v.canonicalString == line else { return fail(i + 1, "not in canonical form: the line was changed") }
+            guard v.objectValue?.count == 1 else { return fail(i + 1, "expected one event or one checkpoint") }
             if let e = v["event"] {
-                guard let seq = e["seq"]?.intValue, let r = e["run"]?.stringValue, let rs = e["runSeq"]?.intValue, let at = e["at"]?.intValue,
+                guard e.objectValue?.count == 8, let seq = e["seq"]?.intValue, let r = e["run"]?.stringValue, let rs = e["runSeq"]?.intValue, let at = e["at"]?.intValue,
                     let actor = e["actor"]?.stringValue, let type = e["type"]?.stringValue, let body = e["body"],
                     let hashHex = e["hash"]?.stringValue, let hash = Hex.decode(hashHex), Hex.encode(hash) == hashHex
                 else { return fail(i + 1, "an event without seq, run, runSeq, at, actor, type, body and hash") }
                 events.append(StoredEvent(seq: seq, runID: r, runSeq: rs, type: type, atMillis: at, actor: actor, bodyJSON: body.canonicalString, hash: hash))
             } else if let c = v["checkpoint"] {
-                guard let n = c["n"]?.intValue, let seq = c["seq"]?.intValue, let hashHex = c["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+                let n = Int64(checkpoints.count + 1)
+                guard c.objectValue?.count == 5, let seq = c["seq"]?.intValue, let hashHex = c["hash"]?.stringValue, let hash = Hex.decode(hashHex),
                     Hex.encode(hash) == hashHex, let at = c["at"]?.intValue, let key = c["key"]?.stringValue,
                     let sigHex = c["signature"]?.stringValue, let sig = Hex.decode(sigHex), Hex.encode(sig) == sigHex
-                else { return fail(i + 1, "a checkpoint without n, seq, hash, at, key and signature") }
+                else { return fail(i + 1, "a checkpoint without exactly seq, hash, at, key and signature") }
                 checkpoints.append(StoredCheckpoint(n: n, seq: seq, hash: hash, atMillis: at, key: key, signature: sig))
             } else {
                 return fail(i + 1, "neither an event nor a checkpoint")

@@ -54,6 +54,9 @@ public struct ChainAudit {
     private let key: Ed25519Key?
     private let hasher = SHA256Hasher()
     private var broken = false
+    /// A fold failure waits one event: if the next event shows this one was inserted, that
+    /// is the better diagnosis.
+    private var pendingFold: Finding?
     private var lastCheckpointSeq: Int64 = 0
     public private(set) var report = VerifyReport()
 
@@ -96,6 +99,10 @@ public struct ChainAudit {
         guard !broken else { return false }
         report.events += 1
         report.firstSeq = report.firstSeq ?? e.seq
+        if let p = pendingFold, e.seq != expectedSeq || e.runSeq != (runPositions[e.runID] ?? 0) + 1 {
+            fail(p.kind, p.seq, p.message)
+            return false
+        }
         if e.seq != expectedSeq {
             if e.seq < expectedSeq {
                 fail(.reordered, e.seq, "event \(e.seq) (\(Self.describe(e))) comes after event \(expectedSeq - 1): the order was changed")
@@ -119,6 +126,10 @@ public struct ChainAudit {
             diagnoseMismatch(e)
             return false
         }
+        if let p = pendingFold {
+            fail(p.kind, p.seq, p.message)
+            return false
+        }
         runPositions[e.runID] = e.runSeq
         if foldRun(e.runID) { fold(e) }
         while let cp = pending.first, cp.seq <= e.seq {
@@ -139,6 +150,7 @@ public struct ChainAudit {
 
     /// The stored hash does not follow: an edit, or an insertion that renumbered what follows.
     private mutating func diagnoseMismatch(_ e: StoredEvent) {
+        defer { pendingFold = nil }
         if let beforePrevious, let inserted = lastRecord {
             let shifted = Event.canonicalBytes(seq: e.seq - 1, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON)
             hasher.update(beforePrevious)
@@ -147,6 +159,10 @@ public struct ChainAudit {
                 fail(.inserted, inserted.seq, "\(Self.describe(inserted)) was inserted: the events after it were at positions one lower when they were hashed")
                 return
             }
+        }
+        if let p = pendingFold {
+            fail(p.kind, p.seq, p.message)
+            return
         }
         fail(.edited, e.seq, "\(Self.describe(e)) does not match its hash: its contents (body, type, time, actor or run) were changed, or the event before it was changed and re-hashed")
     }
@@ -158,14 +174,15 @@ public struct ChainAudit {
             try state.apply(Event(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, body: body, bodyJSON: e.bodyJSON, hash: ""))
             states[e.runID] = state
         } catch let error as FoldError {
-            fail(.illegalState, e.seq, "\(Self.describe(e)) is not a legal next state: \(error.reason)")
+            pendingFold = Finding(kind: .illegalState, seq: e.seq, message: "\(Self.describe(e)) is not a legal next state: \(error.reason)")
         } catch {
-            fail(.malformed, e.seq, "\(Self.describe(e)): \(error)")
+            pendingFold = Finding(kind: .malformed, seq: e.seq, message: "\(Self.describe(e)): \(error)")
         }
     }
 
     /// Ends the check: checkpoints past the last event mean the log lost its tail.
     public mutating func finish() -> VerifyReport {
+        if !broken, let p = pendingFold { fail(p.kind, p.seq, p.message) }
         if !broken, let cp = pending.first {
             let end = report.lastSeq ?? (expectedSeq - 1)
             fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
