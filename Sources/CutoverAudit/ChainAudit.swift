@@ -168,11 +168,11 @@ public struct ChainAudit {
     }
 
     private mutating func fold(_ e: StoredEvent) {
-        var state = states[e.runID] ?? RunState(runID: e.runID)
         do {
             let body = try EventBody.decode(type: e.type, payload: e.bodyJSON)
-            try state.apply(Event(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, body: body, bodyJSON: e.bodyJSON, hash: ""))
-            states[e.runID] = state
+            let event = Event(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, body: body, bodyJSON: e.bodyJSON, hash: "")
+            // In place: a copy of the run's state per event would cost its whole size each time.
+            try states[e.runID, default: RunState(runID: e.runID)].apply(event)
         } catch let error as FoldError {
             pendingFold = Finding(kind: .illegalState, seq: e.seq, message: "\(Self.describe(e)) is not a legal next state: \(error.reason)")
         } catch {

@@ -60,7 +60,7 @@ enum AuditCommands {
             guard FileManager.default.fileExists(atPath: ctx.dbPath) else { throw CommandFailure("no event log at \(ctx.dbPath)") }
             let log = try SQLiteEventLog(readingOnly: ctx.dbPath)
             do {
-                report = try Auditor.verify(log, run: args["--run"], key: key).0
+                report = try Auditor.verify(log, run: args["--run"], key: key, fold: !args.has("--chain-only")).0
             } catch let e as KeyError {
                 throw CommandFailure(e.description)
             }

@@ -23,7 +23,8 @@ enum Command: String, CaseIterable {
         case .resume, .abort, .rollback: ["--detach", "--json"]
         case .status, .list, .history: ["--json"]
         case .approve, .pause, .keys: []
-        case .audit, .report: ["--json"]
+        case .audit: ["--json", "--chain-only"]
+        case .report: ["--json"]
         }
     }
 
