@@ -5,6 +5,7 @@ let package = Package(
     name: "cutover",
     products: [
         .executable(name: "cutover", targets: ["cutover"]),
+        .executable(name: "cutover-bench", targets: ["CutoverBench"]),
     ],
     targets: [
         // System libraries: the only places C enters, each wrapped by one Swift module.
@@ -24,6 +25,10 @@ let package = Package(
             dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto"]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
+        .executableTarget(
+            name: "CutoverBench",
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverCrypto", "CutoverAudit"]
+        ),
 
         .target(
             name: "TestSupport",

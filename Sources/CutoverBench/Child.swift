@@ -1,0 +1,87 @@
+import CutoverAudit
+import CutoverCore
+import CutoverCrypto
+import CutoverStore
+import Foundation
+
+/// Makes a log with one long run: 100 planned steps, each started, noted over and over (as a
+/// monitor notes its probes) and finished; the last step left in flight, as a crash leaves it.
+enum Synthesis {
+    static func run(events: Int, path: String) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        let log = try SQLiteEventLog(path: path)
+        let steps = 100
+        let plan = (0..<steps).map { PlannedStep(id: "s\($0)", type: "noop", kind: .check, pivot: false, retry: .default, timeoutMillis: nil) }
+        let at = Date(timeIntervalSince1970: 1_790_000_000)
+        let run = "run-synthetic"
+        var batch: [EventDraft] = [EventDraft(at: at, actor: "bench", body: .runStarted(RunStarted(
+            workflow: "bench", workflowDigest: "-", runbook: "bench", runbookDigest: "-", scope: "bench", mode: .live,
+            startedBy: "bench", steps: plan, workflowSnapshot: .object([:]), runbookSnapshot: .object([:]))))]
+        var next: Int64 = 1
+        let perStep = max(3, events / steps)
+        var written = 1
+        for s in 0..<steps where written < events {
+            batch.append(EventDraft(at: at, actor: "cutover@bench", body: .stepStarted(StepAttempt(step: "s\(s)", attempt: 1))))
+            written += 1
+            for n in 0..<(perStep - 2) where written < events - (s == steps - 1 ? 0 : 1) {
+                batch.append(EventDraft(at: at, actor: "cutover@bench", body: .stepNote(StepNote(step: "s\(s)", message: "probe \(n): 200 in 12ms"))))
+                written += 1
+            }
+            if s < steps - 1, written < events {
+                batch.append(EventDraft(at: at, actor: "cutover@bench", body: .stepSucceeded(StepSucceeded(step: "s\(s)", attempt: 1, output: .object([:])))))
+                written += 1
+            }
+            if batch.count >= 5_000 || s == steps - 1 {
+                _ = try log.append(batch, to: run, expectedNext: next, options: AppendOptions(now: at))
+                next += Int64(batch.count)
+                batch = []
+            }
+        }
+        if !batch.isEmpty { _ = try log.append(batch, to: run, expectedNext: next, options: AppendOptions(now: at)) }
+    }
+}
+
+/// One measurement in its own process; prints {"ms", "rss", "baselineMs", "bytes"}.
+enum Child {
+    static func run(figure: String, db: String) async throws {
+        let clock = ContinuousClock()
+        var out: [String: JSONValue] = [:]
+        switch figure {
+        case "fold", "resume":
+            let baseline = try SQLiteBaseline.readRun(path: db, run: "run-synthetic")
+            let start = clock.now
+            let log = try SQLiteEventLog(readingOnly: db)
+            let events = try log.events(of: "run-synthetic", after: 0)
+            let state = try RunState.fold("run-synthetic", events)
+            if figure == "resume" {
+                guard case .settleStep = state.nextAction(nowMillis: Int64(Date().timeIntervalSince1970 * 1_000)) else {
+                    throw BenchError("the synthetic run should have a step in flight")
+                }
+            }
+            out["ms"] = .double((clock.now - start).seconds * 1_000)
+            out["baselineMs"] = .double(baseline.took.seconds * 1_000)
+        case "sha":
+            // Baseline: the same canonical bytes the chain covers, hashed in one pass.
+            let log = try SQLiteEventLog(readingOnly: db)
+            var all = [UInt8]()
+            try log.forEachEvent { e in
+                all += Array(Event.canonicalBytes(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON).utf8)
+            }
+            let start = clock.now
+            _ = SHA256.hash(all)
+            out["ms"] = .double((clock.now - start).seconds * 1_000)
+            out["bytes"] = .double(Double(all.count))
+        case "verify":
+            let start = clock.now
+            let log = try SQLiteEventLog(readingOnly: db)
+            let (report, _) = try Auditor.verify(log, key: nil, fold: false)
+            guard report.intact else { throw BenchError("the synthetic log does not verify: \(report.findings)") }
+            out["ms"] = .double((clock.now - start).seconds * 1_000)
+            out["bytes"] = .double(Double(report.bytes))
+        default:
+            throw BenchError("unknown figure \(figure)")
+        }
+        out["rss"] = .double(peakRSSMB())
+        print(JSONValue.object(out).canonicalString)
+    }
+}

@@ -1,0 +1,171 @@
+import CutoverAudit
+import CutoverCore
+import CutoverCrypto
+import CutoverEngine
+import CutoverStore
+import Foundation
+
+/// `noop`: a step that does nothing, so that a run measures only cutover itself.
+struct Noop: StepType {
+    struct Parameters: Codable, Sendable {}
+    struct Output: Codable, Sendable {}
+    static let name = "noop"
+    static let kind = StepKind.check
+    static let parameters: [ParameterField] = []
+    func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output { Output() }
+}
+
+struct Runner {
+    let options: Options
+    let dir: URL
+    let registry = StepRegistry([AnyStepType(Noop())])
+    let clock = ContinuousClock()
+
+    init(_ options: Options) {
+        self.options = options
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cutover-bench-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func workflow(steps: Int) throws -> Workflow {
+        let list = (0..<steps).map { #"{"id": "s\#($0)", "type": "noop"}"# }.joined(separator: ",")
+        return try Workflow.load(file: "bench.json", data: Data(#"{"name": "bench", "steps": [\#(list)]}"#.utf8), registry: registry)
+    }
+
+    func runbook(_ service: String) throws -> Runbook {
+        try Runbook.load(file: "bench-runbook.json", data: Data(#"{"service": "\#(service)", "primary": {}, "dr": {}}"#.utf8))
+    }
+
+    func engine(_ store: SQLiteEventLog) -> Engine {
+        Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
+               configuration: EngineConfiguration(owner: "bench:\(ProcessInfo.processInfo.processIdentifier)", actor: "cutover@bench"))
+    }
+
+    /// Runs `runs` runs of `steps` no-op steps at once on one store; returns the time taken.
+    func drive(_ store: SQLiteEventLog, runs: Int, steps: Int) async throws -> Duration {
+        let w = try workflow(steps: steps)
+        let e = engine(store)
+        var ids: [String] = []
+        for i in 0..<runs {
+            ids.append(try e.start(Engine.StartRequest(workflow: w, runbook: try runbook("svc-\(UUID().uuidString.prefix(8))-\(i)"), mode: .live, startedBy: "bench", workflowDigest: "-", runbookDigest: "-")))
+        }
+        let start = clock.now
+        try await withThrowingTaskGroup(of: RunState.self) { group in
+            for id in ids { group.addTask { try await e.drive(id) } }
+            for try await state in group where state.status != .succeeded {
+                throw BenchError("a bench run ended \(state.status.rawValue)")
+            }
+        }
+        return clock.now - start
+    }
+
+    func reps<T>(_ body: () async throws -> T) async throws -> [T] {
+        var out: [T] = []
+        for i in 0..<options.reps {
+            let v = try await body()
+            if i > 0 { out.append(v) }  // the first is a warm-up
+        }
+        return out
+    }
+
+    func run() async throws -> [Result] {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var results: [Result] = []
+        // 1. A durable no-op step, and the raw commits it needs.
+        var perStep: [Double] = []
+        var rawPerStep: [Double] = []
+        var commitsPerStep = 0.0
+        for i in 0..<options.reps {
+            let store = try SQLiteEventLog(path: path("noop-\(i).sqlite"))
+            let took = try await drive(store, runs: 1, steps: options.noopSteps)
+            let events = try store.head()?.seq ?? 0
+            var bytes = 0
+            try store.forEachEvent { bytes += $0.bodyJSON.utf8.count + $0.runID.count + $0.actor.count + $0.type.count + 32 + 24 }
+            commitsPerStep = Double(events) / Double(options.noopSteps)
+            let raw = try SQLiteBaseline.durableCommits(path: path("raw-\(i).sqlite"), count: Int(events), rowBytes: bytes / max(1, Int(events)))
+            if i > 0 {
+                perStep.append(took.seconds * 1_000 / Double(options.noopSteps))
+                rawPerStep.append(raw.seconds * 1_000 / Double(options.noopSteps))
+            }
+        }
+        let noop = Stat(perStep), raw = Stat(rawPerStep)
+        results.append(Result(
+            figure: "durable no-op step (engine + SQLite)", value: noop, unit: "ms/step", baseline: raw,
+            baselineName: "raw SQLite, same commits", ratio: noop.median / raw.median, budget: "ratio <= 1.5 and < 1 ms",
+            met: noop.median / raw.median <= 1.5 && noop.median < 1,
+            note: String(format: "%.1f durable commits per step (every event is its own transaction)", commitsPerStep)))
+        let rawCommitsPerSecond = 1_000 / (raw.median / commitsPerStep)
+
+        // 2. A long workflow end to end, and many runs at once.
+        let long = try await reps {
+            let store = try SQLiteEventLog(path: path("long-\(UUID().uuidString).sqlite"))
+            return Double(options.longSteps) / (try await drive(store, runs: 1, steps: options.longSteps)).seconds
+        }
+        let longStat = Stat(long)
+        results.append(Result(
+            figure: "\(options.longSteps)-step workflow end to end", value: longStat, unit: "steps/s",
+            baseline: Stat([rawCommitsPerSecond]), baselineName: "raw commits/s", ratio: nil, budget: "report", met: nil))
+        let concurrent = try await reps {
+            let store = try SQLiteEventLog(path: path("conc-\(UUID().uuidString).sqlite"))
+            let took = try await drive(store, runs: options.concurrentRuns, steps: options.concurrentSteps)
+            return Double(options.concurrentRuns * options.concurrentSteps) / took.seconds
+        }
+        let concStat = Stat(concurrent)
+        results.append(Result(
+            figure: "\(options.concurrentRuns) concurrent runs x \(options.concurrentSteps) steps", value: concStat, unit: "steps/s",
+            baseline: longStat, baselineName: "sequential steps/s", ratio: concStat.median / longStat.median,
+            budget: "not slower than sequential", met: concStat.median >= longStat.median * 0.95))
+
+        // 3-5. Fold, resume and chain verification, each in a child process for its peak memory.
+        for size in Set(options.memorySizes + [options.foldEvents]).sorted() {
+            try Synthesis.run(events: size, path: path("fold-\(size).sqlite"))
+        }
+        let self_ = CommandLine.arguments[0]
+        func child(_ figure: String, _ db: String) throws -> (ms: Double, rss: Double, baselineMs: Double, bytes: Double) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: self_)
+            p.arguments = ["--only", figure, "--db", db]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, let v = try? JSONValue.parse(data) else { throw BenchError("child \(figure) failed") }
+            return (v["ms"]?.doubleValue ?? 0, v["rss"]?.doubleValue ?? 0, v["baselineMs"]?.doubleValue ?? 0, v["bytes"]?.doubleValue ?? 0)
+        }
+        let foldDB = path("fold-\(options.foldEvents).sqlite")
+        let folds = try (0..<options.reps).map { _ in try child("fold", foldDB) }.dropFirst()
+        results.append(Result(
+            figure: "fold a \(options.foldEvents)-event run from the database", value: Stat(folds.map(\.ms)), unit: "ms",
+            baseline: Stat(folds.map(\.baselineMs)), baselineName: "reading the rows raw", ratio: Stat(folds.map(\.ms)).median / max(0.001, Stat(folds.map(\.baselineMs)).median),
+            budget: "< 100 ms", met: Stat(folds.map(\.ms)).median < 100, peakMB: folds.map(\.rss).max()))
+        let resumes = try (0..<options.reps).map { _ in try child("resume", foldDB) }.dropFirst()
+        results.append(Result(
+            figure: "resume it after a crash (load, fold, decide)", value: Stat(resumes.map(\.ms)), unit: "ms",
+            budget: "< 300 ms", met: Stat(resumes.map(\.ms)).median < 300, peakMB: resumes.map(\.rss).max()))
+        for size in options.memorySizes {
+            let db = path("fold-\(size).sqlite")
+            let v = try (0..<max(2, options.reps - 2)).map { _ in try child("verify", db) }.dropFirst()
+            let sha = try (0..<max(2, options.reps - 2)).map { _ in try child("sha", db) }.dropFirst()
+            let mbps = v.map { $0.bytes / 1_048_576 / ($0.ms / 1_000) }
+            let base = sha.map { $0.bytes / 1_048_576 / ($0.ms / 1_000) }
+            let ratio = Stat(mbps).median / Stat(base).median
+            results.append(Result(
+                figure: "verify the chain of \(size) events", value: Stat(mbps), unit: "MB/s", baseline: Stat(base),
+                baselineName: "SHA-256 one pass (libcrypto)", ratio: ratio, budget: ">= 0.5 of the baseline",
+                met: ratio >= 0.5, peakMB: v.map(\.rss).max(), note: String(format: "%.0f ms for %.1f MB of canonical bytes", Stat(v.map(\.ms)).median, (v.first?.bytes ?? 0) / 1_048_576)))
+            let f = try (0..<2).map { _ in try child("fold", db) }.dropFirst()
+            results.append(Result(
+                figure: "fold memory at \(size) events", value: Stat(f.map(\.ms)), unit: "ms", budget: "flat memory", met: nil,
+                peakMB: f.map(\.rss).max()))
+        }
+        return results
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
