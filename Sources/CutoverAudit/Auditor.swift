@@ -70,7 +70,7 @@ public enum Auditor {
         } else {
             audit = ChainAudit(checkpoints: checkpoints, key: key, fold: { _ in fold })
         }
-        try log.forEachEvent(from: from, through: through) { e in audit.feed(e) }
+        try log.forEachRawEvent(from: from, through: through) { row in audit.feedRaw(row) }
         var report = audit.finish()
         report.seconds = Date().timeIntervalSince(started)
         return (report, audit.runStates)

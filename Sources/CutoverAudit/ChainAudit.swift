@@ -93,6 +93,36 @@ public struct ChainAudit {
 
     static func describe(_ e: StoredEvent) -> String { "run \(e.runID) position \(e.runSeq), \(e.type)" }
 
+    private var writer = CanonicalWriter()
+    private var digest = [UInt8](repeating: 0, count: 32)
+
+    /// The fast path for a row that fits: contiguous, in its run's order, its hash following,
+    /// and not folded. Anything else goes through `feed`, which says what is wrong.
+    @discardableResult
+    public mutating func feedRaw(_ r: RawEventRow) -> Bool {
+        guard !broken else { return false }
+        guard r.seq == expectedSeq, pendingFold == nil, pending.first.map({ $0.seq > r.seq }) ?? true, writer.write(r) else { return feed(r.stored) }
+        let run = String(decoding: r.runID, as: UTF8.self)
+        if foldRun(run) || r.runSeq != (runPositions[run] ?? 0) + 1 { return feed(r.stored) }
+        hasher.update(previous)
+        hasher.update(writer.buffer)
+        hasher.finish(into: &digest)
+        guard digest.elementsEqual(r.hash) else { return feed(r.stored) }
+        report.events += 1
+        report.firstSeq = report.firstSeq ?? r.seq
+        report.bytes += Int64(writer.buffer.count)
+        runPositions[run] = r.runSeq
+        beforePrevious = previous
+        swap(&previous, &digest)
+        lastRecord = nil
+        lastRaw = (r.seq, r.runSeq, run, String(decoding: r.type, as: UTF8.self))
+        expectedSeq += 1
+        report.lastSeq = r.seq
+        return true
+    }
+
+    private var lastRaw: (seq: Int64, runSeq: Int64, run: String, type: String)?
+
     /// Feeds the next event in stored order; false once the chain is broken.
     @discardableResult
     public mutating func feed(_ e: StoredEvent) -> Bool {
@@ -143,6 +173,7 @@ public struct ChainAudit {
         beforePrevious = previous
         previous = hash
         lastRecord = e
+        lastRaw = nil
         expectedSeq += 1
         report.lastSeq = e.seq
         return !broken
@@ -151,7 +182,7 @@ public struct ChainAudit {
     /// The stored hash does not follow: an edit, or an insertion that renumbered what follows.
     private mutating func diagnoseMismatch(_ e: StoredEvent) {
         defer { pendingFold = nil }
-        if let beforePrevious, let inserted = lastRecord {
+        if let beforePrevious, let inserted = lastRecord ?? lastRaw.map({ StoredEvent(seq: $0.seq, runID: $0.run, runSeq: $0.runSeq, type: $0.type, atMillis: 0, actor: "", bodyJSON: "", hash: []) }) {
             let shifted = Event.canonicalBytes(seq: e.seq - 1, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON)
             hasher.update(beforePrevious)
             hasher.update(shifted)

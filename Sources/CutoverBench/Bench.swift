@@ -124,7 +124,7 @@ enum Table {
     }
 
     static func print(_ results: [Result], _ options: Options) {
-        Swift.print("cutover-bench\(options.smoke ? " (smoke: tiny sizes, figures not meaningful)" : ""): medians of \(options.reps - 1) runs after a warm-up, [min-max]")
+        Swift.print("cutover-bench\(options.smoke ? " (smoke: tiny sizes, figures not meaningful)" : ""): medians after a warm-up run, [min-max]")
         Swift.print("")
         for r in results {
             var line = "\(r.figure.padding(toLength: 46, withPad: " ", startingAt: 0)) \(fmt(r.value.median)) \(r.unit) [\(fmt(r.value.min))-\(fmt(r.value.max))]"

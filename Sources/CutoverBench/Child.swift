@@ -51,8 +51,7 @@ enum Child {
             let baseline = try SQLiteBaseline.readRun(path: db, run: "run-synthetic")
             let start = clock.now
             let log = try SQLiteEventLog(readingOnly: db)
-            let events = try log.events(of: "run-synthetic", after: 0)
-            let state = try RunState.fold("run-synthetic", events)
+            guard let state = try log.fold("run-synthetic") else { throw BenchError("no synthetic run") }
             if figure == "resume" {
                 guard case .settleStep = state.nextAction(nowMillis: Int64(Date().timeIntervalSince1970 * 1_000)) else {
                     throw BenchError("the synthetic run should have a step in flight")
@@ -60,6 +59,12 @@ enum Child {
             }
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["baselineMs"] = .double(baseline.took.seconds * 1_000)
+        case "long":
+            // A diagnostic: one run of BENCH_STEPS no-op steps, for profiling.
+            let steps = Int(ProcessInfo.processInfo.environment["BENCH_STEPS"] ?? "2000") ?? 2_000
+            let runner = Runner(Options([]))
+            let took = try await runner.drive(try SQLiteEventLog(path: db), runs: 1, steps: steps)
+            out["ms"] = .double(took.seconds * 1_000)
         case "sha":
             // Baseline: the same canonical bytes the chain covers, hashed in one pass.
             let log = try SQLiteEventLog(readingOnly: db)

@@ -101,6 +101,9 @@ public enum EventBody: Sendable, Equatable {
     /// Rebuilds a body from its stored type and payload.
     /// - Throws: `EventDecodingError` when the type is unknown or the payload does not match it.
     public static func decode(type: String, payload: String) throws -> EventBody {
+        // The events a run is mostly made of are read by hand from the parsed JSON; anything
+        // that does not fit exactly goes through the Codable path, which says what is wrong.
+        if let parsed = try? JSONValue.parse(payload), let body = fast(type: type, parsed) { return body }
         let data = Data(payload.utf8)
         let d = JSONDecoder()
         do {
@@ -145,4 +148,83 @@ public struct EventDecodingError: Error, Sendable, CustomStringConvertible {
     public let type: String
     public let reason: String
     public var description: String { "event of type \"\(type)\": \(reason)" }
+}
+
+extension EventBody {
+    /// The frequent small payloads, without Foundation's decoder; nil when anything is off.
+    static func fast(type: String, _ v: JSONValue) -> EventBody? {
+        guard case .object(let o) = v else { return nil }
+        func str(_ k: String) -> String? { o[k]?.stringValue }
+        func int(_ k: String) -> Int? {
+            if case .int(let i)? = o[k] { return Int(exactly: i) }
+            return nil
+        }
+        func optionalString(_ k: String) -> String?? {
+            switch o[k] {
+            case .none, .null?: return .some(nil)
+            case .string(let s)?: return .some(s)
+            default: return nil
+            }
+        }
+        func attempt() -> StepAttempt? {
+            guard o.count == 2, let step = str("step"), let n = int("attempt") else { return nil }
+            return StepAttempt(step: step, attempt: n)
+        }
+        func failure() -> StepFailed? {
+            guard let step = str("step"), let n = int("attempt"), case .object(let e)? = o["error"], e.count == 3,
+                let code = e["code"]?.stringValue, let message = e["message"]?.stringValue, let retryable = e["retryable"]?.boolValue
+            else { return nil }
+            var retryAt: Int64?
+            switch o["retryAtMillis"] {
+            case .none, .null?: retryAt = nil
+            case .int(let i)?: retryAt = i
+            default: return nil
+            }
+            guard o.count == (o["retryAtMillis"] == nil ? 3 : 4) else { return nil }
+            return StepFailed(step: step, attempt: n, error: StepError(code: code, message: message, retryable: retryable), retryAtMillis: retryAt)
+        }
+        func signal() -> Signal? {
+            guard o.count == (o["reason"] == nil ? 0 : 1), let reason = optionalString("reason") else { return nil }
+            return Signal(reason: reason)
+        }
+        switch type {
+        case "StepStarted": return attempt().map(EventBody.stepStarted)
+        case "CompensationStarted": return attempt().map(EventBody.compensationStarted)
+        case "CompensationSucceeded": return attempt().map(EventBody.compensationSucceeded)
+        case "StepFailed": return failure().map(EventBody.stepFailed)
+        case "CompensationFailed": return failure().map(EventBody.compensationFailed)
+        case "StepNote":
+            guard o.count == 2, let step = str("step"), let message = str("message") else { return nil }
+            return .stepNote(StepNote(step: step, message: message))
+        case "StepSucceeded":
+            guard let step = str("step"), let n = int("attempt"), let output = o["output"] else { return nil }
+            let observed: Bool
+            switch o["observed"] {
+            case .none: observed = false
+            case .bool(let b)?: observed = b
+            default: return nil
+            }
+            guard o.count == (o["observed"] == nil ? 3 : 4) else { return nil }
+            return .stepSucceeded(StepSucceeded(step: step, attempt: n, output: output, observed: observed))
+        case "DriverAttached":
+            guard o.count == 2, let owner = str("owner"), let resumed = o["resumed"]?.boolValue else { return nil }
+            return .driverAttached(DriverAttached(owner: owner, resumed: resumed))
+        case "TimerSet":
+            guard o.count == 3, let step = str("step"), let name = str("name"), case .int(let until)? = o["untilMillis"] else { return nil }
+            return .timerSet(TimerSet(step: step, name: name, untilMillis: until))
+        case "BeforeRecorded":
+            guard o.count == 3, let step = str("step"), let n = int("attempt"), let state = o["state"] else { return nil }
+            return .beforeRecorded(BeforeRecorded(step: step, attempt: n, state: state))
+        case "ApprovalGranted":
+            guard o.count == (o["comment"] == nil ? 2 : 3), let step = str("step"), let by = str("by"), let comment = optionalString("comment") else { return nil }
+            return .approvalGranted(ApprovalGranted(step: step, by: by, comment: comment))
+        case "PauseRequested": return signal().map(EventBody.pauseRequested)
+        case "ResumeRequested": return signal().map(EventBody.resumeRequested)
+        case "AbortRequested": return signal().map(EventBody.abortRequested)
+        case "RollbackRequested": return signal().map(EventBody.rollbackRequested)
+        case "RunPaused": return signal().map(EventBody.runPaused)
+        case "RunResumed": return signal().map(EventBody.runResumed)
+        default: return nil
+        }
+    }
 }

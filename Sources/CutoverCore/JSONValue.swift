@@ -119,14 +119,15 @@ extension JSONValue {
     /// Parses JSON bytes.
     /// - Throws: `JSONSyntaxError` with the parser's description of where it stopped.
     public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONSyntaxError(message: underlying ?? context.debugDescription)
-        } catch {
-            throw JSONSyntaxError(message: "\(error)")
+        try data.withUnsafeBytes { raw in
+            try JSONParser.parse(raw.bindMemory(to: UInt8.self))
         }
+    }
+
+    /// Parses JSON text.
+    public static func parse(_ text: String) throws -> JSONValue {
+        var text = text
+        return try text.withUTF8 { try JSONParser.parse($0) }
     }
 
     /// Decodes a Codable value from this JSON value.

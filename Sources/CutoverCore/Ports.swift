@@ -10,6 +10,9 @@ public protocol EventStore: Sendable {
     func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event]
     /// The run's events after run position `after`, in order.
     func events(of run: String, after: Int64) throws -> [Event]
+    /// The run's state, folded from its events; nil when the run has none.
+    /// - Throws: `FoldError` for a log that does not fold, or a storage error.
+    func fold(_ run: String) throws -> RunState?
     /// Every run, oldest first.
     func runIDs() throws -> [String]
     /// Takes or renews the lease on `run` for `owner` until `now + ttl`. An expired lease, or
@@ -93,4 +96,12 @@ public protocol IDSource: Sendable {
     func newRunID(at: Date) -> String
     /// A number in [0, 1) for retry jitter.
     func unitRandom() -> Double
+}
+
+extension EventStore {
+    /// Folds from `events(of:after:)`; stores that can stream their rows do better.
+    public func fold(_ run: String) throws -> RunState? {
+        let events = try events(of: run, after: 0)
+        return events.isEmpty ? nil : try RunState.fold(run, events)
+    }
 }

@@ -53,7 +53,7 @@ extension RunState {
     }
 
     private func nextForward(_ plan: RunStarted, nowMillis: Int64) -> NextAction {
-        for planned in plan.steps {
+        for planned in plan.steps[firstUnfinished...] {
             guard let step = steps[planned.id] else { continue }
             switch step.phase {
             case .succeeded:

@@ -3,6 +3,10 @@ public struct RunState: Sendable, Equatable {
     public let runID: String
     public private(set) var status: RunStatus = .running
     public private(set) var plan: RunStarted?
+    /// Each planned step's position in the plan, so lookups do not scan it.
+    private var positions: [String: Int] = [:]
+    /// Steps before this position have all succeeded: the decision starts here.
+    public private(set) var firstUnfinished = 0
     public private(set) var steps: [String: StepRecord] = [:]
     /// Steps in the order they succeeded; compensation walks it backwards.
     public private(set) var completionOrder: [String] = []
@@ -34,7 +38,10 @@ public struct RunState: Sendable, Equatable {
     /// The plan's steps in workflow order.
     public var orderedSteps: [StepRecord] { (plan?.steps ?? []).compactMap { steps[$0.id] } }
 
-    public func planned(_ id: String) -> PlannedStep? { plan?.steps.first { $0.id == id } }
+    public func planned(_ id: String) -> PlannedStep? { positions[id].flatMap { plan?.steps[$0] } }
+
+    /// A step's position in the plan.
+    public func position(of id: String) -> Int? { positions[id] }
 
     /// The distinct approvers of a step who count: allowed, and not excluded.
     public func countedApprovers(_ step: String) -> [String] {
@@ -71,6 +78,7 @@ public struct RunState: Sendable, Equatable {
         case .runStarted(let p):
             guard plan == nil else { throw FoldError(event, "a run starts only once") }
             plan = p
+            for (i, s) in p.steps.enumerated() { positions[s.id] = i }
             startedAtMillis = at
             for s in p.steps { steps[s.id] = StepRecord(id: s.id) }
         case .driverAttached(let p):
@@ -92,6 +100,9 @@ public struct RunState: Sendable, Equatable {
                 $0.lastError = nil
             }
             completionOrder.append(p.step)
+            if let plan {
+                while firstUnfinished < plan.steps.count, steps[plan.steps[firstUnfinished].id]?.phase == .succeeded { firstUnfinished += 1 }
+            }
             if status == .waitingApproval { status = .running }
         case .stepFailed(let p):
             modify(p.step) {

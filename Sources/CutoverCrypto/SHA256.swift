@@ -46,6 +46,13 @@ public final class SHA256Hasher {
         text.withUTF8 { _ = EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
     }
 
+    /// Finishes into `out` (32 bytes) and resets, without allocating.
+    public func finish(into out: inout [UInt8]) {
+        var length: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) }
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+    }
+
     /// Finishes the digest and resets the hasher for the next one.
     public func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: SHA256.byteCount)

@@ -77,9 +77,8 @@ public struct Engine: Sendable {
     /// The run's current state from its events.
     /// - Throws: `EventStoreError.unknownRun`, or `FoldError` for a log that does not fold.
     public func state(of runID: String) throws -> RunState {
-        let events = try store.events(of: runID, after: 0)
-        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
-        return try RunState.fold(runID, events)
+        guard let state = try store.fold(runID) else { throw EventStoreError.unknownRun(runID) }
+        return state
     }
 }
 

@@ -111,9 +111,15 @@ extension RunDriver {
         guard let type = engine.registry[planned.type] else {
             throw StepError(code: "unknown-step-type", message: "step type \(planned.type) is not part of this cutover build; resume with the build that started the run", retryable: false)
         }
-        let with = plan.workflowSnapshot["steps"]?.arrayValue?.first { $0["id"]?.stringValue == id }?["with"] ?? .object([:])
+        // The snapshot lists the steps in plan order.
+        let listed = plan.workflowSnapshot["steps"]?.arrayValue
+        let at = state.position(of: id).flatMap { i in listed.flatMap { $0.indices.contains(i) && $0[i]["id"]?.stringValue == id ? $0[i] : nil } }
+        let with = (at ?? listed?.first { $0["id"]?.stringValue == id })?["with"] ?? .object([:])
+        // Outputs of earlier steps, gathered only when this step refers to them.
         var outputs: [String: JSONValue] = [:]
-        for (sid, record) in state.steps { if let o = record.output { outputs[sid] = o } }
+        if with.canonicalString.contains("${steps.") {
+            for (sid, record) in state.steps { if let o = record.output { outputs[sid] = o } }
+        }
         let scope = Template.Scope(
             runbook: plan.runbookSnapshot,
             parameters: plan.workflowSnapshot["parameters"]?.objectValue ?? [:],

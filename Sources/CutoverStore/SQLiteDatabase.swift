@@ -150,6 +150,13 @@ struct SQLRow {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// A column's bytes, valid until the row changes: no copy.
+    func bytes(_ i: Int32) -> UnsafeRawBufferPointer {
+        // The pointer first, then its length, as SQLite asks.
+        guard let p = sqlite3_column_blob(stmt, i) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i)))
+    }
+
     func blob(_ i: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, i))
         guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return [] }

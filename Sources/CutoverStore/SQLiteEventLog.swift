@@ -176,6 +176,19 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         return out
     }
 
+    /// Folds a run row by row, without holding its events: memory stays flat however long the run.
+    public func fold(_ run: String) throws -> RunState? {
+        lock.lock()
+        defer { lock.unlock() }
+        var state = RunState(runID: run)
+        var any = false
+        try db.query("SELECT \(Self.columns) FROM events WHERE run_id = ? ORDER BY run_seq", [.text(run)]) { row in
+            any = true
+            try state.apply(try Self.event(row, hashed: false))
+        }
+        return any ? state : nil
+    }
+
     public func runIDs() throws -> [String] {
         lock.lock()
         defer { lock.unlock() }
@@ -249,12 +262,12 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         return out
     }
 
-    static func event(_ row: SQLRow) throws -> Event {
+    static func event(_ row: SQLRow, hashed: Bool = true) throws -> Event {
         let type = row.text(3)
         let bodyJSON = row.text(6)
         return Event(
             seq: row.int(0), runID: row.text(1), runSeq: row.int(2), atMillis: row.int(4), actor: row.text(5),
-            body: try EventBody.decode(type: type, payload: bodyJSON), bodyJSON: bodyJSON, hash: Hex.encode(row.blob(7)))
+            body: try EventBody.decode(type: type, payload: bodyJSON), bodyJSON: bodyJSON, hash: hashed ? Hex.encode(row.blob(7)) : "")
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded(.down)) }

@@ -4,6 +4,7 @@ import CutoverCrypto
 import CutoverEngine
 import CutoverStore
 import Foundation
+import Testing
 import TestSupport
 
 /// A small real log for audit tests: three runs made by the engine against the simulated
@@ -42,8 +43,15 @@ struct AuditedLog {
         return AuditedLog(dir: h.dir, path: h.log.path, key: key, runs: runs)
     }
 
+    /// Verifies with folding, and checks that the chain-only fast path names the same position.
     func verify(run: String? = nil, key: Ed25519Key? = nil) throws -> VerifyReport {
-        try Auditor.verify(try SQLiteEventLog(readingOnly: path), run: run, key: key ?? self.key).0
+        let full = try Auditor.verify(try SQLiteEventLog(readingOnly: path), run: run, key: key ?? self.key).0
+        let chain = try Auditor.verify(try SQLiteEventLog(readingOnly: path), run: run, key: key ?? self.key, fold: false).0
+        if full.findings.first?.kind != .illegalState {
+            #expect(chain.findings.first == full.findings.first, "chain-only: \(chain.findings) vs \(full.findings)")
+            #expect(chain.bytes == full.bytes && chain.lastSeq == full.lastSeq)
+        }
+        return full
     }
 
     /// Raw SQL underneath cutover, with the append-only triggers dropped, as an attacker would.

@@ -80,6 +80,19 @@ import Testing
             .rollbackStarted(RollbackStarted(planned: true, reason: "drill")),
             .beforeRecorded(BeforeRecorded(step: "s", attempt: 1, state: .object(["capacity": .int(2)]))),
             .runNeedsAttention(NeedsAttention(reason: "r", decision: "d")),
+            .stepStarted(StepAttempt(step: "s", attempt: 3)),
+            .compensationStarted(StepAttempt(step: "s", attempt: 1)),
+            .compensationSucceeded(StepAttempt(step: "s", attempt: 1)),
+            .stepFailed(StepFailed(step: "s", attempt: 1, error: StepError(code: "c", message: "m \"q\" é", retryable: false), retryAtMillis: nil)),
+            .compensationFailed(StepFailed(step: "s", attempt: 2, error: .interrupted, retryAtMillis: 7)),
+            .stepNote(StepNote(step: "s", message: "probe\n1")),
+            .stepSucceeded(StepSucceeded(step: "s", attempt: 1, output: .object(["n": .int(1), "x": .array([.double(1.5), .null])]), observed: true)),
+            .stepSucceeded(StepSucceeded(step: "s", attempt: 1, output: .null)),
+            .driverAttached(DriverAttached(owner: "h:1:n", resumed: true)),
+            .timerSet(TimerSet(step: "s", name: "wait", untilMillis: 1_790_000_000_000)),
+            .approvalGranted(ApprovalGranted(step: "a", by: "bob")),
+            .pauseRequested(Signal()), .resumeRequested(Signal(reason: "go")), .abortRequested(Signal(reason: "no")),
+            .rollbackRequested(Signal()), .runPaused(Signal()), .runResumed(Signal()),
         ]
         for body in bodies {
             let payload = try body.encodedPayload()
@@ -87,7 +100,27 @@ import Testing
             #expect(try JSONValue.parse(Data(payload.utf8)).canonicalString == payload, "stored payloads are canonical")
         }
         #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepExploded", payload: "{}") }
+        #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepNote", payload: #"{"step":"s"}"#) }
+        #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepFailed", payload: #"{"attempt":1,"error":{"code":"c"},"step":"s"}"#) }
         #expect(throws: EventDecodingError.self) { try EventBody.decode(type: "StepStarted", payload: #"{"step": 1}"#) }
+    }
+
+    static let badJSON = [
+        "", "{", "[1,]", "{\"a\":1,}", "{\"a\":1,\"a\":2}", "\"\\x\"", "\"\\ud800\"", "01", "1.", "-", "1e", "tru", "[1] 2",
+        "\"tab\there\"", "{\"a\" 1}", "NaN",
+    ]
+
+    @Test(arguments: badJSON)
+    func theParserRefusesWhatIsNotJSON(_ text: String) {
+        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func theParserReadsEscapesNumbersAndNesting() throws {
+        let v = try JSONValue.parse(#" {"s": "a\"b\\c\/\u00e9\ud83d\ude00\n", "i": -12, "big": 123456789012345678, "d": 1.5e3, "z": 0, "n": [null, true, false, {}, []]} "#)
+        #expect(v["s"] == .string("a\"b\\c/é😀\n"))
+        #expect(v["i"] == .int(-12) && v["big"] == .int(123_456_789_012_345_678) && v["d"] == .double(1500) && v["z"] == .int(0))
+        #expect(v["n"] == .array([.null, .bool(true), .bool(false), .object([:]), .array([])]))
+        #expect(try JSONValue.parse("99999999999999999999") == .double(1e20), "an integer too large for Int64 is a number")
     }
 
     @Test func theHashedBytesCoverEveryFieldInAFixedOrder() {
