@@ -101,32 +101,69 @@ public struct ChainAudit {
     @discardableResult
     public mutating func feedRaw(_ r: RawEventRow) -> Bool {
         guard !broken else { return false }
-        guard r.seq == expectedSeq, pendingFold == nil, pending.first.map({ $0.seq > r.seq }) ?? true, writer.write(r) else { return feed(r.stored) }
-        let run = String(decoding: r.runID, as: UTF8.self)
-        if foldRun(run) || r.runSeq != (runPositions[run] ?? 0) + 1 { return feed(r.stored) }
-        hasher.update(previous)
+        guard r.seq == expectedSeq, pendingFold == nil, pending.first.map({ $0.seq > r.seq }) ?? true, writer.write(r, after: previous) else { return feed(r.stored) }
+        // Runs come in stretches: the run id is turned into a String only when it changes.
+        if !currentRunBytes.elementsEqual(r.runID) {
+            if let name = currentRun { runPositions[name] = currentPosition }
+            currentRunBytes.removeAll(keepingCapacity: true)
+            currentRunBytes.append(contentsOf: r.runID)
+            let name = String(decoding: r.runID, as: UTF8.self)
+            currentRun = name
+            currentPosition = runPositions[name] ?? 0
+            currentFolded = foldRun(name)
+        }
+        if currentFolded || r.runSeq != currentPosition + 1 { return slow(r) }
         hasher.update(writer.buffer)
         hasher.finish(into: &digest)
-        guard digest.elementsEqual(r.hash) else { return feed(r.stored) }
+        guard digest.elementsEqual(r.hash) else { return slow(r) }
         report.events += 1
         report.firstSeq = report.firstSeq ?? r.seq
-        report.bytes += Int64(writer.buffer.count)
-        runPositions[run] = r.runSeq
+        report.bytes += Int64(writer.canonicalCount)
+        currentPosition = r.runSeq
         beforePrevious = previous
         swap(&previous, &digest)
         lastRecord = nil
-        lastRaw = (r.seq, r.runSeq, run, String(decoding: r.type, as: UTF8.self))
+        lastRawSeq = (r.seq, r.runSeq)
+        lastRawRun = currentRun
+        lastRawType.removeAll(keepingCapacity: true)
+        lastRawType.append(contentsOf: r.type)
         expectedSeq += 1
         report.lastSeq = r.seq
         return true
     }
 
-    private var lastRaw: (seq: Int64, runSeq: Int64, run: String, type: String)?
+    private var currentRunBytes: [UInt8] = []
+    private var currentRun: String?
+    private var currentPosition: Int64 = 0
+    private var currentFolded = false
+    private var lastRawSeq: (seq: Int64, runSeq: Int64)?
+    private var lastRawType: [UInt8] = []
+
+    /// Leaves the fast path: per-run positions back in the dictionary, then the ordinary feed.
+    private mutating func slow(_ r: RawEventRow) -> Bool {
+        flushCurrentRun()
+        return feed(r.stored)
+    }
+
+    private mutating func flushCurrentRun() {
+        if let name = currentRun { runPositions[name] = currentPosition }
+        currentRun = nil
+        currentRunBytes.removeAll(keepingCapacity: true)
+    }
+
+    private var lastRaw: (seq: Int64, runSeq: Int64, run: String, type: String)? {
+        guard let l = lastRawSeq, let run = lastRawRun else { return nil }
+        return (l.seq, l.runSeq, run, String(decoding: lastRawType, as: UTF8.self))
+    }
+
+    /// The run of the last row taken on the fast path.
+    private var lastRawRun: String?
 
     /// Feeds the next event in stored order; false once the chain is broken.
     @discardableResult
     public mutating func feed(_ e: StoredEvent) -> Bool {
         guard !broken else { return false }
+        flushCurrentRun()
         report.events += 1
         report.firstSeq = report.firstSeq ?? e.seq
         if let p = pendingFold, e.seq != expectedSeq || e.runSeq != (runPositions[e.runID] ?? 0) + 1 {
@@ -173,7 +210,7 @@ public struct ChainAudit {
         beforePrevious = previous
         previous = hash
         lastRecord = e
-        lastRaw = nil
+        lastRawSeq = nil
         expectedSeq += 1
         report.lastSeq = e.seq
         return !broken
@@ -213,6 +250,7 @@ public struct ChainAudit {
 
     /// Ends the check: checkpoints past the last event mean the log lost its tail.
     public mutating func finish() -> VerifyReport {
+        flushCurrentRun()
         if !broken, let p = pendingFold { fail(p.kind, p.seq, p.message) }
         if !broken, let cp = pending.first {
             let end = report.lastSeq ?? (expectedSeq - 1)

@@ -76,6 +76,14 @@ enum Child {
             _ = SHA256.hash(all)
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["bytes"] = .double(Double(all.count))
+        case "scan":
+            // The ceiling SQLite sets: every row's columns visited in place, nothing else done.
+            let start = clock.now
+            let log = try SQLiteEventLog(readingOnly: db)
+            var bytes = 0
+            try log.forEachRawEvent { r in bytes &+= r.body.count &+ r.actor.count &+ r.runID.count &+ r.type.count &+ 60 }
+            out["ms"] = .double((clock.now - start).seconds * 1_000)
+            out["bytes"] = .double(Double(bytes))
         case "verify":
             let start = clock.now
             let log = try SQLiteEventLog(readingOnly: db)

@@ -150,13 +150,16 @@ struct Runner {
             let n = size >= 1_000_000 ? 2 : max(2, options.reps - 2)
             let v = try (0..<n).map { _ in try child("verify", db) }.dropFirst()
             let sha = try (0..<n).map { _ in try child("sha", db) }.dropFirst()
+            let scan = try (0..<n).map { _ in try child("scan", db) }.dropFirst()
+            let scanRate = Stat(scan.map { $0.bytes / 1_048_576 / ($0.ms / 1_000) }).median
             let mbps = v.map { $0.bytes / 1_048_576 / ($0.ms / 1_000) }
             let base = sha.map { $0.bytes / 1_048_576 / ($0.ms / 1_000) }
             let ratio = Stat(mbps).median / Stat(base).median
             results.append(Result(
                 figure: "verify the chain of \(size) events", value: Stat(mbps), unit: "MB/s", baseline: Stat(base),
                 baselineName: "SHA-256 one pass (libcrypto)", ratio: ratio, budget: ">= 0.5 of the baseline",
-                met: ratio >= 0.5, peakMB: v.map(\.rss).max(), note: String(format: "%.0f ms for %.1f MB of canonical bytes", Stat(v.map(\.ms)).median, (v.first?.bytes ?? 0) / 1_048_576)))
+                met: ratio >= 0.5, peakMB: v.map(\.rss).max(),
+                note: String(format: "%.0f ms for %.1f MB of canonical bytes; SQLite alone visits the rows at %.0f MB/s (the ceiling: %.2f of the baseline)", Stat(v.map(\.ms)).median, (v.first?.bytes ?? 0) / 1_048_576, scanRate, scanRate / Stat(base).median)))
             let f = try (0..<2).map { _ in try child("fold", db) }.dropFirst()
             results.append(Result(
                 figure: "fold memory at \(size) events", value: Stat(f.map(\.ms)), unit: "ms", budget: "flat memory", met: nil,

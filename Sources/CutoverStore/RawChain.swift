@@ -78,9 +78,14 @@ public struct CanonicalWriter {
         buffer.append(0x22)
     }
 
-    public mutating func write(_ r: RawEventRow) -> Bool {
+    /// The canonical bytes, after the 32-byte link `write` was given.
+    public var canonicalCount: Int { buffer.count - 32 }
+
+    /// Writes the previous hash, then the row's canonical bytes: one buffer to hash.
+    public mutating func write(_ r: RawEventRow, after link: [UInt8]) -> Bool {
         guard Self.plain(r.actor), Self.plain(r.runID), Self.plain(r.type) else { return false }
         buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: link)
         append("{\"actor\":")
         quoted(r.actor)
         append(",\"at\":")
