@@ -10,6 +10,9 @@ actor RunDriver {
     let vault = SecretVault()
     /// A failure of the log itself met inside a step: the driver must stop, not record it.
     var fatal: Error?
+    /// A step whose `StepStarted` went into the log with the previous step's success (group
+    /// commit): the next decision finds it in flight and runs it instead of settling it.
+    var chained: (id: String, attempt: Int)?
     /// When the lease was last extended (every append extends it too).
     private var leaseRenewedAt = Date.distantPast
 
@@ -37,7 +40,12 @@ actor RunDriver {
                 guard try recordUnlessInterrupted([.stepStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
                 if try await execute(id, attempt: attempt) == .detached { return state }
             case .settleStep(let id, let attempt):
-                try await settle(id, attempt: attempt)
+                if let c = chained, c.id == id, c.attempt == attempt {
+                    chained = nil
+                    if try await execute(id, attempt: attempt) == .detached { return state }
+                } else {
+                    try await settle(id, attempt: attempt)
+                }
             case .waitUntil(let millis):
                 if try await wait(until: Date(timeIntervalSince1970: Double(millis) / 1_000), forStep: nil) == .detached { return state }
             case .succeed:
@@ -105,7 +113,7 @@ actor RunDriver {
         try append(bodies, unlock: false, relock: false)
     }
 
-    private func append(_ bodies: [EventBody], unlock: Bool, relock: Bool) throws -> Bool {
+    func append(_ bodies: [EventBody], unlock: Bool, relock: Bool) throws -> Bool {
         let now = engine.clock.now()
         let scope = state.plan?.scope
         let drafts = bodies.map { EventDraft(at: now, actor: config.actor, body: $0) }
