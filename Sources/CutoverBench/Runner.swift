@@ -77,14 +77,18 @@ struct Runner {
         var perStep: [Double] = []
         var rawPerStep: [Double] = []
         var commitsPerStep = 0.0
+        var eventsPerStep = 0.0
         for i in 0..<options.reps {
             let store = try SQLiteEventLog(path: path("noop-\(i).sqlite"))
             let took = try await drive(store, runs: 1, steps: options.noopSteps)
             let events = try store.head()?.seq ?? 0
+            let commits = store.appendCommits
             var bytes = 0
             try store.forEachEvent { bytes += $0.bodyJSON.utf8.count + $0.runID.count + $0.actor.count + $0.type.count + 32 + 24 }
-            commitsPerStep = Double(events) / Double(options.noopSteps)
-            let raw = try SQLiteBaseline.durableCommits(path: path("raw-\(i).sqlite"), count: Int(events), rowBytes: bytes / max(1, Int(events)))
+            commitsPerStep = Double(commits) / Double(options.noopSteps)
+            eventsPerStep = Double(events) / Double(options.noopSteps)
+            // The same number of durable commits, each carrying the same bytes the engine's did.
+            let raw = try SQLiteBaseline.durableCommits(path: path("raw-\(i).sqlite"), count: commits, rowBytes: bytes / max(1, commits))
             if i > 0 {
                 perStep.append(took.seconds * 1_000 / Double(options.noopSteps))
                 rawPerStep.append(raw.seconds * 1_000 / Double(options.noopSteps))
@@ -95,7 +99,7 @@ struct Runner {
             figure: "durable no-op step (engine + SQLite)", value: noop, unit: "ms/step", baseline: raw,
             baselineName: "raw SQLite, same commits", ratio: noop.median / raw.median, budget: "ratio <= 1.5 and < 1 ms",
             met: noop.median / raw.median <= 1.5 && noop.median < 1,
-            note: String(format: "%.1f durable commits per step (every event is its own transaction)", commitsPerStep)))
+            note: String(format: "%.1f events and %.2f durable commits per step (a success and the next start share one)", eventsPerStep, commitsPerStep)))
         let rawCommitsPerSecond = 1_000 / (raw.median / commitsPerStep)
 
         // 2. A long workflow end to end, and many runs at once.

@@ -52,6 +52,18 @@ extension RunState {
         }
     }
 
+    /// What `nextAction` would decide right after `id` succeeds, when that is simply starting
+    /// the next planned step; nil in every other case. O(1), so the driver can ask it after
+    /// each step (the answer lets a success and the next start share one commit).
+    public func stepStartingAfterSuccess(of id: String) -> (id: String, attempt: Int)? {
+        guard let plan, status == .running || status == .waitingApproval, abortRequest == nil, pauseRequest == nil,
+            let p = position(of: id), p == firstUnfinished, p + 1 < plan.steps.count
+        else { return nil }
+        let next = plan.steps[p + 1].id
+        guard let record = steps[next], record.phase == .pending else { return nil }
+        return (next, record.attempts + 1)
+    }
+
     private func nextForward(_ plan: RunStarted, nowMillis: Int64) -> NextAction {
         for planned in plan.steps[firstUnfinished...] {
             guard let step = steps[planned.id] else { continue }

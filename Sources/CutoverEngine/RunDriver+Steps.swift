@@ -22,7 +22,7 @@ extension RunDriver {
             // Group commit: when the success leads straight to starting the next step, both go
             // into one durable transaction; nothing happens between them, and the next side
             // effect still comes after both are on disk. Others' events first: record alone.
-            if let next = startAfter(succeeded),
+            if let next = state.stepStartingAfterSuccess(of: id),
                 try append([succeeded, .stepStarted(StepAttempt(step: next.id, attempt: next.attempt))], unlock: false, relock: false) {
                 chained = next
                 return .recorded
@@ -38,14 +38,6 @@ extension RunDriver {
             try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))])
         }
         return .recorded
-    }
-
-    /// The step the run would start right after `body` is recorded, if that is what it does next.
-    private func startAfter(_ body: EventBody) -> (id: String, attempt: Int)? {
-        var next = state
-        let event = Event(seq: 0, runID: runID, runSeq: state.lastRunSeq + 1, atMillis: nowMillis, actor: config.actor, body: body, bodyJSON: "", hash: "")
-        guard (try? next.apply(event)) != nil, case .startStep(let id, let attempt) = next.nextAction(nowMillis: nowMillis) else { return nil }
-        return (id, attempt)
     }
 
     /// Settles an attempt left without an outcome by a stopped driver: `observe` says whether

@@ -9,6 +9,7 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
     let db: SQLiteDatabase
     private let hasher = SHA256Hasher()
     let lock = NSLock()
+    private var commits = 0
     public let path: String
 
     static let schemaVersion = "1"
@@ -89,9 +90,17 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
 
     static let columns = "seq, run_id, run_seq, type, at_ms, actor, body, hash"
 
+    /// Appends committed through this connection (one durable transaction each), for the benchmark.
+    public var appendCommits: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return commits
+    }
+
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
         lock.lock()
         defer { lock.unlock() }
+        commits += 1
         try db.execute("BEGIN IMMEDIATE")
         do {
             let events = try appendLocked(drafts, to: run, expectedNext: expectedNext, options: options)

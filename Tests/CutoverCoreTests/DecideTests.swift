@@ -14,6 +14,30 @@ import Testing
         #expect(try b.state().nextAction(nowMillis: now) == .settleStep("scale", attempt: 1))
     }
 
+    @Test func theShortcutAfterASuccessAgreesWithTheFullDecision() throws {
+        // Every prefix of a run: after each step's success, the O(1) answer is either nil or
+        // exactly what nextAction says.
+        var b = RunBuilder()
+        for (i, step) in ["health", "scale", "writes", "dns"].enumerated() {
+            b.add(.stepStarted(StepAttempt(step: step, attempt: 1)))
+            let before = try b.state()
+            b.add(.stepSucceeded(StepSucceeded(step: step, attempt: 1, output: .null)))
+            let after = try b.state()
+            let quick = before.stepStartingAfterSuccess(of: step)
+            if case .startStep(let id, let attempt) = after.nextAction(nowMillis: now) {
+                #expect(quick?.id == id && quick?.attempt == attempt, "after \(step)")
+            } else {
+                #expect(quick == nil, "after \(step), the last")
+            }
+            #expect((quick == nil) == (i == 3))
+        }
+        // A pause asked for meanwhile: no shortcut.
+        var p = RunBuilder()
+        p.add(.stepStarted(StepAttempt(step: "health", attempt: 1)))
+        p.add(.pauseRequested(Signal()), by: "alice")
+        #expect(try p.state().stepStartingAfterSuccess(of: "health") == nil)
+    }
+
     @Test func retriesWaitForTheirTimeThenStartTheNextAttempt() throws {
         var b = RunBuilder()
         b.fail("health", retryable: true, retryAt: now + 500)
