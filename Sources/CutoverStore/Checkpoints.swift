@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverCrypto
 import Foundation
 
 /// A signed statement that the chain ended in `hash` at global position `seq`.
@@ -22,21 +23,10 @@ public struct StoredCheckpoint: Sendable, Equatable {
 
     /// The bytes signed: `cutover-checkpoint:v1:<seq>:<hash hex>:<at ms>:<key>`.
     public static func message(seq: Int64, hash: [UInt8], atMillis: Int64, key: String) -> [UInt8] {
-        Array("cutover-checkpoint:v1:\(seq):\(hexString(hash)):\(atMillis):\(key)".utf8)
+        Array("cutover-checkpoint:v1:\(seq):\(Hex.encode(hash)):\(atMillis):\(key)".utf8)
     }
 
     public var message: [UInt8] { Self.message(seq: seq, hash: hash, atMillis: atMillis, key: key) }
-}
-
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 extension SQLiteEventLog {
