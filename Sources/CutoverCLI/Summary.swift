@@ -63,7 +63,7 @@ enum Summary {
         case .running, .compensating:
             c.out("\(s.status.rawValue): `cutover resume \(s.runID)` carries on")
         }
-        if let report = DrillReport(s), report.rtoMillis != nil || report.rpoMillis != nil {
+        if let report = DrillReport(s), report.rtoMillis != nil || (s.status.isTerminal && report.rpoMillis != nil) {
             for line in report.lines {
                 let failed = line.contains(": FAIL")
                 c.out("  " + (failed ? c.paint(line, .red) : line))
