@@ -8,6 +8,8 @@ struct JSONParser {
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
         var p = JSONParser(b: bytes)
+        // A UTF-8 byte order mark, as some editors write one, is not content.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { p.i = 3 }
         p.skipSpace()
         let v = try p.value()
         p.skipSpace()

@@ -121,6 +121,8 @@ import Testing
         #expect(v["i"] == .int(-12) && v["big"] == .int(123_456_789_012_345_678) && v["d"] == .double(1500) && v["z"] == .int(0))
         #expect(v["n"] == .array([.null, .bool(true), .bool(false), .object([:]), .array([])]))
         #expect(try JSONValue.parse("99999999999999999999") == .double(1e20), "an integer too large for Int64 is a number")
+        #expect(try JSONValue.parse(Data([0xEF, 0xBB, 0xBF] + Array(#"{"a": 1}"#.utf8))) == .object(["a": .int(1)]), "a byte order mark is skipped")
+        #expect { try JSONValue.parse(#"{"a": 1, "a": 2}"#) } throws: { "\($0)".contains("duplicate key \"a\"") }
     }
 
     @Test func theHashedBytesCoverEveryFieldInAFixedOrder() {
