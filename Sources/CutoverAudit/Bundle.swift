@@ -11,7 +11,7 @@ import Foundation
 public enum AuditBundle {
     public static let format = "cutover-audit-bundle-v1"
 
-    public static func export(_ log: SQLiteEventLog, run: String, publicKey: Ed25519Key?, now: Date = Date()) throws -> String {
+    public static func export(_ log: SQLiteEventLog, run: String, publicKey: Ed25519Key?) throws -> String {
         guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.path)") }
         let checkpoints = try log.checkpoints()
         // Through the first checkpoint that covers the run's last event, so the bundle is signed.

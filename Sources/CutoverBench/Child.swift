@@ -59,12 +59,6 @@ enum Child {
             }
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["baselineMs"] = .double(baseline.took.seconds * 1_000)
-        case "long":
-            // A diagnostic: one run of BENCH_STEPS no-op steps, for profiling.
-            let steps = Int(ProcessInfo.processInfo.environment["BENCH_STEPS"] ?? "2000") ?? 2_000
-            let runner = Runner(Options([]))
-            let took = try await runner.drive(try SQLiteEventLog(path: db), runs: 1, steps: steps)
-            out["ms"] = .double(took.seconds * 1_000)
         case "sha":
             // Baseline: the same canonical bytes the chain covers, hashed in one pass.
             let log = try SQLiteEventLog(readingOnly: db)

@@ -103,7 +103,7 @@ public enum EventBody: Sendable, Equatable {
     public static func decode(type: String, payload: String) throws -> EventBody {
         // The events a run is mostly made of are read by hand from the parsed JSON; anything
         // that does not fit exactly goes through the Codable path, which says what is wrong.
-        if let parsed = try? JSONValue.parse(payload), let body = fast(type: type, parsed) { return body }
+        if fastTypes.contains(type), let parsed = try? JSONValue.parse(payload), let body = fast(type: type, parsed) { return body }
         let data = Data(payload.utf8)
         let d = JSONDecoder()
         do {
@@ -151,6 +151,12 @@ public struct EventDecodingError: Error, Sendable, CustomStringConvertible {
 }
 
 extension EventBody {
+    static let fastTypes: Set<String> = [
+        "StepStarted", "CompensationStarted", "CompensationSucceeded", "StepFailed", "CompensationFailed", "StepNote",
+        "StepSucceeded", "DriverAttached", "TimerSet", "BeforeRecorded", "ApprovalGranted", "PauseRequested",
+        "ResumeRequested", "AbortRequested", "RollbackRequested", "RunPaused", "RunResumed",
+    ]
+
     /// The frequent small payloads, without Foundation's decoder; nil when anything is off.
     static func fast(type: String, _ v: JSONValue) -> EventBody? {
         guard case .object(let o) = v else { return nil }

@@ -6,7 +6,7 @@ public struct RunState: Sendable, Equatable {
     /// Each planned step's position in the plan, so lookups do not scan it.
     private var positions: [String: Int] = [:]
     /// Steps before this position have all succeeded: the decision starts here.
-    public private(set) var firstUnfinished = 0
+    private(set) var firstUnfinished = 0
     public private(set) var steps: [String: StepRecord] = [:]
     /// Steps in the order they succeeded; compensation walks it backwards.
     public private(set) var completionOrder: [String] = []

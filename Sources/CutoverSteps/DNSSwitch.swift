@@ -102,7 +102,7 @@ public struct DNSSwitch: StepType {
         }
     }
 
-    var recordType: (Parameters) -> String { { ($0.type ?? "A").uppercased() } }
+    func recordType(_ p: Parameters) -> String { (p.type ?? "A").uppercased() }
 
     public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
         let api = try zoneAPI(p, ctx)
