@@ -20,9 +20,12 @@ let package = Package(
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
+        .target(name: "CutoverSchedule", dependencies: ["CutoverCore"]),
         .target(
             name: "CutoverCLI",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto"]
+            dependencies: [
+                "CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto", "CutoverSchedule",
+            ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
         .executableTarget(
@@ -47,6 +50,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
+        .testTarget(name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
     ],
