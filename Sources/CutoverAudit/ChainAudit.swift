@@ -28,6 +28,7 @@ public struct VerifyReport: Sendable {
     public var firstSeq: Int64?
     public var lastSeq: Int64?
     public var runsFolded = 0
+    public var schedulesFolded = 0
     public var checkpoints = 0
     /// Nil when no public key was given: checkpoints were matched to the chain, not their signatures.
     public var key: String?
@@ -49,6 +50,7 @@ public struct ChainAudit {
     private var lastRecord: StoredEvent?
     private var runPositions: [String: Int64] = [:]
     private var states: [String: RunState] = [:]
+    private var schedules: [String: ScheduleState] = [:]
     private let foldRun: (String) -> Bool
     private var pending: [StoredCheckpoint]
     private let key: Ed25519Key?
@@ -239,6 +241,10 @@ public struct ChainAudit {
         do {
             let body = try EventBody.decode(type: e.type, payload: e.bodyJSON)
             let event = Event(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, body: body, bodyJSON: e.bodyJSON, hash: "")
+            if let name = ScheduleStream.name(of: e.runID) {
+                try schedules[name, default: ScheduleState(name: name)].apply(event)
+                return
+            }
             // In place: a copy of the run's state per event would cost its whole size each time.
             try states[e.runID, default: RunState(runID: e.runID)].apply(event)
         } catch let error as FoldError {
@@ -257,10 +263,13 @@ public struct ChainAudit {
             fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
         }
         report.runsFolded = states.count
+        report.schedulesFolded = schedules.count
         report.eventsAfterLastCheckpoint = max(0, (report.lastSeq ?? 0) - max(lastCheckpointSeq, (report.firstSeq ?? 1) - 1))
         return report
     }
 
     /// The fold of each run fed, for reports.
     public var runStates: [String: RunState] { states }
+    /// The fold of each schedule fed.
+    public var scheduleStates: [String: ScheduleState] { schedules }
 }

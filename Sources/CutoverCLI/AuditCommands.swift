@@ -70,7 +70,7 @@ enum AuditCommands {
             var o: [String: JSONValue] = [
                 "intact": .bool(report.intact), "source": .string(source), "events": .int(report.events), "bytes": .int(report.bytes),
                 "checkpoints": .int(Int64(report.checkpoints)), "signaturesChecked": .bool(report.signaturesChecked),
-                "runsFolded": .int(Int64(report.runsFolded)), "eventsAfterLastCheckpoint": .int(report.eventsAfterLastCheckpoint),
+                "runsFolded": .int(Int64(report.runsFolded)), "schedulesFolded": .int(Int64(report.schedulesFolded)), "eventsAfterLastCheckpoint": .int(report.eventsAfterLastCheckpoint),
                 "seconds": .double(report.seconds),
             ]
             if let k = report.key { o["key"] = .string(k) }
@@ -86,7 +86,7 @@ enum AuditCommands {
                 c.out(c.paint("✗ broken", .red) + " at " + f.description)
                 c.out("  \(source): the first \(report.events - 1) event(s) checked out; nothing from this position on can be trusted")
             } else {
-                c.out(c.paint("✓ intact", .green) + ": \(report.events) events (\(report.firstSeq ?? 0)...\(report.lastSeq ?? 0)) recomputed, \(report.runsFolded) run(s) fold to legal states, \(report.checkpoints) checkpoint(s) match the chain")
+                c.out(c.paint("✓ intact", .green) + ": \(report.events) events (\(report.firstSeq ?? 0)...\(report.lastSeq ?? 0)) recomputed, \(report.runsFolded) run(s)\(report.schedulesFolded > 0 ? " and \(report.schedulesFolded) schedule(s)" : "") fold to legal states, \(report.checkpoints) checkpoint(s) match the chain")
                 if report.signaturesChecked {
                     c.out("  signatures checked with \(report.key ?? "")" + (keyFromBundle ? " (the key inside the bundle: compare this fingerprint with the one you trust, or pass --key)" : ""))
                 } else {

@@ -129,6 +129,14 @@ enum InspectCommands {
                 return ""
             }()
         case .runNeedsAttention(let p): p.reason
+        case .scheduleAdded(let d): "\(d.cron) (\(d.timeZone)), \(d.mode.rawValue) of \(d.workflow) with \(d.runbook), catch-up \(d.catchUp.rawValue)"
+        case .schedulePaused(let p), .scheduleResumed(let p), .scheduleRemoved(let p): "by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
+        case .drillDue(let p): "due \(Summary.iso(p.dueAtMillis))\(p.catchingUp.map { ", standing in for \($0.count) missed" } ?? "")"
+        case .drillStarted(let p): "due \(Summary.iso(p.dueAtMillis)): run \(p.run)"
+        case .drillSkipped(let p): "due \(Summary.iso(p.dueAtMillis)): \(p.reason)"
+        case .drillsMissed(let p): "\(p.total) firing(s) missed (first \(Summary.iso(p.dueAtMillis.first ?? 0))), policy \(p.policy.rawValue)"
+        case .drillFinished(let p): "\(p.run) \(p.status): \(p.summary)"
+        case .drillNotified(let p): "\(p.run) \(p.format): \(p.delivered ? "delivered" : "NOT delivered"), \(p.detail)"
         }
     }
 }

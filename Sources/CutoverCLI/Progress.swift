@@ -90,6 +90,9 @@ final class Progress: @unchecked Sendable {
             return t ? "  \(c.paint("✗", .red)) \(step)restore attempt \(p.attempt): \(p.error.message)\(retry)" : "compensation of \(p.step) attempt \(p.attempt) failed: \(p.error.message)\(retry)"
         case .runSucceeded, .runRolledBack, .runFailed, .runAborted, .runNeedsAttention:
             return nil  // the summary says it
+        case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
+            .drillsMissed, .drillFinished, .drillNotified:
+            return nil  // not a run's event
         }
     }
 

@@ -66,8 +66,13 @@ public struct EventDraft: Sendable {
     }
 }
 
-/// Live runs change production; drills change it and roll it back on purpose.
+/// Live runs change production; drills change it and roll it back on purpose; readiness
+/// runs only check (the weekly "could we fail over now?") and change nothing.
 public enum RunMode: String, Codable, Sendable {
     case live
     case drill
+    case readiness
+
+    /// Drills and readiness checks run with the runbook's `drill` overrides.
+    public var usesDrillSettings: Bool { self != .live }
 }

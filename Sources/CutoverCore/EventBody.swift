@@ -27,6 +27,17 @@ public enum EventBody: Sendable, Equatable {
     case runFailed(RunOutcome)
     case runNeedsAttention(NeedsAttention)
     case runAborted(RunOutcome)
+    // A schedule's stream (`ScheduleStream`).
+    case scheduleAdded(ScheduleDefinition)
+    case schedulePaused(Signal)
+    case scheduleResumed(Signal)
+    case scheduleRemoved(Signal)
+    case drillDue(DrillDue)
+    case drillStarted(DrillStarted)
+    case drillSkipped(DrillSkipped)
+    case drillsMissed(DrillsMissed)
+    case drillFinished(DrillFinished)
+    case drillNotified(DrillNotified)
 
     public var typeName: String {
         switch self {
@@ -55,6 +66,16 @@ public enum EventBody: Sendable, Equatable {
         case .runFailed: "RunFailed"
         case .runNeedsAttention: "RunNeedsAttention"
         case .runAborted: "RunAborted"
+        case .scheduleAdded: "ScheduleAdded"
+        case .schedulePaused: "SchedulePaused"
+        case .scheduleResumed: "ScheduleResumed"
+        case .scheduleRemoved: "ScheduleRemoved"
+        case .drillDue: "DrillDue"
+        case .drillStarted: "DrillStarted"
+        case .drillSkipped: "DrillSkipped"
+        case .drillsMissed: "DrillsMissed"
+        case .drillFinished: "DrillFinished"
+        case .drillNotified: "DrillNotified"
         }
     }
 
@@ -94,6 +115,14 @@ public enum EventBody: Sendable, Equatable {
         case .runSucceeded(let p), .runRolledBack(let p), .runFailed(let p), .runAborted(let p):
             value = try .encode(p)
         case .runNeedsAttention(let p): value = try .encode(p)
+        case .scheduleAdded(let p): value = try .encode(p)
+        case .schedulePaused(let p), .scheduleResumed(let p), .scheduleRemoved(let p): value = try .encode(p)
+        case .drillDue(let p): value = try .encode(p)
+        case .drillStarted(let p): value = try .encode(p)
+        case .drillSkipped(let p): value = try .encode(p)
+        case .drillsMissed(let p): value = try .encode(p)
+        case .drillFinished(let p): value = try .encode(p)
+        case .drillNotified(let p): value = try .encode(p)
         }
         return value.canonicalString
     }
@@ -133,6 +162,16 @@ public enum EventBody: Sendable, Equatable {
             case "RunFailed": return .runFailed(try d.decode(RunOutcome.self, from: data))
             case "RunNeedsAttention": return .runNeedsAttention(try d.decode(NeedsAttention.self, from: data))
             case "RunAborted": return .runAborted(try d.decode(RunOutcome.self, from: data))
+            case "ScheduleAdded": return .scheduleAdded(try d.decode(ScheduleDefinition.self, from: data))
+            case "SchedulePaused": return .schedulePaused(try d.decode(Signal.self, from: data))
+            case "ScheduleResumed": return .scheduleResumed(try d.decode(Signal.self, from: data))
+            case "ScheduleRemoved": return .scheduleRemoved(try d.decode(Signal.self, from: data))
+            case "DrillDue": return .drillDue(try d.decode(DrillDue.self, from: data))
+            case "DrillStarted": return .drillStarted(try d.decode(DrillStarted.self, from: data))
+            case "DrillSkipped": return .drillSkipped(try d.decode(DrillSkipped.self, from: data))
+            case "DrillsMissed": return .drillsMissed(try d.decode(DrillsMissed.self, from: data))
+            case "DrillFinished": return .drillFinished(try d.decode(DrillFinished.self, from: data))
+            case "DrillNotified": return .drillNotified(try d.decode(DrillNotified.self, from: data))
             default: throw EventDecodingError(type: type, reason: "unknown event type")
             }
         } catch let error as EventDecodingError {

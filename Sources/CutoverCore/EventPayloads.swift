@@ -13,12 +13,15 @@ public struct RunStarted: Codable, Sendable, Equatable {
     /// The workflow and runbook as validated, with secrets as references.
     public var workflowSnapshot: JSONValue
     public var runbookSnapshot: JSONValue
+    /// The schedule firing this run stands for, when the scheduler started it.
+    public var schedule: ScheduledFiring?
 
     public init(
         workflow: String, workflowDigest: String, runbook: String, runbookDigest: String,
         scope: String, mode: RunMode, startedBy: String, steps: [PlannedStep],
-        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue
+        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue, schedule: ScheduledFiring? = nil
     ) {
+        self.schedule = schedule
         self.workflow = workflow
         self.workflowDigest = workflowDigest
         self.runbook = runbook
@@ -29,6 +32,17 @@ public struct RunStarted: Codable, Sendable, Equatable {
         self.steps = steps
         self.workflowSnapshot = workflowSnapshot
         self.runbookSnapshot = runbookSnapshot
+    }
+}
+
+/// Which schedule started a run, for which firing.
+public struct ScheduledFiring: Codable, Sendable, Equatable {
+    public var name: String
+    public var dueAtMillis: Int64
+
+    public init(name: String, dueAtMillis: Int64) {
+        self.name = name
+        self.dueAtMillis = dueAtMillis
     }
 }
 

@@ -13,8 +13,10 @@ public protocol EventStore: Sendable {
     /// The run's state, folded from its events; nil when the run has none.
     /// - Throws: `FoldError` for a log that does not fold, or a storage error.
     func fold(_ run: String) throws -> RunState?
-    /// Every run, oldest first.
+    /// Every run, oldest first (schedules' streams are not runs).
     func runIDs() throws -> [String]
+    /// Every schedule ever added, by name, oldest first (removed ones included).
+    func scheduleNames() throws -> [String]
     /// Takes or renews the lease on `run` for `owner` until `now + ttl`. An expired lease, or
     /// one whose holder `isGone`, is taken over.
     /// - Throws: `EventStoreError.leaseHeld` naming the live holder.
@@ -103,5 +105,12 @@ extension EventStore {
     public func fold(_ run: String) throws -> RunState? {
         let events = try events(of: run, after: 0)
         return events.isEmpty ? nil : try RunState.fold(run, events)
+    }
+
+    /// The schedule `name` folded from its stream; nil when it was never added.
+    /// - Throws: `FoldError` for a stream that does not fold, or a storage error.
+    public func schedule(_ name: String) throws -> ScheduleState? {
+        let events = try events(of: ScheduleStream.id(name), after: 0)
+        return events.isEmpty ? nil : try ScheduleState.fold(name, events)
     }
 }

@@ -194,6 +194,9 @@ public struct RunState: Sendable, Equatable {
             abortRequest = nil
             resumeRequest = nil
             statusBeforePause = nil
+        case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
+            .drillsMissed, .drillFinished, .drillNotified:
+            throw FoldError(event, "is a schedule's event, which has no place in a run")
         }
     }
 

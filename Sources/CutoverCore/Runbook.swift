@@ -20,7 +20,7 @@ public struct Runbook: Sendable {
         "id": .string("run-id"), "mode": .string("live"), "startedBy": .string("someone"), "service": .string("service"),
     ]
 
-    /// Parses and validates a runbook, applying its `drill` overrides when `mode` is `.drill`.
+    /// Parses and validates a runbook, applying its `drill` overrides for drills and readiness runs.
     /// - Throws: `ValidationFailure` naming every problem in the file.
     public static func load(file: String, data: Data, mode: RunMode = .live) throws -> Runbook {
         var c = IssueCollector(file: file)
@@ -42,7 +42,7 @@ public struct Runbook: Sendable {
             if let overrides = drill.objectValue {
                 c.rejectUnknown(overrides, known: fields.filter { $0 != "service" && $0 != "drill" }, at: "drill")
                 validateSettings(overrides, at: "drill", into: &c)
-                if mode == .drill { object = merge(object, overrides) }
+                if mode.usesDrillSettings { object = merge(object, overrides) }
             } else {
                 c.add("drill", "expected an object of overrides for drills, got \(drill.typeDescription)")
             }

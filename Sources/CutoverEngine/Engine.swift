@@ -65,8 +65,8 @@ public struct Engine: Sendable {
         return runID
     }
 
-    /// Drives `runID` until it finishes, needs a person, or (when configured to detach) waits
-    /// for one. Returns the run's state at that point.
+    /// Drives `runID` until it finishes, needs a person, (when configured to detach) waits for
+    /// one, or `configuration.stop` is requested. Returns the run's state at that point.
     /// - Throws: `EventStoreError.leaseHeld` when another live process drives the run;
     ///   storage errors; `CancellationError` on shutdown.
     public func drive(_ runID: String) async throws -> RunState {
@@ -95,11 +95,15 @@ public struct EngineConfiguration: Sendable {
     public var detachWhenWaiting: Bool
     /// Whether a lease owner's process is gone (so its lease can be taken at once).
     public var isOwnerGone: @Sendable (String) -> Bool
+    /// Set to stop at the next step boundary (the step in flight finishes first).
+    public var stop: StopRequest
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), signalPollInterval: Duration = .seconds(1),
-        detachWhenWaiting: Bool = false, isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }
+        detachWhenWaiting: Bool = false, isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false },
+        stop: StopRequest = StopRequest()
     ) {
+        self.stop = stop
         self.owner = owner
         self.actor = actor
         self.leaseTTL = leaseTTL

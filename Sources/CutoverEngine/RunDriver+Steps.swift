@@ -22,7 +22,7 @@ extension RunDriver {
             // Group commit: when the success leads straight to starting the next step, both go
             // into one durable transaction; nothing happens between them, and the next side
             // effect still comes after both are on disk. Others' events first: record alone.
-            if let next = state.stepStartingAfterSuccess(of: id),
+            if !config.stop.isRequested, let next = state.stepStartingAfterSuccess(of: id),
                 try append([succeeded, .stepStarted(StepAttempt(step: next.id, attempt: next.attempt))], unlock: false, relock: false) {
                 chained = next
                 return .recorded

@@ -33,6 +33,7 @@ actor RunDriver {
         while true {
             try Task.checkCancellation()
             let action = state.nextAction(nowMillis: nowMillis)
+            if config.stop.isRequested, stopsHere(action) { return state }
             switch action {
             case .finished:
                 return state
@@ -73,6 +74,17 @@ actor RunDriver {
                 if state.status == .needsAttention || config.detachWhenWaiting { return state }
                 try await waitForNewEvents()
             }
+        }
+    }
+
+    /// Asked to stop, the driver still records what needs no side effect (a run's end, a
+    /// rollback's start) and finishes a step whose start it already recorded with the previous
+    /// success; anything that would begin new work or wait stops here.
+    private func stopsHere(_ action: NextAction) -> Bool {
+        switch action {
+        case .startStep, .startCompensation, .settleCompensation, .waitUntil, .waitForSignal: return true
+        case .settleStep(let id, let attempt): return !(chained?.id == id && chained?.attempt == attempt)
+        case .finished, .succeed, .beginRollback, .finishRollback, .needsAttention, .fail, .pause, .resume: return false
         }
     }
 

@@ -202,7 +202,20 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var out: [String] = []
-        try db.query("SELECT run_id FROM events WHERE run_seq = 1 ORDER BY seq") { out.append($0.text(0)) }
+        try db.query("SELECT run_id FROM events WHERE run_seq = 1 ORDER BY seq") {
+            let id = $0.text(0)
+            if !ScheduleStream.isSchedule(id) { out.append(id) }
+        }
+        return out
+    }
+
+    public func scheduleNames() throws -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [String] = []
+        try db.query("SELECT run_id FROM events WHERE run_seq = 1 AND run_id >= 'schedule:' AND run_id < 'schedule;' ORDER BY seq") {
+            if let name = ScheduleStream.name(of: $0.text(0)) { out.append(name) }
+        }
         return out
     }
 

@@ -76,6 +76,11 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
         return try inner.runIDs()
     }
 
+    public func scheduleNames() throws -> [String] {
+        try guardAlive()
+        return try inner.scheduleNames()
+    }
+
     public func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws {
         try guardAlive()
         try inner.acquireLease(run: run, owner: owner, now: now, ttl: ttl, isGone: isGone)

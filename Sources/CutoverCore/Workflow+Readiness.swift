@@ -1,0 +1,43 @@
+import Foundation
+
+extension Workflow {
+    /// Check steps that say nothing about whether DR could take over now: they ask people
+    /// (`approval`), tell people (`notify`; the scheduler reports the result itself), only pass
+    /// time (`wait`), or watch a cutover that a readiness run never makes (`cutover.monitor`).
+    public static let notReadinessChecks: Set<String> = ["approval", "notify", "wait", "cutover.monitor"]
+
+    /// The workflow cut down to its readiness checks (DR health, replication lag, model
+    /// digests...): only steps of kind `check` that are not in `notReadinessChecks`, so the run
+    /// changes nothing. The snapshot keeps the steps kept, so the log shows what really ran.
+    /// - Throws: `ValidationFailure` when no check is left, or a kept step reads the output of
+    ///   a step that was dropped.
+    public func readinessOnly(kindOf: (String) -> StepKind?, file: String) throws -> Workflow {
+        let kept = steps.filter { kindOf($0.type) == .check && !$0.pivot && !Self.notReadinessChecks.contains($0.type) }
+        let dropped = Set(steps.map(\.id)).subtracting(kept.map(\.id))
+        var issues: [ValidationIssue] = []
+        if kept.isEmpty {
+            issues.append(ValidationIssue(
+                file: file, path: "steps",
+                message: "no readiness check in this workflow (health.http, replication.check, models.verify...): a readiness-only run would check nothing"))
+        }
+        let sourceSteps = source["steps"]?.arrayValue ?? []
+        for (i, item) in sourceSteps.enumerated() {
+            guard let id = item["id"]?.stringValue, !dropped.contains(id) else { continue }
+            let text = (item["with"] ?? .object([:])).canonicalString
+            for other in dropped.sorted() where text.contains("${steps.\(other).") {
+                issues.append(ValidationIssue(
+                    file: file, path: "steps[\(i)].with",
+                    message: "step \(id) reads the output of \(other), which a readiness-only run leaves out; make it independent of \(other) or schedule a full drill"))
+            }
+        }
+        if !issues.isEmpty { throw ValidationFailure(issues) }
+        var object = source.objectValue ?? [:]
+        object["steps"] = .array(sourceSteps.filter { !dropped.contains($0["id"]?.stringValue ?? "") })
+        object["name"] = .string("\(name) (readiness)")
+        var out = self
+        out.name = "\(name) (readiness)"
+        out.steps = kept
+        out.source = .object(object)
+        return out
+    }
+}
