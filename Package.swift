@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
-        .target(name: "CutoverSchedule", dependencies: ["CutoverCore"]),
+        .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit"]),
         .target(
             name: "CutoverCLI",
             dependencies: [
@@ -50,7 +50,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
-        .testTarget(name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "TestSupport"]),
+        .testTarget(name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
     ],

@@ -198,29 +198,83 @@ enum AuditCommands {
         let since = try cutoff(args["--since"] ?? "1970-01-01").millis ?? 0
         let log = try ctx.openStore(creating: false)
         var reports: [DrillReport] = []
+        var scheduledBy: [String: String] = [:]
         for run in try log.runIDs() {
             let state = try RunState.fold(run, try log.events(of: run, after: 0))
-            guard let r = DrillReport(state), r.startedAtMillis >= since, state.plan?.steps.contains(where: { $0.type == "writes.enable" || $0.type == "dns.switch" }) == true else { continue }
+            let changesSomething = state.plan?.steps.contains(where: { $0.type == "writes.enable" || $0.type == "dns.switch" }) == true
+            guard let r = DrillReport(state), r.startedAtMillis >= since, changesSomething || state.plan?.mode == .readiness else { continue }
             reports.append(r)
+            if let s = state.plan?.schedule { scheduledBy[run] = s.name }
         }
+        let gaps = try ScheduleGap.all(log, since: since)
         if args.has("--json") {
-            for r in reports { ctx.console.out(r.json.canonicalString) }
+            for r in reports {
+                var o = r.json.objectValue ?? [:]
+                if let s = scheduledBy[r.run] { o["schedule"] = .string(s) }
+                ctx.console.out(JSONValue.object(o).canonicalString)
+            }
+            for g in gaps { ctx.console.out(g.json.canonicalString) }
             return ExitCode.ok
         }
-        guard !reports.isEmpty else {
-            ctx.console.out("no failovers or drills since \(Summary.iso(since))")
+        guard !reports.isEmpty || !gaps.isEmpty else {
+            ctx.console.out("no failovers, drills or scheduled firings since \(Summary.iso(since))")
             return ExitCode.ok
         }
         let fmt = { (v: Int64?) in v.map { DurationText.format(.milliseconds($0)) } ?? "—" }
         let verdict = { (p: Bool?) in p.map { $0 ? "pass" : "FAIL" } ?? "" }
-        let rows = reports.map { r in
-            [String(Summary.iso(r.startedAtMillis).prefix(10)), r.run, r.workflow, r.mode, r.state,
-             fmt(r.rtoMillis.map { $0 - r.approvalMillis }), fmt(r.rtoTargetMillis), verdict(r.rtoPass),
-             fmt(r.rpoMillis), fmt(r.rpoTargetMillis), verdict(r.rpoPass)]
+        var rows: [(Int64, [String])] = reports.map { r in
+            (r.startedAtMillis, [String(Summary.iso(r.startedAtMillis).prefix(10)), r.run, r.workflow, r.mode + (scheduledBy[r.run].map { " (\($0))" } ?? ""), r.state,
+             r.mode == "readiness" ? "—" : fmt(r.rtoMillis.map { $0 - r.approvalMillis }), r.mode == "readiness" ? "" : fmt(r.rtoTargetMillis),
+             r.mode == "readiness" ? "" : verdict(r.rtoPass),
+             fmt(r.rpoMillis), fmt(r.rpoTargetMillis), verdict(r.rpoPass)])
         }
-        for line in Table.render(["DATE", "RUN", "WORKFLOW", "MODE", "STATE", "RTO", "TARGET", "", "RPO", "TARGET", ""], rows) {
-            ctx.console.out(line)
+        let c = ctx.console
+        for g in gaps {
+            rows.append((g.dueAtMillis, [String(Summary.iso(g.dueAtMillis).prefix(10)), "—", g.workflow, "\(g.mode) (\(g.schedule))", c.paint(g.kind, .red), "", "", "", "", "", ""]))
         }
+        rows.sort { $0.0 < $1.0 }
+        for line in Table.render(["DATE", "RUN", "WORKFLOW", "MODE", "STATE", "RTO", "TARGET", "", "RPO", "TARGET", ""], rows.map(\.1)) {
+            c.out(line)
+        }
+        for g in gaps { c.out(c.paint("\(g.kind) \(Summary.iso(g.dueAtMillis)) (\(g.schedule)): \(g.reason)", .yellow)) }
         return ExitCode.ok
+    }
+}
+
+/// A scheduled firing that did not become a run: skipped (with the reason) or missed (no
+/// scheduler was running), so a hole in the quarterly record shows in `report`.
+struct ScheduleGap {
+    var schedule: String
+    var workflow: String
+    var mode: String
+    var dueAtMillis: Int64
+    var kind: String
+    var reason: String
+
+    static func all(_ log: SQLiteEventLog, since: Int64) throws -> [ScheduleGap] {
+        var out: [ScheduleGap] = []
+        for name in try log.scheduleNames() {
+            guard let s = try log.schedule(name), let d = s.definition else { continue }
+            let workflow = URL(fileURLWithPath: d.workflow).deletingPathExtension().lastPathComponent
+            for skip in s.skips where skip.dueAtMillis >= since {
+                out.append(ScheduleGap(schedule: name, workflow: workflow, mode: d.mode.rawValue, dueAtMillis: skip.dueAtMillis, kind: "skipped", reason: skip.reason))
+            }
+            for (noted, missed) in s.misses {
+                let unlisted = missed.total - missed.dueAtMillis.count
+                for (i, due) in missed.dueAtMillis.enumerated() where due >= since {
+                    var reason = "no scheduler was running (noticed \(Summary.iso(noted))); policy \(missed.policy.rawValue)"
+                    if i == 0, unlisted > 0 { reason += "; \(unlisted) earlier firing(s) missed too" }
+                    out.append(ScheduleGap(schedule: name, workflow: workflow, mode: d.mode.rawValue, dueAtMillis: due, kind: "missed", reason: reason))
+                }
+            }
+        }
+        return out.sorted { $0.dueAtMillis < $1.dueAtMillis }
+    }
+
+    var json: JSONValue {
+        .object([
+            "schedule": .string(schedule), "workflow": .string(workflow), "mode": .string(mode), "dueAt": .string(Summary.iso(dueAtMillis)),
+            "state": .string(kind), "reason": .string(reason),
+        ])
     }
 }

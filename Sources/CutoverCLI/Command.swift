@@ -1,6 +1,6 @@
 /// The commands, their flags, and where each is carried out.
 enum Command: String, CaseIterable {
-    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback, keys, audit, report
+    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback, keys, audit, report, schedule, scheduler
 
     var options: Set<String> {
         switch self {
@@ -11,6 +11,8 @@ enum Command: String, CaseIterable {
         case .keys: ["--dir"]
         case .audit: ["--run", "--key", "--bundle", "--at", "--format", "-o"]
         case .report: ["--since"]
+        case .schedule: ["--workflow", "--runbook", "--cron", "--tz", "--catch-up", "--approved-by", "--count", "--reason"]
+        case .scheduler: ["--poll", "--grace"]
         default: []
         }
     }
@@ -25,6 +27,8 @@ enum Command: String, CaseIterable {
         case .approve, .pause, .keys: []
         case .audit: ["--json", "--chain-only"]
         case .report: ["--json"]
+        case .schedule: ["--drill", "--readiness-only", "--json"]
+        case .scheduler: ["--once"]
         }
     }
 
@@ -44,6 +48,8 @@ enum Command: String, CaseIterable {
         case .keys: try AuditCommands.keys(args, ctx)
         case .audit: try await AuditCommands.audit(args, ctx)
         case .report: try AuditCommands.report(args, ctx)
+        case .schedule: try ScheduleCommands.run(args, ctx)
+        case .scheduler: try await SchedulerCommand.run(args, ctx)
         }
     }
 }

@@ -30,6 +30,14 @@ enum Help {
           report [--since DATE] [--json]
                                    failovers and drills with their RTO and RPO against targets
 
+        Schedules:
+          schedule add NAME --workflow W --runbook R --cron "EXPR" [--tz ZONE]
+                   (--drill | --readiness-only) [--catch-up skip|run-once] [--approved-by NAME,...]
+                                   a drill or readiness check the scheduler starts on its own
+          schedule list | next NAME [--count N] | pause NAME | resume NAME | remove NAME
+          scheduler [--once] [--poll 10s] [--grace 10m]
+                                   start due drills (one process per database holds the lease)
+
         Definitions:
           validate FILE...         check workflow and runbook files; nothing is written
           plan WORKFLOW --runbook RUNBOOK
@@ -165,7 +173,43 @@ enum Help {
             Usage: cutover report [--since DATE] [--json]
 
             Every failover and drill since DATE (ISO 8601) with its measured RTO and RPO against
-            the runbook's targets, oldest first, so a trend across quarters shows.
+            the runbook's targets, oldest first, so a trend across quarters shows. Scheduled
+            firings that were skipped or missed are listed too: a gap in the record is visible.
+            """
+        case .schedule:
+            """
+            Usage: cutover schedule add NAME --workflow W --runbook R --cron "EXPR" [--tz ZONE]
+                                        (--drill | --readiness-only) [--catch-up skip|run-once]
+                                        [--approved-by NAME,...]
+                   cutover schedule list [--json]
+                   cutover schedule next NAME [--count N] [--json]
+                   cutover schedule pause NAME | resume NAME | remove NAME [--reason TEXT]
+
+            Schedules are events in the log, audited like runs. EXPR is five cron fields
+            (minute hour day-of-month month day-of-week) with ranges 1-5, lists 1,15, steps */10
+            and names MON, JAN; or @hourly @daily @weekly @monthly @quarterly @yearly. When both
+            day fields are restricted, a day matching either one fires (as in Vixie cron).
+            ZONE is a name from the system's zoneinfo (default UTC). Daylight saving: a time
+            that happens twice fires once, the first time; a time the clocks skip fires once,
+            at the moment they jump. No double run, no lost run.
+
+            --readiness-only runs the workflow's checks alone (health, replication lag, model
+            digests) and changes nothing. --catch-up says what happens to firings missed while
+            no scheduler ran: skip (default) records them, run-once records them and starts one
+            run in their place. Workflows with approval steps need --approved-by: people of the
+            runbook's approvers who approve the schedule's drills in advance.
+            """
+        case .scheduler:
+            """
+            Usage: cutover scheduler [--once] [--poll DURATION] [--grace DURATION]
+
+            Starts due drills as ordinary runs and drives them; each start, skip and miss is an
+            event. One scheduler acts per database: it holds a lease, a second one waits and
+            takes over when the first stops or dies. SIGTERM or SIGINT: the steps in flight
+            finish, then it exits (0); a second signal stops at once. Unfinished drills are
+            resumed by the next scheduler. A firing seen more than --grace (10m) late counts
+            as missed. --once does one pass, drives what it started, and exits: for cron or a
+            systemd timer (keep --grace above the timer's period).
             """
         }
     }

@@ -31,8 +31,14 @@ public struct Engine: Sendable {
         public var startedBy: String
         public var workflowDigest: String
         public var runbookDigest: String
+        /// The schedule firing the run is started for, when a scheduler starts it.
+        public var schedule: ScheduledFiring?
 
-        public init(workflow: Workflow, runbook: Runbook, mode: RunMode, startedBy: String, workflowDigest: String, runbookDigest: String) {
+        public init(
+            workflow: Workflow, runbook: Runbook, mode: RunMode, startedBy: String, workflowDigest: String, runbookDigest: String,
+            schedule: ScheduledFiring? = nil
+        ) {
+            self.schedule = schedule
             self.workflow = workflow
             self.runbook = runbook
             self.mode = mode
@@ -57,7 +63,7 @@ public struct Engine: Sendable {
             workflow: request.workflow.name, workflowDigest: request.workflowDigest,
             runbook: request.runbook.service, runbookDigest: request.runbookDigest, scope: request.runbook.service,
             mode: request.mode, startedBy: request.startedBy, steps: planned,
-            workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source)
+            workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source, schedule: request.schedule)
         let events = try store.append(
             [EventDraft(at: now, actor: request.startedBy, body: .runStarted(started))], to: runID, expectedNext: 1,
             options: AppendOptions(now: now, lockScope: request.runbook.service))

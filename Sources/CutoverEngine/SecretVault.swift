@@ -3,18 +3,18 @@ import Foundation
 
 /// Resolves secret references at execution time and remembers the values it handed out, so
 /// that any error message can be scrubbed of them before it reaches the log.
-final class SecretVault: @unchecked Sendable {
+public final class SecretVault: @unchecked Sendable {
     // @unchecked: `revealed` is only touched under `lock`.
     private let lock = NSLock()
     private var revealed: Set<String> = []
     private let environment: [String: String]
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 
     /// - Throws: `StepError` naming the reference, never a value.
-    func resolve(_ reference: String) throws -> String {
+    public func resolve(_ reference: String) throws -> String {
         let value: String
         if reference.hasPrefix("env:") {
             let name = String(reference.dropFirst(4))
@@ -38,7 +38,7 @@ final class SecretVault: @unchecked Sendable {
     }
 
     /// `text` with every secret value handed out so far replaced by `[redacted]`.
-    func redact(_ text: String) -> String {
+    public func redact(_ text: String) -> String {
         lock.lock()
         let values = revealed
         lock.unlock()

@@ -21,6 +21,13 @@ public final class SimulatedClock: RunClock, @unchecked Sendable {
         return current
     }
 
+    /// Moves the clock to `date` (never backwards).
+    public func set(_ date: Date) {
+        lock.lock()
+        if date > current { current = date }
+        lock.unlock()
+    }
+
     public func advance(by seconds: TimeInterval) {
         lock.lock()
         current = current.addingTimeInterval(seconds)
