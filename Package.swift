@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
         .testTarget(name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
-        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
+        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
