@@ -50,7 +50,9 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
-        .testTarget(name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "TestSupport"]),
+        .testTarget(
+            name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "CutoverAudit", "TestSupport"]
+        ),
         .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
     ],
