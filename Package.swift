@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(
             name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "CutoverAudit", "TestSupport"]
         ),
-        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverStore", "TestSupport"]),
+        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -74,12 +74,19 @@ extension Project {
         let now = Date()
         let due = Int64((now.timeIntervalSince1970 - 60) / 60) * 60
         let utc = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date(timeIntervalSince1970: Double(due)))
+        try addSchedule(name, cron: "\(utc.minute!) \(utc.hour!) * * *", secondsAgo: 150, workflow: workflow)
+        return due * 1_000
+    }
+
+    /// Adds a drill schedule as if `secondsAgo` seconds ago.
+    func addSchedule(_ name: String, cron: String, secondsAgo: Double, workflow: String = "soak") throws {
         let definition = ScheduleDefinition(
             name: name, workflow: dir.path("workflows/\(workflow).json"), runbook: dir.path("runbooks/svc.json"),
-            cron: "\(utc.minute!) \(utc.hour!) * * *", timeZone: "UTC", mode: .drill, catchUp: .skip, approvedBy: [])
-        let at = now.addingTimeInterval(-150)
-        _ = try log.append([EventDraft(at: at, actor: "oncall", body: .scheduleAdded(definition))], to: ScheduleStream.id(name), expectedNext: 1, options: AppendOptions(now: now))
-        return due * 1_000
+            cron: cron, timeZone: "UTC", mode: .drill, catchUp: .skip, approvedBy: [])
+        let now = Date()
+        _ = try log.append(
+            [EventDraft(at: now.addingTimeInterval(-secondsAgo), actor: "oncall", body: .scheduleAdded(definition))], to: ScheduleStream.id(name),
+            expectedNext: 1, options: AppendOptions(now: now))
     }
 
     /// Waits until `run` has recorded an event of `type` for `step`.
@@ -165,6 +172,34 @@ extension Project {
         #expect(schedule.drills[0].finished?.passed == true)
         #expect(try p.log.runIDs() == [run])
         #expect(try p.fixture.received().count == 1)
+    }
+
+    /// Firings that did not become runs are in the drill history: skipped over a live
+    /// failover (with the reason) and missed while no scheduler ran.
+    @Test func theReportShowsSkippedAndMissedFirings() throws {
+        let p = try Project()
+        let live = try p.cutover("start", "gated", "--runbook", "svc", "--detach")
+        #expect(live.status == 75)
+        let liveRun = live.lines[0]
+        _ = try p.addScheduleDueNow("nightly", workflow: "check")
+        try p.addSchedule("minutely", cron: "* * * * *", secondsAgo: 600, workflow: "check")
+        let once = try p.cutover("scheduler", "--once", "--grace", "150s")
+        #expect(once.status == 0, "\(once.stdout)\(once.stderr)")
+        #expect(once.stdout.contains("firing(s) missed while no scheduler ran"))
+        #expect(try p.log.runIDs() == [liveRun], "no drill started over the live failover")
+
+        let report = try p.cutover("report", "--since", "2026-01-01")
+        #expect(report.stdout.contains("skipped") && report.stdout.contains("missed"), "\(report.stdout)")
+        #expect(report.stdout.contains("a live failover of svc, \(liveRun), is active"), "\(report.stdout)")
+        let rows = try p.cutover("report", "--since", "2026-01-01", "--json").lines.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let skipped = rows.filter { $0["state"] as? String == "skipped" }
+        let missed = rows.filter { $0["state"] as? String == "missed" }
+        #expect(skipped.count == 2, "nightly's firing and minutely's latest: \(rows)")
+        #expect(missed.count >= 5 && missed.allSatisfy { $0["schedule"] as? String == "minutely" }, "\(rows)")
+        let list = try p.cutover("schedule", "list")
+        #expect(list.stdout.contains("1 skipped") && list.stdout.contains("missed"), "\(list.stdout)")
     }
 
     @Test func schedulesAreAddedListedPausedAndRemovedFromTheCommandLine() throws {
