@@ -39,6 +39,8 @@ struct Bench {
 struct Options {
     var json = false
     var smoke = false
+    /// `--engine`: only the no-op, long and concurrent figures (for working on the engine).
+    var engineOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 300
@@ -51,6 +53,7 @@ struct Options {
     init(_ args: [String]) {
         json = args.contains("--json")
         smoke = args.contains("--smoke")
+        engineOnly = args.contains("--engine")
         if smoke {
             reps = 2
             noopSteps = 20

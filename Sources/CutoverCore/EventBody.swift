@@ -96,6 +96,12 @@ public enum EventBody: Sendable, Equatable {
 
     /// The canonical JSON of the payload, as stored and hashed.
     public func encodedPayload() throws -> String {
+        if let text = canonicalPayloadByHand() { return text }
+        return try codablePayload()
+    }
+
+    /// The canonical payload through Codable: the reference the hand-written ones must equal.
+    package func codablePayload() throws -> String {
         let value: JSONValue
         switch self {
         case .runStarted(let p): value = try .encode(p)

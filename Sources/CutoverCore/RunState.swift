@@ -72,6 +72,22 @@ public struct RunState: Sendable, Equatable {
         lastEventMillis = event.atMillis
     }
 
+    /// Applies a `StepNote` known only by the step it names. A note changes nothing but the
+    /// run's position and time, and long monitor steps write thousands: stores that can read
+    /// the step from a stored body without decoding it fold them this way.
+    /// - Throws: `FoldError` as `apply` would for the same note.
+    public mutating func applyNote(step: String, seq: Int64, runSeq: Int64, atMillis: Int64) throws {
+        guard runSeq == lastRunSeq + 1 else {
+            throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "run sequence \(runSeq) does not follow \(lastRunSeq)")
+        }
+        guard plan != nil else { throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "the first event of a run must be RunStarted") }
+        guard steps[step] != nil else {
+            throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "refers to step \"\(step)\", which is not in the run's plan")
+        }
+        lastRunSeq = runSeq
+        lastEventMillis = atMillis
+    }
+
     private mutating func applyBody(_ event: Event) throws {
         let at = event.atMillis
         switch event.body {
@@ -238,6 +254,13 @@ public struct FoldError: Error, Sendable, CustomStringConvertible {
         seq = event.seq
         runSeq = event.runSeq
         type = event.type
+        self.reason = reason
+    }
+
+    init(seq: Int64, runSeq: Int64, type: String, _ reason: String) {
+        self.seq = seq
+        self.runSeq = runSeq
+        self.type = type
         self.reason = reason
     }
 

@@ -55,12 +55,12 @@ extension Workflow {
         var steps: [WorkflowStep] = []
         switch object["steps"] {
         case .array(let items) where !items.isEmpty:
-            var seen: [String] = []
+            var seen: Set<String> = []  // a set: a 10,000-step workflow validates in linear time
             for (i, item) in items.enumerated() {
                 if let step = validateStep(item, at: "steps[\(i)]", earlier: seen, registry: registry, runbook: runbook, parameters: parameters, into: &c) {
                     steps.append(step)
                 }
-                if let id = item["id"]?.stringValue { seen.append(id) }
+                if let id = item["id"]?.stringValue { seen.insert(id) }
             }
         case .some(let other):
             c.add("steps", "expected a non-empty array of steps, got \(other.shortDescription)")
@@ -74,7 +74,7 @@ extension Workflow {
     }
 
     private static func validateStep(
-        _ item: JSONValue, at path: String, earlier: [String], registry: StepRegistry, runbook: Runbook?,
+        _ item: JSONValue, at path: String, earlier: Set<String>, registry: StepRegistry, runbook: Runbook?,
         parameters: [String: JSONValue], into c: inout IssueCollector
     ) -> WorkflowStep? {
         guard let object = item.objectValue else {
@@ -121,7 +121,7 @@ extension Workflow {
     }
 
     private static func validateParameters(
-        _ with: [String: JSONValue], of type: AnyStepType, at path: String, earlier: [String], runbook: Runbook?,
+        _ with: [String: JSONValue], of type: AnyStepType, at path: String, earlier: Set<String>, runbook: Runbook?,
         parameters: [String: JSONValue], into c: inout IssueCollector
     ) {
         let known = type.parameters.map(\.name)
@@ -158,7 +158,7 @@ extension Workflow {
 
     /// Nil when every reference in `value` is well formed and points somewhere that exists.
     private static func checkReferences(
-        in value: JSONValue, earlier: [String], runbook: Runbook?, parameters: [String: JSONValue]
+        in value: JSONValue, earlier: Set<String>, runbook: Runbook?, parameters: [String: JSONValue]
     ) -> String? {
         switch value {
         case .string(let s) where s.contains("${"):
@@ -170,7 +170,7 @@ extension Workflow {
                     case "steps":
                         let step = ref.path[0]
                         if !earlier.contains(step) {
-                            return "\(ref.text) refers to step \"\(step)\", which does not run before this one\(Suggestion.hint(for: step, in: earlier))"
+                            return "\(ref.text) refers to step \"\(step)\", which does not run before this one\(Suggestion.hint(for: step, in: earlier.sorted()))"
                         }
                     case "parameters":
                         if parameters[ref.path[0]] == nil {

@@ -5,11 +5,22 @@ import Foundation
 /// The event log in one SQLite file: append-only, hash-chained, shared safely between
 /// processes (WAL, `synchronous=FULL`, immediate transactions for writers).
 public final class SQLiteEventLog: EventStore, @unchecked Sendable {
-    // @unchecked: every use of `db` and `hasher` happens under `lock`.
+    // @unchecked: every use of `db` and `hasher` happens under `lock`; `pending` and
+    // `committing` under `queue`.
     let db: SQLiteDatabase
     private let hasher = SHA256Hasher()
     let lock = NSLock()
     private var commits = 0
+    /// Group commit: appends waiting for the next transaction, and whether one is being written.
+    private let queue = NSCondition()
+    private var pending: [PendingAppend] = []
+    private var committing = false
+    /// Commits left during which the next writer waits for company; renewed whenever an append
+    /// arrives while another is being committed.
+    private var contention = 0
+    static let contentionMemory = 16
+    /// How long a committing writer waits for another append under contention.
+    static let commitDelay: TimeInterval = 0.000_3
     public let path: String
 
     static let schemaVersion = "1"
@@ -97,18 +108,79 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         return commits
     }
 
+    /// Appends with group commit: a writer that arrives while another's transaction is being
+    /// written waits, and the next transaction carries every append that waited, each in its
+    /// own savepoint (one that fails, a conflict say, takes none of the others with it). One
+    /// fsync then serves every run driven in this process at that moment.
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
+        let mine = PendingAppend(drafts: drafts, run: run, expectedNext: expectedNext, options: options)
+        queue.lock()
+        pending.append(mine)
+        if committing { contention = Self.contentionMemory }
+        queue.broadcast()
+        while mine.result == nil {
+            if committing {
+                queue.wait()
+                continue
+            }
+            committing = true
+            // Under contention, wait a moment for the other writers' next appends: with as
+            // many threads as cores, each has at most one append waiting, and without the
+            // wait every transaction would carry a single one. A lone writer never waits.
+            if contention > 0, pending.count == 1 {
+                let until = Date().addingTimeInterval(Self.commitDelay)
+                while pending.count == 1, queue.wait(until: until) {}
+            }
+            contention = max(0, contention - (pending.count > 1 ? 0 : 1))
+            let batch = pending
+            pending = []
+            queue.unlock()
+            commit(batch)
+            queue.lock()
+            committing = false
+            queue.broadcast()
+        }
+        queue.unlock()
+        return try mine.result!.get()
+    }
+
+    /// One durable transaction for `batch`; sets every request's result.
+    private func commit(_ batch: [PendingAppend]) {
         lock.lock()
         defer { lock.unlock() }
         commits += 1
-        try db.execute("BEGIN IMMEDIATE")
         do {
-            let events = try appendLocked(drafts, to: run, expectedNext: expectedNext, options: options)
+            try db.execute("BEGIN IMMEDIATE")
+        } catch {
+            for p in batch { p.result = .failure(error) }
+            return
+        }
+        var results: [Result<[Event], Error>] = []
+        for p in batch {
+            do {
+                if batch.count > 1 { try db.execute("SAVEPOINT append") }
+                let events = try appendLocked(p.drafts, to: p.run, expectedNext: p.expectedNext, options: p.options)
+                if batch.count > 1 { try db.execute("RELEASE append") }
+                results.append(.success(events))
+            } catch {
+                if batch.count > 1 {
+                    try? db.execute("ROLLBACK TO append")
+                    try? db.execute("RELEASE append")
+                }
+                results.append(.failure(error))
+            }
+        }
+        if batch.count == 1, case .failure = results[0] {
+            try? db.execute("ROLLBACK")
+            batch[0].result = results[0]
+            return
+        }
+        do {
             try db.execute("COMMIT")
-            return events
+            for (p, r) in zip(batch, results) { p.result = r }
         } catch {
             try? db.execute("ROLLBACK")
-            throw error
+            for p in batch { p.result = .failure(error) }
         }
     }
 
@@ -185,15 +257,23 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         return out
     }
 
-    /// Folds a run row by row, without holding its events: memory stays flat however long the run.
+    /// Folds a run row by row, without holding its events: memory stays flat however long the
+    /// run. Notes, most of a long monitor step's events, are folded from the step they name,
+    /// read from the stored bytes (`StepNoteBytes`); any other row is decoded in full.
     public func fold(_ run: String) throws -> RunState? {
         lock.lock()
         defer { lock.unlock() }
         var state = RunState(runID: run)
         var any = false
-        try db.query("SELECT \(Self.columns) FROM events WHERE run_id = ? ORDER BY run_seq", [.text(run)]) { row in
+        var note = StepNoteBytes()
+        // Everything but the hash, which a fold does not read.
+        try db.query("SELECT seq, run_id, run_seq, type, at_ms, actor, body FROM events WHERE run_id = ? ORDER BY run_seq", [.text(run)]) { row in
             any = true
-            try state.apply(try Self.event(row, hashed: false))
+            if StepNoteBytes.isNote(row.bytes(3)), let step = note.step(of: row.bytes(6)) {
+                try state.applyNote(step: step, seq: row.int(0), runSeq: row.int(2), atMillis: row.int(4))
+            } else {
+                try state.apply(try Self.event(row, hashed: false))
+            }
         }
         return any ? state : nil
     }
@@ -293,6 +373,23 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded(.down)) }
+}
+
+/// One writer's append waiting for a group commit; `result` is set by whichever writer commits it.
+private final class PendingAppend {
+    let drafts: [EventDraft]
+    let run: String
+    let expectedNext: Int64
+    let options: AppendOptions
+    /// Written by the committing writer before it broadcasts on `queue`; read under `queue`.
+    var result: Result<[Event], Error>?
+
+    init(drafts: [EventDraft], run: String, expectedNext: Int64, options: AppendOptions) {
+        self.drafts = drafts
+        self.run = run
+        self.expectedNext = expectedNext
+        self.options = options
+    }
 }
 
 /// An event as stored, before its body is decoded: what the chain check reads.
