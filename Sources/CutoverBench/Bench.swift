@@ -43,7 +43,7 @@ struct Options {
     var engineOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
-    var noopSteps = 300
+    var noopSteps = 1_000
     var longSteps = 10_000
     var concurrentRuns = 100
     var concurrentSteps = 100

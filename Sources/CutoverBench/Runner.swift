@@ -95,10 +95,13 @@ struct Runner {
             }
         }
         let noop = Stat(perStep), raw = Stat(rawPerStep)
+        // Each rep's engine run and raw commits ran back to back on the same disk: their
+        // ratio, then the median of those, is what drift between reps does not move.
+        let noopRatio = Stat(zip(perStep, rawPerStep).map { $0 / $1 }).median
         results.append(Result(
             figure: "durable no-op step (engine + SQLite)", value: noop, unit: "ms/step", baseline: raw,
-            baselineName: "raw SQLite, same commits", ratio: noop.median / raw.median, budget: "ratio <= 1.5 and < 1 ms",
-            met: noop.median / raw.median <= 1.5 && noop.median < 1,
+            baselineName: "raw SQLite, same commits", ratio: noopRatio, budget: "ratio <= 1.5 and < 1 ms",
+            met: noopRatio <= 1.5 && noop.median < 1,
             note: String(format: "%.1f events and %.2f durable commits per step (a success and the next start share one)", eventsPerStep, commitsPerStep)))
         let rawCommitsPerSecond = 1_000 / (raw.median / commitsPerStep)
 
