@@ -191,7 +191,8 @@ public actor Scheduler {
         var next: Int64?
         for name in try store.scheduleNames() {
           do {
-            guard var schedule = try store.schedule(name), let definition = schedule.definition, !schedule.removed else { continue }
+            guard var schedule = try store.schedule(name), let definition = schedule.definition else { continue }
+            // Drills left unfinished or untold are seen through, even of a schedule removed since.
             for drill in schedule.drills where drill.finished == nil || drill.notified == nil { runs.append(drill.run) }
             guard schedule.isActive else { continue }
             let (cron, zone): (CronExpression, ZoneInfo)

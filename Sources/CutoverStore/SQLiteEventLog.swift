@@ -266,8 +266,8 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         var state = RunState(runID: run)
         var any = false
         var note = StepNoteBytes()
-        // Everything but the hash, which a fold does not read.
-        try db.query("SELECT seq, run_id, run_seq, type, at_ms, actor, body FROM events WHERE run_id = ? ORDER BY run_seq", [.text(run)]) { row in
+        // Everything but the hash, which a fold does not read, and the run id, which it knows.
+        try db.query("SELECT seq, ?1, run_seq, type, at_ms, actor, body FROM events WHERE run_id = ?1 ORDER BY run_seq", [.text(run)]) { row in
             any = true
             if StepNoteBytes.isNote(row.bytes(3)), let step = note.step(of: row.bytes(6)) {
                 try state.applyNote(step: step, seq: row.int(0), runSeq: row.int(2), atMillis: row.int(4))

@@ -161,6 +161,29 @@ import TestSupport
         #expect(short.drills.last?.finished == nil)
     }
 
+    /// A scheduler asked to stop starts no step; the next one carries the drill through, even
+    /// when the schedule was removed meanwhile, and records and tells how it ended.
+    @Test func aStoppedDrillIsFinishedByTheNextSchedulerEvenAfterItsScheduleIsRemoved() async throws {
+        let rig = try rig()
+        at("2027-03-01T02:00:05Z", rig)
+        let stop = StopRequest()
+        stop.request()
+        _ = try await rig.scheduler(owner: "host:1:a", stop: stop).passAndDrive()
+        let run = try #require(try rig.schedule("daily").drills.first?.run)
+        let stopped = try #require(try rig.h.log.fold(run))
+        #expect(stopped.status == .running)
+        #expect(!(try rig.h.events(run)).contains { $0.type == "StepStarted" }, "no step was started after the stop")
+        #expect(try rig.schedule("daily").drills.first?.finished == nil)
+
+        try rig.h.signal(ScheduleStream.id("daily"), .scheduleRemoved(Signal()), by: "oncall")
+        _ = try await rig.scheduler(owner: "host:2:b", gone: { $0 == "host:1:a" }).passAndDrive()
+        let schedule = try rig.schedule("daily")
+        #expect(schedule.removed)
+        #expect(schedule.drills.count == 1)
+        #expect(schedule.drills.first?.finished?.passed == true && schedule.drills.first?.notified != nil)
+        #expect(try rig.h.log.fold(run)?.status == .rolledBack)
+    }
+
     @Test func readinessOnlyKeepsTheChecksAndRefusesWhatDependsOnDroppedSteps() throws {
         let h = try Harness()
         let wf = try h.workflow("""
