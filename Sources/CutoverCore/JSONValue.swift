@@ -130,14 +130,17 @@ extension JSONValue {
         return try text.withUTF8 { try JSONParser.parse($0) }
     }
 
-    /// Decodes a Codable value from this JSON value.
+    /// Decodes a Codable value from this JSON value, as `JSONDecoder` would from its
+    /// canonical text but without the text.
+    /// - Throws: `DecodingError` with the case, coding path and description `JSONDecoder` gives.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(canonicalString.utf8))
+        try JSONValueDecoder.decode(T.self, from: self)
     }
 
-    /// Encodes a Codable value as a JSON value.
+    /// Encodes a Codable value as a JSON value: what parsing `JSONEncoder`'s text would give.
+    /// - Throws: `EncodingError.invalidValue` for a non-finite number or a value that encodes nothing.
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-        try parse(JSONEncoder().encode(value))
+        try JSONValueEncoder.encode(value)
     }
 }
 
