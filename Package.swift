@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "TestSupport"]),
+        .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "TestSupport"]),
         .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverCrypto", "TestSupport"]),
         .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(
