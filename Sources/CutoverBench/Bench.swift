@@ -13,6 +13,11 @@ struct Bench {
     static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
         do {
+            if let events = value(args, "--synthesize").flatMap(Int.init), let db = value(args, "--db") {
+                // For profiling one figure by hand: `--synthesize N --db F`, then `--only fold --db F`.
+                try Synthesis.run(events: events, path: db)
+                return
+            }
             if let i = args.firstIndex(of: "--only") {
                 // Child mode: one measurement in a fresh process, so peak memory is its own.
                 try await Child.run(figure: args[i + 1], db: value(args, "--db")!)

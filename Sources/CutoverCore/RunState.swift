@@ -80,8 +80,9 @@ public struct RunState: Sendable, Equatable {
         guard runSeq == lastRunSeq + 1 else {
             throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "run sequence \(runSeq) does not follow \(lastRunSeq)")
         }
-        guard plan != nil else { throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "the first event of a run must be RunStarted") }
-        guard steps[step] != nil else {
+        // Checked without copying the plan or the step's record out of their storage.
+        guard startedAtMillis != nil else { throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "the first event of a run must be RunStarted") }
+        guard positions[step] != nil else {
             throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "refers to step \"\(step)\", which is not in the run's plan")
         }
         lastRunSeq = runSeq

@@ -22,7 +22,6 @@ final class SQLiteDatabase {
                 throw EventStoreError.storage("cannot open \(path): \(message)")
             }
             sqlite3_busy_timeout(handle, 10_000)
-            mapForReading()
             return
         }
         let url = URL(fileURLWithPath: path)
@@ -45,14 +44,6 @@ final class SQLiteDatabase {
         }
         sqlite3_busy_timeout(handle, 10_000)
         _ = cutover_sqlite_enable_defensive(handle)
-        mapForReading()
-    }
-
-    /// Reads go through a memory map of the file (up to 256 MB) instead of a `read` call per
-    /// page: folds and chain checks visit every row of a run or of the log. Writes still go
-    /// through the journal. The map is read-only; SQLite falls back to reads where it cannot map.
-    private func mapForReading() {
-        sqlite3_exec(handle, "PRAGMA mmap_size=268435456", nil, nil, nil)
     }
 
     deinit {
