@@ -20,6 +20,13 @@ import TestSupport
 
     func at(_ iso: String, _ rig: SchedulerRig) { rig.h.clock.set(SchedulerRig.instant(iso)) }
 
+    /// What a scheduler that crashed right after recording the 1st's firing as due left behind.
+    func recordDueBeforeACrash(_ rig: SchedulerRig) throws -> Int64 {
+        let due = SchedulerRig.seconds("2027-03-01T02:00:00Z") * 1_000
+        try rig.h.signal(ScheduleStream.id("daily"), .drillDue(DrillDue(dueAtMillis: due)), by: "scheduler")
+        return due
+    }
+
     @Test func aDrillIsNotStartedOverALiveFailoverAndTheReasonIsRecorded() async throws {
         let rig = try rig()
         // A live failover of the same service, waiting for approval: it holds the service.
@@ -48,13 +55,9 @@ import TestSupport
         // The crash came after DrillDue, before the run: the run is started now.
         let rig = try rig()
         at("2027-03-01T02:00:05Z", rig)
-        var schedule = try rig.schedule("daily")
-        let due = SchedulerRig.seconds("2027-03-01T02:00:00Z") * 1_000
-        _ = try rig.h.log.append(
-            [EventDraft(at: rig.h.clock.now(), actor: "scheduler", body: .drillDue(DrillDue(dueAtMillis: due)))], to: ScheduleStream.id("daily"),
-            expectedNext: schedule.lastRunSeq + 1, options: AppendOptions(now: rig.h.clock.now()))
+        let due = try recordDueBeforeACrash(rig)
         _ = try await rig.scheduler(owner: "host:2:b").passAndDrive()
-        schedule = try rig.schedule("daily")
+        let schedule = try rig.schedule("daily")
         #expect(schedule.drills.map(\.dueAtMillis) == [due])
         #expect(try rig.h.log.runIDs().count == 1)
         #expect(rig.lines.all.contains { $0.contains("started drill") })
@@ -64,11 +67,7 @@ import TestSupport
         // The crash came after RunStarted, before DrillStarted: the run is found by its firing.
         let rig = try rig()
         at("2027-03-01T02:00:05Z", rig)
-        let schedule = try rig.schedule("daily")
-        let due = SchedulerRig.seconds("2027-03-01T02:00:00Z") * 1_000
-        _ = try rig.h.log.append(
-            [EventDraft(at: rig.h.clock.now(), actor: "scheduler", body: .drillDue(DrillDue(dueAtMillis: due)))], to: ScheduleStream.id("daily"),
-            expectedNext: schedule.lastRunSeq + 1, options: AppendOptions(now: rig.h.clock.now()))
+        let due = try recordDueBeforeACrash(rig)
         var request = rig.h.request(rig.workflow, mode: .drill)
         request.schedule = ScheduledFiring(name: "daily", dueAtMillis: due)
         let run = try rig.h.engine().start(request)
