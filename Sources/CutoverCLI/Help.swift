@@ -185,7 +185,8 @@ enum Help {
                    cutover schedule next NAME [--count N] [--json]
                    cutover schedule pause NAME | resume NAME | remove NAME [--reason TEXT]
 
-            Schedules are events in the log, audited like runs. EXPR is five cron fields
+            Schedules are events in the log, audited like runs (`cutover history schedule:NAME`
+            lists a schedule's own events). EXPR is five cron fields
             (minute hour day-of-month month day-of-week) with ranges 1-5, lists 1,15, steps */10
             and names MON, JAN; or @hourly @daily @weekly @monthly @quarterly @yearly. When both
             day fields are restricted, a day matching either one fires (as in Vixie cron).

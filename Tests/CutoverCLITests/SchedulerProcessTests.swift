@@ -229,6 +229,9 @@ extension Project {
 
         #expect(try p.cutover("schedule", "pause", "weekly", "--reason", "change freeze").status == 0)
         #expect(try p.cutover("schedule", "pause", "weekly").status == 1)
+        let history = try p.cutover("history", "schedule:weekly")
+        #expect(history.stdout.contains("ScheduleAdded") && history.stdout.contains("0 6 * * MON (UTC), readiness"), "\(history.stdout)")
+        #expect(history.stdout.contains("SchedulePaused") && history.stdout.contains("by oncall: change freeze"), "\(history.stdout)")
         let listed = try p.cutover("schedule", "list", "--json")
         let rows = listed.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(rows.count == 2)
