@@ -53,7 +53,12 @@ enum ScheduleCommands {
         } else {
             catchUp = .skip
         }
-        let approvedBy = (args["--approved-by"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var approvedBy: [String] = []
+        for name in (args["--approved-by"] ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            // Approvals count distinct people: a name twice would promise one it cannot keep.
+            guard !approvedBy.contains(name) else { throw UsageError("--approved-by: \(name) is named twice; approvals must come from different people") }
+            approvedBy.append(name)
+        }
         // The files must load now, as the scheduler will load them at each firing.
         let request = try SchedulerHost.request(
             ScheduleDefinition(name: name, workflow: workflow, runbook: runbook, cron: cron.source, timeZone: zoneName, mode: mode, catchUp: catchUp, approvedBy: approvedBy),

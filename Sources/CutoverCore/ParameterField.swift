@@ -65,7 +65,10 @@ public struct ParameterField: Sendable {
         case .oneOf(let values): ok = value.stringValue.map(values.contains) ?? false
         case .object: ok = value.objectValue != nil
         }
-        return ok ? nil : "expected \(expectation), got \(value.shortDescription)"
+        if ok { return nil }
+        // A literal where a secret reference belongs is likely the secret itself: never echo it.
+        if case .secret = type, value.stringValue != nil { return "expected \(expectation), got a literal value (not shown: it may be the secret)" }
+        return "expected \(expectation), got \(value.shortDescription)"
     }
 
     static func isURL(_ s: String) -> Bool {

@@ -76,24 +76,25 @@ public struct ScheduleState: Sendable {
             handledThroughMillis = max(handledThroughMillis, at)
         case .scheduleRemoved:
             try expectLive(event)
+            // A firing being started stays pending: its run, if it was started, is still recorded.
             removed = true
-            pendingDue = nil
         case .drillDue(let p):
             try expectLive(event)
             guard pendingDue == nil else { throw FoldError(event, "a firing is already being started (due \(pendingDue!.dueAtMillis))") }
             guard p.dueAtMillis > handledThroughMillis else { throw FoldError(event, "firing \(p.dueAtMillis) was already dealt with") }
             pendingDue = p
         case .drillStarted(let p):
-            try expectLive(event)
-            guard pendingDue?.dueAtMillis == p.dueAtMillis else { throw FoldError(event, "starts a firing that was not recorded as due first") }
+            // The firing recorded as due settles even if the schedule was paused or removed since.
+            guard definition != nil, pendingDue?.dueAtMillis == p.dueAtMillis else { throw FoldError(event, "starts a firing that was not recorded as due first") }
             drills.append(Drill(dueAtMillis: p.dueAtMillis, run: p.run, startedAtMillis: at))
             pendingDue = nil
             handledThroughMillis = max(handledThroughMillis, p.dueAtMillis)
         case .drillSkipped(let p):
-            try expectLive(event)
-            guard p.dueAtMillis > handledThroughMillis else { throw FoldError(event, "firing \(p.dueAtMillis) was already dealt with") }
-            if let pending = pendingDue, pending.dueAtMillis != p.dueAtMillis {
-                throw FoldError(event, "skips a firing other than the one being started")
+            if let pending = pendingDue {
+                guard pending.dueAtMillis == p.dueAtMillis else { throw FoldError(event, "skips a firing other than the one being started") }
+            } else {
+                try expectLive(event)
+                guard p.dueAtMillis > handledThroughMillis else { throw FoldError(event, "firing \(p.dueAtMillis) was already dealt with") }
             }
             skips.append(p)
             pendingDue = nil

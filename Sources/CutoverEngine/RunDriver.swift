@@ -173,7 +173,8 @@ actor RunDriver {
         while engine.clock.now() < deadline {
             if step != nil {
                 if try await handleSignalsDuringStep() == .detached { return .detached }
-            } else if try reloadOrStop() {
+            } else if try config.stop.isRequested || reloadOrStop() {
+                // Between steps a stop need not wait out a retry's backoff: the time is in the log.
                 return .done
             }
             try renewLease()

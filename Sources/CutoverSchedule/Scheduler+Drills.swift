@@ -26,7 +26,7 @@ extension Scheduler {
             try skip(due, reason: try blockReason(holder, service: scope), blockedBy: holder, &schedule)
             return nil
         }
-        try append(.drillStarted(DrillStarted(dueAtMillis: due.dueAtMillis, run: run)), to: &schedule)
+        try appendSurely(.drillStarted(DrillStarted(dueAtMillis: due.dueAtMillis, run: run)), to: &schedule)
         environment.log("schedule \(name): started \(definition.mode.rawValue) \(run) (due \(Self.iso(due.dueAtMillis)))")
         return run
     }
@@ -53,17 +53,31 @@ extension Scheduler {
     /// A firing recorded as due before the scheduler stopped: if its run was started, record
     /// that; if not, start it now. Never two runs for one firing.
     func recover(_ name: String, _ due: DrillDue, _ schedule: inout ScheduleState) throws -> String? {
+        if let run = try recordFoundRun(name, due, &schedule) { return run }
+        return try startDrill(name, due, &schedule)
+    }
+
+    /// The firing was recorded due, then the schedule paused or removed before its run was
+    /// recorded: the run is recorded if it was started, else the firing is skipped.
+    func settleInactive(_ name: String, _ due: DrillDue, _ schedule: inout ScheduleState) throws -> String? {
+        if let run = try recordFoundRun(name, due, &schedule) { return run }
+        try skip(due, reason: "the schedule was \(schedule.removed ? "removed" : "paused") before the run was started", blockedBy: nil, &schedule)
+        return nil
+    }
+
+    /// Looks for the run started for a firing (newest first) and records it as started.
+    private func recordFoundRun(_ name: String, _ due: DrillDue, _ schedule: inout ScheduleState) throws -> String? {
         for run in try store.runIDs().reversed() {
             guard let first = try store.events(of: run, after: 0).first, case .runStarted(let p) = first.body else { continue }
             if p.schedule == ScheduledFiring(name: name, dueAtMillis: due.dueAtMillis) {
-                try append(.drillStarted(DrillStarted(dueAtMillis: due.dueAtMillis, run: run)), to: &schedule)
+                try appendSurely(.drillStarted(DrillStarted(dueAtMillis: due.dueAtMillis, run: run)), to: &schedule)
                 environment.log("schedule \(name): found run \(run) for the firing due \(Self.iso(due.dueAtMillis)), started before a restart")
                 return run
             }
-            // Runs are in start order: anything started before the firing was due is not it.
+            // Runs are in start order: anything started well before the firing was due is not it.
             if first.atMillis < due.dueAtMillis - 60_000 { break }
         }
-        return try startDrill(name, due, &schedule)
+        return nil
     }
 
     // MARK: - Driving

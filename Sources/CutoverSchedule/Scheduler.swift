@@ -142,12 +142,10 @@ public actor Scheduler {
         guard try await waitForLease() else { return }
         defer { releaseLease() }
         environment.log("scheduler \(configuration.owner) holds the lease")
-        if once {
-            _ = try await passAndDrive()
-            return
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            while !stop.isRequested {
+            var first = true
+            while !stop.isRequested, first || !once {
+                first = false
                 try takeLease()
                 let (runs, next) = try pass()
                 for run in runs where !driving.contains(run) {
@@ -155,21 +153,26 @@ public actor Scheduler {
                     driving.insert(run)
                     group.addTask { await self.drive(run) }
                 }
+                if once { break }
                 let poll = clock.now().addingTimeInterval(Double(configuration.pollInterval.milliseconds) / 1_000)
                 let wake = next.map { min(poll, Date(timeIntervalSince1970: Double($0) / 1_000)) } ?? poll
-                try await sleepUnlessStopped(until: wake)
+                try await sleepRenewing(until: wake, whileDriving: false)
             }
+            // The lease is kept until the last drill has stopped: another scheduler must not
+            // take them over while they run here.
+            try await sleepRenewing(until: .distantFuture, whileDriving: true)
             try await group.waitForAll()
         }
     }
 
     /// One pass with the runs it returns driven to their end (or to a stop), one after the
-    /// other; returns the next firing time. `--once`, and the simulated-time tests, use this.
+    /// other; returns the next firing time. The simulated-time tests use this.
     /// - Throws: `EventStoreError.leaseHeld` when another scheduler holds the lease.
     public func passAndDrive() async throws -> Int64? {
         try takeLease()
         let (runs, next) = try pass()
-        for run in runs where !driving.contains(run) {
+        for run in runs where !driving.contains(run) && !stop.isRequested {
+            try takeLease()
             guard try shouldDrive(run) else { continue }
             driving.insert(run)
             await drive(run)
@@ -177,9 +180,18 @@ public actor Scheduler {
         return next
     }
 
-    private func sleepUnlessStopped(until deadline: Date) async throws {
-        while !stop.isRequested, clock.now() < deadline {
+    /// Sleeps until `deadline` (or, with `whileDriving`, until no drill runs here), renewing the
+    /// lease every third of its time: a long poll or a long drill never lets it lapse.
+    private func sleepRenewing(until deadline: Date, whileDriving: Bool) async throws {
+        var renewed = clock.now()
+        let third = Double(configuration.leaseTTL.milliseconds) / 3_000
+        while clock.now() < deadline {
+            if whileDriving ? driving.isEmpty : stop.isRequested { return }
             try await clock.sleep(until: min(deadline, clock.now().addingTimeInterval(0.2)))
+            if clock.now().timeIntervalSince(renewed) >= third {
+                try takeLease()
+                renewed = clock.now()
+            }
         }
     }
 
@@ -194,6 +206,11 @@ public actor Scheduler {
             guard var schedule = try store.schedule(name), let definition = schedule.definition else { continue }
             // Drills left unfinished or untold are seen through, even of a schedule removed since.
             for drill in schedule.drills where drill.finished == nil || drill.notified == nil { runs.append(drill.run) }
+            if !schedule.isActive, let pending = schedule.pendingDue {
+                // Paused or removed between recording a firing due and recording its run.
+                if let run = try settleInactive(name, pending, &schedule) { runs.append(run) }
+                continue
+            }
             guard schedule.isActive else { continue }
             let (cron, zone): (CronExpression, ZoneInfo)
             do {
@@ -222,6 +239,9 @@ public actor Scheduler {
           } catch EventStoreError.conflict {
             // Someone else wrote to this schedule meanwhile (a person pausing it): next pass.
             next = nowMillis
+          } catch let error as FoldError {
+            // One schedule's stream that does not fold stops that schedule, not the others.
+            environment.log("schedule \(name) is left alone: its events do not fold (\(error)); `cutover audit verify` says more")
           }
         }
         return (runs, next)
@@ -235,13 +255,33 @@ public actor Scheduler {
         return value
     }
 
-    /// Appends to a schedule's stream; a conflict means another writer (a person pausing it,
-    /// or a scheduler that should not be running) got there first, and this pass stops.
+    /// Appends to a schedule's stream once its fold accepts the event (a written event cannot be
+    /// taken back); a conflict means another writer (a person pausing it, or a scheduler that
+    /// should not be running) got there first.
     func append(_ body: EventBody, to schedule: inout ScheduleState) throws {
+        let now = clock.now()
+        var check = schedule
+        try check.apply(Event(
+            seq: 0, runID: ScheduleStream.id(schedule.name), runSeq: schedule.lastRunSeq + 1,
+            atMillis: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)), actor: configuration.actor, body: body, bodyJSON: "", hash: ""))
         let events = try store.append(
-            [EventDraft(at: clock.now(), actor: configuration.actor, body: body)], to: ScheduleStream.id(schedule.name),
-            expectedNext: schedule.lastRunSeq + 1, options: AppendOptions(now: clock.now()))
+            [EventDraft(at: now, actor: configuration.actor, body: body)], to: ScheduleStream.id(schedule.name),
+            expectedNext: schedule.lastRunSeq + 1, options: AppendOptions(now: now))
         for e in events { try schedule.apply(e) }
+    }
+
+    /// `append`, folding the stream again after a conflict: for events that must be recorded
+    /// whatever else was written meanwhile (a started run's `DrillStarted`).
+    func appendSurely(_ body: EventBody, to schedule: inout ScheduleState) throws {
+        for attempt in 1...5 {
+            do {
+                try append(body, to: &schedule)
+                return
+            } catch EventStoreError.conflict where attempt < 5 {
+                guard let fresh = try store.schedule(schedule.name) else { throw EventStoreError.unknownRun(ScheduleStream.id(schedule.name)) }
+                schedule = fresh
+            }
+        }
     }
 
     static func iso(_ millis: Int64) -> String {

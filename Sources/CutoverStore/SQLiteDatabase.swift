@@ -51,6 +51,9 @@ final class SQLiteDatabase {
         sqlite3_close_v2(handle)
     }
 
+    /// Whether a transaction is open (SQLite may roll one back by itself after some errors).
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Runs SQL that returns no rows (may hold several statements).
     func execute(_ sql: String) throws {
         var error: UnsafeMutablePointer<CChar>?

@@ -135,8 +135,10 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
             let batch = pending
             pending = []
             queue.unlock()
-            commit(batch)
+            let results = commit(batch)
             queue.lock()
+            // Results are handed over under `queue`, where their owners read them.
+            for (p, r) in zip(batch, results) { p.result = r }
             committing = false
             queue.broadcast()
         }
@@ -144,43 +146,54 @@ public final class SQLiteEventLog: EventStore, @unchecked Sendable {
         return try mine.result!.get()
     }
 
-    /// One durable transaction for `batch`; sets every request's result.
-    private func commit(_ batch: [PendingAppend]) {
+    /// One durable transaction for `batch`: each request's result, in order.
+    private func commit(_ batch: [PendingAppend]) -> [Result<[Event], Error>] {
         lock.lock()
         defer { lock.unlock() }
         commits += 1
         do {
             try db.execute("BEGIN IMMEDIATE")
         } catch {
-            for p in batch { p.result = .failure(error) }
-            return
+            return batch.map { _ in .failure(error) }
         }
         var results: [Result<[Event], Error>] = []
         for p in batch {
+            // After some errors (disk full, I/O) SQLite rolls the whole transaction back by
+            // itself: then nothing more may run, or it would commit on its own, outside the batch.
+            guard db.inTransaction else {
+                results.append(.failure(EventStoreError.storage("the transaction was rolled back by SQLite after an earlier error; nothing of this append was written")))
+                continue
+            }
             do {
                 if batch.count > 1 { try db.execute("SAVEPOINT append") }
                 let events = try appendLocked(p.drafts, to: p.run, expectedNext: p.expectedNext, options: p.options)
                 if batch.count > 1 { try db.execute("RELEASE append") }
                 results.append(.success(events))
             } catch {
-                if batch.count > 1 {
+                if batch.count > 1, db.inTransaction {
                     try? db.execute("ROLLBACK TO append")
                     try? db.execute("RELEASE append")
                 }
                 results.append(.failure(error))
             }
         }
-        if batch.count == 1, case .failure = results[0] {
+        guard db.inTransaction else {
+            // Rolled back by SQLite: nothing of the batch is on disk, successes included.
+            return results.map { r in
+                if case .failure = r { return r }
+                return .failure(EventStoreError.storage("the transaction was rolled back by SQLite after an error in the same batch; nothing was written"))
+            }
+        }
+        if !results.contains(where: { if case .success = $0 { true } else { false } }) {
             try? db.execute("ROLLBACK")
-            batch[0].result = results[0]
-            return
+            return results
         }
         do {
             try db.execute("COMMIT")
-            for (p, r) in zip(batch, results) { p.result = r }
+            return results
         } catch {
             try? db.execute("ROLLBACK")
-            for p in batch { p.result = .failure(error) }
+            return batch.map { _ in .failure(error) }
         }
     }
 
@@ -381,7 +394,7 @@ private final class PendingAppend {
     let run: String
     let expectedNext: Int64
     let options: AppendOptions
-    /// Written by the committing writer before it broadcasts on `queue`; read under `queue`.
+    /// Written and read under `queue`.
     var result: Result<[Event], Error>?
 
     init(drafts: [EventDraft], run: String, expectedNext: Int64, options: AppendOptions) {

@@ -213,6 +213,8 @@ extension Project {
         #expect(live.status == 64 && live.stderr.contains("--drill"))
         let unapproved = try p.cutover("schedule", "add", "g", "--workflow", "gated", "--runbook", "svc", "--cron", "@monthly", "--drill")
         #expect(unapproved.status == 64 && unapproved.stderr.contains("--approved-by"))
+        let twice = try p.cutover("schedule", "add", "g", "--workflow", "gated", "--runbook", "svc", "--cron", "@monthly", "--drill", "--approved-by", "alice,alice")
+        #expect(twice.status == 64 && twice.stderr.contains("alice is named twice"), "\(twice.stderr)")
         #expect(!p.databaseExists)
 
         let added = try p.cutover("schedule", "add", "q", "--workflow", "check", "--runbook", "svc", "--cron", "@quarterly", "--tz", "Europe/Berlin", "--drill")

@@ -52,6 +52,14 @@ import TestSupport
         ("42", "steps[0]", ["expected a step object, got an integer"]),
     ]
 
+    /// A literal where a secret reference belongs is likely the secret: the message, which
+    /// reaches terminals and a skipped drill's reason in the log, never repeats it.
+    @Test func aLiteralInASecretFieldIsNotEchoed() {
+        let found = issues(workflow: wrap(#"{"id": "a", "type": "notify", "with": {"url": "http://hook", "message": "m", "routingKey": "R0UT1NGK3Y"}}"#))
+        #expect(found.count == 1)
+        #expect(found.first.map { !$0.description.contains("R0UT1NGK3Y") && $0.description.contains("not shown") } == true, "\(found)")
+    }
+
     @Test(arguments: 0..<badSteps.count)
     func badStepIsNamedByPath(_ row: Int) {
         let (step, path, words) = Self.badSteps[row]

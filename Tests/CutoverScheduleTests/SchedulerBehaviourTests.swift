@@ -79,6 +79,59 @@ import TestSupport
         #expect(rig.lines.all.contains { $0.contains("found run \(run)") })
     }
 
+    /// Found in review: a firing recorded due, then the schedule paused and resumed, then the
+    /// service taken: the skip of that firing must be accepted by the fold, not written and
+    /// then refused (which would have stopped every schedule at the next pass).
+    @Test func aPendingFiringIsSettledAfterAPauseAndResume() async throws {
+        let rig = try rig()
+        at("2027-03-01T02:00:05Z", rig)
+        let due = try recordDueBeforeACrash(rig)
+        try rig.h.signal(ScheduleStream.id("daily"), .schedulePaused(Signal()), by: "oncall")
+        at("2027-03-01T03:00:00Z", rig)
+        try rig.h.signal(ScheduleStream.id("daily"), .scheduleResumed(Signal()), by: "oncall")
+        let gated = try rig.h.workflow(#"{"name": "live", "steps": [{"id": "go", "type": "approval"}]}"#)
+        let live = try rig.h.engine(detach: true).start(rig.h.request(gated))
+        _ = try await rig.scheduler(owner: "host:1:a").passAndDrive()
+        let schedule = try rig.schedule("daily")
+        #expect(schedule.skips.map(\.dueAtMillis) == [due] && schedule.skips.first?.blockedBy == live)
+        #expect(schedule.pendingDue == nil)
+    }
+
+    @Test(arguments: [true, false])
+    func aFiringPendingWhenTheScheduleIsRemovedIsRecordedOrSkipped(_ runWasStarted: Bool) async throws {
+        let rig = try rig()
+        at("2027-03-01T02:00:05Z", rig)
+        let due = try recordDueBeforeACrash(rig)
+        var run: String?
+        if runWasStarted {
+            var request = rig.h.request(rig.workflow, mode: .drill)
+            request.schedule = ScheduledFiring(name: "daily", dueAtMillis: due)
+            run = try rig.h.engine().start(request)
+        }
+        try rig.h.signal(ScheduleStream.id("daily"), .scheduleRemoved(Signal()), by: "oncall")
+        _ = try await rig.scheduler(owner: "host:1:a").passAndDrive()
+        let schedule = try rig.schedule("daily")
+        #expect(schedule.pendingDue == nil)
+        if let run {
+            #expect(schedule.drills.map(\.run) == [run])
+            #expect(schedule.drills.first?.finished?.passed == true, "the started drill is still carried through")
+            #expect(try rig.h.log.lockHolder(scope: "sim-service") == nil, "and gives the service back")
+        } else {
+            #expect(schedule.skips.first?.reason == "the schedule was removed before the run was started")
+            #expect(try rig.h.log.runIDs().isEmpty)
+        }
+    }
+
+    @Test func aScheduleWhoseStreamDoesNotFoldStopsOnlyItself() async throws {
+        let rig = try rig()
+        try rig.add("other", cron: "0 2 * * *")
+        try rig.h.signal(ScheduleStream.id("daily"), .drillStarted(DrillStarted(dueAtMillis: 5, run: "run-x")), by: "someone")
+        at("2027-03-01T02:00:05Z", rig)
+        _ = try await rig.scheduler(owner: "host:1:a").passAndDrive()
+        #expect(try rig.schedule("other").drills.count == 1)
+        #expect(rig.lines.all.contains { $0.contains("schedule daily is left alone: its events do not fold") })
+    }
+
     @Test func firingsWhilePausedAreNeitherStartedNorMissed() async throws {
         let rig = try rig()
         let s = rig.scheduler(owner: "host:1:a")
