@@ -64,6 +64,12 @@ enum ScheduleCommands {
             ScheduleDefinition(name: name, workflow: workflow, runbook: runbook, cron: cron.source, timeZone: zoneName, mode: mode, catchUp: catchUp, approvedBy: approvedBy),
             firing: ScheduledFiring(name: name, dueAtMillis: 0), ctx)
         try checkApprovals(request, approvedBy: approvedBy, workflow: workflow)
+        if let hook = request.runbook.source["notify"]?["webhook"]?.stringValue, !SecretReference.isReference(hook),
+            let host = URLComponents(string: hook)?.host, !["127.0.0.1", "localhost", "::1"].contains(host)
+        {
+            ctx.console.err(
+                "warning: runbook \(request.runbook.file) has notify.webhook as a literal URL; webhook URLs often carry a token, and the runbook is snapshotted into the log with every run: use env:NAME")
+        }
         let definition = ScheduleDefinition(
             name: name, workflow: absolute(try Definitions.locate(workflow, in: "workflows", kind: "workflow")),
             runbook: absolute(try Definitions.locate(runbook, in: "runbooks", kind: "runbook")),

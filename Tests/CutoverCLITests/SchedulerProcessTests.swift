@@ -222,6 +222,11 @@ extension Project {
         #expect(added.stdout.contains("00:00 CET") || added.stdout.contains("00:00 CEST"))
         let readiness = try p.cutover("schedule", "add", "weekly", "--workflow", "check", "--runbook", "svc", "--cron", "0 6 * * MON", "--readiness-only")
         #expect(readiness.status == 0 && readiness.stdout.contains("readiness check (dr-health)"), "\(readiness.stdout)")
+        p.dir.write("runbooks/literal.json", #"{"service": "lit", "primary": {}, "dr": {"endpoint": "http://127.0.0.1:9/dr"}, "notify": {"webhook": "https://hooks.example.com/services/T0/B0/tokentokentoken"}}"#)
+        let literal = try p.cutover("schedule", "add", "lit", "--workflow", "soak", "--runbook", "literal", "--cron", "@daily", "--readiness-only")
+        #expect(literal.status == 0 && literal.stderr.contains("notify.webhook as a literal URL"), "\(literal.stderr)")
+        #expect(!literal.stderr.contains("tokentokentoken"))
+        #expect(try p.cutover("schedule", "remove", "lit").status == 0)
         let again = try p.cutover("schedule", "add", "q", "--workflow", "check", "--runbook", "svc", "--cron", "@daily", "--drill")
         #expect(again.status == 1 && again.stderr.contains("already exists"))
 
@@ -245,6 +250,6 @@ extension Project {
         #expect(try p.cutover("schedule", "remove", "q").status == 1)
         // Every change is an event, audited like runs.
         let verify = try p.cutover("audit", "verify")
-        #expect(verify.status == 0 && verify.stdout.contains("2 schedule(s)"), "\(verify.stdout)")
+        #expect(verify.status == 0 && verify.stdout.contains("3 schedule(s)"), "\(verify.stdout)")
     }
 }
