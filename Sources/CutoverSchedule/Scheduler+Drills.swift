@@ -151,29 +151,33 @@ extension Scheduler {
         return true
     }
 
+    /// Writes the report off the actor: it verifies the chain, which on a large log takes
+    /// seconds, and meanwhile the scheduler must go on renewing its lease.
+    nonisolated func writeReport(_ state: RunState) async -> String? {
+        environment.writeReport(state)
+    }
+
     /// `DrillFinished` (with the report written), then the notification, then `DrillNotified`;
     /// after a restart only what is missing is done.
     func finish(_ state: RunState, _ firing: ScheduledFiring) async throws {
-        guard var schedule = try store.schedule(firing.name), let drill = schedule.drills.last(where: { $0.run == state.runID }) else { return }
-        if drill.notified != nil { return }
+        guard let drill = try store.schedule(firing.name)?.drills.last(where: { $0.run == state.runID }), drill.notified == nil else { return }
         var finished = drill.finished
         if finished == nil {
-            let notice = DrillNotice(state: state, schedule: firing.name, report: environment.writeReport(state))
-            try append(.drillFinished(notice.finished), to: &schedule)
-            environment.log("schedule \(firing.name): \(state.runID) \(notice.finished.passed ? "passed" : "DID NOT PASS"): \(notice.finished.summary)")
-            finished = notice.finished
+            let report = await writeReport(state)
+            // Folded again after the wait: the stream may have moved on meanwhile.
+            guard var schedule = try store.schedule(firing.name) else { return }
+            finished = schedule.drills.last(where: { $0.run == state.runID })?.finished
+            if finished == nil {
+                let notice = DrillNotice(state: state, schedule: firing.name, report: report)
+                try appendSurely(.drillFinished(notice.finished), to: &schedule)
+                environment.log("schedule \(firing.name): \(state.runID) \(notice.finished.passed ? "passed" : "DID NOT PASS"): \(notice.finished.summary)")
+                finished = notice.finished
+            }
         }
         guard let finished else { return }
         let notified = await environment.notify(DrillNotice(state: state, schedule: firing.name, report: finished.report))
         // Others may have appended to the schedule while the webhook was answering.
-        for _ in 0..<5 {
-            guard var fresh = try store.schedule(firing.name), fresh.drills.last(where: { $0.run == state.runID })?.notified == nil else { return }
-            do {
-                try append(.drillNotified(notified), to: &fresh)
-                return
-            } catch EventStoreError.conflict {
-                continue
-            }
-        }
+        guard var fresh = try store.schedule(firing.name), fresh.drills.last(where: { $0.run == state.runID })?.notified == nil else { return }
+        try appendSurely(.drillNotified(notified), to: &fresh)
     }
 }
