@@ -118,6 +118,21 @@ extension Duration {
 }
 
 /// Peak resident memory of this process, in MB.
+/// Starts a new resident-memory peak for `peakSinceResetMB` (Linux: writing 5 to
+/// `/proc/self/clear_refs` resets VmHWM), so figures measured in this process get their own.
+func resetPeakRSS() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+/// The resident-memory peak (VmHWM) since the last `resetPeakRSS`, or nil where there is none.
+func peakSinceResetMB() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kB = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return nil }
+    return kB / 1_024
+}
+
 func peakRSSMB() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

@@ -59,10 +59,14 @@ enum ScheduleCommands {
             guard !approvedBy.contains(name) else { throw UsageError("--approved-by: \(name) is named twice; approvals must come from different people") }
             approvedBy.append(name)
         }
-        // The files must load now, as the scheduler will load them at each firing.
-        let request = try SchedulerHost.request(
-            ScheduleDefinition(name: name, workflow: workflow, runbook: runbook, cron: cron.source, timeZone: zoneName, mode: mode, catchUp: catchUp, approvedBy: approvedBy),
-            firing: ScheduledFiring(name: name, dueAtMillis: 0), ctx)
+        // Found once, kept as absolute paths; they must load now, as the scheduler will load
+        // them at each firing.
+        let runbookPath = absolute(try Definitions.locate(runbook, in: "runbooks", kind: "runbook"))
+        let workflowPath = absolute(try Definitions.locate(workflow, in: "workflows", kind: "workflow"))
+        let definition = ScheduleDefinition(
+            name: name, workflow: workflowPath, runbook: runbookPath, cron: cron.source, timeZone: zone.identifier, mode: mode,
+            catchUp: catchUp, approvedBy: approvedBy)
+        let request = try SchedulerHost.request(definition, firing: ScheduledFiring(name: name, dueAtMillis: 0), ctx)
         try checkApprovals(request, approvedBy: approvedBy, workflow: workflow)
         if let hook = request.runbook.source["notify"]?["webhook"]?.stringValue, !SecretReference.isReference(hook),
             let host = URLComponents(string: hook)?.host, !["127.0.0.1", "localhost", "::1"].contains(host)
@@ -70,10 +74,6 @@ enum ScheduleCommands {
             ctx.console.err(
                 "warning: runbook \(request.runbook.file) has notify.webhook as a literal URL; webhook URLs often carry a token, and the runbook is snapshotted into the log with every run: use env:NAME")
         }
-        let definition = ScheduleDefinition(
-            name: name, workflow: absolute(try Definitions.locate(workflow, in: "workflows", kind: "workflow")),
-            runbook: absolute(try Definitions.locate(runbook, in: "runbooks", kind: "runbook")),
-            cron: cron.source, timeZone: zone.identifier, mode: mode, catchUp: catchUp, approvedBy: approvedBy)
         let store = try ctx.openStore(creating: true)
         let existing = try store.schedule(name)
         if let existing, existing.definition != nil, !existing.removed {

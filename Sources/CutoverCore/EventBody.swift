@@ -96,41 +96,43 @@ public enum EventBody: Sendable, Equatable {
 
     /// The canonical JSON of the payload, as stored and hashed.
     public func encodedPayload() throws -> String {
-        if let text = canonicalPayloadByHand() { return text }
-        return try codablePayload()
+        try JSONValue.encode(payload).canonicalString
     }
 
-    /// The canonical payload through Codable: the reference the hand-written ones must equal.
+    /// The canonical payload through Foundation's `JSONEncoder`: the reference the stored
+    /// form must equal, byte for byte (a test holds them equal).
     package func codablePayload() throws -> String {
-        let value: JSONValue
+        try JSONValue.parse(JSONEncoder().encode(payload)).canonicalString
+    }
+
+    /// The payload, whatever its type.
+    private var payload: any Encodable {
         switch self {
-        case .runStarted(let p): value = try .encode(p)
-        case .driverAttached(let p): value = try .encode(p)
-        case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): value = try .encode(p)
-        case .stepSucceeded(let p): value = try .encode(p)
-        case .stepFailed(let p), .compensationFailed(let p): value = try .encode(p)
-        case .stepNote(let p): value = try .encode(p)
-        case .beforeRecorded(let p): value = try .encode(p)
-        case .timerSet(let p): value = try .encode(p)
-        case .approvalRequested(let p): value = try .encode(p)
-        case .approvalGranted(let p): value = try .encode(p)
+        case .runStarted(let p): p
+        case .driverAttached(let p): p
+        case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): p
+        case .stepSucceeded(let p): p
+        case .stepFailed(let p), .compensationFailed(let p): p
+        case .stepNote(let p): p
+        case .beforeRecorded(let p): p
+        case .timerSet(let p): p
+        case .approvalRequested(let p): p
+        case .approvalGranted(let p): p
         case .pauseRequested(let p), .resumeRequested(let p), .abortRequested(let p),
-            .rollbackRequested(let p), .runPaused(let p), .runResumed(let p):
-            value = try .encode(p)
-        case .rollbackStarted(let p): value = try .encode(p)
-        case .runSucceeded(let p), .runRolledBack(let p), .runFailed(let p), .runAborted(let p):
-            value = try .encode(p)
-        case .runNeedsAttention(let p): value = try .encode(p)
-        case .scheduleAdded(let p): value = try .encode(p)
-        case .schedulePaused(let p), .scheduleResumed(let p), .scheduleRemoved(let p): value = try .encode(p)
-        case .drillDue(let p): value = try .encode(p)
-        case .drillStarted(let p): value = try .encode(p)
-        case .drillSkipped(let p): value = try .encode(p)
-        case .drillsMissed(let p): value = try .encode(p)
-        case .drillFinished(let p): value = try .encode(p)
-        case .drillNotified(let p): value = try .encode(p)
+            .rollbackRequested(let p), .runPaused(let p), .runResumed(let p), .schedulePaused(let p), .scheduleResumed(let p),
+            .scheduleRemoved(let p):
+            p
+        case .rollbackStarted(let p): p
+        case .runSucceeded(let p), .runRolledBack(let p), .runFailed(let p), .runAborted(let p): p
+        case .runNeedsAttention(let p): p
+        case .scheduleAdded(let p): p
+        case .drillDue(let p): p
+        case .drillStarted(let p): p
+        case .drillSkipped(let p): p
+        case .drillsMissed(let p): p
+        case .drillFinished(let p): p
+        case .drillNotified(let p): p
         }
-        return value.canonicalString
     }
 
     /// Rebuilds a body from its stored type and payload.

@@ -58,15 +58,9 @@ public struct RunState: Sendable, Equatable {
     /// - Throws: `FoldError` when the event cannot follow the ones before it.
     public mutating func apply(_ event: Event) throws {
         guard event.runID == runID else { throw FoldError(event, "belongs to run \(event.runID), not \(runID)") }
-        guard event.runSeq == lastRunSeq + 1 else {
-            throw FoldError(event, "run sequence \(event.runSeq) does not follow \(lastRunSeq)")
-        }
-        if plan == nil, case .runStarted = event.body {} else if plan == nil {
-            throw FoldError(event, "the first event of a run must be RunStarted")
-        }
-        if let id = event.body.stepID, steps[id] == nil {
-            throw FoldError(event, "refers to step \"\(id)\", which is not in the run's plan")
-        }
+        var startsTheRun = false
+        if case .runStarted = event.body { startsTheRun = true }
+        try checkPlace(seq: event.seq, runSeq: event.runSeq, type: event.type, startsTheRun: startsTheRun, step: event.body.stepID)
         try applyBody(event)
         lastRunSeq = event.runSeq
         lastEventMillis = event.atMillis
@@ -77,16 +71,24 @@ public struct RunState: Sendable, Equatable {
     /// the step from a stored body without decoding it fold them this way.
     /// - Throws: `FoldError` as `apply` would for the same note.
     public mutating func applyNote(step: String, seq: Int64, runSeq: Int64, atMillis: Int64) throws {
-        guard runSeq == lastRunSeq + 1 else {
-            throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "run sequence \(runSeq) does not follow \(lastRunSeq)")
-        }
-        // Checked without copying the plan or the step's record out of their storage.
-        guard startedAtMillis != nil else { throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "the first event of a run must be RunStarted") }
-        guard positions[step] != nil else {
-            throw FoldError(seq: seq, runSeq: runSeq, type: "StepNote", "refers to step \"\(step)\", which is not in the run's plan")
-        }
+        try checkPlace(seq: seq, runSeq: runSeq, type: "StepNote", startsTheRun: false, step: step)
         lastRunSeq = runSeq
         lastEventMillis = atMillis
+    }
+
+    /// Whether an event can stand at `runSeq`: the next position, after `RunStarted` unless it
+    /// is the start, about a step of the plan. Checked without copying the plan or a step's
+    /// record out of their storage.
+    private func checkPlace(seq: Int64, runSeq: Int64, type: String, startsTheRun: Bool, step: String?) throws {
+        guard runSeq == lastRunSeq + 1 else {
+            throw FoldError(seq: seq, runSeq: runSeq, type: type, "run sequence \(runSeq) does not follow \(lastRunSeq)")
+        }
+        if startedAtMillis == nil, !startsTheRun {
+            throw FoldError(seq: seq, runSeq: runSeq, type: type, "the first event of a run must be RunStarted")
+        }
+        if let step, positions[step] == nil {
+            throw FoldError(seq: seq, runSeq: runSeq, type: type, "refers to step \"\(step)\", which is not in the run's plan")
+        }
     }
 
     private mutating func applyBody(_ event: Event) throws {
