@@ -15,7 +15,9 @@ let package = Package(
 
         .target(name: "CutoverCore"),
         .target(name: "CutoverCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto", "CSQLite"]),
+        // The store's contract kept once (the chain, fencing, group commit); one adapter per database.
+        .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto"]),
+        .target(name: "CutoverSQLite", dependencies: ["CutoverCore", "CutoverStore", "CSQLite"]),
         .target(name: "CutoverNet", dependencies: ["CCurl", "CutoverCrypto"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
@@ -24,22 +26,23 @@ let package = Package(
         .target(
             name: "CutoverCLI",
             dependencies: [
-                "CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto", "CutoverSchedule",
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
+                "CutoverSchedule",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
         .executableTarget(
             name: "CutoverBench",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverCrypto", "CutoverAudit"]
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverCrypto", "CutoverAudit"]
         ),
 
         .target(
             name: "TestSupport",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverEngine", "CutoverSteps"],
+            dependencies: ["CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "TestSupport"]),
-        .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverCrypto", "TestSupport"]),
+        .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverSQLite", "CutoverCrypto", "TestSupport"]),
         .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(
             name: "CutoverStepsTests",
@@ -49,12 +52,13 @@ let package = Package(
             name: "CutoverNetTests", dependencies: ["CutoverNet", "CutoverCrypto", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
+        .testTarget(
+            name: "CutoverAuditTests", dependencies: ["CutoverAudit", "CutoverStore", "CutoverSQLite", "CutoverCrypto", "CutoverEngine", "TestSupport"]),
         .testTarget(
             name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "CutoverAudit", "TestSupport"]
         ),
-        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
-        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "TestSupport"]),
+        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
+        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,33 +31,27 @@ public enum Auditor {
     }
 
     /// Signs that the chain ends in the hash at `seq` (the head when nil) and appends it.
-    public static func checkpoint(_ log: SQLiteEventLog, key: Ed25519Key, seq: Int64? = nil, now: Date = Date()) throws -> StoredCheckpoint? {
-        let target: (Int64, [UInt8])
-        if let seq {
-            guard let hash = try log.link(at: seq) else { return nil }
-            target = (seq, hash)
-        } else {
-            guard let head = try log.head() else { return nil }
-            target = head
-        }
+    public static func checkpoint(_ log: any EventLog, key: Ed25519Key, seq: Int64? = nil, now: Date = Date()) throws -> StoredCheckpoint? {
+        guard let target = try seq.map({ try log.link(at: $0) }) ?? log.head() else { return nil }
         let at = Int64((now.timeIntervalSince1970 * 1_000).rounded(.down))
-        let message = StoredCheckpoint.message(seq: target.0, hash: target.1, atMillis: at, key: key.fingerprint)
-        return try log.appendCheckpoint(seq: target.0, hash: target.1, atMillis: at, key: key.fingerprint, signature: try key.sign(message))
+        let message = StoredCheckpoint.message(seq: target.seq, hash: target.hash, atMillis: at, key: key.fingerprint)
+        return try log.appendCheckpoint(
+            CheckpointDraft(seq: target.seq, hash: target.hash, atMillis: at, key: key.fingerprint, signature: try key.sign(message)))
     }
 
     /// Verifies the whole database, or one run's events and the chain links around them.
     /// Reads only.
-    public static func verify(_ log: SQLiteEventLog, run: String? = nil, key: Ed25519Key?, fold: Bool = true) throws -> (VerifyReport, [String: RunState]) {
+    public static func verify(_ log: any EventLog, run: String? = nil, key: Ed25519Key?, fold: Bool = true) throws -> (VerifyReport, [String: RunState]) {
         let started = Date()
         let checkpoints = try log.checkpoints()
         var audit: ChainAudit
         var from: Int64 = 1
         var through: Int64 = .max
         if let run {
-            guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.path)") }
-            from = span.first
-            through = span.last + 1
-            let link = from > 1 ? (try log.link(at: from - 1) ?? []) : [UInt8](repeating: 0, count: 32)
+            guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.location)") }
+            from = span.lowerBound
+            through = span.upperBound + 1
+            let link = from > 1 ? (try log.link(at: from - 1)?.hash ?? []) : ChainLink.genesis.hash
             let head = try log.head()?.seq ?? 0
             // In range: the run's stretch. Past the head anywhere: the log lost its tail.
             let relevant = checkpoints.filter { ($0.seq >= from && $0.seq <= through) || $0.seq > head }
@@ -70,7 +64,7 @@ public enum Auditor {
         } else {
             audit = ChainAudit(checkpoints: checkpoints, key: key, fold: { _ in fold })
         }
-        try log.forEachRawEvent(from: from, through: through) { row in audit.feedRaw(row) }
+        try log.forEachRow(from: from, through: through) { row in audit.feed(row) }
         var report = audit.finish()
         report.seconds = Date().timeIntervalSince(started)
         return (report, audit.runStates)

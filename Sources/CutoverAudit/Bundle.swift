@@ -11,15 +11,15 @@ import Foundation
 public enum AuditBundle {
     public static let format = "cutover-audit-bundle-v1"
 
-    public static func export(_ log: SQLiteEventLog, run: String, publicKey: Ed25519Key?) throws -> String {
-        guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.path)") }
+    public static func export(_ log: any EventLog, run: String, publicKey: Ed25519Key?) throws -> String {
+        guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.location)") }
         let checkpoints = try log.checkpoints()
         // Through the first checkpoint that covers the run's last event, so the bundle is signed.
-        let cover = checkpoints.filter { $0.seq >= span.last }.min { $0.seq < $1.seq }
-        let through = cover?.seq ?? span.last
-        let link = span.first > 1 ? (try log.link(at: span.first - 1) ?? []) : [UInt8](repeating: 0, count: 32)
+        let cover = checkpoints.filter { $0.seq >= span.upperBound }.min { $0.seq < $1.seq }
+        let through = cover?.seq ?? span.upperBound
+        let link = span.lowerBound > 1 ? (try log.link(at: span.lowerBound - 1)?.hash ?? []) : ChainLink.genesis.hash
         var header: [String: JSONValue] = [
-            "format": .string(format), "run": .string(run), "from": .int(span.first), "through": .int(through),
+            "format": .string(format), "run": .string(run), "from": .int(span.lowerBound), "through": .int(through),
             "link": .string(Hex.encode(link)),
         ]
         if let publicKey {
@@ -27,14 +27,14 @@ public enum AuditBundle {
             header["key"] = .string(publicKey.fingerprint)
         }
         var lines = [JSONValue.object(header).canonicalString]
-        try log.forEachEvent(from: span.first, through: through) { e in
+        try log.forEachEvent(from: span.lowerBound, through: through) { e in
             let body = (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .string(e.bodyJSON)
             lines.append(JSONValue.object(["event": .object([
                 "seq": .int(e.seq), "run": .string(e.runID), "runSeq": .int(e.runSeq), "at": .int(e.atMillis), "actor": .string(e.actor),
                 "type": .string(e.type), "body": body, "hash": .string(Hex.encode(e.hash)),
             ])]).canonicalString)
         }
-        for cp in checkpoints where cp.seq >= span.first && cp.seq <= through {
+        for cp in checkpoints where cp.seq >= span.lowerBound && cp.seq <= through {
             lines.append(JSONValue.object(["checkpoint": .object([
                 "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis),
                 "key": .string(cp.key), "signature": .string(Hex.encode(cp.signature)),

@@ -1,6 +1,7 @@
 import CutoverAudit
 import CutoverCore
 import CutoverCrypto
+import CutoverSQLite
 import CutoverStore
 import Foundation
 
@@ -9,7 +10,7 @@ import Foundation
 enum Synthesis {
     static func run(events: Int, path: String) throws {
         try? FileManager.default.removeItem(atPath: path)
-        let log = try SQLiteEventLog(path: path)
+        let log = try SQLiteStore.open(path: path)
         let steps = 100
         let plan = (0..<steps).map { PlannedStep(id: "s\($0)", type: "noop", kind: .check, pivot: false, retry: .default, timeoutMillis: nil) }
         let at = Date(timeIntervalSince1970: 1_790_000_000)
@@ -50,7 +51,7 @@ enum Child {
         case "fold", "resume":
             let baseline = try SQLiteBaseline.readRun(path: db, run: "run-synthetic")
             let start = clock.now
-            let log = try SQLiteEventLog(readingOnly: db)
+            let log = try SQLiteStore.open(readingOnly: db)
             guard let state = try log.fold("run-synthetic") else { throw BenchError("no synthetic run") }
             if figure == "resume" {
                 guard case .settleStep = state.nextAction(nowMillis: Int64(Date().timeIntervalSince1970 * 1_000)) else {
@@ -61,10 +62,10 @@ enum Child {
             out["baselineMs"] = .double(baseline.took.seconds * 1_000)
         case "sha":
             // Baseline: the same canonical bytes the chain covers, hashed in one pass.
-            let log = try SQLiteEventLog(readingOnly: db)
+            let log = try SQLiteStore.open(readingOnly: db)
             var all = [UInt8]()
             try log.forEachEvent { e in
-                all += Array(Event.canonicalBytes(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON).utf8)
+                all += CanonicalEvent.bytes(seq: e.seq, runID: e.runID, runSeq: e.runSeq, atMillis: e.atMillis, actor: e.actor, type: e.type, bodyJSON: e.bodyJSON)
             }
             let start = clock.now
             _ = SHA256.hash(all)
@@ -73,14 +74,14 @@ enum Child {
         case "scan":
             // The ceiling SQLite sets: every row's columns visited in place, nothing else done.
             let start = clock.now
-            let log = try SQLiteEventLog(readingOnly: db)
+            let log = try SQLiteStore.open(readingOnly: db)
             var bytes = 0
-            try log.forEachRawEvent { r in bytes &+= r.body.count &+ r.actor.count &+ r.runID.count &+ r.type.count &+ 60 }
+            try log.forEachRow(from: 1, through: .max) { r in bytes &+= r.body.count &+ r.actor.count &+ r.runID.count &+ r.type.count &+ 60 }
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["bytes"] = .double(Double(bytes))
         case "verify":
             let start = clock.now
-            let log = try SQLiteEventLog(readingOnly: db)
+            let log = try SQLiteStore.open(readingOnly: db)
             let (report, _) = try Auditor.verify(log, key: nil, fold: false)
             guard report.intact else { throw BenchError("the synthetic log does not verify: \(report.findings)") }
             out["ms"] = .double((clock.now - start).seconds * 1_000)

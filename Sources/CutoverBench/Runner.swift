@@ -2,6 +2,7 @@ import CutoverAudit
 import CutoverCore
 import CutoverCrypto
 import CutoverEngine
+import CutoverSQLite
 import CutoverStore
 import Foundation
 
@@ -38,13 +39,13 @@ struct Runner {
         try Runbook.load(file: "bench-runbook.json", data: Data(#"{"service": "\#(service)", "primary": {}, "dr": {}}"#.utf8))
     }
 
-    func engine(_ store: SQLiteEventLog) -> Engine {
+    func engine(_ store: any EventStore) -> Engine {
         Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
                configuration: EngineConfiguration(owner: "bench:\(ProcessInfo.processInfo.processIdentifier)", actor: "cutover@bench"))
     }
 
     /// Runs `runs` runs of `steps` no-op steps at once on one store; returns the time taken.
-    func drive(_ store: SQLiteEventLog, runs: Int, steps: Int) async throws -> Duration {
+    func drive(_ store: any EventStore, runs: Int, steps: Int) async throws -> Duration {
         let w = try workflow(steps: steps)
         let e = engine(store)
         var ids: [String] = []
@@ -80,12 +81,12 @@ struct Runner {
         var eventsPerStep = 0.0
         var noopPeak = 0.0
         for i in 0..<options.reps {
-            let store = try SQLiteEventLog(path: path("noop-\(i).sqlite"))
+            let store = try SQLiteStore.open(path: path("noop-\(i).sqlite"))
             resetPeakRSS()
             let took = try await drive(store, runs: 1, steps: options.noopSteps)
             noopPeak = max(noopPeak, peakSinceResetMB() ?? 0)
             let events = try store.head()?.seq ?? 0
-            let commits = store.appendCommits
+            let commits = store.durableCommits
             var bytes = 0
             try store.forEachEvent { bytes += $0.bodyJSON.utf8.count + $0.runID.count + $0.actor.count + $0.type.count + 32 + 24 }
             commitsPerStep = Double(commits) / Double(options.noopSteps)
@@ -116,15 +117,15 @@ struct Runner {
         var concurrentCommits = 0.0
         var longPeak = 0.0, concurrentPeak = 0.0
         for i in 0..<min(options.reps, 4) {
-            let store = try SQLiteEventLog(path: path("long-\(UUID().uuidString).sqlite"))
+            let store = try SQLiteStore.open(path: path("long-\(UUID().uuidString).sqlite"))
             resetPeakRSS()
             let l = Double(options.longSteps) / (try await drive(store, runs: 1, steps: options.longSteps)).seconds
             longPeak = max(longPeak, peakSinceResetMB() ?? 0)
-            let cstore = try SQLiteEventLog(path: path("conc-\(UUID().uuidString).sqlite"))
+            let cstore = try SQLiteStore.open(path: path("conc-\(UUID().uuidString).sqlite"))
             resetPeakRSS()
             let took = try await drive(cstore, runs: options.concurrentRuns, steps: options.concurrentSteps)
             concurrentPeak = max(concurrentPeak, peakSinceResetMB() ?? 0)
-            concurrentCommits = Double(cstore.appendCommits) / Double(options.concurrentRuns * options.concurrentSteps)
+            concurrentCommits = Double(cstore.durableCommits) / Double(options.concurrentRuns * options.concurrentSteps)
             if i > 0 {  // the first is a warm-up
                 long.append(l)
                 concurrent.append(Double(options.concurrentRuns * options.concurrentSteps) / took.seconds)

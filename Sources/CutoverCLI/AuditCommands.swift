@@ -57,8 +57,7 @@ enum AuditCommands {
             source = "bundle \(bundle)" + (header.map { " (run \($0.run), events \($0.from)...\($0.through))" } ?? "")
             keyFromBundle = key == nil && header?.keyFromBundle != nil
         } else {
-            guard FileManager.default.fileExists(atPath: ctx.dbPath) else { throw CommandFailure("no event log at \(ctx.dbPath)") }
-            let log = try SQLiteEventLog(readingOnly: ctx.dbPath)
+            let log = try ctx.openStoreReadingOnly()
             do {
                 report = try Auditor.verify(log, run: args["--run"], key: key, fold: !args.has("--chain-only")).0
             } catch let e as KeyError {
@@ -251,7 +250,7 @@ struct ScheduleGap {
     var kind: String
     var reason: String
 
-    static func all(_ log: SQLiteEventLog, since: Int64) throws -> [ScheduleGap] {
+    static func all(_ log: any EventLog, since: Int64) throws -> [ScheduleGap] {
         var out: [ScheduleGap] = []
         for name in try log.scheduleNames() {
             guard let s = try log.schedule(name), let d = s.definition else { continue }

@@ -2,6 +2,7 @@ import CutoverAudit
 import CutoverCore
 import CutoverCrypto
 import CutoverEngine
+import CutoverSQLite
 import CutoverStore
 import CutoverSteps
 import Foundation
@@ -65,7 +66,7 @@ public enum CLI {
         } catch let e as CommandFailure {
             console.err("cutover \(command.rawValue): \(e.message)")
             return e.code
-        } catch let e as EventStoreError {
+        } catch let e as StoreError {
             console.err("cutover \(command.rawValue): \(e.description)")
             return ExitCode.failure
         } catch is CancellationError {
@@ -97,12 +98,26 @@ struct Context {
     var actor: String { ProcessIdentity.actor(environment) }
     var registry: StepRegistry { BuiltinSteps.registry() }
 
-    /// Opens the event log, creating it (mode 0600) when a command is about to write.
-    func openStore(creating: Bool) throws -> SQLiteEventLog {
-        if !creating, !FileManager.default.fileExists(atPath: dbPath) {
-            throw CommandFailure("no event log at \(dbPath); start a run first, or point --db / CUTOVER_DB at the database")
+    /// Opens the event log, creating it (mode 0600) when a command is about to write. The
+    /// store is chosen by the form of `--db` / `CUTOVER_DB` (`StoreLocation`): this is the
+    /// one place the CLI names a concrete store.
+    func openStore(creating: Bool) throws -> any EventStore {
+        switch try StoreLocation.parse(dbPath) {
+        case .sqlite(let path):
+            if !creating, !FileManager.default.fileExists(atPath: path) {
+                throw CommandFailure("no event log at \(path); start a run first, or point --db / CUTOVER_DB at the database")
+            }
+            return try SQLiteStore.open(path: path)
         }
-        return try SQLiteEventLog(path: dbPath)
+    }
+
+    /// Opens the event log for reading only (`audit verify` never writes, not even a WAL switch).
+    func openStoreReadingOnly() throws -> any EventStore {
+        switch try StoreLocation.parse(dbPath) {
+        case .sqlite(let path):
+            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no event log at \(path)") }
+            return try SQLiteStore.open(readingOnly: path)
+        }
     }
 
     /// The signing key: `CUTOVER_SIGNING_KEY`, else the one `cutover keys init` made next to
@@ -113,7 +128,7 @@ struct Context {
         return try? Ed25519Key.read(file: path)
     }
 
-    func engine(_ store: SQLiteEventLog, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
+    func engine(_ store: any EventStore, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
         Engine(
             store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
             configuration: EngineConfiguration(

@@ -11,7 +11,7 @@ enum Driving {
     /// What the command asked for: to carry the run through, or to undo it.
     enum Goal { case finish, undo }
 
-    static func drive(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
+    static func drive(_ run: String, store: any EventStore, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
         let progress = Progress(ctx.console, quiet: json)
         let engine = ctx.engine(store, detach: detach, observer: { progress.observe($0, $1) })
         let result: RunState? = try await withThrowingTaskGroup(of: RunState?.self) { group in
@@ -38,7 +38,7 @@ enum Driving {
 
     /// At every stop of a run, signs the chain up to the run's last event when a signing key
     /// exists (`cutover keys init`); without one the log is still hash-chained.
-    static func signCheckpoint(_ run: String, store: SQLiteEventLog, _ ctx: Context) {
+    static func signCheckpoint(_ run: String, store: any EventStore, _ ctx: Context) {
         guard let key = ctx.signingKey() else { return }
         do {
             if let last = try store.span(of: run)?.last { _ = try Auditor.checkpoint(store, key: key, seq: last) }
@@ -48,7 +48,7 @@ enum Driving {
     }
 
     /// Drives `run` here unless a live process already does; then that process carries on.
-    static func driveUnlessDriven(_ run: String, store: SQLiteEventLog, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
+    static func driveUnlessDriven(_ run: String, store: any EventStore, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
         if let holder = try store.leaseHolder(run: run), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
             ctx.console.out("run \(run) is being driven by \(holder.owner); that process will act on this")
             return ExitCode.ok

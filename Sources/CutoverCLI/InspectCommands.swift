@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverCrypto
 import CutoverStore
 import Foundation
 
@@ -70,14 +71,14 @@ enum InspectCommands {
         let runID = try args.positionals("RUN")[0]
         let store = try ctx.openStore(creating: false)
         let events = try store.events(of: runID, after: 0)
-        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        guard !events.isEmpty else { throw StoreError.unknownRun(runID) }
         let stepWidth = max(4, events.compactMap { $0.body.stepID?.count }.max() ?? 0)
         for e in events {
             if args.has("--json") {
                 ctx.console.out(JSONValue.object([
                     "seq": .int(e.seq), "runSeq": .int(e.runSeq), "type": .string(e.type),
                     "step": e.body.stepID.map(JSONValue.string) ?? .null, "at": .string(Summary.iso(e.atMillis)),
-                    "actor": .string(e.actor), "hash": .string(e.hash), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
+                    "actor": .string(e.actor), "hash": .string(Hex.encode(e.hash)), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
                 ]).canonicalString)
             } else {
                 let step = e.body.stepID ?? ""
@@ -87,9 +88,9 @@ enum InspectCommands {
         return ExitCode.ok
     }
 
-    static func fold(_ runID: String, _ store: SQLiteEventLog) throws -> RunState {
+    static func fold(_ runID: String, _ store: any EventStore) throws -> RunState {
         let events = try store.events(of: runID, after: 0)
-        guard !events.isEmpty else { throw EventStoreError.unknownRun(runID) }
+        guard !events.isEmpty else { throw StoreError.unknownRun(runID) }
         do { return try RunState.fold(runID, events) } catch let e as FoldError {
             throw CommandFailure("run \(runID) does not fold: \(e); run `cutover audit verify` on this database")
         }

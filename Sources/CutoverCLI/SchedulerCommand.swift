@@ -30,7 +30,8 @@ enum SchedulerCommand {
             store: store, registry: ctx.registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration,
             environment: environment, stop: stop)
         if args.has("--once") {
-            do { try await scheduler.takeLease() } catch EventStoreError.leaseHeld(_, let owner) {
+            do { try await scheduler.takeLease() } catch let held as StoreError where held.code == .leaseHeld {
+                let owner = held.holder ?? "another process"
                 console.out("another scheduler holds the lease (\(owner)) and does this work; nothing done")
                 return ExitCode.ok
             }
@@ -83,7 +84,7 @@ enum SchedulerHost {
     }
 
     /// The run's HTML report next to the database, in `reports/RUN.html`.
-    static func writeReport(_ state: RunState, store: SQLiteEventLog, _ ctx: Context) -> String? {
+    static func writeReport(_ state: RunState, store: any EventStore, _ ctx: Context) -> String? {
         do {
             let events = try store.events(of: state.runID, after: 0)
             let verification = try Auditor.verify(store, run: state.runID, key: ctx.signingKey()).0

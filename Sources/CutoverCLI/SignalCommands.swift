@@ -78,7 +78,8 @@ enum SignalCommands {
         }
         do {
             _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store, relock: state.status == .succeeded)
-        } catch EventStoreError.scopeLocked(let scope, let holder) {
+        } catch let locked as StoreError where locked.code == .scopeLocked {
+            let scope = locked.scope ?? "", holder = locked.holder ?? ""
             throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)")
         }
         ctx.console.out("rollback requested for \(runID); compensating every completed step in reverse, the pivot included")
@@ -86,7 +87,7 @@ enum SignalCommands {
     }
 
     /// Appends one signal after the run's latest event, folding again if someone else wrote first.
-    static func append(_ body: EventBody, to runID: String, by actor: String, _ store: SQLiteEventLog, relock: Bool = false) throws -> RunState {
+    static func append(_ body: EventBody, to runID: String, by actor: String, _ store: any EventStore, relock: Bool = false) throws -> RunState {
         for _ in 0..<20 {
             let events = try store.events(of: runID, after: 0)
             var state = try RunState.fold(runID, events)
@@ -96,14 +97,14 @@ enum SignalCommands {
                     options: AppendOptions(now: Date(), lockScope: relock ? state.plan?.scope : nil))
                 for e in appended { try state.apply(e) }
                 return state
-            } catch EventStoreError.conflict {
+            } catch let e as StoreError where e.code == .conflict {
                 continue
             }
         }
         throw CommandFailure("run \(runID) is changing too fast to record this; try again")
     }
 
-    private static func nextStepHint(_ runID: String, _ store: SQLiteEventLog) -> String {
+    private static func nextStepHint(_ runID: String, _ store: any EventStore) -> String {
         if let holder = try? store.leaseHolder(run: runID), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
             return "enough approvals; the driving process (\(holder.owner)) carries on"
         }

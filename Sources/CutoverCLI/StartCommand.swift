@@ -17,7 +17,8 @@ enum StartCommand {
         let runID: String
         do {
             runID = try engine.start(request)
-        } catch EventStoreError.scopeLocked(let scope, let holder) {
+        } catch let locked as StoreError where locked.code == .scopeLocked {
+            let scope = locked.scope ?? "", holder = locked.holder ?? ""
             throw CommandFailure("service \(scope) already has an active run, \(holder); see `cutover status \(holder)`. One run per service at a time.")
         }
         ctx.console.out(runID)

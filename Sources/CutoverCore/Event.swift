@@ -14,12 +14,15 @@ public struct Event: Sendable, Equatable {
     public let body: EventBody
     /// The canonical JSON of the body, exactly as stored and hashed.
     public let bodyJSON: String
-    /// SHA-256 over the previous event's hash and this event's canonical bytes (hex).
-    public let hash: String
+    /// The name of the body's kind, as stored in the `type` column.
+    public let type: String
+    /// SHA-256 over the previous event's hash and this event's canonical bytes
+    /// (`CanonicalEvent`); empty when the reader did not need it.
+    public let hash: [UInt8]
 
     public init(
         seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String,
-        body: EventBody, bodyJSON: String, hash: String
+        body: EventBody, bodyJSON: String, hash: [UInt8], type: String? = nil
     ) {
         self.seq = seq
         self.runID = runID
@@ -27,30 +30,12 @@ public struct Event: Sendable, Equatable {
         self.atMillis = atMillis
         self.actor = actor
         self.body = body
+        self.type = type ?? body.typeName
         self.bodyJSON = bodyJSON
         self.hash = hash
     }
 
     public var at: Date { Date(timeIntervalSince1970: Double(atMillis) / 1_000) }
-    public var type: String { body.typeName }
-
-    /// The bytes the chain hash covers, besides the previous hash:
-    /// `{"actor":…,"at":…,"body":…,"run":…,"runSeq":…,"seq":…,"type":…}` in canonical JSON.
-    public static func canonicalBytes(
-        seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String, type: String,
-        bodyJSON: String
-    ) -> String {
-        var out = "{\"actor\":"
-        JSONValue.writeQuoted(actor, into: &out)
-        out += ",\"at\":\(atMillis),\"body\":"
-        out += bodyJSON
-        out += ",\"run\":"
-        JSONValue.writeQuoted(runID, into: &out)
-        out += ",\"runSeq\":\(runSeq),\"seq\":\(seq),\"type\":"
-        JSONValue.writeQuoted(type, into: &out)
-        out += "}"
-        return out
-    }
 }
 
 /// An event before it is appended: the log assigns its sequence numbers and hash.

@@ -1,6 +1,6 @@
 /// The plan a run follows, pinned when it starts so that a resume never depends on files
 /// that may have changed since.
-public struct RunStarted: Codable, Sendable, Equatable {
+public struct RunStarted: EventPayload, Equatable {
     public var workflow: String
     public var workflowDigest: String
     public var runbook: String
@@ -68,7 +68,7 @@ public struct PlannedStep: Codable, Sendable, Equatable {
     public var isCompensable: Bool { kind != .check || pivot }
 }
 
-public struct DriverAttached: Codable, Sendable, Equatable {
+public struct DriverAttached: EventPayload, Equatable {
     /// `host:pid:nonce` of the process that took the lease.
     public var owner: String
     public var resumed: Bool
@@ -78,7 +78,7 @@ public struct DriverAttached: Codable, Sendable, Equatable {
     }
 }
 
-public struct StepAttempt: Codable, Sendable, Equatable {
+public struct StepAttempt: EventPayload, Equatable {
     public var step: String
     public var attempt: Int
     public init(step: String, attempt: Int) {
@@ -87,7 +87,7 @@ public struct StepAttempt: Codable, Sendable, Equatable {
     }
 }
 
-public struct StepSucceeded: Codable, Sendable, Equatable {
+public struct StepSucceeded: EventPayload, Equatable {
     public var step: String
     public var attempt: Int
     public var output: JSONValue
@@ -101,7 +101,7 @@ public struct StepSucceeded: Codable, Sendable, Equatable {
     }
 }
 
-public struct StepFailed: Codable, Sendable, Equatable {
+public struct StepFailed: EventPayload, Equatable {
     public var step: String
     public var attempt: Int
     public var error: StepError
@@ -115,7 +115,7 @@ public struct StepFailed: Codable, Sendable, Equatable {
     }
 }
 
-public struct StepNote: Codable, Sendable, Equatable {
+public struct StepNote: EventPayload, Equatable {
     public var step: String
     public var message: String
     public init(step: String, message: String) {
@@ -126,7 +126,7 @@ public struct StepNote: Codable, Sendable, Equatable {
 
 /// What a compensable step found before changing anything, recorded before the change so
 /// that a crash in the middle never loses it.
-public struct BeforeRecorded: Codable, Sendable, Equatable {
+public struct BeforeRecorded: EventPayload, Equatable {
     public var step: String
     public var attempt: Int
     public var state: JSONValue
@@ -138,7 +138,7 @@ public struct BeforeRecorded: Codable, Sendable, Equatable {
 }
 
 /// A durable timer: after a crash only the time left until `untilMillis` is waited.
-public struct TimerSet: Codable, Sendable, Equatable {
+public struct TimerSet: EventPayload, Equatable {
     public var step: String
     public var name: String
     public var untilMillis: Int64
@@ -149,7 +149,7 @@ public struct TimerSet: Codable, Sendable, Equatable {
     }
 }
 
-public struct ApprovalRequested: Codable, Sendable, Equatable {
+public struct ApprovalRequested: EventPayload, Equatable {
     public var step: String
     public var required: Int
     /// Who may approve; empty means anyone but the excluded.
@@ -164,7 +164,7 @@ public struct ApprovalRequested: Codable, Sendable, Equatable {
     }
 }
 
-public struct ApprovalGranted: Codable, Sendable, Equatable {
+public struct ApprovalGranted: EventPayload, Equatable {
     public var step: String
     public var by: String
     public var comment: String?
@@ -177,12 +177,12 @@ public struct ApprovalGranted: Codable, Sendable, Equatable {
 
 /// A request from a person or another process (pause, resume, abort, rollback), or the
 /// driver's acknowledgement of one.
-public struct Signal: Codable, Sendable, Equatable {
+public struct Signal: EventPayload, Equatable {
     public var reason: String?
     public init(reason: String? = nil) { self.reason = reason }
 }
 
-public struct RollbackStarted: Codable, Sendable, Equatable {
+public struct RollbackStarted: EventPayload, Equatable {
     /// True for a drill's rollback after its last step passed.
     public var planned: Bool
     public var reason: String
@@ -195,7 +195,7 @@ public struct RollbackStarted: Codable, Sendable, Equatable {
     }
 }
 
-public struct RunOutcome: Codable, Sendable, Equatable {
+public struct RunOutcome: EventPayload, Equatable {
     public var reason: String?
     public var planned: Bool?
     public init(reason: String? = nil, planned: Bool? = nil) {
@@ -204,7 +204,7 @@ public struct RunOutcome: Codable, Sendable, Equatable {
     }
 }
 
-public struct NeedsAttention: Codable, Sendable, Equatable {
+public struct NeedsAttention: EventPayload, Equatable {
     /// What went wrong.
     public var reason: String
     /// What a human must decide, with the commands that carry out each choice.
@@ -214,3 +214,13 @@ public struct NeedsAttention: Codable, Sendable, Equatable {
         self.decision = decision
     }
 }
+
+/// The payloads about one step say which.
+extension StepAttempt { public var stepID: String? { step } }
+extension StepSucceeded { public var stepID: String? { step } }
+extension StepFailed { public var stepID: String? { step } }
+extension StepNote { public var stepID: String? { step } }
+extension BeforeRecorded { public var stepID: String? { step } }
+extension TimerSet { public var stepID: String? { step } }
+extension ApprovalRequested { public var stepID: String? { step } }
+extension ApprovalGranted { public var stepID: String? { step } }

@@ -25,7 +25,7 @@ public enum CatchUpPolicy: String, Codable, Sendable, CaseIterable {
 }
 
 /// `ScheduleAdded`: a drill (or readiness check) that the scheduler starts on a cron schedule.
-public struct ScheduleDefinition: Codable, Sendable, Equatable {
+public struct ScheduleDefinition: EventPayload, Equatable {
     public var name: String
     /// The workflow and runbook files, as absolute paths; read again at every firing.
     public var workflow: String
@@ -57,7 +57,7 @@ public struct ScheduleDefinition: Codable, Sendable, Equatable {
 
 /// `DrillDue`: the scheduler is about to start the firing due at `dueAtMillis`. Recorded before
 /// the run is started, so that after a crash the firing is looked for, not started twice.
-public struct DrillDue: Codable, Sendable, Equatable {
+public struct DrillDue: EventPayload, Equatable {
     public var dueAtMillis: Int64
     /// The firings missed while no scheduler ran that this run stands in for (`run-once`).
     public var catchingUp: [Int64]?
@@ -69,7 +69,7 @@ public struct DrillDue: Codable, Sendable, Equatable {
 }
 
 /// `DrillStarted`: the firing due at `dueAtMillis` is run `run`.
-public struct DrillStarted: Codable, Sendable, Equatable {
+public struct DrillStarted: EventPayload, Equatable {
     public var dueAtMillis: Int64
     public var run: String
 
@@ -80,7 +80,7 @@ public struct DrillStarted: Codable, Sendable, Equatable {
 }
 
 /// `DrillSkipped`: the firing due at `dueAtMillis` was not started, and why.
-public struct DrillSkipped: Codable, Sendable, Equatable {
+public struct DrillSkipped: EventPayload, Equatable {
     public var dueAtMillis: Int64
     public var reason: String
     /// The run in the way, when another run of the service was active.
@@ -94,7 +94,7 @@ public struct DrillSkipped: Codable, Sendable, Equatable {
 }
 
 /// `DrillsMissed`: firings that passed while no scheduler was running, and the policy applied.
-public struct DrillsMissed: Codable, Sendable, Equatable {
+public struct DrillsMissed: EventPayload, Equatable {
     public var dueAtMillis: [Int64]
     public var policy: CatchUpPolicy
     /// How many there were in all, when more than the ones listed.
@@ -108,7 +108,7 @@ public struct DrillsMissed: Codable, Sendable, Equatable {
 }
 
 /// `DrillFinished`: a scheduled run came to rest, with what it measured.
-public struct DrillFinished: Codable, Sendable, Equatable {
+public struct DrillFinished: EventPayload, Equatable {
     public var run: String
     public var status: String
     /// Whether the drill did what it should and met its targets.
@@ -127,7 +127,7 @@ public struct DrillFinished: Codable, Sendable, Equatable {
 }
 
 /// `DrillNotified`: the result of a scheduled run was sent (or could not be) to the runbook's webhook.
-public struct DrillNotified: Codable, Sendable, Equatable {
+public struct DrillNotified: EventPayload, Equatable {
     public var run: String
     public var format: String
     public var delivered: Bool

@@ -49,7 +49,7 @@ public struct Engine: Sendable {
     }
 
     /// Appends `RunStarted`, taking the runbook's service for this run.
-    /// - Throws: `EventStoreError.scopeLocked` naming the active run of the same service;
+    /// - Throws: `StoreError.scopeLocked` naming the active run of the same service;
     ///   `EngineError.unknownStepType` if the workflow names a type this build lacks.
     public func start(_ request: StartRequest) throws -> String {
         let now = clock.now()
@@ -73,7 +73,7 @@ public struct Engine: Sendable {
 
     /// Drives `runID` until it finishes, needs a person, (when configured to detach) waits for
     /// one, or `configuration.stop` is requested. Returns the run's state at that point.
-    /// - Throws: `EventStoreError.leaseHeld` when another live process drives the run;
+    /// - Throws: `StoreError.leaseHeld` when another live process drives the run;
     ///   storage errors; `CancellationError` on shutdown.
     public func drive(_ runID: String) async throws -> RunState {
         let driver = try RunDriver(engine: self, runID: runID)
@@ -81,9 +81,9 @@ public struct Engine: Sendable {
     }
 
     /// The run's current state from its events.
-    /// - Throws: `EventStoreError.unknownRun`, or `FoldError` for a log that does not fold.
+    /// - Throws: `StoreError.unknownRun`, or `FoldError` for a log that does not fold.
     public func state(of runID: String) throws -> RunState {
-        guard let state = try store.fold(runID) else { throw EventStoreError.unknownRun(runID) }
+        guard let state = try store.fold(runID) else { throw StoreError.unknownRun(runID) }
         return state
     }
 }

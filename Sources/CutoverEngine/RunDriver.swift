@@ -138,7 +138,7 @@ actor RunDriver {
             leaseRenewedAt = now
             try fold(events)
             return true
-        } catch EventStoreError.conflict {
+        } catch let e as StoreError where e.code == .conflict {
             try reload()
             return false
         } catch {

@@ -22,7 +22,8 @@ extension Scheduler {
         let run: String
         do {
             run = try engine.start(request)
-        } catch EventStoreError.scopeLocked(let scope, let holder) {
+        } catch let locked as StoreError where locked.code == .scopeLocked {
+            let scope = locked.scope ?? "", holder = locked.holder ?? ""
             try skip(due, reason: try blockReason(holder, service: scope), blockedBy: holder, &schedule)
             return nil
         }

@@ -104,7 +104,7 @@ public actor Scheduler {
     // MARK: - The lease
 
     /// Takes or renews the scheduler lease.
-    /// - Throws: `EventStoreError.leaseHeld` naming the scheduler that holds it.
+    /// - Throws: `StoreError.leaseHeld` naming the scheduler that holds it.
     public func takeLease() throws {
         let gone = configuration.isOwnerGone
         try store.acquireLease(run: Self.leaseName, owner: configuration.owner, now: clock.now(), ttl: configuration.leaseTTL, isGone: { gone($0) })
@@ -117,7 +117,8 @@ public actor Scheduler {
             do {
                 try takeLease()
                 return true
-            } catch EventStoreError.leaseHeld(_, let owner) {
+            } catch let held as StoreError where held.code == .leaseHeld {
+                let owner = held.holder ?? "another process"
                 if announced != owner {
                     environment.log("another scheduler holds the lease (\(owner)); waiting to take over when it stops")
                     announced = owner
@@ -137,7 +138,7 @@ public actor Scheduler {
     /// Runs until a stop is requested: takes the lease, then passes over the schedules, starts
     /// what is due, drives the drills, and sleeps until the next firing or poll. With `once`,
     /// one pass, and the drills it started or found unfinished driven to their end.
-    /// - Throws: `EventStoreError.leaseLost` when another scheduler took over; storage errors.
+    /// - Throws: `StoreError.leaseLost` when another scheduler took over; storage errors.
     public func run(once: Bool) async throws {
         guard try await waitForLease() else { return }
         defer { releaseLease() }
@@ -167,7 +168,7 @@ public actor Scheduler {
 
     /// One pass with the runs it returns driven to their end (or to a stop), one after the
     /// other; returns the next firing time. The simulated-time tests use this.
-    /// - Throws: `EventStoreError.leaseHeld` when another scheduler holds the lease.
+    /// - Throws: `StoreError.leaseHeld` when another scheduler holds the lease.
     public func passAndDrive() async throws -> Int64? {
         try takeLease()
         let (runs, next) = try pass()
@@ -236,7 +237,7 @@ public actor Scheduler {
                 }
                 if let n = cron.next(after: nowMillis / 1_000, in: zone) { next = min(next ?? n * 1_000, n * 1_000) }
             }
-          } catch EventStoreError.conflict {
+          } catch let e as StoreError where e.code == .conflict {
             // Someone else wrote to this schedule meanwhile (a person pausing it): next pass.
             next = nowMillis
           } catch let error as FoldError {
@@ -263,7 +264,7 @@ public actor Scheduler {
         var check = schedule
         try check.apply(Event(
             seq: 0, runID: ScheduleStream.id(schedule.name), runSeq: schedule.lastRunSeq + 1,
-            atMillis: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)), actor: configuration.actor, body: body, bodyJSON: "", hash: ""))
+            atMillis: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)), actor: configuration.actor, body: body, bodyJSON: "", hash: []))
         let events = try store.append(
             [EventDraft(at: now, actor: configuration.actor, body: body)], to: ScheduleStream.id(schedule.name),
             expectedNext: schedule.lastRunSeq + 1, options: AppendOptions(now: now))
@@ -277,8 +278,8 @@ public actor Scheduler {
             do {
                 try append(body, to: &schedule)
                 return
-            } catch EventStoreError.conflict where attempt < 5 {
-                guard let fresh = try store.schedule(schedule.name) else { throw EventStoreError.unknownRun(ScheduleStream.id(schedule.name)) }
+            } catch let e as StoreError where e.code == .conflict && attempt < 5 {
+                guard let fresh = try store.schedule(schedule.name) else { throw StoreError.unknownRun(ScheduleStream.id(schedule.name)) }
                 schedule = fresh
             }
         }

@@ -2,6 +2,7 @@ import CutoverAudit
 import CutoverCore
 import CutoverCrypto
 import CutoverEngine
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -37,16 +38,16 @@ struct AuditedLog {
             if fail { h.world.failExecute("scale", with: [StepError(code: "quota", message: "no GPUs left", retryable: false)]) }
             let run = try e.start(h.request(w, mode: mode))
             _ = try await e.drive(run)
-            _ = try Auditor.checkpoint(h.log, key: key, seq: try h.log.span(of: run)?.last, now: h.clock.now())
+            _ = try Auditor.checkpoint(h.log, key: key, seq: try h.log.span(of: run)?.upperBound, now: h.clock.now())
             runs.append(run)
         }
-        return AuditedLog(dir: h.dir, path: h.log.path, key: key, runs: runs)
+        return AuditedLog(dir: h.dir, path: h.log.location, key: key, runs: runs)
     }
 
     /// Verifies with folding, and checks that the chain-only fast path names the same position.
     func verify(run: String? = nil, key: Ed25519Key? = nil) throws -> VerifyReport {
-        let full = try Auditor.verify(try SQLiteEventLog(readingOnly: path), run: run, key: key ?? self.key).0
-        let chain = try Auditor.verify(try SQLiteEventLog(readingOnly: path), run: run, key: key ?? self.key, fold: false).0
+        let full = try Auditor.verify(try SQLiteStore.open(readingOnly: path), run: run, key: key ?? self.key).0
+        let chain = try Auditor.verify(try SQLiteStore.open(readingOnly: path), run: run, key: key ?? self.key, fold: false).0
         if full.findings.first?.kind != .illegalState {
             #expect(chain.findings.first == full.findings.first, "chain-only: \(chain.findings) vs \(full.findings)")
             #expect(chain.bytes == full.bytes && chain.lastSeq == full.lastSeq)
@@ -72,6 +73,6 @@ struct AuditedLog {
     }
 
     func export(run: Int) throws -> String {
-        try AuditBundle.export(try SQLiteEventLog(path: path), run: runs[run], publicKey: key)
+        try AuditBundle.export(try SQLiteStore.open(path: path), run: runs[run], publicKey: key)
     }
 }

@@ -1,5 +1,6 @@
 import CutoverAudit
 import CutoverCore
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -8,7 +9,7 @@ import TestSupport
 /// The HTML export, opened by a real browser (Debian's chromium, headless).
 @Suite struct HTMLReportTests {
     func render(_ log: AuditedLog, run: Int) throws -> (html: String, events: [Event]) {
-        let store = try SQLiteEventLog(path: log.path)
+        let store = try SQLiteStore.open(path: log.path)
         let events = try store.events(of: log.runs[run], after: 0)
         let state = try RunState.fold(log.runs[run], events)
         let verification = try Auditor.verify(store, run: log.runs[run], key: log.key).0

@@ -1,6 +1,7 @@
 import CutoverAudit
 import CutoverCore
 import CutoverCrypto
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -16,10 +17,10 @@ import TestSupport
         #expect(r.runsFolded == 3)
         #expect(r.signaturesChecked)
         #expect(r.eventsAfterLastCheckpoint == 0)
-        let states = try Auditor.verify(try SQLiteEventLog(readingOnly: log.path), key: nil).1
+        let states = try Auditor.verify(try SQLiteStore.open(readingOnly: log.path), key: nil).1
         #expect(log.runs.map { states[$0]?.status } == [.succeeded, .rolledBack, .rolledBack])
         // Without a key the chain is still checked, and the report says signatures were not.
-        #expect(try Auditor.verify(try SQLiteEventLog(readingOnly: log.path), key: nil).0.signaturesChecked == false)
+        #expect(try Auditor.verify(try SQLiteStore.open(readingOnly: log.path), key: nil).0.signaturesChecked == false)
     }
 
     @Test(arguments: [
@@ -61,8 +62,8 @@ import TestSupport
         let at = try log.seq(of: "RunStarted", run: 2)
         let prev = try log.query("SELECT hex(hash) FROM events WHERE seq = \(at - 1)").lowercased()
         let body = #"{"reason":"approved by the CFO"}"#
-        let canonical = Event.canonicalBytes(seq: at, runID: "run-forged", runSeq: 1, atMillis: 1_790_000_000_000, actor: "mallory", type: "RunSucceeded", bodyJSON: body)
-        let hash = Hex.encode(SHA256.hash(Hex.decode(prev)! + Array(canonical.utf8)))
+        let canonical = CanonicalEvent.bytes(seq: at, runID: "run-forged", runSeq: 1, atMillis: 1_790_000_000_000, actor: "mallory", type: "RunSucceeded", bodyJSON: body)
+        let hash = Hex.encode(SHA256.hash(Hex.decode(prev)! + canonical))
         try log.tamper("""
             UPDATE events SET seq = seq + 1000000 WHERE seq >= \(at);
             UPDATE events SET seq = seq - 999999 WHERE seq >= 1000000;
@@ -104,7 +105,7 @@ import TestSupport
     @Test func aCheckpointResignedWithAnotherKeyFailsAgainstTheTrustedKey() async throws {
         let log = try await AuditedLog.make()
         let mallory = try Ed25519Key.generate()
-        let cp = try SQLiteEventLog(readingOnly: log.path).checkpoints()[0]
+        let cp = try SQLiteStore.open(readingOnly: log.path).checkpoints()[0]
         let sig = Hex.encode(try mallory.sign(StoredCheckpoint.message(seq: cp.seq, hash: cp.hash, atMillis: cp.atMillis, key: mallory.fingerprint)))
         try log.tamper("UPDATE checkpoints SET key = '\(mallory.fingerprint)', signature = X'\(sig)' WHERE n = 1;")
         let r = try log.verify()
@@ -131,6 +132,6 @@ import TestSupport
         let before = try Data(contentsOf: URL(fileURLWithPath: log.path))
         _ = try log.verify()
         #expect(try Data(contentsOf: URL(fileURLWithPath: log.path)) == before)
-        #expect(throws: EventStoreError.self) { try SQLiteEventLog(readingOnly: log.dir.path("nothing-here.sqlite")) }
+        #expect(throws: StoreError.self) { try SQLiteStore.open(readingOnly: log.dir.path("nothing-here.sqlite")) }
     }
 }

@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -66,7 +67,7 @@ struct WaitTimeout: Error, CustomStringConvertible {
 }
 
 extension Project {
-    var log: SQLiteEventLog { get throws { try SQLiteEventLog(path: dir.path(".cutover/cutover.sqlite")) } }
+    var log: ChainedStore { get throws { try SQLiteStore.open(path: dir.path(".cutover/cutover.sqlite")) } }
 
     /// Adds, as if two and a half minutes ago, a daily schedule whose firing was a minute ago:
     /// the scheduler finds it due at once instead of the test waiting for a firing.

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct FoldTests {
     @Test func aRunMustStartWithRunStarted() {
-        let e = Event(seq: 1, runID: "run-1", runSeq: 1, atMillis: 0, actor: "a", body: .runPaused(Signal()), bodyJSON: "{}", hash: "")
+        let e = Event(seq: 1, runID: "run-1", runSeq: 1, atMillis: 0, actor: "a", body: .runPaused(Signal()), bodyJSON: "{}", hash: [])
         #expect(throws: FoldError.self) { try RunState.fold("run-1", [e]) }
     }
 
@@ -12,16 +12,16 @@ import Testing
         b.pass("health")
         var events = b.events
         // A gap in the run's sequence.
-        let gap = Event(seq: 9, runID: "run-1", runSeq: 9, atMillis: 0, actor: "a", body: .stepNote(StepNote(step: "health", message: "x")), bodyJSON: "{}", hash: "")
+        let gap = Event(seq: 9, runID: "run-1", runSeq: 9, atMillis: 0, actor: "a", body: .stepNote(StepNote(step: "health", message: "x")), bodyJSON: "{}", hash: [])
         #expect { try RunState.fold("run-1", events + [gap]) } throws: { ($0 as? FoldError)?.reason.contains("does not follow 3") == true }
         // Another run's event.
-        let foreign = Event(seq: 4, runID: "run-2", runSeq: 4, atMillis: 0, actor: "a", body: .runPaused(Signal()), bodyJSON: "{}", hash: "")
+        let foreign = Event(seq: 4, runID: "run-2", runSeq: 4, atMillis: 0, actor: "a", body: .runPaused(Signal()), bodyJSON: "{}", hash: [])
         #expect { try RunState.fold("run-1", events + [foreign]) } throws: { ($0 as? FoldError)?.reason.contains("belongs to run run-2") == true }
         // A step the plan does not have.
-        let unknown = Event(seq: 4, runID: "run-1", runSeq: 4, atMillis: 0, actor: "a", body: .stepStarted(StepAttempt(step: "ghost", attempt: 1)), bodyJSON: "{}", hash: "")
+        let unknown = Event(seq: 4, runID: "run-1", runSeq: 4, atMillis: 0, actor: "a", body: .stepStarted(StepAttempt(step: "ghost", attempt: 1)), bodyJSON: "{}", hash: [])
         #expect { try RunState.fold("run-1", events + [unknown]) } throws: { ($0 as? FoldError)?.description.contains("\"ghost\"") == true }
         // A second RunStarted.
-        events.append(Event(seq: 4, runID: "run-1", runSeq: 4, atMillis: 0, actor: "a", body: b.events[0].body, bodyJSON: "{}", hash: ""))
+        events.append(Event(seq: 4, runID: "run-1", runSeq: 4, atMillis: 0, actor: "a", body: b.events[0].body, bodyJSON: "{}", hash: []))
         #expect(throws: FoldError.self) { try RunState.fold("run-1", events) }
     }
 

@@ -22,7 +22,7 @@ struct RunBuilder {
     mutating func add(_ body: EventBody, by actor: String = "cutover@test", after millis: Int64 = 100) -> Self {
         now += millis
         let n = Int64(events.count + 1)
-        events.append(Event(seq: n, runID: runID, runSeq: n, atMillis: now, actor: actor, body: body, bodyJSON: "{}", hash: ""))
+        events.append(Event(seq: n, runID: runID, runSeq: n, atMillis: now, actor: actor, body: body, bodyJSON: "{}", hash: []))
         return self
     }
 

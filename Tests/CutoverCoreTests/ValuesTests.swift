@@ -136,11 +136,6 @@ import Testing
         #expect { try JSONValue.parse(#"{"a": 1, "a": 2}"#) } throws: { "\($0)".contains("duplicate key \"a\"") }
     }
 
-    @Test func theHashedBytesCoverEveryFieldInAFixedOrder() {
-        let bytes = Event.canonicalBytes(seq: 7, runID: "r\"1", runSeq: 3, atMillis: 99, actor: "alice", type: "StepStarted", bodyJSON: #"{"step":"s"}"#)
-        #expect(bytes == #"{"actor":"alice","at":99,"body":{"step":"s"},"run":"r\"1","runSeq":3,"seq":7,"type":"StepStarted"}"#)
-    }
-
     @Test func suggestionsFindCloseNamesOnly() {
         #expect(Suggestion.closest(to: "dns.swich", in: ["dns.switch", "wait"]) == "dns.switch")
         #expect(Suggestion.closest(to: "TIMEOUT", in: ["timeout"]) == "timeout")

@@ -59,12 +59,12 @@ struct RunSummary: Equatable, CustomStringConvertible {
 @Suite struct CrashMatrixTests {
     /// Runs `scenario` start to end, crashing as `arm` sets up, then resumes it on the same
     /// database with a new process. Returns the summary and what happened along the way.
-    func run(_ scenario: CrashScenario, arm: (Harness, CrashingStore) -> Void = { _, _ in }) async throws
+    func run(_ scenario: CrashScenario, on kind: StoreKind, arm: (Harness, CrashingStore) -> Void = { _, _ in }) async throws
         -> (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String)
     {
         var world = ["dns": "primary", "capacity": "0", "writes": "replica", "health": "ok"]
         world.merge(scenario.world) { $1 }
-        let h = try Harness(world: world)
+        let h = try Harness(world: world, store: kind)
         for (step, errors) in scenario.failures { h.world.failExecute(step, with: errors) }
         let log = h.log
         h.world.checkDuplicates { step, op in
@@ -94,31 +94,32 @@ struct RunSummary: Equatable, CustomStringConvertible {
         return (RunSummary(state, h.world), appended, h.world.effects.count, crashed, h, runID)
     }
 
-    @Test(arguments: crashScenarios)
-    func crashAfterEveryEventAndEverySideEffect(_ scenario: CrashScenario) async throws {
-        let reference = try await run(scenario)
+    /// Every scenario on every store: the store's contract includes surviving these.
+    @Test(arguments: StoreKind.all, crashScenarios)
+    func crashAfterEveryEventAndEverySideEffect(_ kind: StoreKind, _ scenario: CrashScenario) async throws {
+        let reference = try await run(scenario, on: kind)
         #expect(!reference.crashed)
         #expect(reference.summary.status != .running)
         var points = 0
         for k in 1...reference.appended {
-            let r = try await runCrashingAfterEvents(scenario, k)
+            let r = try await runCrashingAfterEvents(scenario, k, on: kind)
             points += 1
             #expect(r.crashed || k >= reference.appended, "crash point \(k) was never reached")
             check(r, against: reference.summary, point: "after event \(k)")
         }
         for j in 1...reference.effects {
-            let r = try await run(scenario) { h, store in h.world.crash(afterEffect: j) { store.crash() } }
+            let r = try await run(scenario, on: kind) { h, store in h.world.crash(afterEffect: j) { store.crash() } }
             points += 1
             #expect(r.crashed, "side effect \(j) was never reached")
             check(r, against: reference.summary, point: "after side effect \(j)")
         }
-        print("crash matrix: \(scenario.name): \(reference.appended) event crash points + \(reference.effects) side-effect crash points = \(points) runs, each ending \(reference.summary.status.rawValue)")
+        print("crash matrix (\(kind)): \(scenario.name): \(reference.appended) event crash points + \(reference.effects) side-effect crash points = \(points) runs, each ending \(reference.summary.status.rawValue)")
     }
 
-    func runCrashingAfterEvents(_ scenario: CrashScenario, _ k: Int) async throws
+    func runCrashingAfterEvents(_ scenario: CrashScenario, _ k: Int, on kind: StoreKind = .sqlite) async throws
         -> (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String)
     {
-        try await run(scenario) { _, store in store.crash(afterEvents: k) }
+        try await run(scenario, on: kind) { _, store in store.crash(afterEvents: k) }
     }
 
     func check(_ r: (summary: RunSummary, appended: Int, effects: Int, crashed: Bool, harness: Harness, run: String), against reference: RunSummary, point: String) {

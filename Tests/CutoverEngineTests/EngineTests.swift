@@ -327,7 +327,7 @@ func engine(_ h: Harness, store: (any EventStore)? = nil, owner: String = "test:
         let e = h.engine(detach: true)
         let wf = try h.workflow(referenceWorkflow)
         let first = try e.start(h.request(wf))
-        #expect(throws: EventStoreError.scopeLocked(scope: "sim-service", heldBy: first)) { try e.start(h.request(wf)) }
+        #expect(throws: StoreError.scopeLocked(scope: "sim-service", heldBy: first)) { try e.start(h.request(wf)) }
         let e2 = engine(h)
         _ = try await e2.drive(first)
         #expect(throws: Never.self) { try e.start(h.request(wf)) }
@@ -339,7 +339,7 @@ func engine(_ h: Harness, store: (any EventStore)? = nil, owner: String = "test:
         let run = try e.start(h.request(try h.workflow(referenceWorkflow)))
         try h.log.acquireLease(run: run, owner: "other:99", now: h.clock.now(), ttl: .seconds(30), isGone: { _ in false })
         let blocked = h.engine(owner: "test:2", gone: { _ in false })
-        await #expect(throws: EventStoreError.leaseHeld(run: run, owner: "other:99")) { try await blocked.drive(run) }
+        await #expect(throws: StoreError.leaseHeld(run: run, owner: "other:99")) { try await blocked.drive(run) }
         let takeover = engine(h, owner: "test:3")
         h.clock.advance(by: 31)
         #expect(try await takeover.drive(run).status == .succeeded, "an expired lease is taken over")

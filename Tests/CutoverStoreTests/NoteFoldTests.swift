@@ -1,5 +1,5 @@
-@testable import CutoverStore
 import CutoverCore
+import CutoverStore
 import Foundation
 import Testing
 import TestSupport
@@ -17,9 +17,10 @@ import TestSupport
         "ünïcödé 😀", String(repeating: "x", count: 5_000),
     ]
 
-    @Test func notesFoldToTheSameStateAsTheirDecodedEvents() throws {
+    @Test(arguments: StoreKind.all)
+    func notesFoldToTheSameStateAsTheirDecodedEvents(_ kind: StoreKind) throws {
         let dir = TemporaryDirectory()
-        let log = try SQLiteEventLog(path: dir.path("c.sqlite"))
+        let log = try kind.open(dir)
         var bodies: [EventBody] = [.runStarted(Self.plan)]
         for (i, step) in ["a", "b-2", "c_3"].enumerated() {
             bodies.append(.stepStarted(StepAttempt(step: step, attempt: 1)))
@@ -50,9 +51,10 @@ import TestSupport
         #expect(got == step, "\(body)")
     }
 
-    @Test func aNoteForAStepOutsideThePlanDoesNotFold() throws {
+    @Test(arguments: StoreKind.all)
+    func aNoteForAStepOutsideThePlanDoesNotFold(_ kind: StoreKind) throws {
         let dir = TemporaryDirectory()
-        let log = try SQLiteEventLog(path: dir.path("c.sqlite"))
+        let log = try kind.open(dir)
         _ = try log.append(
             [.runStarted(Self.plan), .stepNote(StepNote(step: "zzz", message: "m"))].map { EventDraft(at: t0, actor: "x", body: $0) }, to: "run-n",
             expectedNext: 1, options: AppendOptions(now: t0))

@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -16,7 +17,7 @@ extension SandboxTests {
         let definition = ScheduleDefinition(
             name: name, workflow: repositoryRoot.appendingPathComponent("workflows/failover.json").path, runbook: runbook,
             cron: "\(utc.minute!) \(utc.hour!) * * *", timeZone: "UTC", mode: mode, catchUp: .skip, approvedBy: approvedBy)
-        _ = try SQLiteEventLog(path: db).append(
+        _ = try SQLiteStore.open(path: db).append(
             [EventDraft(at: now.addingTimeInterval(-180), actor: "oncall", body: .scheduleAdded(definition))], to: ScheduleStream.id(name),
             expectedNext: 1, options: AppendOptions(now: now))
     }
@@ -33,7 +34,7 @@ extension SandboxTests {
         #expect(once.stdout.contains("passed: failed over and back as planned; RTO"), "\(once.stdout)")
         #expect(try sandbox.restorable() == before, "the drill put everything back")
 
-        let schedule = try #require(try SQLiteEventLog(path: db).schedule("quarterly"))
+        let schedule = try #require(try SQLiteStore.open(path: db).schedule("quarterly"))
         let drill = try #require(schedule.drills.first)
         #expect(drill.finished?.passed == true && drill.notified?.delivered == true)
         let events = try history(drill.run)
@@ -67,7 +68,7 @@ extension SandboxTests {
         let ready = try CutoverBinary.run(["scheduler", "--once", "--grace", "5m"], in: repositoryRoot, environment: env)
         #expect(ready.status == 0, "\(ready.stdout)\(ready.stderr)")
         #expect(try sandbox.restorable() == before, "a readiness check changes nothing")
-        let log = try SQLiteEventLog(path: db)
+        let log = try SQLiteStore.open(path: db)
         let run = try #require(try log.schedule("weekly")?.drills.first?.run)
         let state = try #require(try log.fold(run))
         #expect(state.plan?.mode == .readiness)

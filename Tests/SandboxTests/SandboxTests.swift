@@ -1,3 +1,4 @@
+import CutoverSQLite
 import CutoverStore
 import Foundation
 import Testing
@@ -41,7 +42,7 @@ import TestSupport
     }
 
     func chainIntact() throws -> Bool {
-        try SQLiteEventLog(path: db).verifyChain().intact
+        try SQLiteStore.open(path: db).verifyChain().intact
     }
 
     @Test func aFullFailoverMovesServiceToDR() throws {

@@ -8,96 +8,73 @@ public struct SimulatedCrash: Error, Equatable {
     public init() {}
 }
 
-/// Wraps the real SQLite log and "crashes" after a given number of appended events, or when
-/// told to (from inside a side effect).
+/// Wraps a real store and "crashes" after a given number of appended events, or when told to
+/// (from inside a side effect).
 public final class CrashingStore: EventStore, @unchecked Sendable {
     // @unchecked: mutable counters only touched under `lock`.
-    public let inner: SQLiteEventLog
+    public let inner: any EventStore
     private let lock = NSLock()
     private var crashAfterEvents: Int?
     private var appended = 0
     private var crashed = false
 
-    public init(_ inner: SQLiteEventLog, crashAfterEvents: Int? = nil) {
+    public init(_ inner: any EventStore, crashAfterEvents: Int? = nil) {
         self.inner = inner
         self.crashAfterEvents = crashAfterEvents
     }
 
     /// Crash once `n` events in all have been appended through this store.
     public func crash(afterEvents n: Int) {
-        lock.lock()
-        crashAfterEvents = n
-        lock.unlock()
+        lock.withLock { crashAfterEvents = n }
     }
 
     /// Crash now: every later call fails.
     public func crash() {
-        lock.lock()
-        crashed = true
-        lock.unlock()
+        lock.withLock { crashed = true }
     }
 
     /// Events appended through this store so far.
-    public var appendedCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return appended
+    public var appendedCount: Int { lock.withLock { appended } }
+
+    public var hasCrashed: Bool { lock.withLock { crashed } }
+
+    private func alive<T>(_ body: () throws -> T) throws -> T {
+        if lock.withLock({ crashed }) { throw SimulatedCrash() }
+        return try body()
     }
 
-    public var hasCrashed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return crashed
-    }
-
-    private func guardAlive() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        if crashed { throw SimulatedCrash() }
-    }
+    public var location: String { inner.location }
+    public var durableCommits: Int { inner.durableCommits }
 
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
-        try guardAlive()
-        let events = try inner.append(drafts, to: run, expectedNext: expectedNext, options: options)
-        lock.lock()
-        appended += events.count
-        if let limit = crashAfterEvents, appended >= limit { crashed = true }
-        lock.unlock()
+        let events = try alive { try inner.append(drafts, to: run, expectedNext: expectedNext, options: options) }
+        lock.withLock {
+            appended += events.count
+            if let limit = crashAfterEvents, appended >= limit { crashed = true }
+        }
         return events
     }
 
-    public func events(of run: String, after: Int64) throws -> [Event] {
-        try guardAlive()
-        return try inner.events(of: run, after: after)
+    public func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws {
+        try alive { try inner.forEachRow(of: run, after: after, visit) }
     }
 
-    public func runIDs() throws -> [String] {
-        try guardAlive()
-        return try inner.runIDs()
+    public func forEachRow(from: Int64, through: Int64, _ visit: (EventRow) throws -> Void) throws {
+        try alive { try inner.forEachRow(from: from, through: through, visit) }
     }
 
-    public func scheduleNames() throws -> [String] {
-        try guardAlive()
-        return try inner.scheduleNames()
-    }
+    public func streamIDs() throws -> [String] { try alive { try inner.streamIDs() } }
+    public func head() throws -> ChainLink? { try alive { try inner.head() } }
+    public func link(at seq: Int64) throws -> ChainLink? { try alive { try inner.link(at: seq) } }
+    public func span(of run: String) throws -> ClosedRange<Int64>? { try alive { try inner.span(of: run) } }
+    public func appendCheckpoint(_ draft: CheckpointDraft) throws -> StoredCheckpoint { try alive { try inner.appendCheckpoint(draft) } }
+    public func checkpoints() throws -> [StoredCheckpoint] { try alive { try inner.checkpoints() } }
 
     public func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws {
-        try guardAlive()
-        try inner.acquireLease(run: run, owner: owner, now: now, ttl: ttl, isGone: isGone)
+        try alive { try inner.acquireLease(run: run, owner: owner, now: now, ttl: ttl, isGone: isGone) }
     }
 
-    public func releaseLease(run: String, owner: String) throws {
-        try guardAlive()
-        try inner.releaseLease(run: run, owner: owner)
-    }
-
-    public func leaseHolder(run: String) throws -> (owner: String, expires: Date)? {
-        try guardAlive()
-        return try inner.leaseHolder(run: run)
-    }
-
-    public func lockHolder(scope: String) throws -> String? {
-        try guardAlive()
-        return try inner.lockHolder(scope: scope)
-    }
+    public func releaseLease(run: String, owner: String) throws { try alive { try inner.releaseLease(run: run, owner: owner) } }
+    public func leaseHolder(run: String) throws -> Lease? { try alive { try inner.leaseHolder(run: run) } }
+    public func lockHolder(scope: String) throws -> String? { try alive { try inner.lockHolder(scope: scope) } }
 }

@@ -7,15 +7,17 @@ import Foundation
 public final class Harness: @unchecked Sendable {
     // @unchecked: set up once, then only read; the store and world lock themselves.
     public let dir = TemporaryDirectory()
-    public let log: SQLiteEventLog
+    public let log: ChainedStore
+    public let storeKind: StoreKind
     public let clock = SimulatedClock()
     public let ids = SequentialIDs()
     public let world: SimulatedWorld
     public let registry: StepRegistry
     public let runbook: Runbook
 
-    public init(world: [String: String] = ["dns": "primary", "capacity": "0", "writes": "replica", "health": "ok"]) throws {
-        log = try SQLiteEventLog(path: dir.path("cutover.sqlite"))
+    public init(world: [String: String] = ["dns": "primary", "capacity": "0", "writes": "replica", "health": "ok"], store: StoreKind = .sqlite) throws {
+        storeKind = store
+        log = try store.open(dir)
         self.world = SimulatedWorld(world)
         registry = simulatedRegistry(self.world)
         runbook = try Runbook.load(file: "runbooks/sim.json", data: Data(Harness.runbookJSON.utf8))

@@ -3,24 +3,22 @@ import Foundation
 internal import CSQLite
 
 /// A thin SQLite connection: every result code goes through `check`, statements are
-/// prepared once and reused. Deliberately not `Sendable`: `SQLiteEventLog` serialises access.
+/// prepared once and reused. Deliberately not `Sendable`: `ChainedStore` serialises access.
 final class SQLiteDatabase {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     let path: String
 
     /// Opens (creating with mode 0600 if missing) the database at `path`.
-    /// - Throws: `EventStoreError.storage` naming the path.
+    /// - Throws: `StoreError` naming the path, its cause a `SQLiteResultError`.
     init(path: String, readOnly: Bool = false) throws {
         self.path = path
         if readOnly {
-            guard FileManager.default.fileExists(atPath: path) else { throw EventStoreError.storage("\(path): no such database") }
-            let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
-            guard rc == SQLITE_OK else {
-                let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-                sqlite3_close_v2(handle)
-                throw EventStoreError.storage("cannot open \(path): \(message)")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StoreError(.unavailable, "\(path): no such database; point --db or CUTOVER_DB at the event log")
             }
+            let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+            guard rc == SQLITE_OK else { throw openFailure(rc) }
             sqlite3_busy_timeout(handle, 10_000)
             return
         }
@@ -32,18 +30,25 @@ final class SQLiteDatabase {
         if !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0o600)
             if fd >= 0 { close(fd) } else if errno != EEXIST {
-                throw EventStoreError.storage("cannot create \(path): \(String(cString: strerror(errno)))")
+                let why = String(cString: strerror(errno))
+                throw StoreError(
+                    errno == EROFS || errno == EACCES ? .readOnly : .unavailable,
+                    "cannot create \(path): \(why); check the folder's permissions, or point --db or CUTOVER_DB elsewhere")
             }
         }
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
-        guard rc == SQLITE_OK else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close_v2(handle)
-            throw EventStoreError.storage("cannot open \(path): \(message)")
-        }
+        guard rc == SQLITE_OK else { throw openFailure(rc) }
         sqlite3_busy_timeout(handle, 10_000)
         _ = cutover_sqlite_enable_defensive(handle)
+    }
+
+    private func openFailure(_ rc: Int32) -> StoreError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+        let extended = handle.map { sqlite3_extended_errcode($0) } ?? rc
+        sqlite3_close_v2(handle)
+        handle = nil
+        return SQLiteResultError(code: extended, message: message, path: path).storeError(doing: "cannot open \(path)")
     }
 
     deinit {
@@ -61,8 +66,9 @@ final class SQLiteDatabase {
         if rc != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? "code \(rc)"
             sqlite3_free(error)
-            if rc & 0xff == SQLITE_BUSY || rc & 0xff == SQLITE_LOCKED { throw SQLiteBusy(message: "\(path): \(message)") }
-            throw EventStoreError.storage("\(path): \(message)")
+            let cause = SQLiteResultError(code: sqlite3_extended_errcode(handle), message: message, path: path)
+            if rc & 0xff == SQLITE_BUSY || rc & 0xff == SQLITE_LOCKED { throw SQLiteBusy(cause: cause) }
+            throw cause.storeError(doing: path)
         }
     }
 
@@ -74,7 +80,7 @@ final class SQLiteDatabase {
             do {
                 return try body()
             } catch let busy as SQLiteBusy {
-                guard Date() < deadline else { throw EventStoreError.storage("\(busy.message) (still busy after \(Int(seconds))s)") }
+                guard Date() < deadline else { throw busy.cause.storeError(doing: "\(path) (still busy after \(Int(seconds))s)") }
                 usleep(useconds_t.random(in: 5_000...25_000))
             }
         }
@@ -120,17 +126,41 @@ final class SQLiteDatabase {
 
     private func check(_ rc: Int32) throws {
         guard rc != SQLITE_OK, rc != SQLITE_ROW, rc != SQLITE_DONE else { return }
-        let message = String(cString: sqlite3_errmsg(handle))
-        if rc == SQLITE_BUSY || rc == SQLITE_LOCKED {
-            throw EventStoreError.storage("\(path) is busy (another process holds it longer than 10s): \(message)")
-        }
-        throw EventStoreError.storage("\(path): \(message)")
+        let cause = SQLiteResultError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), path: path)
+        throw cause.storeError(doing: path)
     }
 }
 
 /// SQLITE_BUSY or SQLITE_LOCKED from `execute`, so that setup can try again.
 struct SQLiteBusy: Error {
-    let message: String
+    let cause: SQLiteResultError
+}
+
+/// SQLite's own account of a failure: its extended result code and message.
+public struct SQLiteResultError: Error, Sendable, CustomStringConvertible {
+    /// The extended result code (`sqlite3_extended_errcode`); its low byte is the primary code.
+    public let code: Int32
+    public let message: String
+    let path: String
+
+    public var description: String { "SQLite error \(code): \(message)" }
+
+    /// The store's error for this failure: a code to branch on and what to do about it.
+    func storeError(doing what: String) -> StoreError {
+        let primary = code & 0xff
+        let (kind, advice): (StoreError.Code, String) =
+            switch primary {
+            case SQLITE_BUSY, SQLITE_LOCKED: (.busy, "another process holds the database longer than 10s; try again")
+            case SQLITE_FULL: (.full, "the disk is full; free space, then `cutover resume` carries the run on")
+            case SQLITE_READONLY: (.readOnly, "the database cannot be written (file, folder or mount read-only)")
+            case SQLITE_CORRUPT, SQLITE_NOTADB: (.corrupt, "this file is not a cutover event log, or it is damaged; `cutover audit verify` says where")
+            case SQLITE_IOERR: (.io, "the operating system failed a read or write; check the disk")
+            case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH: (.unavailable, "check the path and its permissions")
+            case SQLITE_CONSTRAINT where message.contains("append-only"): (.refused, "the log is append-only")
+            default: (.other, "")
+            }
+        return StoreError(kind, "\(what): \(message)" + (advice.isEmpty ? "" : "; \(advice)"), cause: self)
+    }
 }
 
 enum SQLValue {

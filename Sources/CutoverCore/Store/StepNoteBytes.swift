@@ -3,19 +3,21 @@
 /// thousands of notes spends its time here. Anything not in exactly that shape (escapes in
 /// the step, other keys, a broken string) returns nil and is decoded the ordinary way, which
 /// says what is wrong.
-struct StepNoteBytes {
+public struct StepNoteBytes {
     /// The last step read and its bytes: notes come in runs of the same step.
     private var lastBytes: [UInt8] = []
     private var last = ""
 
-    static func isNote(_ type: UnsafeRawBufferPointer) -> Bool {
+    public init() {}
+
+    public static func isNote(_ type: UnsafeRawBufferPointer) -> Bool {
         type.elementsEqual("StepNote".utf8)
     }
 
     private static let head = Array(#"{"message":""#.utf8)
     private static let stepKey = Array(#","step":""#.utf8)
 
-    mutating func step(of body: UnsafeRawBufferPointer) -> String? {
+    public mutating func step(of body: UnsafeRawBufferPointer) -> String? {
         let n = body.count
         guard n > Self.head.count + Self.stepKey.count + 2, body.starts(with: Self.head) else { return nil }
         // The message: a JSON string, escapes stepped over, ending at its first bare quote.

@@ -1,0 +1,191 @@
+import CutoverCore
+import Foundation
+
+/// The store over any `StoreDatabase`: appends fenced by the run's lease, optimistic by run
+/// position, chained to the global head and group-committed; leases and locks; reads. What
+/// every database must agree on lives here once, so a new database is an adapter only.
+public final class ChainedStore: EventStore, @unchecked Sendable {
+    // @unchecked: every use of `database` and `hasher` happens under `lock`, and `commits`
+    // too; `group` locks itself.
+    private let database: StoreDatabase
+    private let lock = NSLock()
+    private var hasher = ChainHasher()
+    private var commits = 0
+    private var group: GroupCommit<AppendRequest, [Event]>!
+
+    public var location: String { database.location }
+
+    public init(_ database: StoreDatabase) {
+        self.database = database
+        group = GroupCommit { [unowned self] batch in self.commit(batch) }
+    }
+
+    public var durableCommits: Int { lock.withLock { commits } }
+
+    /// Runs `body` with the database, alone (adapters' own tests and tools use it).
+    public func withDatabase<T>(_ body: (StoreDatabase) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(database)
+    }
+
+    // MARK: Appending
+
+    struct AppendRequest {
+        let drafts: [EventDraft]
+        let run: String
+        let expectedNext: Int64
+        let options: AppendOptions
+    }
+
+    public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
+        try group.submit(AppendRequest(drafts: drafts, run: run, expectedNext: expectedNext, options: options))
+    }
+
+    /// One durable transaction for `batch`: each request's result, in order. Each request has
+    /// its own savepoint, so one that fails (a conflict, say) takes none of the others with it.
+    private func commit(_ batch: [AppendRequest]) -> [Result<[Event], Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        commits += 1
+        do {
+            try database.begin()
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
+        let nested = batch.count > 1
+        var results: [Result<[Event], Error>] = []
+        for request in batch {
+            // After some errors (disk full, I/O) a database rolls the whole transaction back by
+            // itself: then nothing more may run, or it would commit on its own, outside the batch.
+            guard database.inTransaction else {
+                results.append(.failure(Self.rolledBack("an earlier error in the same transaction")))
+                continue
+            }
+            do {
+                if nested { try database.savepoint() }
+                let events = try apply(request)
+                if nested { try database.releaseSavepoint() }
+                results.append(.success(events))
+            } catch {
+                if nested, database.inTransaction { database.rollbackToSavepoint() }
+                results.append(.failure(error))
+            }
+        }
+        guard database.inTransaction else {
+            // Rolled back by the database: nothing of the batch is written, successes included.
+            return results.map { r in
+                if case .failure = r { return r }
+                return .failure(Self.rolledBack("an error in the same batch"))
+            }
+        }
+        guard results.contains(where: { if case .success = $0 { true } else { false } }) else {
+            database.rollback()
+            return results
+        }
+        do {
+            try database.commit()
+            return results
+        } catch {
+            database.rollback()
+            return batch.map { _ in .failure(error) }
+        }
+    }
+
+    private static func rolledBack(_ why: String) -> StoreError {
+        StoreError(.io, "the transaction was rolled back by the database after \(why); nothing of this append was written", retryable: true)
+    }
+
+    /// One append inside the open transaction: the lease fences it, the run position must be
+    /// the expected one, the scope must be free, then each event is chained and inserted.
+    private func apply(_ r: AppendRequest) throws -> [Event] {
+        let nowMillis = Self.millis(r.options.now)
+        if let owner = r.options.leaseOwner {
+            let holder = try database.lease(of: r.run)
+            guard let holder, holder.owner == owner else { throw StoreError.leaseLost(run: r.run, owner: holder?.owner) }
+            // An expired lease still fences correctly as long as nobody took it over.
+            try database.putLease(Lease(owner: owner, expiresMillis: nowMillis + r.options.leaseTTL.milliseconds), run: r.run)
+        }
+        let last = try database.lastPosition(of: r.run)
+        guard last == r.expectedNext - 1 else { throw StoreError.conflict(run: r.run, expected: r.expectedNext, actual: last + 1) }
+        if let scope = r.options.lockScope {
+            if let holder = try database.lockHolder(scope: scope), holder != r.run { throw StoreError.scopeLocked(scope: scope, heldBy: holder) }
+            try database.putLock(scope: scope, run: r.run)
+        }
+        var link = try database.lastLink() ?? .genesis
+        var appended: [Event] = []
+        appended.reserveCapacity(r.drafts.count)
+        for (i, draft) in r.drafts.enumerated() {
+            let seq = link.seq + 1
+            let runSeq = r.expectedNext + Int64(i)
+            let kind = draft.body.kind
+            let body: String
+            do { body = try kind.encode(draft.body).canonicalString } catch {
+                throw StoreError(.encoding, "cannot write a \(kind.name) event as JSON: \(error)", cause: error)
+            }
+            let hash = hasher.hash(
+                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, type: kind.name, body: body, after: link.hash)
+            try database.insert(seq: seq, run: r.run, runSeq: runSeq, type: kind.name, atMillis: draft.atMillis, actor: draft.actor, body: body, hash: hash)
+            appended.append(Event(
+                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, body: draft.body, bodyJSON: body, hash: hash,
+                type: kind.name))
+            link = ChainLink(seq: seq, hash: hash)
+        }
+        if let scope = r.options.unlockScope { try database.deleteLock(scope: scope, run: r.run) }
+        return appended
+    }
+
+    // MARK: Coordination
+
+    public func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try database.begin()
+        do {
+            let nowMillis = Self.millis(now)
+            if let holder = try database.lease(of: run), holder.owner != owner, holder.expiresMillis > nowMillis, !isGone(holder.owner) {
+                throw StoreError.leaseHeld(run: run, owner: holder.owner)
+            }
+            try database.putLease(Lease(owner: owner, expiresMillis: nowMillis + ttl.milliseconds), run: run)
+            try database.commit()
+        } catch {
+            database.rollback()
+            throw error
+        }
+    }
+
+    public func releaseLease(run: String, owner: String) throws {
+        try withDatabase { try $0.deleteLease(run: run, owner: owner) }
+    }
+
+    public func leaseHolder(run: String) throws -> Lease? {
+        try withDatabase { try $0.lease(of: run) }
+    }
+
+    public func lockHolder(scope: String) throws -> String? {
+        try withDatabase { try $0.lockHolder(scope: scope) }
+    }
+
+    // MARK: Reading
+
+    public func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws {
+        try withDatabase { try $0.forEachRow(of: run, after: after, visit) }
+    }
+
+    public func forEachRow(from: Int64, through: Int64, _ visit: (EventRow) throws -> Void) throws {
+        try withDatabase { try $0.forEachRow(from: from, through: through, visit) }
+    }
+
+    public func streamIDs() throws -> [String] { try withDatabase { try $0.streamIDs() } }
+    public func head() throws -> ChainLink? { try withDatabase { try $0.lastLink() } }
+    public func link(at seq: Int64) throws -> ChainLink? { try withDatabase { try $0.link(at: seq) } }
+    public func span(of run: String) throws -> ClosedRange<Int64>? { try withDatabase { try $0.span(of: run) } }
+    public func checkpoints() throws -> [StoredCheckpoint] { try withDatabase { try $0.checkpoints() } }
+
+    public func appendCheckpoint(_ draft: CheckpointDraft) throws -> StoredCheckpoint {
+        let n = try withDatabase { try $0.insertCheckpoint(draft) }
+        return StoredCheckpoint(n: n, seq: draft.seq, hash: draft.hash, atMillis: draft.atMillis, key: draft.key, signature: draft.signature)
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded(.down)) }
+}

@@ -1,0 +1,50 @@
+import CutoverCore
+
+/// Which store a `--db` / `CUTOVER_DB` value names, decided by its form: a path (or a
+/// `file:` URL) is a SQLite file; any other `scheme://` names a kind of store, refused here
+/// when this build has none, and never taken for a file name.
+public enum StoreLocation: Sendable, Equatable {
+    case sqlite(path: String)
+
+    /// - Throws: `StoreError` with code `.unsupported` for a scheme this build has no store
+    ///   for, and `.unavailable` for an empty value; the message never repeats a password.
+    public static func parse(_ text: String) throws -> StoreLocation {
+        guard !text.isEmpty else { throw StoreError(.unavailable, "the database location is empty: give a file path with --db or CUTOVER_DB") }
+        guard let schemeEnd = text.range(of: "://") else {
+            if text.hasPrefix("file:") { return .sqlite(path: String(text.dropFirst("file:".count))) }
+            return .sqlite(path: text)
+        }
+        let scheme = text[..<schemeEnd.lowerBound]
+        let isScheme = !scheme.isEmpty && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) } && scheme.first!.isLetter
+        guard isScheme else { return .sqlite(path: text) }
+        if scheme.lowercased() == "file" {
+            let rest = text[schemeEnd.upperBound...]
+            // file:///abs/path, or file://localhost/abs/path
+            if rest.hasPrefix("/") { return .sqlite(path: String(rest)) }
+            if rest.hasPrefix("localhost/") { return .sqlite(path: String(rest.dropFirst("localhost".count))) }
+            throw StoreError(.unsupported, "\(redacted(text)): a file URL must name a local path (file:///path/to/cutover.sqlite)")
+        }
+        let kind = ["postgres": "PostgreSQL", "postgresql": "PostgreSQL"][scheme.lowercased()]
+        throw StoreError(
+            .unsupported,
+            "\(redacted(text)): \(kind.map { "\($0) stores are" } ?? "a \"\(scheme)\" store is") not supported by this build of cutover; give the path of a SQLite file (--db .cutover/cutover.sqlite)"
+        )
+    }
+
+    /// `text` with the password of a `scheme://user:password@host` taken out.
+    public static func redacted(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
+    }
+
+    /// How the location is shown to people.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        }
+    }
+}

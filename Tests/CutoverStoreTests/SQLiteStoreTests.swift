@@ -1,0 +1,96 @@
+import CutoverCore
+import CutoverSQLite
+import CutoverStore
+import Foundation
+import Testing
+import TestSupport
+
+/// What only the SQLite store has to show: its file, its durability settings, and opening a
+/// new file from many connections at once.
+@Suite struct SQLiteStoreTests {
+    @Test func databaseFileIsPrivateAndDurable() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("nested/cutover.sqlite")
+        let database = try SQLiteStoreDatabase(path: path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try database.pragma("journal_mode") == "wal")
+        #expect(try database.pragma("synchronous") == "2", "synchronous=FULL")
+    }
+
+    /// Two `cutover start` at once on a fresh database both open it: switching the new file to
+    /// WAL takes a lock SQLite's busy timeout does not wait for, so setup retries.
+    @Test func manyConnectionsCreatingOneNewDatabaseAllSucceed() throws {
+        for round in 0..<5 {
+            let dir = TemporaryDirectory()
+            let path = dir.path("new-\(round).sqlite")
+            let failures = NSLock()
+            nonisolated(unsafe) var errors: [String] = []
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    let log = try SQLiteStore.open(path: path)
+                    _ = try log.runIDs()
+                } catch {
+                    failures.withLock { errors.append("\(error)") }
+                }
+            }
+            #expect(errors.isEmpty, "round \(round): \(errors)")
+        }
+    }
+
+    @Test func failuresKeepSQLitesCodeAndSayWhatToDo() throws {
+        let dir = TemporaryDirectory()
+        let missing = #expect(throws: StoreError.self) { try SQLiteStore.open(readingOnly: dir.path("nothing-here.sqlite")) }
+        #expect(missing?.code == .unavailable)
+        #expect(missing?.message.contains("nothing-here.sqlite") == true)
+
+        let notADatabase = dir.write("notes.sqlite", String(repeating: "not a database\n", count: 200))
+        let corrupt = #expect(throws: StoreError.self) { try SQLiteStore.open(path: notADatabase) }
+        #expect(corrupt?.code == .corrupt, "\(String(describing: corrupt))")
+        #expect(corrupt?.message.contains("not a cutover event log") == true)
+        #expect((corrupt?.cause as? SQLiteResultError)?.code == 26, "SQLITE_NOTADB kept as the cause")
+        #expect(corrupt?.isRetryable == false)
+
+        // A folder nobody may write: the log cannot be created there, and nothing is.
+        let locked = dir.path("locked")
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o500])
+        if getuid() != 0 {  // root writes anywhere; the check means something only for others
+            let refused = #expect(throws: StoreError.self) { try SQLiteStore.open(path: locked + "/cutover.sqlite") }
+            #expect(refused?.code == .readOnly)
+        }
+    }
+
+    @Test func aDatabaseOfAnotherSchemaIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("old.sqlite")
+        _ = try SQLiteStore.open(path: path)
+        try SQLiteStoreDatabase.execute("UPDATE meta SET value = '99' WHERE key = 'schema'", onFileAt: path)
+        let error = #expect(throws: StoreError.self) { try SQLiteStore.open(path: path) }
+        #expect(error?.code == .schemaMismatch)
+        #expect(error?.message.contains("schema version 99") == true)
+    }
+}
+
+@Suite struct StoreLocationTests {
+    @Test(arguments: [
+        ("cutover.sqlite", "cutover.sqlite"), (".cutover/cutover.sqlite", ".cutover/cutover.sqlite"), ("/var/lib/c.sqlite", "/var/lib/c.sqlite"),
+        ("file:///var/lib/c.sqlite", "/var/lib/c.sqlite"), ("file://localhost/tmp/c.sqlite", "/tmp/c.sqlite"), ("file:rel.sqlite", "rel.sqlite"),
+        ("weird://name", nil), ("dir/with://inside", "dir/with://inside"),
+    ] as [(String, String?)])
+    func aPathIsASQLiteFile(_ text: String, _ path: String?) throws {
+        if let path {
+            #expect(try StoreLocation.parse(text) == .sqlite(path: path))
+        } else {
+            #expect(throws: StoreError.self) { try StoreLocation.parse(text) }
+        }
+    }
+
+    @Test func anUnsupportedSchemeIsRefusedWithoutItsPassword() throws {
+        let error = #expect(throws: StoreError.self) { try StoreLocation.parse("postgresql://cutover:s3cret-pw@db.internal:5432/cutover") }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("PostgreSQL stores are not supported by this build") == true)
+        #expect(error?.message.contains("s3cret-pw") == false, "\(error?.message ?? "")")
+        #expect(error?.message.contains("postgresql://cutover:***@db.internal:5432/cutover") == true)
+        #expect(throws: StoreError.self) { try StoreLocation.parse("") }
+    }
+}

@@ -1,0 +1,41 @@
+import CutoverCore
+import CutoverSQLite
+import CutoverStore
+import Foundation
+
+/// A kind of store the contract suite and the crash matrix run against. Each test makes its
+/// own database in its own temporary folder; opening the same name twice gives two handles on
+/// one log, as two processes would have.
+public struct StoreKind: Sendable, CustomStringConvertible {
+    public let name: String
+    /// Statements that switch the append-only enforcement off, as an owner of the database
+    /// could: what tampering underneath starts with.
+    public let liftAppendOnly: String
+    private let make: @Sendable (TemporaryDirectory, String) throws -> ChainedStore
+    private let raw: @Sendable (TemporaryDirectory, String, String) throws -> Void
+
+    public var description: String { name }
+
+    /// Opens (creating when missing) the store called `name` in `dir`.
+    public func open(_ dir: TemporaryDirectory, _ name: String = "cutover") throws -> ChainedStore { try make(dir, name) }
+
+    /// Runs `statement` on the database underneath, on a connection of its own, as someone
+    /// with the database's own tools would (to tamper, or to try to).
+    public func execute(_ statement: String, in dir: TemporaryDirectory, _ name: String = "cutover") throws {
+        try raw(dir, name, statement)
+    }
+
+    public static let sqlite = StoreKind(
+        name: "SQLite",
+        liftAppendOnly: "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_update; DROP TRIGGER checkpoints_no_delete;",
+        make: { dir, name in try SQLiteStore.open(path: dir.path("\(name).sqlite")) },
+        raw: { dir, name, sql in try SQLiteStoreDatabase.execute(sql, onFileAt: dir.path("\(name).sqlite")) })
+
+    /// Every store this build has.
+    public static let all: [StoreKind] = [.sqlite]
+}
+
+extension EventLog {
+    /// The store's own chain check, through the one verifier.
+    public func verifyChain() throws -> ChainReport { try ChainVerifier.verify(self) }
+}
