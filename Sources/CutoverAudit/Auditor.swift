@@ -62,9 +62,14 @@ public enum Auditor {
                 return (r, [:])
             }
         } else {
-            audit = ChainAudit(checkpoints: checkpoints, key: key, fold: { _ in fold })
+            audit = ChainAudit(checkpoints: checkpoints, key: key, fold: { _ in fold }, parallel: fold)
         }
-        try log.forEachRow(from: from, through: through) { row in audit.feed(row) }
+        do {
+            try log.forEachRow(from: from, through: through) { row in audit.feed(row) }
+        } catch {
+            _ = audit.finish()  // lets the folding thread end
+            throw error
+        }
         var report = audit.finish()
         report.seconds = Date().timeIntervalSince(started)
         return (report, audit.runStates)

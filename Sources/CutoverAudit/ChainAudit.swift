@@ -43,40 +43,53 @@ public struct VerifyReport: Sendable {
 /// Checks a stretch of the log: the hash chain through `ChainVerifier` (the one check the
 /// store and the bench use too), then what only an auditor asks: each run's own order, the
 /// checkpoints against the chain and their signatures, and each run folded to see that it is a
-/// legal sequence of states. Stops at the first break: past it nothing can be trusted.
+/// legal sequence of states (`RunFolder`, on a thread of its own when `parallel`). Reports the
+/// first break: past it nothing can be trusted.
 public struct ChainAudit {
     private var verifier: ChainVerifier
     private var runPositions: [String: Int64] = [:]
-    private var states: [String: RunState] = [:]
-    private var schedules: [String: ScheduleState] = [:]
     private let foldRun: (String) -> Bool
     private var pending: [StoredCheckpoint]
     private let key: Ed25519Key?
     private var broken = false
-    /// A fold failure waits one event: if the next event shows this one was inserted, that
-    /// is the better diagnosis.
-    private var pendingFold: Finding?
+    /// The row at which the chain broke, when it did.
+    private var breakRow: Int64?
     private var lastCheckpointSeq: Int64 = 0
+    private var lastFed: Int64?
     /// The last row that followed, as a person would name it (for an insertion's finding).
     private var lastSeq: Int64 = 0
     private var lastRunSeq: Int64 = 0
     private var lastType: [UInt8] = []
+    private var lastRun = ""
     /// Runs come in stretches: the run id is turned into a String only when it changes.
     private var currentRunBytes: [UInt8] = []
     private var currentRun = ""
     private var currentFolded = false
+    /// The current run's last position (kept in `runPositions` when another run's rows come).
+    private var currentPosition: Int64 = 0
+    private var haveRun = false
+    private var folder = RunFolder()
+    /// Folding threads, when parallel; each run is folded by one of them, in its order.
+    private let pipelines: [FoldPipeline]
+    private var partitionOf: [String: Int] = [:]
+    private var partitionRows: [Int] = []
+    private var currentPartition = 0
     public private(set) var report = VerifyReport()
 
     /// - Parameters:
     ///   - start: the first global position fed; `link` is the hash of the one before it.
     ///   - fold: which runs to fold (all, one, or none for a chain-only check).
+    ///   - parallel: fold on threads of their own (two: the runs shared out between them)
+    ///     while the chain is checked on the caller's.
     public init(
         start: Int64 = 1, link: [UInt8] = ChainLink.genesis.hash, checkpoints: [StoredCheckpoint],
-        key: Ed25519Key?, fold: @escaping (String) -> Bool = { _ in true }
+        key: Ed25519Key?, fold: @escaping (String) -> Bool = { _ in true }, parallel: Bool = false
     ) {
         verifier = ChainVerifier(after: ChainLink(seq: start - 1, hash: link))
         foldRun = fold
         self.key = key
+        pipelines = parallel ? [FoldPipeline(), FoldPipeline()] : []
+        partitionRows = pipelines.map { _ in 0 }
         pending = checkpoints.sorted { $0.seq < $1.seq }
         report.checkpoints = checkpoints.count
         report.key = key?.fingerprint
@@ -97,7 +110,7 @@ public struct ChainAudit {
         }
     }
 
-    private static func describe(run: String, runSeq: Int64, type: some Sequence<UInt8>) -> String {
+    static func describe(run: String, runSeq: Int64, type: some Sequence<UInt8>) -> String {
         "run \(run) position \(runSeq), \(String(decoding: Array(type), as: UTF8.self))"
     }
 
@@ -107,25 +120,31 @@ public struct ChainAudit {
         e.withRow { feed($0) }
     }
 
-    /// Feeds the next row in stored order; false once the log is broken.
+    /// Feeds the next row in stored order; false once the chain is broken.
     @discardableResult
     public mutating func feed(_ r: EventRow) -> Bool {
         guard !broken else { return false }
         report.events += 1
         report.firstSeq = report.firstSeq ?? r.seq
-        if !currentRunBytes.elementsEqual(r.runID) {
+        lastFed = r.seq
+        if !haveRun || !currentRunBytes.elementsEqual(r.runID) {
+            if haveRun { runPositions[currentRun] = currentPosition }
+            haveRun = true
             currentRunBytes.removeAll(keepingCapacity: true)
             currentRunBytes.append(contentsOf: r.runID)
             currentRun = String(decoding: r.runID, as: UTF8.self)
+            currentPosition = runPositions[currentRun] ?? 0
             currentFolded = foldRun(currentRun)
+            if currentFolded, !pipelines.isEmpty {
+                // A run stays with one thread; a new run goes to the one with less to do.
+                currentPartition = partitionOf[currentRun] ?? partitionRows.indices.min { partitionRows[$0] < partitionRows[$1] }!
+                partitionOf[currentRun] = currentPartition
+            }
         }
-        let runLast = runPositions[currentRun] ?? 0
-        if let p = pendingFold, r.seq != verifier.expectedSeq || r.runSeq != runLast + 1 {
-            fail(p.kind, p.seq, p.message)
-            return false
-        }
+        let runLast = currentPosition
         let expected = verifier.expectedSeq
         if r.seq != expected {
+            breakRow = r.seq
             if r.seq < expected {
                 fail(.reordered, r.seq, "event \(r.seq) (\(Self.describe(run: currentRun, runSeq: r.runSeq, type: r.type))) comes after event \(expected - 1): the order was changed")
             } else {
@@ -135,23 +154,28 @@ public struct ChainAudit {
             return false
         }
         if r.runSeq != runLast + 1 {
+            breakRow = r.seq
             fail(.reordered, r.seq, "\(Self.describe(run: currentRun, runSeq: r.runSeq, type: r.type)) follows position \(runLast) of that run: its events were reordered, or one was removed and the rest renumbered")
             return false
         }
         guard verifier.check(r) == .follows else {
+            breakRow = r.seq
             diagnoseMismatch(r)
             return false
         }
-        if let p = pendingFold {
-            fail(p.kind, p.seq, p.message)
-            return false
+        currentPosition = r.runSeq
+        if currentFolded {
+            if pipelines.isEmpty {
+                folder.apply(r, run: currentRun)
+            } else {
+                pipelines[currentPartition].submit(r, run: currentRun)
+                partitionRows[currentPartition] += r.body.count
+            }
         }
-        report.bytes = verifier.bytes
-        runPositions[currentRun] = r.runSeq
-        if currentFolded { fold(r) }
         while let cp = pending.first, cp.seq <= r.seq {
             pending.removeFirst()
             if cp.seq == r.seq, !cp.hash.elementsEqual(verifier.link) {
+                breakRow = r.seq
                 fail(.edited, r.seq, "checkpoint #\(cp.n) signed a different chain hash at this position: the events up to here were changed and re-hashed")
                 return false
             }
@@ -163,59 +187,48 @@ public struct ChainAudit {
         lastType.append(contentsOf: r.type)
         lastRun = currentRun
         report.lastSeq = r.seq
-        return !broken
+        return true
     }
-
-    private var lastRun = ""
 
     /// The stored hash does not follow: an edit, or an insertion that renumbered what follows.
     private mutating func diagnoseMismatch(_ r: EventRow) {
-        defer { pendingFold = nil }
         if lastSeq > 0, verifier.followsOnePositionLower(r) {
             fail(.inserted, lastSeq, "\(Self.describe(run: lastRun, runSeq: lastRunSeq, type: lastType)) was inserted: the events after it were at positions one lower when they were hashed")
-            return
-        }
-        if let p = pendingFold {
-            fail(p.kind, p.seq, p.message)
             return
         }
         fail(.edited, r.seq, "\(Self.describe(run: currentRun, runSeq: r.runSeq, type: r.type)) does not match its hash: its contents (body, type, time, actor or run) were changed, or the event before it was changed and re-hashed")
     }
 
-    /// Folds a row into its run's (or schedule's) state; every body is decoded in full, so a
-    /// payload a forger wrote by hand is read as strictly as cutover reads its own.
-    private mutating func fold(_ r: EventRow) {
-        do {
-            let event = try r.event(knownRun: currentRun)
-            if let name = ScheduleStream.name(of: currentRun) {
-                try schedules[name, default: ScheduleState(name: name)].apply(event)
-                return
-            }
-            // In place: a copy of the run's state per event would cost its whole size each time.
-            try states[currentRun, default: RunState(runID: currentRun)].apply(event)
-        } catch let error as FoldError {
-            pendingFold = Finding(kind: .illegalState, seq: r.seq, message: "\(Self.describe(run: currentRun, runSeq: r.runSeq, type: r.type)) is not a legal next state: \(error.reason)")
-        } catch {
-            pendingFold = Finding(kind: .malformed, seq: r.seq, message: "\(Self.describe(run: currentRun, runSeq: r.runSeq, type: r.type)): \(error)")
-        }
-    }
-
-    /// Ends the check: checkpoints past the last event mean the log lost its tail.
+    /// Ends the check: the fold's first failure, if it comes before the chain's first break,
+    /// is the finding; checkpoints past the last event mean the log lost its tail.
     public mutating func finish() -> VerifyReport {
-        if !broken, let p = pendingFold { fail(p.kind, p.seq, p.message) }
+        if !pipelines.isEmpty { folder = RunFolder(merging: pipelines.map { $0.finish() }) }
+        if let f = folder.failure, let seq = f.seq, breakRow.map({ seq < $0 }) ?? true {
+            // An event that does not fold and is followed by one hashed a position lower was
+            // inserted: that is the better diagnosis. Otherwise the fold's finding stands, as
+            // if checking had stopped at the event after it.
+            let inserted = report.findings.first.map { $0.kind == .inserted && $0.seq == seq } ?? false
+            if !inserted {
+                report.findings = [f]
+                broken = true
+                report.lastSeq = seq
+                let stopRow = (lastFed ?? seq) > seq ? seq + 1 : seq
+                report.events = stopRow - (report.firstSeq ?? seq) + 1
+            }
+        }
         if !broken, let cp = pending.first {
             let end = report.lastSeq ?? (verifier.expectedSeq - 1)
             fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
         }
         report.bytes = verifier.bytes
-        report.runsFolded = states.count
-        report.schedulesFolded = schedules.count
+        report.runsFolded = folder.states.count
+        report.schedulesFolded = folder.schedules.count
         report.eventsAfterLastCheckpoint = max(0, (report.lastSeq ?? 0) - max(lastCheckpointSeq, (report.firstSeq ?? 1) - 1))
         return report
     }
 
-    /// The fold of each run fed, for reports.
-    public var runStates: [String: RunState] { states }
+    /// The fold of each run fed, for reports (after `finish`).
+    public var runStates: [String: RunState] { folder.states }
     /// The fold of each schedule fed.
-    public var scheduleStates: [String: ScheduleState] { schedules }
+    public var scheduleStates: [String: ScheduleState] { folder.schedules }
 }

@@ -15,7 +15,11 @@ struct Bench {
         do {
             if let events = value(args, "--synthesize").flatMap(Int.init), let db = value(args, "--db") {
                 // For profiling one figure by hand: `--synthesize N --db F`, then `--only fold --db F`.
-                try Synthesis.run(events: events, path: db)
+                if args.contains("--real") {
+                    try RealLog.grow(events: events, path: db)
+                } else {
+                    try Synthesis.run(events: events, path: db)
+                }
                 return
             }
             if let i = args.firstIndex(of: "--only") {
@@ -53,6 +57,8 @@ struct Options {
     var concurrentRuns = 100
     var concurrentSteps = 100
     var foldEvents = 100_000
+    /// Events in the log of real drill runs that `audit verify` checks in full and chain-only.
+    var realEvents = 100_000
     var memorySizes = [10_000, 100_000, 1_000_000]
 
     init(_ args: [String]) {
@@ -66,6 +72,7 @@ struct Options {
             concurrentRuns = 5
             concurrentSteps = 10
             foldEvents = 2_000
+            realEvents = 1_000
             memorySizes = [1_000, 4_000]
         }
     }

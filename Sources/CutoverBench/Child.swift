@@ -79,17 +79,73 @@ enum Child {
             try log.forEachRow(from: 1, through: .max) { r in bytes &+= r.body.count &+ r.actor.count &+ r.runID.count &+ r.type.count &+ 60 }
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["bytes"] = .double(Double(bytes))
-        case "verify":
+        case "verify", "verify-full":
             let start = clock.now
             let log = try SQLiteStore.open(readingOnly: db)
-            let (report, _) = try Auditor.verify(log, key: nil, fold: false)
+            let (report, _) = try Auditor.verify(log, key: nil, fold: figure == "verify-full")
             guard report.intact else { throw BenchError("the synthetic log does not verify: \(report.findings)") }
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["bytes"] = .double(Double(report.bytes))
+        case "decode-profile":
+            let log = try SQLiteStore.open(readingOnly: db)
+            var parse: [String: Double] = [:]
+            var decode: [String: Double] = [:]
+            var count: [String: Int] = [:]
+            try log.forEachRow(from: 1, through: .max) { r in
+                let type = String(decoding: r.type, as: UTF8.self)
+                let t0 = clock.now
+                let v = try JSONValue.parse(String(decoding: r.body, as: UTF8.self))
+                let t1 = clock.now
+                _ = try EventBody.decode(type: type, payload: r.body)
+                let t2 = clock.now
+                parse[type, default: 0] += (t1 - t0).seconds * 1_000
+                decode[type, default: 0] += (t2 - t1).seconds * 1_000
+                count[type, default: 0] += 1
+                _ = v
+            }
+            for (t, p) in parse.sorted(by: { $0.value > $1.value }) { print(t, count[t]!, String(format: "parse %.0f ms, parse+decode %.0f ms", p, decode[t]!)) }
+            return
         default:
             throw BenchError("unknown figure \(figure)")
         }
         out["rss"] = .double(peakRSSMB())
         print(JSONValue.object(out).canonicalString)
+    }
+}
+
+/// Grows a log of real events: the events of a recorded sandbox drill (an audit bundle,
+/// `scripts/fixtures/drill-run.jsonl`) appended again and again under new run ids through the
+/// store, until the log holds at least `events`. Each copy is one run of the drill's own
+/// events: snapshots, outputs, notes and all.
+enum RealLog {
+    static let fixture = "scripts/fixtures/drill-run.jsonl"
+
+    static func grow(events: Int, path: String, from bundle: String = fixture) throws {
+        guard let text = try? String(contentsOfFile: bundle, encoding: .utf8) else {
+            throw BenchError("\(bundle): cannot be read (run the bench from the repository, as scripts/bench does)")
+        }
+        var drafts: [String: [EventDraft]] = [:]
+        var order: [String] = []
+        for line in text.split(separator: "\n") {
+            guard let e = try JSONValue.parse(String(line))["event"], let run = e["run"]?.stringValue, let type = e["type"]?.stringValue,
+                let at = e["at"]?.intValue, let actor = e["actor"]?.stringValue, let body = e["body"]
+            else { continue }
+            let decoded = try EventBody.decode(type: type, payload: body.canonicalString)
+            if drafts[run] == nil { order.append(run) }
+            drafts[run, default: []].append(EventDraft(at: Date(timeIntervalSince1970: Double(at) / 1_000), actor: actor, body: decoded))
+        }
+        guard !order.isEmpty else { throw BenchError("\(bundle) holds no events") }
+        try? FileManager.default.removeItem(atPath: path)
+        let log = try SQLiteStore.open(path: path)
+        var written = 0
+        var copy = 0
+        while written < events {
+            copy += 1
+            for run in order {
+                let batch = drafts[run]!
+                _ = try log.append(batch, to: "\(run)-copy\(copy)", expectedNext: 1, options: AppendOptions(now: Date()))
+                written += batch.count
+            }
+        }
     }
 }

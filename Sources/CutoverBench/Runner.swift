@@ -172,6 +172,27 @@ struct Runner {
         results.append(Result(
             figure: "resume it after a crash (load, fold, decide)", value: Stat(resumes.map(\.ms)), unit: "ms",
             budget: "< 300 ms", met: Stat(resumes.map(\.ms)).median < 300, peakMB: resumes.map(\.rss).max()))
+        // 6. `audit verify` of real events: everything (chain, every run folded) against the
+        // chain alone, on the same log, in turns.
+        let realDB = path("real-\(options.realEvents).sqlite")
+        try RealLog.grow(events: options.realEvents, path: realDB)
+        var full: [Double] = []
+        var chainOnly: [Double] = []
+        var fullPeak = 0.0
+        for _ in 0..<max(3, options.reps - 1) {
+            let c = try child("verify", realDB)
+            let f = try child("verify-full", realDB)
+            chainOnly.append(c.bytes / 1_048_576 / (c.ms / 1_000))
+            full.append(f.bytes / 1_048_576 / (f.ms / 1_000))
+            fullPeak = max(fullPeak, f.rss)
+        }
+        full.removeFirst()
+        chainOnly.removeFirst()
+        let verifyRatio = Stat(zip(full, chainOnly).map { $0 / $1 }).median
+        results.append(Result(
+            figure: "audit verify of \(options.realEvents) real events (sandbox drill runs): chain, and every run folded", value: Stat(full),
+            unit: "MB/s", baseline: Stat(chainOnly), baselineName: "the chain alone (--chain-only)", ratio: verifyRatio,
+            budget: ">= 0.5 of the chain alone", met: verifyRatio >= 0.5, peakMB: fullPeak))
         for size in options.memorySizes {
             let db = path("fold-\(size).sqlite")
             let n = size >= 1_000_000 ? 2 : max(2, options.reps - 2)

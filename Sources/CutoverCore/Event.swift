@@ -14,15 +14,17 @@ public struct Event: Sendable, Equatable {
     public let body: EventBody
     /// The canonical JSON of the body, exactly as stored and hashed.
     public let bodyJSON: String
+    /// The body's kind (its entry in `EventBody.kinds`).
+    public let kind: EventKind
     /// The name of the body's kind, as stored in the `type` column.
-    public let type: String
+    public var type: String { kind.name }
     /// SHA-256 over the previous event's hash and this event's canonical bytes
     /// (`CanonicalEvent`); empty when the reader did not need it.
     public let hash: [UInt8]
 
     public init(
         seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String,
-        body: EventBody, bodyJSON: String, hash: [UInt8], type: String? = nil
+        body: EventBody, bodyJSON: String, hash: [UInt8], kind: EventKind? = nil
     ) {
         self.seq = seq
         self.runID = runID
@@ -30,12 +32,20 @@ public struct Event: Sendable, Equatable {
         self.atMillis = atMillis
         self.actor = actor
         self.body = body
-        self.type = type ?? body.typeName
+        self.kind = kind ?? body.kind
         self.bodyJSON = bodyJSON
         self.hash = hash
     }
 
     public var at: Date { Date(timeIntervalSince1970: Double(atMillis) / 1_000) }
+
+    /// The step the event is about, if any.
+    public var stepID: String? { kind.stepID(body) }
+
+    public static func == (a: Event, b: Event) -> Bool {
+        a.seq == b.seq && a.runID == b.runID && a.runSeq == b.runSeq && a.atMillis == b.atMillis && a.actor == b.actor && a.body == b.body
+            && a.bodyJSON == b.bodyJSON && a.hash == b.hash
+    }
 }
 
 /// An event before it is appended: the log assigns its sequence numbers and hash.

@@ -104,7 +104,12 @@ public enum EventBody: Sendable, Equatable {
     /// The canonical payload through Foundation's `JSONEncoder`: the reference the stored
     /// form must equal, byte for byte (a test holds them equal).
     package func codablePayload() throws -> String {
-        try JSONValue.parse(JSONEncoder().encode(kind.foundationEncodable(self))).canonicalString
+        let payload = kind.foundationEncodable(self)
+        return try JSONValue.parse(Self.foundationEncode(payload)).canonicalString
+    }
+
+    private static func foundationEncode<P: Encodable>(_ payload: P) throws -> Data {
+        try JSONEncoder().encode(payload)
     }
 
     /// Rebuilds a body from its stored type and payload.
@@ -118,12 +123,14 @@ public enum EventBody: Sendable, Equatable {
     /// - Throws: `EventDecodingError` when the type is unknown or the payload does not match it.
     public static func decode(type: String, payload: UnsafeRawBufferPointer) throws -> EventBody {
         guard let kind = kindsByName[type] else { throw EventDecodingError(type: type, reason: "unknown event type") }
-        do {
-            let value = try JSONParser.parse(payload.bindMemory(to: UInt8.self))
-            return try kind.decode(value)
-        } catch {
-            throw EventDecodingError(type: type, reason: "payload does not match the type (\(error))")
-        }
+        return try kind.decode(payload: payload)
+    }
+
+    /// The kind stored under the name in `type` (bytes as stored), found without making a String.
+    /// - Throws: `EventDecodingError` for a name no kind has.
+    public static func kind(named type: UnsafeRawBufferPointer) throws -> EventKind {
+        for k in kinds where k.nameBytes.elementsEqual(type) { return k }
+        throw EventDecodingError(type: String(decoding: type, as: UTF8.self), reason: "unknown event type")
     }
 }
 

@@ -1,6 +1,6 @@
 /// The plan a run follows, pinned when it starts so that a resume never depends on files
 /// that may have changed since.
-public struct RunStarted: EventPayload, Equatable {
+public struct RunStarted: BytesReadablePayload, Equatable {
     public var workflow: String
     public var workflowDigest: String
     public var runbook: String
@@ -11,8 +11,8 @@ public struct RunStarted: EventPayload, Equatable {
     public var startedBy: String
     public var steps: [PlannedStep]
     /// The workflow and runbook as validated, with secrets as references.
-    public var workflowSnapshot: JSONValue
-    public var runbookSnapshot: JSONValue
+    public var workflowSnapshot: JSONDocument
+    public var runbookSnapshot: JSONDocument
     /// The schedule firing this run stands for, when the scheduler started it.
     public var schedule: ScheduledFiring?
 
@@ -30,9 +30,38 @@ public struct RunStarted: EventPayload, Equatable {
         self.mode = mode
         self.startedBy = startedBy
         self.steps = steps
-        self.workflowSnapshot = workflowSnapshot
-        self.runbookSnapshot = runbookSnapshot
+        self.workflowSnapshot = JSONDocument(workflowSnapshot)
+        self.runbookSnapshot = JSONDocument(runbookSnapshot)
     }
+
+    /// Read from the log without building the snapshots: they stay text until someone reads
+    /// them. Nil (the ordinary path decides) for anything but the shape cutover writes.
+    public static func read(_ m: JSONMembers) -> RunStarted? {
+        guard m.has(only: Self.keys), let workflow = m.string("workflow"), let workflowDigest = m.string("workflowDigest"),
+            let runbook = m.string("runbook"), let runbookDigest = m.string("runbookDigest"), let scope = m.string("scope"),
+            let mode = m.string("mode").flatMap(RunMode.init(rawValue:)), let startedBy = m.string("startedBy"),
+            let planned = m.objects("steps"),
+            let workflowSnapshot = m.text("workflowSnapshot"), let runbookSnapshot = m.text("runbookSnapshot")
+        else { return nil }
+        let steps = planned.compactMap(PlannedStep.read)
+        guard steps.count == planned.count else { return nil }
+        var schedule: ScheduledFiring?
+        if !m.isAbsent("schedule") {
+            guard let s = m.value("schedule").flatMap({ try? $0.decode(ScheduledFiring.self) }) else { return nil }
+            schedule = s
+        }
+        var p = RunStarted(
+            workflow: workflow, workflowDigest: workflowDigest, runbook: runbook, runbookDigest: runbookDigest, scope: scope, mode: mode,
+            startedBy: startedBy, steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, schedule: schedule)
+        p.workflowSnapshot = JSONDocument(checkedText: workflowSnapshot)
+        p.runbookSnapshot = JSONDocument(checkedText: runbookSnapshot)
+        return p
+    }
+
+    private static let keys: [StaticString] = [
+        "workflow", "workflowDigest", "runbook", "runbookDigest", "scope", "mode", "startedBy", "steps", "workflowSnapshot", "runbookSnapshot",
+        "schedule",
+    ]
 }
 
 /// Which schedule started a run, for which firing.

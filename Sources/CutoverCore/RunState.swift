@@ -60,7 +60,7 @@ public struct RunState: Sendable, Equatable {
         guard event.runID == runID else { throw FoldError(event, "belongs to run \(event.runID), not \(runID)") }
         var startsTheRun = false
         if case .runStarted = event.body { startsTheRun = true }
-        try checkPlace(seq: event.seq, runSeq: event.runSeq, type: event.type, startsTheRun: startsTheRun, step: event.body.stepID)
+        try checkPlace(seq: event.seq, runSeq: event.runSeq, type: event.type, startsTheRun: startsTheRun, step: event.stepID)
         try applyBody(event)
         lastRunSeq = event.runSeq
         lastEventMillis = event.atMillis

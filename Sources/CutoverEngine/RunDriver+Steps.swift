@@ -130,7 +130,7 @@ extension RunDriver {
             for (sid, record) in state.steps { if let o = record.output { outputs[sid] = o } }
         }
         let scope = Template.Scope(
-            runbook: plan.runbookSnapshot,
+            runbook: plan.runbookSnapshot.value,
             parameters: plan.workflowSnapshot["parameters"]?.objectValue ?? [:],
             outputs: outputs,
             run: ["id": .string(runID), "mode": .string(plan.mode.rawValue), "startedBy": .string(plan.startedBy), "service": .string(plan.scope)])

@@ -128,7 +128,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
             try database.insert(seq: seq, run: r.run, runSeq: runSeq, type: kind.name, atMillis: draft.atMillis, actor: draft.actor, body: body, hash: hash)
             appended.append(Event(
                 seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, body: draft.body, bodyJSON: body, hash: hash,
-                type: kind.name))
+                kind: kind))
             link = ChainLink(seq: seq, hash: hash)
         }
         if let scope = r.options.unlockScope { try database.deleteLock(scope: scope, run: r.run) }

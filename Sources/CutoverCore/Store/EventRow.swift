@@ -32,14 +32,17 @@ public struct EventRow {
     }
 
     /// The row decoded into an `Event`.
-    /// - Parameter knownRun: the run id when the caller already has it as a string.
+    /// - Parameters:
+    ///   - knownRun: the run id when the caller already has it as a string.
+    ///   - keepingText: false to leave `bodyJSON` and `hash` empty, for a fold that reads
+    ///     neither (the audit's, which has checked both already).
     /// - Throws: `EventDecodingError` when the type is unknown or the body does not match it.
-    public func event(knownRun: String? = nil) throws -> Event {
-        let typeName = Self.text(type)
-        let body = try EventBody.decode(type: typeName, payload: self.body)
+    public func event(knownRun: String? = nil, keepingText: Bool = true) throws -> Event {
+        let kind = try EventBody.kind(named: type)
+        let body = try kind.decode(payload: self.body)
         return Event(
             seq: seq, runID: knownRun ?? Self.text(runID), runSeq: runSeq, atMillis: atMillis, actor: Self.text(actor), body: body,
-            bodyJSON: Self.text(self.body), hash: Array(hash), type: typeName)
+            bodyJSON: keepingText ? Self.text(self.body) : "", hash: keepingText ? Array(hash) : [], kind: kind)
     }
 
     static func text(_ b: UnsafeRawBufferPointer) -> String { String(decoding: b, as: UTF8.self) }

@@ -1,0 +1,378 @@
+/// The members of one JSON object, read straight from its bytes: the whole text is checked
+/// as strictly as `JSONParser` checks it (syntax, escapes, UTF-8, duplicate keys at every
+/// level, nesting depth), but no tree is built. Each member's value stays a byte range until a
+/// reader asks for it as a string, an integer, a tree, or its text. Valid only while the bytes
+/// it was made from are.
+///
+/// Payload readers use it to decode the frequent and the large events without the tree and
+/// the `Codable` machinery; whatever they do not recognise they leave to the ordinary path.
+public struct JSONMembers {
+    private let b: UnsafeBufferPointer<UInt8>
+    private var keys: [Range<Int>] = []
+    private var values: [Range<Int>] = []
+
+    /// Nil unless `bytes` is exactly one valid JSON object (surrounding whitespace allowed).
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        b = bytes.bindMemory(to: UInt8.self)
+        var scan = JSONSkim(b: b)
+        scan.skipSpace()
+        guard scan.i < b.count, b[scan.i] == UInt8(ascii: "{"), let members = scan.object(collect: true) else { return nil }
+        scan.skipSpace()
+        guard scan.i == b.count else { return nil }
+        keys = members.keys
+        values = members.values
+    }
+
+    public var count: Int { keys.count }
+
+    /// The bytes of `key`'s value, if the object has that key (spelled without escapes).
+    public func raw(_ key: StaticString) -> UnsafeBufferPointer<UInt8>? {
+        let k = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        for (n, r) in keys.enumerated() where r.count == k.count && UnsafeBufferPointer(rebasing: b[r]).elementsEqual(k) {
+            return UnsafeBufferPointer(rebasing: b[values[n]])
+        }
+        return nil
+    }
+
+    /// Whether every key of the object is one of `known` (readers leave anything else to the
+    /// ordinary path, which says what is wrong or what it ignores).
+    public func has(only known: [StaticString]) -> Bool {
+        keys.allSatisfy { r in
+            known.contains { k in r.count == k.utf8CodeUnitCount && UnsafeBufferPointer(rebasing: b[r]).elementsEqual(UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
+        }
+    }
+
+    /// A string value; nil when missing or not a string.
+    public func string(_ key: StaticString) -> String? {
+        guard let v = raw(key), v.first == UInt8(ascii: "\"") else { return nil }
+        let inner = UnsafeBufferPointer(rebasing: v[(v.startIndex + 1)..<(v.endIndex - 1)])
+        // Already checked: without escapes the bytes are the string.
+        if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONParser.parse(v))?.stringValue
+    }
+
+    /// An integer written as plain digits; nil when missing, fractional, or out of range.
+    public func int(_ key: StaticString) -> Int64? {
+        guard let v = raw(key), let first = v.first, first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+            v.allSatisfy({ $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        return Int64(String(decoding: v, as: UTF8.self))
+    }
+
+    public func bool(_ key: StaticString) -> Bool? {
+        switch raw(key).map({ String(decoding: $0, as: UTF8.self) }) {
+        case "true": true
+        case "false": false
+        default: nil
+        }
+    }
+
+    /// Whether `key` is missing or null (how `Codable` reads an absent optional).
+    public func isAbsent(_ key: StaticString) -> Bool {
+        guard let v = raw(key) else { return true }
+        return v.elementsEqual("null".utf8)
+    }
+
+    public func double(_ key: StaticString) -> Double? {
+        guard let v = raw(key), let first = v.first, first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            return nil
+        }
+        return Double(String(decoding: v, as: UTF8.self))
+    }
+
+    /// An object value's own members.
+    public func members(_ key: StaticString) -> JSONMembers? {
+        guard let v = raw(key), v.first == UInt8(ascii: "{") else { return nil }
+        return JSONMembers(UnsafeRawBufferPointer(v))
+    }
+
+    /// The elements of an array value, each an object; nil when any is not.
+    public func objects(_ key: StaticString) -> [JSONMembers]? {
+        guard let v = raw(key), v.first == UInt8(ascii: "[") else { return nil }
+        var scan = JSONSkim(b: v)
+        guard let ranges = scan.elements() else { return nil }
+        var out: [JSONMembers] = []
+        out.reserveCapacity(ranges.count)
+        for r in ranges {
+            guard let m = JSONMembers(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: v[r]))) else { return nil }
+            out.append(m)
+        }
+        return out
+    }
+
+    /// The elements of an array value, each a string; nil when any is not.
+    public func strings(_ key: StaticString) -> [String]? {
+        guard let v = raw(key), v.first == UInt8(ascii: "["), case .array(let items)? = try? JSONParser.parse(v) else { return nil }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item else { return nil }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// The value as a tree.
+    public func value(_ key: StaticString) -> JSONValue? {
+        raw(key).flatMap { try? JSONParser.parse($0) }
+    }
+
+    /// The value's text exactly as it stands (already checked to be valid JSON).
+    public func text(_ key: StaticString) -> String? {
+        raw(key).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// Checks JSON text without building it: what `JSONParser` accepts, nothing else.
+struct JSONSkim {
+    let b: UnsafeBufferPointer<UInt8>
+    var i = 0
+    private var depth = 0
+
+    init(b: UnsafeBufferPointer<UInt8>) { self.b = b }
+
+    mutating func skipSpace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 }
+    }
+
+    /// Skips one value; false when it is not valid JSON.
+    mutating func value() -> Bool {
+        guard i < b.count else { return false }
+        switch b[i] {
+        case UInt8(ascii: "{"): return object(collect: false) != nil
+        case UInt8(ascii: "["): return array()
+        case UInt8(ascii: "\""): return string()
+        case UInt8(ascii: "t"): return literal("true")
+        case UInt8(ascii: "f"): return literal("false")
+        case UInt8(ascii: "n"): return literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number()
+        default: return false
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count else { return false }
+        for k in 0..<n where b[i + k] != word.utf8Start[k] { return false }
+        i += n
+        return true
+    }
+
+    /// Keys of the objects being skipped, innermost last: one buffer for the whole text.
+    private var keyStack: [Range<Int>] = []
+
+    /// Skips an object, checking its keys are distinct; its members' ranges when asked.
+    mutating func object(collect: Bool) -> (keys: [Range<Int>], values: [Range<Int>])? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 256 else { return nil }
+        i += 1
+        let base = keyStack.count
+        defer { keyStack.removeSubrange(base...) }
+        var values: [Range<Int>] = []
+        var escapedKeys = false
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") {
+            i += 1
+            return ([], values)
+        }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+            let keyStart = i + 1
+            let plainKey = !quotedHasEscape()
+            guard string() else { return nil }
+            let key = keyStart..<(i - 1)
+            if !isNew(key, plain: plainKey && !escapedKeys, among: keyStack[base...]) { return nil }
+            escapedKeys = escapedKeys || !plainKey
+            keyStack.append(key)
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            let start = i
+            guard value() else { return nil }
+            if collect { values.append(start..<i) }
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard b[i] == UInt8(ascii: "}") else { return nil }
+            i += 1
+            return (collect ? Array(keyStack[base...]) : [], values)
+        }
+    }
+
+    /// Whether the string starting at `i` has an escape before its closing quote.
+    private func quotedHasEscape() -> Bool {
+        var k = i + 1
+        while k < b.count, b[k] != UInt8(ascii: "\"") {
+            if b[k] == UInt8(ascii: "\\") { return true }
+            k += 1
+        }
+        return false
+    }
+
+    /// Duplicate keys are refused; keys written with escapes are compared by what they mean.
+    /// `plain`: neither this key nor any before it in the object has an escape.
+    private func isNew(_ key: Range<Int>, plain: Bool, among keys: ArraySlice<Range<Int>>) -> Bool {
+        if plain {
+            for k in keys where k.count == key.count && b[k.lowerBound] == b[key.lowerBound] {
+                if UnsafeBufferPointer(rebasing: b[k]).elementsEqual(UnsafeBufferPointer(rebasing: b[key])) { return false }
+            }
+            return true
+        }
+        func decoded(_ r: Range<Int>) -> String? {
+            (try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[(r.lowerBound - 1)..<(r.upperBound + 1)])))?.stringValue
+        }
+        let mine = decoded(key)
+        return !keys.contains { decoded($0) == mine }
+    }
+
+    /// The ranges of an array's elements (the scan starts at its `[`).
+    mutating func elements() -> [Range<Int>]? {
+        var out: [Range<Int>] = []
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") {
+            i += 1
+            return out
+        }
+        while true {
+            skipSpace()
+            let start = i
+            guard value() else { return nil }
+            out.append(start..<i)
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard b[i] == UInt8(ascii: "]") else { return nil }
+            i += 1
+            return out
+        }
+    }
+
+    private mutating func array() -> Bool {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 256 else { return false }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") {
+            i += 1
+            return true
+        }
+        while true {
+            skipSpace()
+            guard value() else { return false }
+            skipSpace()
+            guard i < b.count else { return false }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard b[i] == UInt8(ascii: "]") else { return false }
+            i += 1
+            return true
+        }
+    }
+
+    private func hex4(at k: Int) -> UInt32? {
+        guard k + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for c in b[k..<(k + 4)] {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(c - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+        }
+        return v
+    }
+
+    /// Skips a string: no control characters, known escapes, paired surrogates, valid UTF-8.
+    private mutating func string() -> Bool {
+        i += 1
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return true
+            }
+            if c < 0x20 { return false }
+            if c >= 0x80 {
+                guard let n = utf8Sequence(at: i) else { return false }
+                i += n
+                continue
+            }
+            if c != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
+            guard i + 1 < b.count else { return false }
+            switch b[i + 1] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                UInt8(ascii: "r"), UInt8(ascii: "t"):
+                i += 2
+            case UInt8(ascii: "u"):
+                guard let code = hex4(at: i + 2) else { return false }
+                i += 6
+                if (0xD800...0xDBFF).contains(code) {
+                    guard i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u"), let low = hex4(at: i + 2),
+                        (0xDC00...0xDFFF).contains(low)
+                    else { return false }
+                    i += 6
+                } else if (0xDC00...0xDFFF).contains(code) {
+                    return false
+                }
+            default:
+                return false
+            }
+        }
+        return false
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `k` (no overlong forms, no surrogates,
+    /// nothing past U+10FFFF), or nil.
+    private func utf8Sequence(at k: Int) -> Int? {
+        let c = b[k]
+        func cont(_ n: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool { k + n < b.count && range.contains(b[k + n]) }
+        switch c {
+        case 0xC2...0xDF: return cont(1) ? 2 : nil
+        case 0xE0: return cont(1, 0xA0...0xBF) && cont(2) ? 3 : nil
+        case 0xE1...0xEC, 0xEE...0xEF: return cont(1) && cont(2) ? 3 : nil
+        case 0xED: return cont(1, 0x80...0x9F) && cont(2) ? 3 : nil
+        case 0xF0: return cont(1, 0x90...0xBF) && cont(2) && cont(3) ? 4 : nil
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : nil
+        case 0xF4: return cont(1, 0x80...0x8F) && cont(2) && cont(3) ? 4 : nil
+        default: return nil
+        }
+    }
+
+    private mutating func digits() -> Bool {
+        let d = i
+        while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
+        return i > d
+    }
+
+    private mutating func number() -> Bool {
+        if b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return false }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else { _ = digits() }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits() else { return false }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() else { return false }
+        }
+        return true
+    }
+}
