@@ -52,8 +52,22 @@ public enum CLI {
                 console.out(Help.text(for: command))
                 return ExitCode.ok
             }
-            let context = Context(
-                console: console, environment: environment, dbPath: args["--db"] ?? dbOption ?? environment["CUTOVER_DB"] ?? ".cutover/cutover.sqlite")
+            let location = args["--db"] ?? dbOption ?? environment["CUTOVER_DB"] ?? ".cutover/cutover.sqlite"
+            // The store is chosen by the form of the location; one this build has no store
+            // for is refused before anything is read or written, never taken for a file name.
+            var dbPath = location
+            if command.usesDatabase {
+                do {
+                    switch try StoreLocation.parse(location) {
+                    case .sqlite(let path): dbPath = path
+                    }
+                } catch let e as StoreError {
+                    console.err("cutover \(command.rawValue): \(e.description)")
+                    console.err("Nothing was read or written.")
+                    return ExitCode.usage
+                }
+            }
+            let context = Context(console: console, environment: environment, dbPath: dbPath)
             return try await command.run(args, context)
         } catch let e as UsageError {
             console.err("cutover \(command.rawValue): \(e.message)")
@@ -98,26 +112,20 @@ struct Context {
     var actor: String { ProcessIdentity.actor(environment) }
     var registry: StepRegistry { BuiltinSteps.registry() }
 
-    /// Opens the event log, creating it (mode 0600) when a command is about to write. The
-    /// store is chosen by the form of `--db` / `CUTOVER_DB` (`StoreLocation`): this is the
-    /// one place the CLI names a concrete store.
+    /// Opens the event log, creating it (mode 0600) when a command is about to write. `dbPath`
+    /// is the SQLite file `CLI.run` found in `--db` / `CUTOVER_DB` (`StoreLocation`): this is
+    /// the one place the CLI names a concrete store.
     func openStore(creating: Bool) throws -> any EventStore {
-        switch try StoreLocation.parse(dbPath) {
-        case .sqlite(let path):
-            if !creating, !FileManager.default.fileExists(atPath: path) {
-                throw CommandFailure("no event log at \(path); start a run first, or point --db / CUTOVER_DB at the database")
-            }
-            return try SQLiteStore.open(path: path)
+        if !creating, !FileManager.default.fileExists(atPath: dbPath) {
+            throw CommandFailure("no event log at \(dbPath); start a run first, or point --db / CUTOVER_DB at the database")
         }
+        return try SQLiteStore.open(path: dbPath)
     }
 
     /// Opens the event log for reading only (`audit verify` never writes, not even a WAL switch).
     func openStoreReadingOnly() throws -> any EventStore {
-        switch try StoreLocation.parse(dbPath) {
-        case .sqlite(let path):
-            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no event log at \(path)") }
-            return try SQLiteStore.open(readingOnly: path)
-        }
+        guard FileManager.default.fileExists(atPath: dbPath) else { throw CommandFailure("no event log at \(dbPath)") }
+        return try SQLiteStore.open(readingOnly: dbPath)
     }
 
     /// The signing key: `CUTOVER_SIGNING_KEY`, else the one `cutover keys init` made next to

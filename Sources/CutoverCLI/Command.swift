@@ -17,6 +17,9 @@ enum Command: String, CaseIterable {
         }
     }
 
+    /// Whether the command reads or writes the event log (validate and plan touch nothing).
+    var usesDatabase: Bool { self != .validate && self != .plan }
+
     var switches: Set<String> {
         switch self {
         case .validate: []

@@ -27,6 +27,26 @@ import TestSupport
         #expect(try CutoverBinary.run(["--help"], in: dir.url).status == 0)
     }
 
+    /// A database location is a path, or a URL of a store this build has; anything else is
+    /// refused before anything is read or written, and never becomes a folder named after it.
+    @Test func aStoreThisBuildDoesNotHaveIsRefusedNotTakenForAFile() throws {
+        let p = try Project()
+        for command in [["list"], ["start", "check", "--runbook", "svc"], ["audit", "verify"], ["keys", "init"], ["schedule", "list"]] {
+            let r = try CutoverBinary.run(command, in: p.dir.url, environment: p.environment.merging(["CUTOVER_DB": "postgresql://cutover:hunter2@db.internal/cutover"]) { $1 })
+            #expect(r.status == 64, "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("PostgreSQL stores are not supported by this build"), "\(command)")
+            #expect(!r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"), "the password is never repeated")
+            #expect(!FileManager.default.fileExists(atPath: p.dir.path("postgresql:")), "\(command) made a folder of the URL")
+        }
+        let flag = try CutoverBinary.run(["list", "--db", "mysql://db/x"], in: p.dir.url)
+        #expect(flag.status == 64)
+        #expect(flag.stderr.contains("a \"mysql\" store is not supported"))
+        // A file: URL is a path.
+        let file = try CutoverBinary.run(["list", "--db", "file://\(p.dir.path("elsewhere.sqlite"))"], in: p.dir.url)
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(try p.cutover("validate", "workflows/check.json", "runbooks/svc.json").status == 0, "validate needs no database")
+    }
+
     @Test func validateReportsEveryProblemAsFilePathMessage() throws {
         let p = try Project()
         p.dir.write("workflows/bad.json", """
