@@ -16,8 +16,9 @@ public protocol BytesReadablePayload: EventPayload {
 
 /// One kind of event: the name stored in the log's `type` column, and how its payload is
 /// read and written (through `JSONValue` and cutover's own coders: no text round trip, no
-/// Foundation). Built only by `kind(_:_:_:)`, from the body's case in both directions.
-public struct EventKind: Sendable {
+/// Foundation). Built only by `kind(_:_:_:)`, from the body's case in both directions. A class:
+/// every `Event` holds its kind, and copying one reference is cheaper than copying the entry.
+public final class EventKind: Sendable {
     public let name: String
     let nameBytes: [UInt8]
     let matches: @Sendable (EventBody) -> Bool
@@ -27,6 +28,21 @@ public struct EventKind: Sendable {
     private let encodePayload: @Sendable (EventBody) throws -> JSONValue
     let stepID: @Sendable (EventBody) -> String?
     let foundationEncodable: @Sendable (EventBody) -> any Encodable
+
+    private init(
+        name: String, matches: @escaping @Sendable (EventBody) -> Bool, decodeValue: @escaping @Sendable (JSONValue) throws -> EventBody,
+        read: (@Sendable (JSONMembers) -> EventBody?)?, encodePayload: @escaping @Sendable (EventBody) throws -> JSONValue,
+        stepID: @escaping @Sendable (EventBody) -> String?, foundationEncodable: @escaping @Sendable (EventBody) -> any Encodable
+    ) {
+        self.name = name
+        nameBytes = Array(name.utf8)
+        self.matches = matches
+        self.decodeValue = decodeValue
+        self.read = read
+        self.encodePayload = encodePayload
+        self.stepID = stepID
+        self.foundationEncodable = foundationEncodable
+    }
 
     /// A body of this kind from its payload as a tree, through `Codable` (cutover's own decoder).
     /// - Throws: `DecodingError` when the value does not match the payload's type.
@@ -69,7 +85,6 @@ public struct EventKind: Sendable {
     ) -> EventKind {
         EventKind(
             name: name,
-            nameBytes: Array(name.utf8),
             matches: { take($0) != nil },
             decodeValue: { make(try $0.decode(P.self)) },
             read: read,

@@ -90,7 +90,7 @@ public struct JSONMembers {
     public func objects(_ key: StaticString) -> [JSONMembers]? {
         guard let v = raw(key), v.first == UInt8(ascii: "[") else { return nil }
         var scan = JSONSkim(b: v)
-        guard let ranges = scan.elements() else { return nil }
+        guard let ranges = scan.array(collect: true) else { return nil }
         var out: [JSONMembers] = []
         out.reserveCapacity(ranges.count)
         for r in ranges {
@@ -139,7 +139,7 @@ struct JSONSkim {
         guard i < b.count else { return false }
         switch b[i] {
         case UInt8(ascii: "{"): return object(collect: false) != nil
-        case UInt8(ascii: "["): return array()
+        case UInt8(ascii: "["): return array(collect: false) != nil
         case UInt8(ascii: "\""): return string()
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
@@ -230,8 +230,11 @@ struct JSONSkim {
         return !keys.contains { decoded($0) == mine }
     }
 
-    /// The ranges of an array's elements (the scan starts at its `[`).
-    mutating func elements() -> [Range<Int>]? {
+    /// Skips an array; its elements' ranges when asked (the scan starts at its `[`).
+    mutating func array(collect: Bool) -> [Range<Int>]? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 256 else { return nil }
         var out: [Range<Int>] = []
         i += 1
         skipSpace()
@@ -243,7 +246,7 @@ struct JSONSkim {
             skipSpace()
             let start = i
             guard value() else { return nil }
-            out.append(start..<i)
+            if collect { out.append(start..<i) }
             skipSpace()
             guard i < b.count else { return nil }
             if b[i] == UInt8(ascii: ",") {
@@ -253,31 +256,6 @@ struct JSONSkim {
             guard b[i] == UInt8(ascii: "]") else { return nil }
             i += 1
             return out
-        }
-    }
-
-    private mutating func array() -> Bool {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth < 256 else { return false }
-        i += 1
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "]") {
-            i += 1
-            return true
-        }
-        while true {
-            skipSpace()
-            guard value() else { return false }
-            skipSpace()
-            guard i < b.count else { return false }
-            if b[i] == UInt8(ascii: ",") {
-                i += 1
-                continue
-            }
-            guard b[i] == UInt8(ascii: "]") else { return false }
-            i += 1
-            return true
         }
     }
 

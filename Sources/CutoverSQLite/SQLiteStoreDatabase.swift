@@ -107,8 +107,12 @@ public final class SQLiteStoreDatabase: StoreDatabase {
             hash: r.bytes(7))
     }
 
-    public func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws {
-        try db.query("SELECT \(Self.columns) FROM events WHERE run_id = ? AND run_seq > ? ORDER BY run_seq", [.text(run), .int(after)]) {
+    public func forEachRow(of run: String, after: Int64, hashes: Bool, _ visit: (EventRow) throws -> Void) throws {
+        // The run id is the bound one (?1), not read from each row; the hash only when asked.
+        let hash = hashes ? "hash" : "x''"
+        try db.query("SELECT seq, ?1, run_seq, type, at_ms, actor, body, \(hash) FROM events WHERE run_id = ?1 AND run_seq > ?2 ORDER BY run_seq", [
+            .text(run), .int(after),
+        ]) {
             try visit(Self.row($0))
         }
     }

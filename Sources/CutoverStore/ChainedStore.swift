@@ -168,8 +168,8 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
 
     // MARK: Reading
 
-    public func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws {
-        try withDatabase { try $0.forEachRow(of: run, after: after, visit) }
+    public func forEachRow(of run: String, after: Int64, hashes: Bool, _ visit: (EventRow) throws -> Void) throws {
+        try withDatabase { try $0.forEachRow(of: run, after: after, hashes: hashes, visit) }
     }
 
     public func forEachRow(from: Int64, through: Int64, _ visit: (EventRow) throws -> Void) throws {

@@ -38,7 +38,7 @@ public protocol StoreDatabase: AnyObject {
     func insertCheckpoint(_ draft: CheckpointDraft) throws -> Int64
 
     // MARK: Reads
-    func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws
+    func forEachRow(of run: String, after: Int64, hashes: Bool, _ visit: (EventRow) throws -> Void) throws
     func forEachRow(from: Int64, through: Int64, _ visit: (EventRow) throws -> Void) throws
     func streamIDs() throws -> [String]
     func link(at seq: Int64) throws -> ChainLink?

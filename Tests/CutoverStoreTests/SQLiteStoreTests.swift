@@ -51,13 +51,16 @@ import TestSupport
         #expect((corrupt?.cause as? SQLiteResultError)?.code == 26, "SQLITE_NOTADB kept as the cause")
         #expect(corrupt?.isRetryable == false)
 
-        // A folder nobody may write: the log cannot be created there, and nothing is.
-        let locked = dir.path("locked")
-        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o500])
-        if getuid() != 0 {  // root writes anywhere; the check means something only for others
-            let refused = #expect(throws: StoreError.self) { try SQLiteStore.open(path: locked + "/cutover.sqlite") }
-            #expect(refused?.code == .readOnly)
+        // A log opened for reading only refuses a write, and says so.
+        let path = dir.path("c.sqlite")
+        _ = try SQLiteStore.open(path: path)
+        let reader = try SQLiteStore.open(readingOnly: path)
+        let refused = #expect(throws: StoreError.self) {
+            try reader.append([EventDraft(at: Date(), actor: "a", body: .runPaused(Signal()))], to: "r", expectedNext: 1, options: AppendOptions(now: Date()))
         }
+        #expect(refused?.code == .readOnly, "\(String(describing: refused))")
+        #expect(refused?.message.contains("cannot be written") == true)
+        #expect(try reader.events(of: "r", after: 0).isEmpty)
     }
 
     @Test func aDatabaseOfAnotherSchemaIsRefused() throws {

@@ -231,8 +231,12 @@ import TestSupport
         var seen: [Int64] = []
         try log.forEachRow(from: 2, through: 3) { seen.append($0.seq) }
         #expect(seen == [2, 3])
-        try log.forEachRow(of: "run-b", after: 1) { seen.append($0.runSeq) }
+        try log.forEachRow(of: "run-b", after: 1, hashes: true) { seen.append($0.runSeq) }
         #expect(seen == [2, 3, 2])
+        var hashes: [Int] = []
+        try log.forEachRow(of: "run-b", after: 0, hashes: true) { hashes.append($0.hash.count) }
+        try log.forEachRow(of: "run-b", after: 0, hashes: false) { hashes.append($0.hash.count) }
+        #expect(hashes == [32, 32, 0, 0])
     }
 
     @Test(arguments: StoreKind.all)

@@ -55,8 +55,8 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
         return events
     }
 
-    public func forEachRow(of run: String, after: Int64, _ visit: (EventRow) throws -> Void) throws {
-        try alive { try inner.forEachRow(of: run, after: after, visit) }
+    public func forEachRow(of run: String, after: Int64, hashes: Bool, _ visit: (EventRow) throws -> Void) throws {
+        try alive { try inner.forEachRow(of: run, after: after, hashes: hashes, visit) }
     }
 
     public func forEachRow(from: Int64, through: Int64, _ visit: (EventRow) throws -> Void) throws {
