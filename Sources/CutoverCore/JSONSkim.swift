@@ -1,0 +1,232 @@
+/// Checks JSON text without building it: what `JSONParser` accepts, nothing else.
+struct JSONSkim {
+    let b: UnsafeBufferPointer<UInt8>
+    var i = 0
+    private var depth = 0
+
+    init(b: UnsafeBufferPointer<UInt8>) { self.b = b }
+
+    mutating func skipSpace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 }
+    }
+
+    /// Skips one value; false when it is not valid JSON.
+    mutating func value() -> Bool {
+        guard i < b.count else { return false }
+        switch b[i] {
+        case UInt8(ascii: "{"): return object(collect: false) != nil
+        case UInt8(ascii: "["): return array(collect: false) != nil
+        case UInt8(ascii: "\""): return string()
+        case UInt8(ascii: "t"): return literal("true")
+        case UInt8(ascii: "f"): return literal("false")
+        case UInt8(ascii: "n"): return literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number()
+        default: return false
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count else { return false }
+        for k in 0..<n where b[i + k] != word.utf8Start[k] { return false }
+        i += n
+        return true
+    }
+
+    /// Keys of the objects being skipped, innermost last: one buffer for the whole text.
+    private var keyStack: [Range<Int>] = []
+
+    /// Skips an object, checking its keys are distinct; its members' ranges when asked.
+    mutating func object(collect: Bool) -> (keys: [Range<Int>], values: [Range<Int>])? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 256 else { return nil }
+        i += 1
+        let base = keyStack.count
+        defer { keyStack.removeSubrange(base...) }
+        var values: [Range<Int>] = []
+        var escapedKeys = false
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") {
+            i += 1
+            return ([], values)
+        }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+            let keyStart = i + 1
+            let plainKey = !quotedHasEscape()
+            guard string() else { return nil }
+            let key = keyStart..<(i - 1)
+            if !isNew(key, plain: plainKey && !escapedKeys, among: keyStack[base...]) { return nil }
+            escapedKeys = escapedKeys || !plainKey
+            keyStack.append(key)
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            let start = i
+            guard value() else { return nil }
+            if collect { values.append(start..<i) }
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard b[i] == UInt8(ascii: "}") else { return nil }
+            i += 1
+            return (collect ? Array(keyStack[base...]) : [], values)
+        }
+    }
+
+    /// Whether the string starting at `i` has an escape before its closing quote.
+    private func quotedHasEscape() -> Bool {
+        var k = i + 1
+        while k < b.count, b[k] != UInt8(ascii: "\"") {
+            if b[k] == UInt8(ascii: "\\") { return true }
+            k += 1
+        }
+        return false
+    }
+
+    /// Duplicate keys are refused; keys written with escapes are compared by what they mean.
+    /// `plain`: neither this key nor any before it in the object has an escape.
+    private func isNew(_ key: Range<Int>, plain: Bool, among keys: ArraySlice<Range<Int>>) -> Bool {
+        if plain {
+            for k in keys where k.count == key.count && b[k.lowerBound] == b[key.lowerBound] {
+                if UnsafeBufferPointer(rebasing: b[k]).elementsEqual(UnsafeBufferPointer(rebasing: b[key])) { return false }
+            }
+            return true
+        }
+        func decoded(_ r: Range<Int>) -> String? {
+            (try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[(r.lowerBound - 1)..<(r.upperBound + 1)])))?.stringValue
+        }
+        let mine = decoded(key)
+        return !keys.contains { decoded($0) == mine }
+    }
+
+    /// Skips an array; its elements' ranges when asked (the scan starts at its `[`).
+    mutating func array(collect: Bool) -> [Range<Int>]? {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 256 else { return nil }
+        var out: [Range<Int>] = []
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") {
+            i += 1
+            return out
+        }
+        while true {
+            skipSpace()
+            let start = i
+            guard value() else { return nil }
+            if collect { out.append(start..<i) }
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard b[i] == UInt8(ascii: "]") else { return nil }
+            i += 1
+            return out
+        }
+    }
+
+    private func hex4(at k: Int) -> UInt32? {
+        guard k + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for c in b[k..<(k + 4)] {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(c - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+        }
+        return v
+    }
+
+    /// Skips a string: no control characters, known escapes, paired surrogates, valid UTF-8.
+    private mutating func string() -> Bool {
+        i += 1
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return true
+            }
+            if c < 0x20 { return false }
+            if c >= 0x80 {
+                guard let n = utf8Sequence(at: i) else { return false }
+                i += n
+                continue
+            }
+            if c != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
+            guard i + 1 < b.count else { return false }
+            switch b[i + 1] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                UInt8(ascii: "r"), UInt8(ascii: "t"):
+                i += 2
+            case UInt8(ascii: "u"):
+                guard let code = hex4(at: i + 2) else { return false }
+                i += 6
+                if (0xD800...0xDBFF).contains(code) {
+                    guard i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u"), let low = hex4(at: i + 2),
+                        (0xDC00...0xDFFF).contains(low)
+                    else { return false }
+                    i += 6
+                } else if (0xDC00...0xDFFF).contains(code) {
+                    return false
+                }
+            default:
+                return false
+            }
+        }
+        return false
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `k` (no overlong forms, no surrogates,
+    /// nothing past U+10FFFF), or nil.
+    private func utf8Sequence(at k: Int) -> Int? {
+        let c = b[k]
+        func cont(_ n: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool { k + n < b.count && range.contains(b[k + n]) }
+        switch c {
+        case 0xC2...0xDF: return cont(1) ? 2 : nil
+        case 0xE0: return cont(1, 0xA0...0xBF) && cont(2) ? 3 : nil
+        case 0xE1...0xEC, 0xEE...0xEF: return cont(1) && cont(2) ? 3 : nil
+        case 0xED: return cont(1, 0x80...0x9F) && cont(2) ? 3 : nil
+        case 0xF0: return cont(1, 0x90...0xBF) && cont(2) && cont(3) ? 4 : nil
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : nil
+        case 0xF4: return cont(1, 0x80...0x8F) && cont(2) && cont(3) ? 4 : nil
+        default: return nil
+        }
+    }
+
+    private mutating func digits() -> Bool {
+        let d = i
+        while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
+        return i > d
+    }
+
+    private mutating func number() -> Bool {
+        if b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return false }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else { _ = digits() }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits() else { return false }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() else { return false }
+        }
+        return true
+    }
+}
