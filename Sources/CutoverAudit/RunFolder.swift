@@ -53,7 +53,7 @@ final class FoldPipeline: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var current = RowBatch()
     private static let batchRows = 512
-    private static let maxWaiting = 8
+    private static let maxWaiting = 32
 
     init() {
         let thread = Thread { [self] in

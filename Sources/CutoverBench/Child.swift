@@ -87,6 +87,8 @@ enum Child {
             out["ms"] = .double((clock.now - start).seconds * 1_000)
             out["bytes"] = .double(Double(report.bytes))
         case "decode-profile":
+            // For working on the audit's fold by hand: decoding by kind, the audit inline and on
+            // threads, and the kind lookups, on the log given (`--synthesize N --real --db F`).
             let log = try SQLiteStore.open(readingOnly: db)
             var parse: [String: Double] = [:]
             var decode: [String: Double] = [:]
@@ -103,6 +105,20 @@ enum Child {
                 count[type, default: 0] += 1
                 _ = v
             }
+            for parallel in [false, true] {
+                let t = clock.now
+                var audit = ChainAudit(checkpoints: [], key: nil, parallel: parallel)
+                try log.forEachRow(from: 1, through: .max) { audit.feed($0) }
+                _ = audit.finish()
+                print(parallel ? "audit, folding on threads" : "audit, folding inline", (clock.now - t).seconds * 1_000)
+            }
+            let t = clock.now
+            var rows = 0
+            try log.forEachRow(from: 1, through: .max) { r in
+                _ = try? EventBody.kind(named: r.type)
+                rows += 1
+            }
+            print("kind lookups", (clock.now - t).seconds * 1_000)
             for (t, p) in parse.sorted(by: { $0.value > $1.value }) { print(t, count[t]!, String(format: "parse %.0f ms, parse+decode %.0f ms", p, decode[t]!)) }
             return
         default:

@@ -228,11 +228,10 @@ public struct RunState: Sendable, Equatable {
         resumeRequest = nil
     }
 
+    /// Changes a step's record in place (a copy out and back would copy its arrays too).
     private mutating func modify(_ id: String, _ change: (inout StepRecord) -> Void) {
-        if var record = steps[id] {
-            change(&record)
-            steps[id] = record
-        }
+        guard let i = steps.index(forKey: id) else { return }
+        change(&steps.values[i])
     }
 
     private func expect(_ condition: Bool, _ event: Event) throws {

@@ -108,12 +108,17 @@ public final class SQLiteStoreDatabase: StoreDatabase {
     }
 
     public func forEachRow(of run: String, after: Int64, hashes: Bool, _ visit: (EventRow) throws -> Void) throws {
-        // The run id is the bound one (?1), not read from each row; the hash only when asked.
-        let hash = hashes ? "hash" : "x''"
-        try db.query("SELECT seq, ?1, run_seq, type, at_ms, actor, body, \(hash) FROM events WHERE run_id = ?1 AND run_seq > ?2 ORDER BY run_seq", [
-            .text(run), .int(after),
-        ]) {
-            try visit(Self.row($0))
+        // The run id is the caller's, not read from each row; the hash only when asked.
+        var run = run
+        try run.withUTF8 { id in
+            let runID = UnsafeRawBufferPointer(id)
+            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+            let sql = "SELECT seq, run_seq, type, at_ms, actor, body\(hashes ? ", hash" : "") FROM events WHERE run_id = ? AND run_seq > ? ORDER BY run_seq"
+            try db.query(sql, [.text(String(decoding: runID, as: UTF8.self)), .int(after)]) { r in
+                try visit(EventRow(
+                    seq: r.int(0), runSeq: r.int(1), atMillis: r.int(3), runID: runID, type: r.bytes(2), actor: r.bytes(4), body: r.bytes(5),
+                    hash: hashes ? r.bytes(6) : empty))
+            }
         }
     }
 
