@@ -54,7 +54,8 @@ public struct ChainAudit {
     private var broken = false
     /// The row at which the chain broke, when it did.
     private var breakRow: Int64?
-    private var lastCheckpointSeq: Int64 = 0
+    /// Positions where a checkpoint matched the chain, in order.
+    private var signedSeqs: [Int64] = []
     private var lastFed: Int64?
     /// The last row that followed, as a person would name it (for an insertion's finding).
     private var lastSeq: Int64 = 0
@@ -75,6 +76,7 @@ public struct ChainAudit {
     private var partitionRows: [Int] = []
     private var currentPartition = 0
     public private(set) var report = VerifyReport()
+    private var foldBrokeAtBytes: Int64?
 
     /// - Parameters:
     ///   - start: the first global position fed; `link` is the hash of the one before it.
@@ -166,9 +168,9 @@ public struct ChainAudit {
         currentPosition = r.runSeq
         if currentFolded {
             if pipelines.isEmpty {
-                folder.apply(r, run: currentRun)
+                folder.apply(r, run: currentRun, bytesThrough: verifier.bytes)
             } else {
-                pipelines[currentPartition].submit(r, run: currentRun)
+                pipelines[currentPartition].submit(r, run: currentRun, bytesThrough: verifier.bytes)
                 partitionRows[currentPartition] += r.body.count
             }
         }
@@ -179,7 +181,7 @@ public struct ChainAudit {
                 fail(.edited, r.seq, "checkpoint #\(cp.n) signed a different chain hash at this position: the events up to here were changed and re-hashed")
                 return false
             }
-            if cp.seq == r.seq { lastCheckpointSeq = r.seq }
+            if cp.seq == r.seq { signedSeqs.append(r.seq) }
         }
         lastSeq = r.seq
         lastRunSeq = r.runSeq
@@ -214,13 +216,15 @@ public struct ChainAudit {
                 report.lastSeq = seq
                 let stopRow = (lastFed ?? seq) > seq ? seq + 1 : seq
                 report.events = stopRow - (report.firstSeq ?? seq) + 1
+                foldBrokeAtBytes = folder.failureBytes
             }
         }
         if !broken, let cp = pending.first {
             let end = report.lastSeq ?? (verifier.expectedSeq - 1)
             fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
         }
-        report.bytes = verifier.bytes
+        report.bytes = foldBrokeAtBytes ?? verifier.bytes
+        let lastCheckpointSeq = signedSeqs.last { $0 <= (report.lastSeq ?? 0) } ?? 0
         report.runsFolded = folder.states.count
         report.schedulesFolded = folder.schedules.count
         report.eventsAfterLastCheckpoint = max(0, (report.lastSeq ?? 0) - max(lastCheckpointSeq, (report.firstSeq ?? 1) - 1))

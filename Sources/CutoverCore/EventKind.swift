@@ -54,7 +54,7 @@ public final class EventKind: Sendable {
     public func decode(payload: UnsafeRawBufferPointer) throws -> EventBody {
         if let read, let members = JSONMembers(payload), let body = read(members) { return body }
         do {
-            return try decode(try JSONParser.parse(payload.bindMemory(to: UInt8.self)))
+            return try decode(try JSONParser.parse(UnsafeBufferPointer(start: payload.baseAddress?.assumingMemoryBound(to: UInt8.self), count: payload.count)))
         } catch {
             throw EventDecodingError(type: name, reason: "payload does not match the type (\(error))")
         }

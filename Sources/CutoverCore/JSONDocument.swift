@@ -44,8 +44,10 @@ public struct JSONDocument: Sendable, Equatable, Codable {
         var value: JSONValue {
             lock.withLock {
                 if let parsed { return parsed }
-                // Checked when it was read: a failure here would be a bug in `JSONMembers`.
-                let v = (try? JSONValue.parse(text ?? "null")) ?? .null
+                // Read as the `Codable` path reads a value (whole numbers as integers).
+                guard let v = try? JSONValue.parse(text ?? "null").asDecodedByFoundation else {
+                    preconditionFailure("JSONDocument: text JSONMembers had checked does not parse; JSONSkim and JSONParser disagree")
+                }
                 parsed = v
                 return v
             }

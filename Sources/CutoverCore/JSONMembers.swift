@@ -13,7 +13,7 @@ public struct JSONMembers {
 
     /// Nil unless `bytes` is exactly one valid JSON object (surrounding whitespace allowed).
     public init?(_ bytes: UnsafeRawBufferPointer) {
-        b = bytes.bindMemory(to: UInt8.self)
+        b = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         var scan = JSONSkim(b: b)
         scan.skipSpace()
         guard scan.i < b.count, b[scan.i] == UInt8(ascii: "{"), let members = scan.object(collect: true) else { return nil }

@@ -45,7 +45,11 @@ struct JSONSkim {
         let base = keyStack.count
         defer { keyStack.removeSubrange(base...) }
         var values: [Range<Int>] = []
-        var escapedKeys = false
+        // Keys so far are plain ASCII (no escape, no byte above 0x7F): compared byte for byte.
+        // Otherwise, or past 16 keys, by their decoded Strings in a set, as `JSONParser`'s
+        // dictionary compares them (canonically equivalent keys are the same key).
+        var simple = true
+        var seen: Set<String>?
         skipSpace()
         if i < b.count, b[i] == UInt8(ascii: "}") {
             i += 1
@@ -55,11 +59,18 @@ struct JSONSkim {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
             let keyStart = i + 1
-            let plainKey = !quotedHasEscape()
             guard string() else { return nil }
             let key = keyStart..<(i - 1)
-            if !isNew(key, plain: plainKey && !escapedKeys, among: keyStack[base...]) { return nil }
-            escapedKeys = escapedKeys || !plainKey
+            let plainKey = b[key].allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: "\\") }
+            if seen == nil, simple, plainKey, keyStack.count - base < 16 {
+                for k in keyStack[base...] where k.count == key.count {
+                    if UnsafeBufferPointer(rebasing: b[k]).elementsEqual(UnsafeBufferPointer(rebasing: b[key])) { return nil }
+                }
+            } else {
+                if seen == nil { seen = Set(keyStack[base...].map(decodedKey)) }
+                guard seen!.insert(decodedKey(key)).inserted else { return nil }
+            }
+            simple = simple && plainKey
             keyStack.append(key)
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
@@ -80,30 +91,10 @@ struct JSONSkim {
         }
     }
 
-    /// Whether the string starting at `i` has an escape before its closing quote.
-    private func quotedHasEscape() -> Bool {
-        var k = i + 1
-        while k < b.count, b[k] != UInt8(ascii: "\"") {
-            if b[k] == UInt8(ascii: "\\") { return true }
-            k += 1
-        }
-        return false
-    }
-
-    /// Duplicate keys are refused; keys written with escapes are compared by what they mean.
-    /// `plain`: neither this key nor any before it in the object has an escape.
-    private func isNew(_ key: Range<Int>, plain: Bool, among keys: ArraySlice<Range<Int>>) -> Bool {
-        if plain {
-            for k in keys where k.count == key.count && b[k.lowerBound] == b[key.lowerBound] {
-                if UnsafeBufferPointer(rebasing: b[k]).elementsEqual(UnsafeBufferPointer(rebasing: b[key])) { return false }
-            }
-            return true
-        }
-        func decoded(_ r: Range<Int>) -> String? {
-            (try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[(r.lowerBound - 1)..<(r.upperBound + 1)])))?.stringValue
-        }
-        let mine = decoded(key)
-        return !keys.contains { decoded($0) == mine }
+    /// A key as the parser reads it (its range is inside the quotes, already checked).
+    private func decodedKey(_ r: Range<Int>) -> String {
+        if !b[r].contains(UInt8(ascii: "\\")) { return String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+        return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[(r.lowerBound - 1)..<(r.upperBound + 1)])))?.stringValue ?? ""
     }
 
     /// Skips an array; its elements' ranges when asked (the scan starts at its `[`).

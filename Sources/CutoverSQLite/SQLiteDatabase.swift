@@ -67,7 +67,6 @@ final class SQLiteDatabase {
             let message = error.map { String(cString: $0) } ?? "code \(rc)"
             sqlite3_free(error)
             let cause = SQLiteResultError(code: sqlite3_extended_errcode(handle), message: message, path: path)
-            if rc & 0xff == SQLITE_BUSY || rc & 0xff == SQLITE_LOCKED { throw SQLiteBusy(cause: cause) }
             throw cause.storeError(doing: path)
         }
     }
@@ -79,8 +78,10 @@ final class SQLiteDatabase {
         while true {
             do {
                 return try body()
-            } catch let busy as SQLiteBusy {
-                guard Date() < deadline else { throw busy.cause.storeError(doing: "\(path) (still busy after \(Int(seconds))s)") }
+            } catch let busy as StoreError where busy.code == .busy {
+                guard Date() < deadline else {
+                    throw StoreError(.busy, "\(busy.message) (still busy after \(Int(seconds))s)", cause: busy.cause, retryable: true)
+                }
                 usleep(useconds_t.random(in: 5_000...25_000))
             }
         }
@@ -129,11 +130,6 @@ final class SQLiteDatabase {
         let cause = SQLiteResultError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), path: path)
         throw cause.storeError(doing: path)
     }
-}
-
-/// SQLITE_BUSY or SQLITE_LOCKED from `execute`, so that setup can try again.
-struct SQLiteBusy: Error {
-    let cause: SQLiteResultError
 }
 
 /// SQLite's own account of a failure: its extended result code and message.

@@ -47,7 +47,6 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     private func commit(_ batch: [AppendRequest]) -> [Result<[Event], Error>] {
         lock.lock()
         defer { lock.unlock() }
-        commits += 1
         do {
             try database.begin()
         } catch {
@@ -85,6 +84,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         }
         do {
             try database.commit()
+            commits += 1
             return results
         } catch {
             database.rollback()

@@ -54,6 +54,7 @@ final class GroupCommit<Request, Output>: @unchecked Sendable {
             pending = []
             queue.unlock()
             let results = commit(batch.map(\.request))
+            precondition(results.count == batch.count, "a group commit must answer every request it carried")
             queue.lock()
             // Results are handed over under `queue`, where their owners read them.
             for (w, r) in zip(batch, results) { w.result = r }

@@ -31,14 +31,25 @@ public enum StoreLocation: Sendable, Equatable {
         )
     }
 
-    /// `text` with the password of a `scheme://user:password@host` taken out.
+    /// `text` with its secrets taken out: whatever stands between the user name and the last
+    /// `@` (a password may hold `/`, `?` or `#` unescaped), and the values of `password=` and
+    /// `sslpassword=` parameters.
     public static func redacted(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://") else { return text }
-        let rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<colon]) + ":***" + String(text[at...])
+        var out = text
+        let rest = out[schemeEnd.upperBound...]
+        if let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+            out.replaceSubrange(out.index(after: colon)..<at, with: "***")
+        }
+        for key in ["password=", "sslpassword="] {
+            var from = out.startIndex
+            while let r = out.range(of: key, options: .caseInsensitive, range: from..<out.endIndex) {
+                let end = out[r.upperBound...].firstIndex(where: { $0 == "&" || $0 == "#" }) ?? out.endIndex
+                out.replaceSubrange(r.upperBound..<end, with: "***")
+                from = out.index(r.upperBound, offsetBy: 3, limitedBy: out.endIndex) ?? out.endIndex
+            }
+        }
+        return out
     }
 
     /// How the location is shown to people.

@@ -38,6 +38,21 @@ import TestSupport
         return audit.finish()
     }
 
+    @Test func finishingTwiceGivesTheSameReport() async throws {
+        let log = try await AuditedLog.make()
+        let store = try SQLiteStore.open(readingOnly: log.path)
+        var audit = ChainAudit(checkpoints: try store.checkpoints(), key: log.key, parallel: true)
+        try store.forEachRow(from: 1, through: .max) { audit.feed($0) }
+        let first = audit.finish()
+        let second = audit.finish()
+        #expect(first.intact && second.intact)
+        #expect(first.runsFolded == 3 && second.runsFolded == 3)
+        #expect(first.bytes == second.bytes && first.events == second.events)
+        // An audit dropped half-way leaves no thread waiting for it (the pipeline closes itself).
+        var abandoned = ChainAudit(checkpoints: [], key: nil, parallel: true)
+        try store.forEachRow(from: 1, through: 3) { abandoned.feed($0) }
+    }
+
     @Test(arguments: [
         ("a run that starts twice", "RunStarted", nil as String?, FindingKindName.illegalState),
         ("a step outside the plan", "StepStarted", #"{"attempt":1,"step":"ghost"}"#, .illegalState),
@@ -68,6 +83,8 @@ import TestSupport
         #expect(parallel.findings.first?.seq == seq, "\(name)")
         #expect(parallel.findings == one.findings, "\(name): folding on threads and inline agree")
         #expect(parallel.events == one.events && parallel.lastSeq == one.lastSeq, "\(name)")
+        #expect(parallel.bytes == one.bytes && parallel.eventsAfterLastCheckpoint == one.eventsAfterLastCheckpoint, "\(name)")
+        #expect(parallel.bytes < chain.bytes, "\(name): bytes count only what was checked before the bad event")
         #expect(parallel.lastSeq == seq, "\(name): nothing from the bad event on is trusted")
     }
 }

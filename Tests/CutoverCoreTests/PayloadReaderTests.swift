@@ -39,6 +39,7 @@ import TestSupport
         ("PauseRequested", "{}"), ("PauseRequested", #"{"reason":null}"#), ("AbortRequested", #"{"reason":"stop"}"#), ("RunPaused", #"{"reason":1}"#),
         ("RunStarted", #"{"mode":"drill","runbook":"r","runbookDigest":"d","runbookSnapshot":{"a":[1,{"b":null}]},"scope":"svc","startedBy":"me","steps":[{"id":"a","kind":"check","pivot":false,"retry":{"attempts":3,"initialBackoffMillis":1000,"jitter":0.2,"maxBackoffMillis":30000,"multiplier":2,"nonRetryable":["quota"]},"timeoutMillis":60000,"type":"wait"}],"workflow":"w","workflowDigest":"d","workflowSnapshot":{"steps":[]}}"#),
         ("RunStarted", #"{"mode":"live","runbook":"r","runbookDigest":"d","runbookSnapshot":null,"schedule":{"dueAtMillis":5,"name":"n"},"scope":"svc","startedBy":"me","steps":[],"workflow":"w","workflowDigest":"d","workflowSnapshot":1}"#),
+        ("RunStarted", #"{"mode":"live","runbook":"r","runbookDigest":"d","runbookSnapshot":{"big":1e+15,"whole":2.0,"half":0.5,"neg":-0.0},"scope":"svc","startedBy":"me","steps":[],"workflow":"w","workflowDigest":"d","workflowSnapshot":[1.0,1e20]}"#),
         ("RunStarted", #"{"mode":"sideways","runbook":"r","runbookDigest":"d","runbookSnapshot":{},"scope":"svc","startedBy":"me","steps":[],"workflow":"w","workflowDigest":"d","workflowSnapshot":{}}"#),
         ("RunStarted", #"{"mode":"live","runbook":"r","runbookDigest":"d","runbookSnapshot":{},"scope":"svc","startedBy":"me","steps":[{"id":"a"}],"workflow":"w","workflowDigest":"d","workflowSnapshot":{}}"#),
         ("RunStarted", #"{"mode":"live","runbook":"r","runbookDigest":"d","runbookSnapshot":{},"schedule":null,"scope":"svc","startedBy":"me","steps":[],"workflow":"w","workflowDigest":"d"}"#),
@@ -75,6 +76,12 @@ import TestSupport
             "{\"s\":\"tab\there\"}", #"{"n":-0.5e-3}"#, #"{"n":01}"#, #"{"n":1.}"#, #"{"n":-}"#, #"{"n":1e}"#, #"{"n":1E+2}"#, #"{"t":tru}"#,
             #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":1} x"#, #"[1]"#, #""s""#, #"{"a":NaN}"#, #"{"a":"\x"}"#, #"{"":1,"":2}"#, #"{"":1}"#,
         ]
+        // Keys the parser's dictionary takes as one: canonically equivalent (U+00C5 and U+212B),
+        // and a duplicate past the sixteenth key.
+        texts.append("{\"\u{00C5}\":1,\"\u{212B}\":2}")
+        texts.append("{\"e\u{0301}\":1,\"\u{00E9}\":2}")
+        texts.append("{" + (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + ",\"k3\":0}")
+        texts.append("{" + (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}")
         texts.append(String(repeating: #"{"a":"#, count: 254) + "1" + String(repeating: "}", count: 254))
         texts.append(String(repeating: #"{"a":"#, count: 256) + "1" + String(repeating: "}", count: 256))
         texts.append(#"{"a":"# + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "}")

@@ -96,4 +96,16 @@ import TestSupport
         #expect(error?.message.contains("postgresql://cutover:***@db.internal:5432/cutover") == true)
         #expect(throws: StoreError.self) { try StoreLocation.parse("") }
     }
+
+    @Test(arguments: [
+        ("postgresql://u:pa/ss?x#y@db/c", "postgresql://u:***@db/c"),
+        ("postgres://db/c?user=u&password=s3cret&sslmode=require", "postgres://db/c?user=u&password=***&sslmode=require"),
+        ("postgres://db/c?sslpassword=k3y", "postgres://db/c?sslpassword=***"),
+        ("postgres://u@db/c", "postgres://u@db/c"),
+    ])
+    func passwordsAreTakenOutOfLocations(_ text: String, _ shown: String) throws {
+        #expect(StoreLocation.redacted(text) == shown)
+        let error = #expect(throws: StoreError.self) { try StoreLocation.parse(text) }
+        #expect(error?.message.hasPrefix(shown) == true, "\(error?.message ?? "")")
+    }
 }

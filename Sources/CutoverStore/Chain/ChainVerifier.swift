@@ -40,8 +40,12 @@ public struct ChainVerifier {
         guard digest.elementsEqual(row.hash) else { return .mismatch }
         events += 1
         bytes += Int64(hasher.lastCanonicalCount)
-        linkBefore = link
-        swap(&link, &digest)
+        // Three buffers turn: the new hash becomes the link, the link the one before, and the
+        // oldest is written over next time (no array is copied or made per row).
+        var spare = linkBefore ?? [UInt8](repeating: 0, count: SHA256.byteCount)
+        swap(&spare, &link)  // link = spare (old linkBefore), spare = old link
+        swap(&link, &digest)  // link = new hash, digest = old linkBefore (written over next)
+        linkBefore = spare
         expectedSeq += 1
         return .follows
     }
@@ -79,23 +83,26 @@ extension ChainVerifier {
     public static func verify(_ log: any EventLog) throws -> ChainReport {
         var verifier = ChainVerifier()
         var problem: ChainProblem?
-        try log.forEachRow(from: 1, through: .max) { row in
-            guard problem == nil else { return }
-            switch verifier.check(row) {
-            case .follows: break
-            case .outOfPlace(let expected) where row.seq > expected:
-                problem = ChainProblem(
-                    seq: row.seq, message: "expected event \(expected) next, found \(row.seq): events \(expected)...\(row.seq - 1) are missing")
-            case .outOfPlace(let expected):
-                problem = ChainProblem(seq: row.seq, message: "expected event \(expected) next, found \(row.seq) again: the order was changed")
-            case .mismatch:
-                problem = ChainProblem(
-                    seq: row.seq,
-                    message:
-                        "hash mismatch at event \(row.seq) (run \(String(decoding: row.runID, as: UTF8.self)) position \(row.runSeq), \(String(decoding: row.type, as: UTF8.self))): the event was changed, or an event before it was removed or inserted"
-                )
+        struct Stop: Error {}
+        do {
+            try log.forEachRow(from: 1, through: .max) { row in
+                switch verifier.check(row) {
+                case .follows: break
+                case .outOfPlace(let expected) where row.seq > expected:
+                    problem = ChainProblem(
+                        seq: row.seq, message: "expected event \(expected) next, found \(row.seq): events \(expected)...\(row.seq - 1) are missing")
+                case .outOfPlace(let expected):
+                    problem = ChainProblem(seq: row.seq, message: "expected event \(expected) next, found \(row.seq) again: the order was changed")
+                case .mismatch:
+                    problem = ChainProblem(
+                        seq: row.seq,
+                        message:
+                            "hash mismatch at event \(row.seq) (run \(String(decoding: row.runID, as: UTF8.self)) position \(row.runSeq), \(String(decoding: row.type, as: UTF8.self))): the event was changed, or an event before it was removed or inserted"
+                    )
+                }
+                if problem != nil { throw Stop() }  // nothing past the first break can be trusted
             }
-        }
+        } catch is Stop {}
         return ChainReport(events: verifier.events + (problem == nil ? 0 : 1), bytes: verifier.bytes, firstProblem: problem)
     }
 }
