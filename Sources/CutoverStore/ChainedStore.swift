@@ -22,8 +22,8 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
 
     public var durableCommits: Int { lock.withLock { commits } }
 
-    /// Runs `body` with the database, alone (adapters' own tests and tools use it).
-    public func withDatabase<T>(_ body: (StoreDatabase) throws -> T) rethrows -> T {
+    /// Runs `body` with the database, alone.
+    private func withDatabase<T>(_ body: (StoreDatabase) throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(database)

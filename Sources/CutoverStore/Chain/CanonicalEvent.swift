@@ -18,33 +18,25 @@ public struct CanonicalEvent {
     public var canonicalCount: Int { buffer.count - linkCount }
     private var linkCount = 0
 
-    /// Writes `link` followed by the row's canonical bytes.
+    /// Writes `link` followed by the row's canonical bytes (its stored hash is not read).
     public mutating func write(_ r: EventRow, after link: UnsafeRawBufferPointer) {
-        write(seq: r.seq, runID: r.runID, runSeq: r.runSeq, atMillis: r.atMillis, actor: r.actor, type: r.type, body: r.body, after: link)
-    }
-
-    /// Writes `link` followed by the canonical bytes of an event with these fields.
-    public mutating func write(
-        seq: Int64, runID: UnsafeRawBufferPointer, runSeq: Int64, atMillis: Int64, actor: UnsafeRawBufferPointer,
-        type: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer, after link: UnsafeRawBufferPointer
-    ) {
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: link)
         linkCount = link.count
         append("{\"actor\":")
-        quoted(actor)
+        quoted(r.actor)
         append(",\"at\":")
-        append(atMillis)
+        append(r.atMillis)
         append(",\"body\":")
-        buffer.append(contentsOf: body)
+        buffer.append(contentsOf: r.body)
         append(",\"run\":")
-        quoted(runID)
+        quoted(r.runID)
         append(",\"runSeq\":")
-        append(runSeq)
+        append(r.runSeq)
         append(",\"seq\":")
-        append(seq)
+        append(r.seq)
         append(",\"type\":")
-        quoted(type)
+        quoted(r.type)
         buffer.append(UInt8(ascii: "}"))
     }
 
@@ -53,18 +45,8 @@ public struct CanonicalEvent {
         seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String, type: String, bodyJSON: String
     ) -> [UInt8] {
         var writer = CanonicalEvent()
-        var runID = runID, actor = actor, type = type, body = bodyJSON
-        runID.withUTF8 { r in
-            actor.withUTF8 { a in
-                type.withUTF8 { t in
-                    body.withUTF8 { b in
-                        writer.write(
-                            seq: seq, runID: UnsafeRawBufferPointer(r), runSeq: runSeq, atMillis: atMillis, actor: UnsafeRawBufferPointer(a),
-                            type: UnsafeRawBufferPointer(t), body: UnsafeRawBufferPointer(b), after: UnsafeRawBufferPointer(start: nil, count: 0))
-                    }
-                }
-            }
-        }
+        StoredEvent(seq: seq, runID: runID, runSeq: runSeq, type: type, atMillis: atMillis, actor: actor, bodyJSON: bodyJSON, hash: [])
+            .withRow { writer.write($0, after: UnsafeRawBufferPointer(start: nil, count: 0)) }
         return writer.buffer
     }
 

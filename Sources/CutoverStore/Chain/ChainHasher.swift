@@ -23,21 +23,9 @@ public struct ChainHasher {
     public mutating func hash(
         seq: Int64, runID: String, runSeq: Int64, atMillis: Int64, actor: String, type: String, body: String, after link: [UInt8]
     ) -> [UInt8] {
-        var runID = runID, actor = actor, type = type, body = body
-        runID.withUTF8 { r in
-            actor.withUTF8 { a in
-                type.withUTF8 { t in
-                    body.withUTF8 { b in
-                        link.withUnsafeBytes { l in
-                            writer.write(
-                                seq: seq, runID: UnsafeRawBufferPointer(r), runSeq: runSeq, atMillis: atMillis, actor: UnsafeRawBufferPointer(a),
-                                type: UnsafeRawBufferPointer(t), body: UnsafeRawBufferPointer(b), after: l)
-                        }
-                    }
-                }
-            }
-        }
-        sha.update(writer.buffer)
-        return sha.finish()
+        var digest = [UInt8](repeating: 0, count: SHA256.byteCount)
+        StoredEvent(seq: seq, runID: runID, runSeq: runSeq, type: type, atMillis: atMillis, actor: actor, bodyJSON: body, hash: [])
+            .withRow { hash($0, after: link, into: &digest) }
+        return digest
     }
 }
