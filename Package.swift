@@ -18,16 +18,24 @@ let package = Package(
         // The store's contract kept once (the chain, fencing, group commit); one adapter per database.
         .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto"]),
         .target(name: "CutoverSQLite", dependencies: ["CutoverCore", "CutoverStore", "CSQLite"]),
-        .target(name: "CutoverNet", dependencies: ["CCurl", "CutoverCrypto"]),
+        // Transport: HTTP (libcurl), sockets, DNS queries. Knows no vendor.
+        .target(name: "CutoverNet", dependencies: ["CutoverCore", "CCurl", "CutoverCrypto"]),
+        // What steps need from a cloud (instance group, DNS zone, object store, replica), vendor-neutral.
+        .target(name: "CutoverProviders", dependencies: ["CutoverCore"]),
+        // Vendors: one adapter module each, over the transport.
+        .target(name: "CutoverAWS", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
+        .target(name: "CutoverPowerDNS", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
+        .target(name: "CutoverRedis", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
-        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverNet", "CutoverCrypto"]),
+        // Step types: speak capabilities and HTTP, never a vendor.
+        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
         .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit"]),
         .target(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule",
+                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverPowerDNS", "CutoverRedis",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
@@ -38,7 +46,10 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps"],
+            dependencies: [
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
+                "CutoverAWS", "CutoverPowerDNS", "CutoverRedis",
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "TestSupport"]),
@@ -46,10 +57,10 @@ let package = Package(
         .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(
             name: "CutoverStepsTests",
-            dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "TestSupport"]
+            dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "CutoverProviders", "TestSupport"]
         ),
         .testTarget(
-            name: "CutoverNetTests", dependencies: ["CutoverNet", "CutoverCrypto", "TestSupport"],
+            name: "CutoverAdapterTests", dependencies: ["CutoverNet", "CutoverAWS", "CutoverRedis", "CutoverCrypto", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -57,7 +68,12 @@ let package = Package(
         .testTarget(
             name: "CutoverScheduleTests", dependencies: ["CutoverSchedule", "CutoverCore", "CutoverEngine", "CutoverStore", "CutoverAudit", "TestSupport"]
         ),
-        .testTarget(name: "SandboxTests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
+        .testTarget(
+            name: "SandboxTests",
+            dependencies: [
+                "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
+                "CutoverPowerDNS", "CutoverRedis", "TestSupport",
+            ]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

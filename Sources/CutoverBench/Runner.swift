@@ -8,12 +8,11 @@ import Foundation
 
 /// `noop`: a step that does nothing, so that a run measures only cutover itself.
 struct Noop: StepType {
-    struct Parameters: Codable, Sendable {}
     struct Output: Codable, Sendable {}
     static let name = "noop"
     static let kind = StepKind.check
-    static let parameters: [ParameterField] = []
-    func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output { Output() }
+    static let schema = StepSchema()
+    func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output { Output() }
 }
 
 struct Runner {
@@ -36,7 +35,7 @@ struct Runner {
     }
 
     func runbook(_ service: String) throws -> Runbook {
-        try Runbook.load(file: "bench-runbook.json", data: Data(#"{"service": "\#(service)", "primary": {}, "dr": {}}"#.utf8))
+        try Runbook.load(file: "bench-runbook.json", data: Data(#"{"service": "\#(service)", "primary": {}, "dr": {}}"#.utf8), providers: ProviderSchemas())
     }
 
     func engine(_ store: any EventStore) -> Engine {

@@ -110,7 +110,7 @@ struct Context {
     let dbPath: String
 
     var actor: String { ProcessIdentity.actor(environment) }
-    var registry: StepRegistry { BuiltinSteps.registry() }
+    var registry: StepRegistry { Composition.registry() }
 
     /// Opens the event log, creating it (mode 0600) when a command is about to write. `dbPath`
     /// is the SQLite file `CLI.run` found in `--db` / `CUTOVER_DB` (`StoreLocation`): this is

@@ -36,7 +36,7 @@ enum Definitions {
         let workflowData = try read(workflowPath)
         let rb: Runbook
         do {
-            rb = try Runbook.load(file: runbookPath, data: runbookData, mode: mode)
+            rb = try Runbook.load(file: runbookPath, data: runbookData, mode: mode, providers: registry.providers)
         } catch let failure as ValidationFailure {
             // Report the workflow's own problems too, checked without the runbook.
             var issues = failure.issues

@@ -16,17 +16,18 @@ enum PlanCommand {
         for step in wf.steps {
             let type = registry[step.type]!
             let resolved = resolveKnown(.object(step.with), scope)
+            let kind = type.kind(with: step.with)
             let compensation: String
             if step.pivot {
                 compensation = "pivot: \(type.compensation ?? "nothing to undo"); never rolled back automatically in a live run"
-            } else if type.kind == .check {
+            } else if kind == .check {
                 compensation = "nothing to undo (reads only)"
             } else {
                 compensation = type.compensation ?? "nothing to undo"
             }
             steps.append(.object([
-                "id": .string(step.id), "type": .string(step.type), "kind": .string(type.kind.rawValue), "pivot": .bool(step.pivot),
-                "with": resolved, "compensation": .string(compensation),
+                "id": .string(step.id), "type": .string(step.type), "kind": .string(kind.rawValue), "pivot": .bool(step.pivot),
+                "with": resolved, "defaults": defaults(of: type, given: step.with), "compensation": .string(compensation),
                 "retry": .string("\(step.retry.attempts) attempt\(step.retry.attempts == 1 ? "" : "s"), backoff \(DurationText.format(.milliseconds(step.retry.initialBackoffMillis)))"),
                 "timeout": step.timeout.map { .string(DurationText.format($0)) } ?? .null,
             ]))
@@ -45,13 +46,35 @@ enum PlanCommand {
             let pivot = step["pivot"]?.boolValue == true ? c.paint("  PIVOT", .yellow) : ""
             c.out("")
             c.out("\(i + 1). \(c.paint(step["id"]!.stringValue!, .bold))  \(step["type"]!.stringValue!)\(pivot)")
-            for (key, value) in (step["with"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-                c.out("     \(key): \(value.stringValue ?? value.canonicalString)")
+            // In the order the step type declares its parameters, defaults shown as such.
+            let with = step["with"]?.objectValue ?? [:]
+            let defaults = step["defaults"]?.objectValue ?? [:]
+            for field in registry[step["type"]!.stringValue!]!.parameters {
+                if let value = with[field.name] {
+                    c.out("     \(field.name): \(show(value))")
+                } else if let value = defaults[field.name] {
+                    c.out(c.paint("     \(field.name): \(show(value)) (default)", .dim))
+                }
             }
             c.out("     retry: \(step["retry"]!.stringValue!)\(step["timeout"]?.stringValue.map { "; timeout \($0)" } ?? "")")
             c.out("     undo: \(step["compensation"]!.stringValue!)")
         }
         return ExitCode.ok
+    }
+
+    /// The defaults of the parameters `given` leaves out.
+    static func defaults(of type: AnyStepType, given: [String: JSONValue]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: type.parameters.compactMap { f in
+            given[f.name] == nil ? f.defaultValue.map { (f.name, $0) } : nil
+        }))
+    }
+
+    /// A value for the text plan: a target as `provider field=value ...`, strings bare.
+    static func show(_ value: JSONValue) -> String {
+        if let o = value.objectValue, let provider = o["provider"]?.stringValue {
+            return ([provider] + o.keys.sorted().filter { $0 != "provider" }.map { "\($0)=\(o[$0]!.stringValue ?? o[$0]!.canonicalString)" }).joined(separator: " ")
+        }
+        return value.stringValue ?? value.canonicalString
     }
 
     /// Resolves runbook, parameter and run references; leaves `${steps...}`, known only at run time.

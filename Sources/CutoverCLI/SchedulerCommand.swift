@@ -75,7 +75,7 @@ enum SchedulerHost {
         let registry = ctx.registry
         var (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: d.workflow, runbook: d.runbook, mode: d.mode, registry: registry)
         if d.mode == .readiness {
-            wf = try wf.readinessOnly(kindOf: { registry[$0]?.kind }, file: d.workflow)
+            wf = try wf.readinessOnly(kindOf: { registry[$0.type]?.kind(with: $0.with) }, file: d.workflow)
             wfDigest = SHA256.hex(wf.source.canonicalString)
         }
         return Engine.StartRequest(

@@ -13,9 +13,9 @@ enum ValidateCommand {
             }
             do {
                 if isRunbook(file, data) {
-                    _ = try Runbook.load(file: file, data: data)
+                    _ = try Runbook.load(file: file, data: data, providers: ctx.registry.providers)
                     if let root = try? JSONValue.parse(data), root["drill"] != nil {
-                        _ = try Runbook.load(file: file, data: data, mode: .drill)
+                        _ = try Runbook.load(file: file, data: data, mode: .drill, providers: ctx.registry.providers)
                     }
                 } else {
                     _ = try Workflow.load(file: file, data: data, registry: ctx.registry)

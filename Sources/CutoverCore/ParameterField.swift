@@ -16,18 +16,29 @@ public struct ParameterField: Sendable {
         case oneOf([String])
         /// Free-form JSON object.
         case object
+        /// A target object (`{"provider": "route53", ...}`) whose provider offers the capability.
+        case target(Capability)
     }
 
     public var name: String
     public var type: FieldType
     public var required: Bool
     public var summary: String
+    /// What a missing optional field means, shown by `plan` and the reference.
+    public var defaultValue: JSONValue?
 
-    public init(_ name: String, _ type: FieldType, required: Bool = false, _ summary: String = "") {
+    public init(_ name: String, _ type: FieldType, required: Bool = false, _ summary: String = "", default defaultValue: JSONValue? = nil) {
         self.name = name
         self.type = type
         self.required = required
         self.summary = summary
+        self.defaultValue = defaultValue
+    }
+
+    /// Whether the value is a secret reference (never a literal that reaches the log).
+    public var isSecret: Bool {
+        if case .secret = type { return true }
+        return false
     }
 
     /// What the field expects, for error messages.
@@ -44,6 +55,7 @@ public struct ParameterField: Sendable {
         case .stringList: "an array of strings"
         case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
         case .object: "an object"
+        case .target(let c): "\(c.noun): a target object like {\"provider\": ..., ...}, usually \"${runbook...}\""
         }
     }
 
@@ -64,6 +76,7 @@ public struct ParameterField: Sendable {
         case .stringList: ok = value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
         case .oneOf(let values): ok = value.stringValue.map(values.contains) ?? false
         case .object: ok = value.objectValue != nil
+        case .target: ok = value.objectValue?["provider"]?.stringValue != nil
         }
         if ok { return nil }
         // A literal where a secret reference belongs is likely the secret itself: never echo it.

@@ -21,8 +21,9 @@ public struct Runbook: Sendable {
     ]
 
     /// Parses and validates a runbook, applying its `drill` overrides for drills and readiness runs.
+    /// Every target in it (an object with a `provider`) is checked against that provider's schema.
     /// - Throws: `ValidationFailure` naming every problem in the file.
-    public static func load(file: String, data: Data, mode: RunMode = .live) throws -> Runbook {
+    public static func load(file: String, data: Data, mode: RunMode = .live, providers: ProviderSchemas) throws -> Runbook {
         var c = IssueCollector(file: file)
         var object = try c.parseObject(data, expecting: "a runbook object")
         c.rejectUnknown(object, known: fields, at: "")
@@ -38,10 +39,19 @@ public struct Runbook: Sendable {
             }
         }
         validateSettings(object, at: "", into: &c)
+        var base = object
+        base["drill"] = nil
+        let baseProblems = checkTargets(.object(base), at: "", providers: providers)
+        for (path, message) in baseProblems { c.add(path, message) }
         if let drill = object["drill"] {
             if let overrides = drill.objectValue {
                 c.rejectUnknown(overrides, known: fields.filter { $0 != "service" && $0 != "drill" }, at: "drill")
                 validateSettings(overrides, at: "drill", into: &c)
+                // Targets as drills see them: an override may complete or break one.
+                let seen = Set(baseProblems.map(\.path))
+                for (path, message) in checkTargets(.object(merge(base, overrides)), at: "", providers: providers) where !seen.contains(path) {
+                    c.add(join("drill", path), message + " (with the drill overrides applied)")
+                }
                 if mode.usesDrillSettings { object = merge(object, overrides) }
             } else {
                 c.add("drill", "expected an object of overrides for drills, got \(drill.typeDescription)")
@@ -77,6 +87,19 @@ public struct Runbook: Sendable {
             if let v = object[key], v.objectValue == nil, !path.isEmpty {
                 c.add(join(path, key), "expected an object, got \(v.typeDescription)")
             }
+        }
+    }
+
+    /// Problems with every target under `value`: objects that name a `provider`.
+    static func checkTargets(_ value: JSONValue, at path: String, providers: ProviderSchemas) -> [(path: String, message: String)] {
+        switch value {
+        case .object(let members):
+            if members["provider"] != nil { return providers.problems(in: members, at: path) }
+            return members.keys.sorted().flatMap { checkTargets(members[$0]!, at: join(path, $0), providers: providers) }
+        case .array(let items):
+            return items.indices.flatMap { checkTargets(items[$0], at: "\(path)[\($0)]", providers: providers) }
+        default:
+            return []
         }
     }
 

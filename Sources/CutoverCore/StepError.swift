@@ -83,3 +83,23 @@ public struct RetryPolicy: Codable, Sendable, Equatable {
         return max(0, min(Int64(maxBackoffMillis), Int64((base + spread).rounded())))
     }
 }
+
+/// A failure that knows how to read as a step error: each provider and transport maps its own
+/// errors (a stable code, the target named, retryable when waiting could help, never a secret).
+public protocol StepFailure: Error {
+    func stepError(doing what: String) -> StepError
+}
+
+extension StepError {
+    /// `error` as a step error that says what was being done; errors that are neither step
+    /// errors nor `StepFailure`s (a cancelled task, an interruption) pass through unchanged.
+    public static func from(_ error: Error, doing what: String) -> Error {
+        if let e = error as? StepFailure { return e.stepError(doing: what) }
+        return error
+    }
+}
+
+/// Runs a provider call, turning its failure into a step error that says what was being done.
+public func calling<T>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch { throw StepError.from(error, doing: what()) }
+}

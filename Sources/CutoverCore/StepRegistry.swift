@@ -2,9 +2,11 @@
 /// any registered type from a workflow.
 public struct AnyStepType: Sendable {
     public let name: String
+    /// The kind when the parameters do not change it; see `kind(with:)`.
     public let kind: StepKind
-    public let parameters: [ParameterField]
+    public let schema: StepSchema
     public let compensation: String?
+    private let kindWith: @Sendable ([String: JSONValue]) -> StepKind
     private let executeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue
     private let observeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue?
     private let compensateJSON: @Sendable (JSONValue, JSONValue, any StepContext) async throws -> Void
@@ -12,17 +14,18 @@ public struct AnyStepType: Sendable {
     public init<S: StepType>(_ step: S) {
         name = S.name
         kind = S.kind
-        parameters = S.parameters
+        schema = S.schema
         compensation = S.compensation
+        kindWith = { S.kind(with: $0) }
         executeJSON = { p, ctx in
-            try Self.encode(try await step.execute(try Self.decode(p, as: S.Parameters.self), ctx))
+            try Self.encode(try await step.execute(try Self.parameters(p, of: S.self), ctx))
         }
         observeJSON = { p, ctx in
-            guard let out = try await step.observe(try Self.decode(p, as: S.Parameters.self), ctx) else { return nil }
+            guard let out = try await step.observe(try Self.parameters(p, of: S.self), ctx) else { return nil }
             return try Self.encode(out)
         }
         compensateJSON = { p, output, ctx in
-            let params = try Self.decode(p, as: S.Parameters.self)
+            let params = try Self.parameters(p, of: S.self)
             guard let previous = try? output.decode(S.Output.self) else {
                 throw StepError(
                     code: "bad-output",
@@ -45,12 +48,15 @@ public struct AnyStepType: Sendable {
         try await compensateJSON(parameters, output, ctx)
     }
 
-    private static func decode<T: Decodable>(_ value: JSONValue, as: T.Type) throws -> T {
-        do {
-            return try value.decode(T.self)
-        } catch {
-            throw StepError.badParameters("parameters do not match the step type: \(DecodingErrorText.describe(error))")
-        }
+    /// The fields of `with`, in declaration order.
+    public var parameters: [ParameterField] { schema.fields }
+
+    /// The kind of one step of this type, from its `with`.
+    public func kind(with parameters: [String: JSONValue]) -> StepKind { kindWith(parameters) }
+
+    private static func parameters<S: StepType>(_ value: JSONValue, of: S.Type) throws -> StepParameters {
+        guard let object = value.objectValue else { throw StepError.badParameters("\(S.name): expected an object of parameters, got \(value.typeDescription)") }
+        return try StepParameters(object, step: S.name, schema: S.schema)
     }
 
     private static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
@@ -58,11 +64,14 @@ public struct AnyStepType: Sendable {
     }
 }
 
-/// The step types a workflow may use, by name.
+/// The step types a workflow may use, by name, and the providers their targets may name.
 public struct StepRegistry: Sendable {
     public private(set) var types: [String: AnyStepType] = [:]
+    /// What runbook targets are checked against when definitions load.
+    public var providers: ProviderSchemas
 
-    public init(_ types: [AnyStepType] = []) {
+    public init(_ types: [AnyStepType] = [], providers: ProviderSchemas = ProviderSchemas()) {
+        self.providers = providers
         for t in types { register(t) }
     }
 

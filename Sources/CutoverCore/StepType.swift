@@ -3,28 +3,33 @@ import Foundation
 /// A kind of step: Swift code with typed parameters that can change the world, say what is
 /// true now (after a crash), and undo its change from the before-state it recorded.
 public protocol StepType: Sendable {
-    associatedtype Parameters: Decodable & Sendable
     associatedtype Output: Codable & Sendable
 
     /// The name workflows use in `"type"`, like `dns.switch`.
     static var name: String { get }
+    /// The kind of the step when its parameters do not say otherwise.
     static var kind: StepKind { get }
-    /// The fields of `with`, checked before anything is written.
-    static var parameters: [ParameterField] { get }
+    /// The kind of one step of this type, from its `with` as written (a step compensable only
+    /// when it is given an undo says so here).
+    static func kind(with parameters: [String: JSONValue]) -> StepKind
+    /// The fields of `with`, declared once: checked before anything is written, read by the
+    /// step through `StepParameters`, shown by `plan`.
+    static var schema: StepSchema { get }
     /// What compensation does, for `cutover plan`; nil when there is nothing to undo.
     static var compensation: String? { get }
 
-    func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output
+    func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output
     /// What is true now, used to settle an attempt left in flight by a crash: the output the
     /// attempt would have recorded if it had completed, or nil to execute it again.
-    func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output?
-    func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws
+    func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output?
+    func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws
 }
 
 extension StepType {
     public static var compensation: String? { nil }
-    public func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output? { nil }
-    public func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws {}
+    public static func kind(with parameters: [String: JSONValue]) -> StepKind { kind }
+    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? { nil }
+    public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {}
 }
 
 /// What a step can ask of the engine while it runs.
@@ -60,6 +65,10 @@ public protocol StepContext: Sendable {
     func recordedBefore() async -> JSONValue?
     /// Records a line of progress in the log and shows it live.
     func note(_ message: String) async throws
+    /// Proves, right now, that this process still holds the run: what every mutating
+    /// provider call takes. Ask for it immediately before the call.
+    /// - Throws: when the lease is lost (the driver stops; nothing is changed).
+    func proof() async throws -> RunProof
 }
 
 /// Thrown out of a step when the run must stop driving: aborted, or detached to wait for a human.

@@ -11,8 +11,8 @@ extension Workflow {
     /// changes nothing. The snapshot keeps the steps kept, so the log shows what really ran.
     /// - Throws: `ValidationFailure` when no check is left, or a kept step reads the output of
     ///   a step that was dropped.
-    public func readinessOnly(kindOf: (String) -> StepKind?, file: String) throws -> Workflow {
-        let kept = steps.filter { kindOf($0.type) == .check && !$0.pivot && !Self.notReadinessChecks.contains($0.type) }
+    public func readinessOnly(kindOf: (WorkflowStep) -> StepKind?, file: String) throws -> Workflow {
+        let kept = steps.filter { kindOf($0) == .check && !$0.pivot && !Self.notReadinessChecks.contains($0.type) }
         let dropped = Set(steps.map(\.id)).subtracting(kept.map(\.id))
         var issues: [ValidationIssue] = []
         if kept.isEmpty {

@@ -98,7 +98,9 @@ extension Workflow {
         let with = object["with"]?.objectValue ?? [:]
         if let w = object["with"], w.objectValue == nil { c.add(join(path, "with"), "expected an object, got \(w.typeDescription)") }
         if let type {
-            validateParameters(with, of: type, at: join(path, "with"), earlier: earlier, runbook: runbook, parameters: parameters, into: &c)
+            validateParameters(
+                with, of: type, at: join(path, "with"), earlier: earlier, runbook: runbook, parameters: parameters,
+                providers: registry.providers, into: &c)
         }
         let retry = validateRetry(object["retry"], at: join(path, "retry"), into: &c)
         var timeout: Duration?
@@ -107,11 +109,12 @@ extension Workflow {
                 c.add(join(path, "timeout"), "expected a duration like \"30s\" or \"5m\", got \(t.shortDescription)")
             }
         }
-        var pivot = type?.kind == .pivot
+        let kind = type?.kind(with: with)
+        var pivot = kind == .pivot
         if let p = object["pivot"] {
             if let b = p.boolValue { pivot = b } else { c.add(join(path, "pivot"), "expected true or false, got \(p.shortDescription)") }
         }
-        if pivot, type?.kind == .check {
+        if pivot, kind == .check {
             c.add(join(path, "pivot"), "a \(typeName) step only reads and cannot be a pivot; mark the step that enables writes instead")
         }
         guard c.issues.count == before else { return nil }
@@ -122,7 +125,7 @@ extension Workflow {
 
     private static func validateParameters(
         _ with: [String: JSONValue], of type: AnyStepType, at path: String, earlier: Set<String>, runbook: Runbook?,
-        parameters: [String: JSONValue], into c: inout IssueCollector
+        parameters: [String: JSONValue], providers: ProviderSchemas, into c: inout IssueCollector
     ) {
         let known = type.parameters.map(\.name)
         for key in with.keys.sorted() where !known.contains(key) {
@@ -148,6 +151,14 @@ extension Workflow {
             }
             if let problem = field.check(resolved) {
                 c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription))"))
+            } else if case .target(let capability) = field.type, let target = resolved.objectValue {
+                if resolved == value {
+                    // Written in the workflow: checked here in full.
+                    for (p, m) in providers.problems(in: target, at: fieldPath, needing: capability) { c.add(p, m) }
+                } else if let name = target["provider"]?.stringValue, let schema = providers[name], !schema.capabilities.contains(capability) {
+                    // From the runbook, whose loading checked its fields: the capability is this step's to check.
+                    c.add(fieldPath, "\(value.shortDescription) is a \(name) target, which is not \(capability.noun); \(type.name) needs one of \(providers.offering(capability).joined(separator: ", "))")
+                }
             }
         }
     }

@@ -57,7 +57,7 @@ public struct Engine: Sendable {
         var planned: [PlannedStep] = []
         for step in request.workflow.steps {
             guard let type = registry[step.type] else { throw EngineError.unknownStepType(step.type) }
-            planned.append(step.planned(kind: type.kind))
+            planned.append(step.planned(kind: type.kind(with: step.with)))
         }
         let started = RunStarted(
             workflow: request.workflow.name, workflowDigest: request.workflowDigest,

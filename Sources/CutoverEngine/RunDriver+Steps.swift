@@ -1,4 +1,4 @@
-import CutoverCore
+@_spi(RunProof) import CutoverCore
 import Foundation
 
 extension RunDriver {
@@ -194,6 +194,26 @@ extension RunDriver {
     func note(step: String, _ message: String) throws {
         try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
     }
+
+    /// Proves this process holds the run right now: renews the lease when a third of it has
+    /// passed, then reads it back from the store. The proof carries the lease's expiry, and
+    /// providers refuse it once that has passed.
+    func proof() throws -> RunProof {
+        try renewLease()
+        let now = engine.clock.now()
+        let lease: Lease?
+        do { lease = try store.leaseHolder(run: runID) } catch {
+            fatal = fatal ?? error
+            throw error
+        }
+        guard let lease, lease.owner == config.owner, lease.expires > now else {
+            let error = StoreError.leaseLost(run: runID, owner: lease?.owner)
+            fatal = fatal ?? error
+            throw error
+        }
+        let clock = engine.clock
+        return RunProof(runID: runID, holder: lease.owner, epoch: lease.expiresMillis, clock: { clock.now() })
+    }
 }
 
 /// The engine as a step sees it.
@@ -241,5 +261,9 @@ struct DriverContext: StepContext {
 
     func note(_ message: String) async throws {
         try await driver.note(step: stepID, message)
+    }
+
+    func proof() async throws -> RunProof {
+        try await driver.proof()
     }
 }

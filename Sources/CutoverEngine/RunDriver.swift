@@ -16,7 +16,7 @@ actor RunDriver {
     /// When the lease was last extended (every append extends it too).
     private var leaseRenewedAt = Date.distantPast
 
-    private var store: any EventStore { engine.store }
+    var store: any EventStore { engine.store }
     var config: EngineConfiguration { engine.configuration }
 
     init(engine: Engine, runID: String) throws {

@@ -42,9 +42,9 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
 
 /// A blocking IPv4 socket with deadlines, used from a thread of its own (see `onThread`).
 /// Only loopback and numeric addresses are needed here: services are named by IP and port.
-final class BlockingSocket {
+public final class BlockingSocket {
     let fd: Int32
-    let target: String
+    public let target: String
 
     private init(fd: Int32, target: String) {
         self.fd = fd
@@ -87,7 +87,7 @@ final class BlockingSocket {
     }
 
     /// Connects over TCP within `timeout`.
-    static func tcp(host: String, port: Int, timeout: Duration) throws -> BlockingSocket {
+    public static func tcp(host: String, port: Int, timeout: Duration) throws -> BlockingSocket {
         let (s, addr) = try open(true, host: host, port: port, timeout: timeout)
         let flags = fcntl(s.fd, F_GETFL)
         _ = fcntl(s.fd, F_SETFL, flags | O_NONBLOCK)
@@ -125,7 +125,7 @@ final class BlockingSocket {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -138,7 +138,7 @@ final class BlockingSocket {
     }
 
     /// Reads what is available, at most `max` bytes; an empty answer means the peer closed.
-    func read(max: Int = 64 * 1024) throws -> [UInt8] {
+    public func read(max: Int = 64 * 1024) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
@@ -161,7 +161,7 @@ final class BlockingSocket {
 }
 
 /// Runs blocking work on a thread of its own and awaits it, so the cooperative pool never blocks.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+public func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
         Thread.detachNewThread { c.resume(with: Result { try work() }) }
     }

@@ -1,28 +1,27 @@
 import CutoverCore
 import CutoverNet
+import CutoverProviders
 
 /// The step types shipped with cutover.
 public enum BuiltinSteps {
-    /// Every built-in step type, using `http` for the ones that talk HTTP.
-    public static func registry(http: HTTPClient = HTTPClient()) -> StepRegistry {
-        StepRegistry([
-            AnyStepType(Wait()),
-            AnyStepType(Approval()),
-            AnyStepType(Notify(http: http)),
-            AnyStepType(HealthHTTP(http: http)),
-            AnyStepType(ReplicationCheck()),
-            AnyStepType(ModelsVerify(http: http)),
-            AnyStepType(InstancesScale(http: http)),
-            AnyStepType(WritesEnable()),
-            AnyStepType(ReplicationFollow()),
-            AnyStepType(DNSSwitch(http: http)),
-            AnyStepType(CutoverMonitor(http: http)),
-        ])
+    /// Every built-in step type: the HTTP ones over `http`, the ones that change the world over
+    /// the capabilities `providers` makes from runbook targets. The registry carries the
+    /// providers' schemas, so definitions are checked against them when they load.
+    public static func registry(http: HTTPClient, providers: ProviderCatalog) -> StepRegistry {
+        StepRegistry(
+            [
+                AnyStepType(Wait()),
+                AnyStepType(Approval()),
+                AnyStepType(Notify(http: http)),
+                AnyStepType(HealthHTTP(http: http)),
+                AnyStepType(ReplicationCheck(providers: providers)),
+                AnyStepType(ModelsVerify(providers: providers)),
+                AnyStepType(InstancesScale(providers: providers)),
+                AnyStepType(WritesEnable(providers: providers)),
+                AnyStepType(ReplicationFollow(providers: providers)),
+                AnyStepType(DNSSwitch(providers: providers)),
+                AnyStepType(CutoverMonitor(http: http)),
+            ],
+            providers: providers.schemas)
     }
-}
-
-/// Reads a duration parameter that validation already checked.
-func duration(_ text: String, field: String) throws -> Duration {
-    guard let d = DurationText.parse(text) else { throw StepError.badParameters("\(field): expected a duration like \"30s\", got \"\(text)\"") }
-    return d
 }

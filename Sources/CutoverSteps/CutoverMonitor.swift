@@ -5,15 +5,6 @@ import Foundation
 /// `cutover.monitor`: probes the new endpoint for a window; fails when the error rate or the
 /// p95 latency breaches the runbook's thresholds.
 public struct CutoverMonitor: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var url: String
-        public var window: String
-        public var interval: String?
-        public var p95: String?
-        public var errorRate: Double?
-        public var requestTimeout: String?
-    }
-
     public struct Output: Codable, Sendable, Equatable {
         public var requests: Int
         public var errors: Int
@@ -24,24 +15,24 @@ public struct CutoverMonitor: StepType {
 
     public static let name = "cutover.monitor"
     public static let kind = StepKind.check
-    public static let parameters = [
-        ParameterField("url", .url, required: true, "the endpoint now serving, probed with GET"),
-        ParameterField("window", .duration, required: true, "how long to watch"),
-        ParameterField("interval", .duration, "time between probes (default 500ms)"),
-        ParameterField("p95", .duration, "the highest acceptable 95th-percentile latency"),
-        ParameterField("errorRate", .number, "the highest acceptable fraction of failed probes (default 0)"),
-        ParameterField("requestTimeout", .duration, "per probe (default 5s)"),
-    ]
+    static let url = Param<String>.url("url", "the endpoint now serving, probed with GET")
+    static let window = Param<Duration>.duration("window", "how long to watch")
+    static let interval = Param<Duration>.duration("interval", default: "500ms", "time between probes")
+    static let p95 = Param<Duration?>.duration("p95", "the highest acceptable 95th-percentile latency")
+    static let errorRate = Param<Double>.number("errorRate", default: 0, "the highest acceptable fraction of failed probes")
+    static let requestTimeout = Param<Duration>.duration("requestTimeout", default: "5s", "per probe")
+    public static let schema = StepSchema(url, window, interval, p95, errorRate, requestTimeout)
 
     let http: HTTPClient
     public init(http: HTTPClient) { self.http = http }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let window = try duration(p.window, field: "window")
-        let interval = try duration(p.interval ?? "500ms", field: "interval")
-        let timeout = try duration(p.requestTimeout ?? "5s", field: "requestTimeout")
-        let maxErrorRate = p.errorRate ?? 0
-        let target = HTTPRequest.redacted(p.url)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let url = try p[Self.url]
+        let window = try p[Self.window]
+        let interval = try p[Self.interval]
+        let timeout = try p[Self.requestTimeout]
+        let maxErrorRate = try p[Self.errorRate]
+        let target = HTTPRequest.redacted(url)
         let started = ctx.now()
         let end = started.adding(window)
         var latencies: [Int64] = []
@@ -51,7 +42,7 @@ public struct CutoverMonitor: StepType {
         while ctx.now() < end {
             let t0 = ctx.now()
             do {
-                let r = try await http.send(HTTPRequest(url: p.url, connectTimeout: min(timeout, .seconds(3)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
+                let r = try await http.send(HTTPRequest(url: url, connectTimeout: min(timeout, .seconds(3)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
                 if !(200..<300).contains(r.status) {
                     errors += 1
                     problems["HTTP \(r.status)", default: 0] += 1
@@ -76,14 +67,14 @@ public struct CutoverMonitor: StepType {
             let detail = problems.keys.sorted().map { "\($0) x\(problems[$0]!)" }.joined(separator: ", ")
             breaches.append("error rate \(percent(rate)) over \(percent(maxErrorRate)) (\(errors) of \(count): \(detail))")
         }
-        if let limit = p.p95 {
-            let max = try duration(limit, field: "p95").milliseconds
+        if let limit = try p[Self.p95] {
+            let max = limit.milliseconds
             if p95 > max { breaches.append("p95 latency \(p95)ms over \(max)ms") }
         }
         guard breaches.isEmpty else {
-            throw StepError(code: "monitor-breach", message: "\(target) breached its thresholds during the \(p.window) window: \(breaches.joined(separator: "; "))", retryable: false)
+            throw StepError(code: "monitor-breach", message: "\(target) breached its thresholds during the \(DurationText.format(window)) window: \(breaches.joined(separator: "; "))", retryable: false)
         }
-        try await ctx.note("\(target): \(count) probes in \(p.window), error rate \(percent(rate)), p95 \(p95)ms")
+        try await ctx.note("\(target): \(count) probes in \(DurationText.format(window)), error rate \(percent(rate)), p95 \(p95)ms")
         return out
     }
 

@@ -5,29 +5,6 @@ import Foundation
 /// `health.http`: N GET requests to an endpoint; every one must answer the expected status
 /// (and JSON field, if asked), and the p95 latency must stay within the threshold.
 public struct HealthHTTP: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var url: String
-        public var requests: Int?
-        public var expectStatus: Int?
-        public var p95: String?
-        public var jsonField: String?
-        public var jsonEquals: String?
-        public var requestTimeout: String?
-
-        public init(
-            url: String, requests: Int? = nil, expectStatus: Int? = nil, p95: String? = nil, jsonField: String? = nil,
-            jsonEquals: String? = nil, requestTimeout: String? = nil
-        ) {
-            self.url = url
-            self.requests = requests
-            self.expectStatus = expectStatus
-            self.p95 = p95
-            self.jsonField = jsonField
-            self.jsonEquals = jsonEquals
-            self.requestTimeout = requestTimeout
-        }
-    }
-
     public struct Output: Codable, Sendable, Equatable {
         public var requests: Int
         public var p95Millis: Int64
@@ -36,36 +13,38 @@ public struct HealthHTTP: StepType {
 
     public static let name = "health.http"
     public static let kind = StepKind.check
-    public static let parameters = [
-        ParameterField("url", .url, required: true, "the endpoint to probe"),
-        ParameterField("requests", .integer(min: 1), "how many requests (default 5)"),
-        ParameterField("expectStatus", .integer(min: 100), "the status every answer must have (default 200)"),
-        ParameterField("p95", .duration, "the highest acceptable 95th-percentile latency"),
-        ParameterField("jsonField", .string, "a top-level field of the JSON answer to check"),
-        ParameterField("jsonEquals", .string, "the value jsonField must have"),
-        ParameterField("requestTimeout", .duration, "per request (default 5s)"),
-    ]
+    static let url = Param<String>.url("url", "the endpoint to probe")
+    static let requests = Param<Int>.integer("requests", min: 1, default: 5, "how many requests")
+    static let expectStatus = Param<Int>.integer("expectStatus", min: 100, default: 200, "the status every answer must have")
+    static let p95 = Param<Duration?>.duration("p95", "the highest acceptable 95th-percentile latency")
+    static let jsonField = Param<String?>.string("jsonField", "a top-level field of the JSON answer to check")
+    static let jsonEquals = Param<String?>.string("jsonEquals", "the value jsonField must have")
+    static let requestTimeout = Param<Duration>.duration("requestTimeout", default: "5s", "per request")
+    public static let schema = StepSchema(url, requests, expectStatus, p95, jsonField, jsonEquals, requestTimeout)
 
     let http: HTTPClient
 
     public init(http: HTTPClient) { self.http = http }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let count = p.requests ?? 5
-        let expected = p.expectStatus ?? 200
-        let timeout = try duration(p.requestTimeout ?? "5s", field: "requestTimeout")
-        let target = HTTPRequest.redacted(p.url)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let url = try p[Self.url]
+        let count = try p[Self.requests]
+        let expected = try p[Self.expectStatus]
+        let timeout = try p[Self.requestTimeout]
+        let jsonField = try p[Self.jsonField]
+        let jsonEquals = try p[Self.jsonEquals]
+        let target = HTTPRequest.redacted(url)
         var latencies: [Int64] = []
         var problems: [String: Int] = [:]
         var lastTransportError: HTTPError?
         for _ in 0..<count {
             do {
-                let r = try await http.send(HTTPRequest(url: p.url, connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
+                let r = try await http.send(HTTPRequest(url: url, connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
                 // The transfer's own time (libcurl's), not the time until this task ran again.
                 latencies.append(r.duration.milliseconds)
                 if r.status != expected {
                     problems["HTTP \(r.status)", default: 0] += 1
-                } else if let field = p.jsonField, let problem = check(r, field: field, equals: p.jsonEquals) {
+                } else if let field = jsonField, let problem = check(r, field: field, equals: jsonEquals) {
                     problems[problem, default: 0] += 1
                 }
             } catch let e as HTTPError {
@@ -81,8 +60,8 @@ public struct HealthHTTP: StepType {
         }
         let sorted = latencies.sorted()
         let p95 = sorted[max(0, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
-        if let limit = p.p95 {
-            let max = try duration(limit, field: "p95").milliseconds
+        if let limit = try p[Self.p95] {
+            let max = limit.milliseconds
             if p95 > max {
                 throw StepError(code: "slow", message: "\(target): p95 latency \(p95)ms is over the \(max)ms threshold (\(count) requests)", retryable: true)
             }

@@ -1,22 +1,11 @@
 import CutoverCore
-import CutoverNet
+import CutoverProviders
 import Foundation
 
-/// `instances.scale`: sets the desired capacity of the DR GPU group (AWS Auto Scaling) and
-/// waits until that many instances are InService. Compensation sets the old capacity back.
+/// `instances.scale`: sets the desired size of an instance group (the DR GPU group, on any
+/// provider that offers one) and waits until that many instances run. Compensation sets the
+/// old size back and waits for it.
 public struct InstancesScale: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var endpoint: String
-        public var region: String
-        public var accessKey: String
-        public var secretKey: String
-        public var sessionToken: String?
-        public var group: String
-        public var capacity: Int
-        public var waitFor: String?
-        public var pollInterval: String?
-    }
-
     /// What the group looked like before the change.
     public struct Before: Codable, Sendable, Equatable {
         public var desired: Int
@@ -34,115 +23,82 @@ public struct InstancesScale: StepType {
     public static let name = "instances.scale"
     public static let kind = StepKind.compensable
     public static let compensation: String? = "sets the group's desired capacity back to what it was and waits for it"
-    public static let parameters = AWSAccess.fields + [
-        ParameterField("group", .string, required: true, "the Auto Scaling group name"),
-        ParameterField("capacity", .integer(min: 0), required: true, "the desired capacity to reach"),
-        ParameterField("waitFor", .duration, "how long to wait for the instances to be InService (default 10m)"),
-        ParameterField("pollInterval", .duration, "how often to look (default 2s)"),
-    ]
+    static let group = Param<ProviderTarget>.target("group", .instanceGroup, "the instance group, like \"${runbook.dr.gpuGroup}\"")
+    static let capacity = Param<Int>.integer("capacity", min: 0, "the desired capacity to reach")
+    static let waitFor = Param<Duration>.duration("waitFor", default: "10m", "how long to wait for the instances to run")
+    static let pollInterval = Param<Duration>.duration("pollInterval", default: "2s", "how often to look")
+    public static let schema = StepSchema(group, capacity, waitFor, pollInterval)
 
-    let http: HTTPClient
-    public init(http: HTTPClient) { self.http = http }
+    let providers: ProviderCatalog
+    public init(providers: ProviderCatalog) { self.providers = providers }
 
-    struct Group {
-        var desired: Int
-        var min: Int
-        var max: Int
-        var inService: Int
-        var total: Int
+    func size(_ g: any InstanceGroup) async throws -> GroupSize {
+        try await calling("reading the size of \(g.target)") { try await g.size() }
     }
 
-    func client(_ p: Parameters, _ ctx: any StepContext) throws -> AWSClient {
-        try AWSAccess.client(
-            service: "autoscaling", endpoint: p.endpoint, region: p.region, accessKey: p.accessKey, secretKey: p.secretKey,
-            sessionToken: p.sessionToken, ctx: ctx, http: http)
+    func resize(_ g: any InstanceGroup, to capacity: Int, _ ctx: any StepContext) async throws {
+        let proof = try await ctx.proof()
+        try await calling("setting the desired capacity of \(g.target) to \(capacity)") { try await g.resize(to: capacity, proof) }
     }
 
-    func describe(_ aws: AWSClient, _ name: String) async throws -> Group {
-        let root = try await calling("describing Auto Scaling group \(name)") {
-            try await aws.query(action: "DescribeAutoScalingGroups", version: "2011-01-01", [("AutoScalingGroupNames.member.1", name)])
-        }
-        guard let list = root.find("AutoScalingGroups") else {
-            throw StepError(code: "aws-garbage", message: "\(aws.signer.service): DescribeAutoScalingGroups answered without AutoScalingGroups", retryable: true)
-        }
-        guard let g = list.all("member").first(where: { $0["AutoScalingGroupName"]?.text == name }) else {
-            throw StepError(code: "no-such-group", message: "Auto Scaling group \(name) does not exist in \(aws.signer.region); check the runbook's group name", retryable: false)
-        }
-        func int(_ field: String) throws -> Int {
-            guard let v = g[field]?.text, let n = Int(v) else {
-                throw StepError(code: "aws-garbage", message: "DescribeAutoScalingGroups: \(field) of \(name) is not a number", retryable: true)
-            }
-            return n
-        }
-        let instances = g["Instances"]?.all("member") ?? []
-        let inService = instances.filter { $0["LifecycleState"]?.text == "InService" && ($0["HealthStatus"]?.text ?? "Healthy") == "Healthy" }.count
-        return Group(desired: try int("DesiredCapacity"), min: try int("MinSize"), max: try int("MaxSize"), inService: inService, total: instances.count)
-    }
-
-    func setCapacity(_ aws: AWSClient, _ name: String, _ capacity: Int) async throws {
-        _ = try await calling("setting the desired capacity of \(name) to \(capacity)") {
-            try await aws.query(action: "SetDesiredCapacity", version: "2011-01-01", [
-                ("AutoScalingGroupName", name), ("DesiredCapacity", String(capacity)), ("HonorCooldown", "false"),
-            ])
-        }
-    }
-
-    /// Waits until exactly `capacity` instances are InService and no others linger.
-    func waitFor(_ capacity: Int, _ aws: AWSClient, _ p: Parameters, _ ctx: any StepContext) async throws -> Group {
-        let limit = try duration(p.waitFor ?? "10m", field: "waitFor")
-        let interval = try duration(p.pollInterval ?? "2s", field: "pollInterval")
-        var last: Group?
-        let reached = try await poll(ctx, every: interval, until: ctx.now().adding(limit)) { () async throws -> Group? in
-            let g = try await describe(aws, p.group)
-            last = g
-            return g.inService == capacity && g.total == capacity ? g : nil
+    /// Waits until exactly `capacity` instances run and no others linger.
+    func waitFor(_ capacity: Int, _ g: any InstanceGroup, _ p: StepParameters, _ ctx: any StepContext) async throws -> GroupSize {
+        let limit = try p[Self.waitFor]
+        var last: GroupSize?
+        let reached = try await poll(ctx, every: try p[Self.pollInterval], until: ctx.now().adding(limit)) { () async throws -> GroupSize? in
+            let s = try await size(g)
+            last = s
+            return s.running == capacity && s.total == capacity ? s : nil
         }
         guard let reached else {
             throw StepError(
                 code: "capacity-not-reached",
-                message: "\(p.group) did not reach \(capacity) InService instances within \(DurationText.format(limit)) (\(last?.inService ?? 0) InService of \(last?.total ?? 0)); check quotas and capacity for the instance type in \(p.region)",
+                message: "\(g.target) did not reach \(capacity) running instances within \(DurationText.format(limit)) (\(last?.running ?? 0) running of \(last?.total ?? 0)); check quotas and capacity for the instance type",
                 retryable: false)
         }
         return reached
     }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let aws = try client(p, ctx)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let g = try providers.instanceGroup(try p[Self.group], ctx)
+        let capacity = try p[Self.capacity]
         let before = try await ctx.recordBefore(Before.self) {
-            let g = try await describe(aws, p.group)
-            return Before(desired: g.desired, min: g.min, max: g.max)
+            let s = try await size(g)
+            return Before(desired: s.desired, min: s.min, max: s.max)
         }
-        if p.capacity > before.max {
-            throw StepError(code: "over-max-size", message: "\(p.group) allows at most \(before.max) instances; \(p.capacity) asked. Raise MaxSize or lower the runbook's capacity", retryable: false)
+        if capacity > before.max {
+            throw StepError(code: "over-max-size", message: "\(g.target) allows at most \(before.max) instances; \(capacity) asked. Raise the group's maximum or lower the runbook's capacity", retryable: false)
         }
         let started = ctx.now()
-        try await setCapacity(aws, p.group, p.capacity)
-        try await ctx.note("\(p.group): desired capacity \(before.desired) -> \(p.capacity); waiting for InService")
-        let g: Group
+        try await resize(g, to: capacity, ctx)
+        try await ctx.note("\(g.target): desired capacity \(before.desired) -> \(capacity); waiting for the instances to run")
+        let s: GroupSize
         do {
-            g = try await waitFor(p.capacity, aws, p, ctx)
+            s = try await waitFor(capacity, g, p, ctx)
         } catch let error as StepError {
             // The step cleans up its own partial change: a failed step is not compensated.
-            try? await setCapacity(aws, p.group, before.desired)
-            try? await ctx.note("\(p.group): desired capacity set back to \(before.desired) after the failed wait")
+            try? await resize(g, to: before.desired, ctx)
+            try? await ctx.note("\(g.target): desired capacity set back to \(before.desired) after the failed wait")
             throw error
         }
-        try await ctx.note("\(p.group): \(g.inService) InService after \(DurationText.format(.milliseconds(millis(since: started, ctx))))")
-        return Output(group: p.group, previous: before.desired, capacity: p.capacity, inService: g.inService)
+        try await ctx.note("\(g.target): \(s.running) running after \(DurationText.format(.milliseconds(millis(since: started, ctx))))")
+        return Output(group: g.target, previous: before.desired, capacity: capacity, inService: s.running)
     }
 
-    public func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output? {
+    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
         guard let before = await ctx.recordedBefore(Before.self) else { return nil }
-        let g = try await describe(try client(p, ctx), p.group)
-        guard g.desired == p.capacity, g.inService == p.capacity, g.total == p.capacity else { return nil }
-        return Output(group: p.group, previous: before.desired, capacity: p.capacity, inService: g.inService)
+        let g = try providers.instanceGroup(try p[Self.group], ctx)
+        let capacity = try p[Self.capacity]
+        let s = try await size(g)
+        guard s.desired == capacity, s.running == capacity, s.total == capacity else { return nil }
+        return Output(group: g.target, previous: before.desired, capacity: capacity, inService: s.running)
     }
 
-    public func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws {
-        let aws = try client(p, ctx)
-        let now = try await describe(aws, p.group)
-        if now.desired != output.previous { try await setCapacity(aws, p.group, output.previous) }
-        try await ctx.note("\(p.group): desired capacity \(now.desired) -> \(output.previous)")
-        _ = try await waitFor(output.previous, aws, p, ctx)
+    public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {
+        let g = try providers.instanceGroup(try p[Self.group], ctx)
+        let now = try await size(g)
+        if now.desired != output.previous { try await resize(g, to: output.previous, ctx) }
+        try await ctx.note("\(g.target): desired capacity \(now.desired) -> \(output.previous)")
+        _ = try await waitFor(output.previous, g, p, ctx)
     }
 }

@@ -1,23 +1,12 @@
 import CutoverCore
 import CutoverCrypto
-import CutoverNet
+import CutoverProviders
 import Foundation
 
-/// `models.verify`: the DR model registry (an S3 bucket) holds every artifact of the primary's
-/// current model manifest, each with the SHA-256 digest the manifest names.
+/// `models.verify`: the DR model registry (an object store: S3, Cloud Storage) holds every
+/// artifact of the primary's current model manifest, each with the SHA-256 digest the manifest
+/// names. The primary and DR stores may be on different clouds.
 public struct ModelsVerify: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var endpoint: String
-        public var region: String
-        public var accessKey: String
-        public var secretKey: String
-        public var sessionToken: String?
-        public var primaryBucket: String
-        public var drBucket: String
-        public var manifest: String
-        public var maxArtifactBytes: Int?
-    }
-
     public struct Output: Codable, Sendable, Equatable {
         public var model: String
         public var artifacts: Int
@@ -36,33 +25,33 @@ public struct ModelsVerify: StepType {
 
     public static let name = "models.verify"
     public static let kind = StepKind.check
-    public static let parameters = AWSAccess.fields + [
-        ParameterField("primaryBucket", .string, required: true, "the primary's model registry bucket"),
-        ParameterField("drBucket", .string, required: true, "the DR model registry bucket"),
-        ParameterField("manifest", .string, required: true, "the key of the current model manifest, like recsys/current.json"),
-        ParameterField("maxArtifactBytes", .integer(min: 1), "the largest artifact read (default 1 GiB)"),
-    ]
+    static let primary = Param<ProviderTarget>.target("primary", .objectStore, "the primary's model registry, like \"${runbook.primary.models}\"")
+    static let dr = Param<ProviderTarget>.target("dr", .objectStore, "the DR model registry, like \"${runbook.dr.models}\"")
+    static let manifest = Param<String>.string("manifest", "the key of the current model manifest in the primary's registry, like recsys/current.json")
+    static let maxArtifactBytes = Param<Int>.integer("maxArtifactBytes", min: 1, default: 1 << 30, "the largest artifact read")
+    public static let schema = StepSchema(primary, dr, manifest, maxArtifactBytes)
 
-    let http: HTTPClient
-    public init(http: HTTPClient) { self.http = http }
+    let providers: ProviderCatalog
+    public init(providers: ProviderCatalog) { self.providers = providers }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let aws = try AWSAccess.client(
-            service: "s3", endpoint: p.endpoint, region: p.region, accessKey: p.accessKey, secretKey: p.secretKey,
-            sessionToken: p.sessionToken, ctx: ctx, http: http)
-        let manifestBytes = try await get(aws, p.primaryBucket, p.manifest, limit: 8 << 20)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let primary = try providers.objectStore(try p[Self.primary], ctx)
+        let dr = try providers.objectStore(try p[Self.dr], ctx)
+        let manifestKey = try p[Self.manifest]
+        let limit = try p[Self.maxArtifactBytes]
+        let manifestBytes = try await get(primary, manifestKey, limit: 8 << 20)
         guard let manifestBytes else {
-            throw StepError(code: "no-manifest", message: "s3://\(p.primaryBucket)/\(p.manifest) does not exist; check the runbook's manifest key", retryable: false)
+            throw StepError(code: "no-manifest", message: "\(primary.url(manifestKey)) does not exist; check the runbook's manifest key", retryable: false)
         }
         let manifest: Manifest
         do { manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes)) } catch {
-            throw StepError(code: "bad-manifest", message: "s3://\(p.primaryBucket)/\(p.manifest) is not a model manifest ({\"artifacts\": [{\"path\", \"sha256\"}]}): \(String(describing: error).prefix(160))", retryable: true)
+            throw StepError(code: "bad-manifest", message: "\(primary.url(manifestKey)) is not a model manifest ({\"artifacts\": [{\"path\", \"sha256\"}]}): \(String(describing: error).prefix(160))", retryable: true)
         }
         var missing: [String] = []
         var different: [String] = []
         var total: Int64 = 0
         for artifact in manifest.artifacts {
-            guard let bytes = try await get(aws, p.drBucket, artifact.path, limit: p.maxArtifactBytes ?? 1 << 30) else {
+            guard let bytes = try await get(dr, artifact.path, limit: limit) else {
                 missing.append(artifact.path)
                 continue
             }
@@ -76,22 +65,15 @@ public struct ModelsVerify: StepType {
             if !different.isEmpty { parts.append("digest differs for \(different.joined(separator: ", "))") }
             throw StepError(
                 code: "models-differ",
-                message: "DR registry s3://\(p.drBucket) does not hold the primary's model \(model.isEmpty ? p.manifest : model): \(parts.joined(separator: "; ")). Sync the artifacts before failing over",
+                message: "DR registry \(dr.target) does not hold the primary's model \(model.isEmpty ? manifestKey : model): \(parts.joined(separator: "; ")). Sync the artifacts before failing over",
                 retryable: false)
         }
-        try await ctx.note("s3://\(p.drBucket) holds \(model.isEmpty ? "the model" : model): \(manifest.artifacts.count) artifacts, \(total) bytes, digests match")
+        try await ctx.note("\(dr.target) holds \(model.isEmpty ? "the model" : model): \(manifest.artifacts.count) artifacts, \(total) bytes, digests match")
         return Output(model: model, artifacts: manifest.artifacts.count, bytes: total)
     }
 
     /// An object's bytes, or nil when it does not exist.
-    func get(_ aws: AWSClient, _ bucket: String, _ key: String, limit: Int) async throws -> [UInt8]? {
-        let path = "/" + AWSSigner.encode(bucket, keepSlash: false) + "/" + AWSSigner.encode(key, keepSlash: true)
-        do {
-            return try await aws.rest(method: "GET", path: path, maxResponseBytes: limit, what: "GetObject s3://\(bucket)/\(key)").body
-        } catch let e as AWSError where e.status == 404 {
-            return nil
-        } catch {
-            throw providerError(error, doing: "reading s3://\(bucket)/\(key)")
-        }
+    func get(_ store: any ObjectStore, _ key: String, limit: Int) async throws -> [UInt8]? {
+        try await calling("reading \(store.url(key))") { try await store.read(key, limit: limit) }
     }
 }

@@ -1,49 +1,20 @@
 import CutoverCore
-import CutoverNet
+import CutoverProviders
 import Foundation
 
-/// What `INFO replication` says about one Redis node.
-struct ReplicationInfo: Codable, Sendable, Equatable {
-    var role: String
-    var masterHost: String?
-    var masterPort: Int?
-    var linkUp: Bool
-    var secondsSinceMasterIO: Int?
-    var offset: Int64?
-    var syncing: Bool
+/// A replica's state as the before-state and messages of the replication steps keep it.
+extension ReplicaState {
+    /// `primary of nobody`, `replica of 127.0.0.1:16379`.
+    var summary: String { role == .primary ? "primary" : "replica of \(following ?? "an unknown primary")" }
+}
 
-    init(_ f: [String: String], target: String) throws {
-        guard let role = f["role"] else {
-            throw StepError(code: "redis-garbage", message: "\(target): INFO replication has no role", retryable: true)
-        }
-        self.role = role == "slave" ? "replica" : role
-        masterHost = f["master_host"]
-        masterPort = f["master_port"].flatMap { Int($0) }
-        linkUp = f["master_link_status"] == "up"
-        secondsSinceMasterIO = f["master_last_io_seconds_ago"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        offset = (role == "master" ? f["master_repl_offset"] : f["slave_repl_offset"]).flatMap { Int64($0) }
-        syncing = f["master_sync_in_progress"] == "1"
-    }
-
-    static func read(_ client: RedisClient, doing what: String) async throws -> ReplicationInfo {
-        let fields = try await calling(what) { try await client.info("replication") }
-        return try ReplicationInfo(fields, target: client.target)
-    }
-
-    var master: String? { masterHost.map { "\($0):\(masterPort ?? 6379)" } }
+func state(of node: any Replica, doing what: String) async throws -> ReplicaState {
+    try await calling(what) { try await node.state() }
 }
 
 /// `replication.check`: the DR replica's link to the primary is up, and a write on the primary
 /// shows on the replica within the runbook's RPO. The write is one heartbeat key.
 public struct ReplicationCheck: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var primary: String
-        public var replica: String
-        public var rpo: String
-        public var password: String?
-        public var heartbeatKey: String?
-    }
-
     public struct Output: Codable, Sendable, Equatable {
         public var linkUp: Bool
         /// Time for a write on the primary to be readable on the replica.
@@ -55,58 +26,70 @@ public struct ReplicationCheck: StepType {
 
     public static let name = "replication.check"
     public static let kind = StepKind.check
-    public static let parameters = [
-        ParameterField("primary", .string, required: true, "the primary, redis://host:port"),
-        ParameterField("replica", .string, required: true, "the DR replica, redis://host:port"),
-        ParameterField("rpo", .duration, required: true, "the most lag the runbook accepts"),
-        ParameterField("password", .secret(literalAllowed: false), "a reference like env:REDIS_PASSWORD"),
-        ParameterField("heartbeatKey", .string, "the key written to measure lag (default cutover:heartbeat)"),
-    ]
+    static let primary = Param<ProviderTarget>.target("primary", .replica, "the primary, like \"${runbook.primary.redis}\"")
+    static let replica = Param<ProviderTarget>.target("replica", .replica, "the DR replica, like \"${runbook.dr.redis}\"")
+    static let rpo = Param<Duration>.duration("rpo", "the most lag the runbook accepts")
+    static let heartbeatKey = Param<String>.string("heartbeatKey", default: "cutover:heartbeat", "the key written to measure lag")
+    public static let schema = StepSchema(primary, replica, rpo, heartbeatKey)
 
-    public init() {}
+    let providers: ProviderCatalog
+    public init(providers: ProviderCatalog) { self.providers = providers }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let rpo = try duration(p.rpo, field: "rpo")
-        let primary = try redis(p.primary, password: p.password, field: "primary", ctx: ctx)
-        let replica = try redis(p.replica, password: p.password, field: "replica", ctx: ctx)
-        let info = try await ReplicationInfo.read(replica, doing: "reading replication of the DR replica")
-        guard info.role == "replica" else {
-            throw StepError(code: "not-a-replica", message: "\(replica.target) is a \(info.role), not a replica; DR is not following the primary", retryable: false)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let rpo = try p[Self.rpo]
+        let primary = try providers.replica(try p[Self.primary], ctx)
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let info = try await state(of: replica, doing: "reading replication of the DR replica")
+        guard info.role == .replica else {
+            throw StepError(code: "not-a-replica", message: "\(replica.target) is a primary, not a replica; DR is not following the primary", retryable: false)
         }
         guard info.linkUp else {
-            throw StepError(code: "link-down", message: "\(replica.target): replication link to \(info.master ?? "its primary") is down (last contact \(info.secondsSinceMasterIO.map { "\($0)s ago" } ?? "unknown"))", retryable: true)
+            throw StepError(code: "link-down", message: "\(replica.target): replication link to \(info.following ?? "its primary") is down (last contact \(info.secondsSinceContact.map { "\($0)s ago" } ?? "unknown"))", retryable: true)
         }
-        let primaryInfo = try await ReplicationInfo.read(primary, doing: "reading replication of the primary")
+        let primaryInfo = try await state(of: primary, doing: "reading replication of the primary")
         let behind = primaryInfo.offset.flatMap { po in info.offset.map { max(0, po - $0) } }
-        let key = p.heartbeatKey ?? "cutover:heartbeat"
+        let key = try p[Self.heartbeatKey]
         let token = "\(ctx.runID)/\(ctx.stepID)/\(ctx.attempt)/\(Int64(ctx.now().timeIntervalSince1970 * 1_000))"
         let started = ctx.now()
-        let set = try await calling("writing the heartbeat on the primary") { try await primary.command("SET", key, token) }
-        if case .error(let e) = set {
-            throw StepError(code: "redis-server", message: "\(primary.target) refused the heartbeat write: \(e)", retryable: true)
-        }
+        let proof = try await ctx.proof()
+        try await calling("writing the heartbeat on the primary") { try await primary.writeMarker(key: key, value: token, proof) }
         let seen = try await poll(ctx, every: .milliseconds(20), until: started.adding(rpo)) { () async throws -> Bool? in
-            let got = try await calling("reading the heartbeat on the replica") { try await replica.command("GET", key) }
-            return got.text == token ? true : nil
+            let got = try await calling("reading the heartbeat on the replica") { try await replica.readMarker(key: key) }
+            return got == token ? true : nil
         }
         let lag = millis(since: started, ctx)
+        let rpoText = DurationText.format(rpo)
         guard seen != nil else {
-            throw StepError(code: "rpo-exceeded", message: "a write on \(primary.target) did not reach \(replica.target) within the RPO of \(p.rpo)\(behind.map { " (replica \($0) bytes behind)" } ?? "")", retryable: true)
+            throw StepError(code: "rpo-exceeded", message: "a write on \(primary.target) did not reach \(replica.target) within the RPO of \(rpoText)\(behind.map { " (replica \($0) bytes behind)" } ?? "")", retryable: true)
         }
-        try await ctx.note("replication lag \(lag)ms (RPO \(p.rpo))\(behind.map { ", \($0) bytes behind" } ?? "")")
+        try await ctx.note("replication lag \(lag)ms (RPO \(rpoText))\(behind.map { ", \($0) bytes behind" } ?? "")")
         return Output(linkUp: true, lagMillis: lag, offsetBehind: behind, rpoMillis: rpo.milliseconds)
     }
 }
 
-/// `writes.enable`: promotes the DR replica (`REPLICAOF NO ONE`), so DR takes writes. A pivot:
-/// compensation makes it a replica of the old primary again, discarding writes made on DR
-/// since, so it runs only in drills and explicit rollbacks.
+/// `writes.enable`: promotes the DR replica, so DR takes writes. A pivot: compensation makes it
+/// a replica of the old primary again, discarding writes made on DR since, so it runs only in
+/// drills and explicit rollbacks.
 public struct WritesEnable: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var replica: String
-        public var primary: String
-        public var password: String?
-        public var resyncWithin: String?
+    /// The before-state as earlier builds recorded it (Redis's own words), kept readable.
+    struct Before: Codable, Sendable {
+        var role: String
+        var masterHost: String?
+        var masterPort: Int?
+        var secondsSinceMasterIO: Int?
+        var offset: Int64?
+
+        init(_ s: ReplicaState) {
+            role = s.role == .primary ? "master" : "replica"
+            if let f = s.following, let colon = f.lastIndex(of: ":") {
+                masterHost = String(f[..<colon])
+                masterPort = Int(f[f.index(after: colon)...])
+            }
+            secondsSinceMasterIO = s.secondsSinceContact
+            offset = s.offset
+        }
+
+        var master: String? { masterHost.map { "\($0):\(masterPort ?? 6379)" } }
     }
 
     public struct Output: Codable, Sendable, Equatable {
@@ -121,56 +104,54 @@ public struct WritesEnable: StepType {
     public static let name = "writes.enable"
     public static let kind = StepKind.pivot
     public static let compensation: String? = "makes DR a replica of the old primary again, discarding writes made on DR since (drills and explicit rollbacks only)"
-    public static let parameters = [
-        ParameterField("replica", .string, required: true, "the DR replica to promote, redis://host:port"),
-        ParameterField("primary", .string, required: true, "the primary it follows now, redis://host:port"),
-        ParameterField("password", .secret(literalAllowed: false), "a reference like env:REDIS_PASSWORD"),
-        ParameterField("resyncWithin", .duration, "how long compensation waits for the resync (default 60s)"),
-    ]
+    static let replica = Param<ProviderTarget>.target("replica", .replica, "the DR replica to promote, like \"${runbook.dr.redis}\"")
+    static let primary = Param<ProviderTarget>.target("primary", .replica, "the primary it follows now, like \"${runbook.primary.redis}\"")
+    static let resyncWithin = Param<Duration>.duration("resyncWithin", default: "60s", "how long compensation waits for the resync")
+    public static let schema = StepSchema(replica, primary, resyncWithin)
 
-    public init() {}
+    let providers: ProviderCatalog
+    public init(providers: ProviderCatalog) { self.providers = providers }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        let replica = try redis(p.replica, password: p.password, field: "replica", ctx: ctx)
-        let before = try await ctx.recordBefore(ReplicationInfo.self) {
-            try await ReplicationInfo.read(replica, doing: "reading the role of the DR replica")
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let before = try await ctx.recordBefore(Before.self) {
+            Before(try await state(of: replica, doing: "reading the role of the DR replica"))
         }
         // The primary may be the thing that is down: the offset gap is best effort.
         var behind: Int64?
-        if let primary = try? redis(p.primary, password: p.password, field: "primary", ctx: ctx),
-            let pi = try? await ReplicationInfo.read(primary, doing: ""), let po = pi.offset, let ro = before.offset {
+        if let primary = try? providers.replica(try p[Self.primary], ctx), let pi = try? await primary.state(), let po = pi.offset, let ro = before.offset {
             behind = max(0, po - ro)
         }
         if before.role != "master" {
-            let reply = try await calling("promoting the DR replica") { try await replica.command("REPLICAOF", "NO", "ONE") }
-            if case .error(let e) = reply {
-                throw StepError(code: "redis-server", message: "\(replica.target) refused REPLICAOF NO ONE: \(e)", retryable: true)
-            }
+            let proof = try await ctx.proof()
+            try await calling("promoting the DR replica") { try await replica.promote(proof) }
         }
-        let after = try await ReplicationInfo.read(replica, doing: "confirming the promotion")
-        guard after.role == "master" else {
-            throw StepError(code: "not-promoted", message: "\(replica.target) still reports role \(after.role) after REPLICAOF NO ONE", retryable: true)
+        let after = try await state(of: replica, doing: "confirming the promotion")
+        guard after.role == .primary else {
+            throw StepError(code: "not-promoted", message: "\(replica.target) still reports role replica after the promotion", retryable: true)
         }
         try await ctx.note("\(replica.target): \(before.role) of \(before.master ?? "nobody") -> primary (writes enabled)")
         return Output(previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind)
     }
 
-    public func observe(_ p: Parameters, _ ctx: any StepContext) async throws -> Output? {
-        guard let before = await ctx.recordedBefore(ReplicationInfo.self) else { return nil }
-        let replica = try redis(p.replica, password: p.password, field: "replica", ctx: ctx)
-        let now = try await ReplicationInfo.read(replica, doing: "reading the role of the DR replica")
-        guard now.role == "master" else { return nil }
+    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
+        guard let before = await ctx.recordedBefore(Before.self) else { return nil }
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let now = try await state(of: replica, doing: "reading the role of the DR replica")
+        guard now.role == .primary else { return nil }
         return Output(previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: nil)
     }
 
-    public func compensate(_ p: Parameters, _ output: Output, _ ctx: any StepContext) async throws {
+    public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {
         guard output.previousRole != "master" else { return }
-        let replica = try redis(p.replica, password: p.password, field: "replica", ctx: ctx)
-        let master = output.previousMaster ?? String(p.primary.dropFirst("redis://".count))
-        let parts = master.split(separator: ":")
-        guard parts.count == 2 else { throw StepError.badParameters("cannot tell the old primary's host and port from \"\(master)\"") }
-        let limit = try duration(p.resyncWithin ?? "60s", field: "resyncWithin")
-        try await ReplicationFollow.point(replica, at: (String(parts[0]), String(parts[1])), within: limit, ctx)
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let master: String
+        if let m = output.previousMaster {
+            master = m
+        } else {
+            master = try providers.replica(try p[Self.primary], ctx).address
+        }
+        try await ReplicationFollow.point(replica, at: master, within: try p[Self.resyncWithin], ctx)
         try await ctx.note("\(replica.target): replica of \(master) again; writes made on DR since the promotion are discarded")
     }
 }

@@ -109,7 +109,7 @@ import TestSupport
 
     func runbookIssues(_ json: String) -> [String] {
         do {
-            _ = try Runbook.load(file: "runbooks/r.json", data: Data(json.utf8))
+            _ = try Runbook.load(file: "runbooks/r.json", data: Data(json.utf8), providers: h.registry.providers)
             return []
         } catch let failure as ValidationFailure {
             return failure.issues.map(\.description)
@@ -141,8 +141,8 @@ import TestSupport
              "thresholds": {"rto": "15m", "rpo": "30s"},
              "drill": {"dr": {"capacity": 1}, "thresholds": {"rto": "5m"}}}
             """
-        let live = try Runbook.load(file: "r", data: Data(json.utf8), mode: .live)
-        let drill = try Runbook.load(file: "r", data: Data(json.utf8), mode: .drill)
+        let live = try Runbook.load(file: "r", data: Data(json.utf8), mode: .live, providers: h.registry.providers)
+        let drill = try Runbook.load(file: "r", data: Data(json.utf8), mode: .drill, providers: h.registry.providers)
         #expect(live.source["dr"]?["capacity"] == .int(8))
         #expect(drill.source["dr"]?["capacity"] == .int(1))
         #expect(drill.source["dr"]?["endpoint"] == .string("http://dr"))

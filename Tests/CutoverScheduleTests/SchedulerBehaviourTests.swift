@@ -248,7 +248,7 @@ import TestSupport
               {"id": "lag", "type": "sim.check", "with": {"key": "writes"}}
             ]}
             """)
-        let kinds = { (t: String) in h.registry[t]?.kind }
+        let kinds = { (s: WorkflowStep) in h.registry[s.type]?.kind(with: s.with) }
         let readiness = try wf.readinessOnly(kindOf: kinds, file: "workflows/failover.json")
         #expect(readiness.steps.map(\.id) == ["health", "lag"])
         #expect(readiness.source["steps"]?.arrayValue?.count == 2)
@@ -277,7 +277,7 @@ import TestSupport
               {"id": "health", "type": "sim.check", "with": {"key": "health", "equals": "ok"}},
               {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}}
             ]}
-            """).readinessOnly(kindOf: { h.registry[$0]?.kind }, file: "w")
+            """).readinessOnly(kindOf: { h.registry[$0.type]?.kind(with: $0.with) }, file: "w")
         var request = h.request(wf, mode: .readiness)
         request.schedule = ScheduledFiring(name: "weekly", dueAtMillis: 0)
         let run = try h.engine().start(request)

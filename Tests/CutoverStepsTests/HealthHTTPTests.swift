@@ -8,15 +8,19 @@ import TestSupport
 @Suite struct HealthHTTPTests {
     let step = HealthHTTP(http: HTTPClient())
 
-    func params(_ url: String, requests: Int = 5, p95: String? = nil, field: String? = nil, equals: String? = nil) -> HealthHTTP.Parameters {
-        HealthHTTP.Parameters(url: url, requests: requests, expectStatus: nil, p95: p95, jsonField: field, jsonEquals: equals, requestTimeout: "2s")
+    func params(_ url: String, requests: Int = 5, p95: String? = nil, field: String? = nil, equals: String? = nil) throws -> StepParameters {
+        var with: [String: JSONValue] = ["url": .string(url), "requests": .int(Int64(requests)), "requestTimeout": .string("2s")]
+        with["p95"] = p95.map(JSONValue.string)
+        with["jsonField"] = field.map(JSONValue.string)
+        with["jsonEquals"] = equals.map(JSONValue.string)
+        return try StepParameters(.object(with), for: HealthHTTP.self)
     }
 
     @Test func aHealthyEndpointPassesWithItsLatency() async throws {
         let f = try FixtureServer()
         try f.control("dr", latencyMs: 20)
         // The ceiling is loose: tests run in parallel on two cores, and wall time is what is measured.
-        let out = try await step.execute(params("\(f.base)/dr/health", p95: "3s", field: "status", equals: "ok"), StepTestContext())
+        let out = try await step.execute(try params("\(f.base)/dr/health", p95: "3s", field: "status", equals: "ok"), StepTestContext())
         #expect(out.requests == 5)
         #expect(out.p95Millis >= 20, "the fixture's 20ms latency shows in the measurement")
         #expect(out.maxMillis >= out.p95Millis)
@@ -26,7 +30,7 @@ import TestSupport
         let f = try FixtureServer()
         try f.control("dr", errorRate: 1.0)
         let error = await #expect(throws: StepError.self) {
-            try await step.execute(params("\(f.base)/dr/health?token=abc"), StepTestContext())
+            try await step.execute(try params("\(f.base)/dr/health?token=abc"), StepTestContext())
         }
         #expect(error?.code == "unhealthy")
         #expect(error?.retryable == true)
@@ -38,7 +42,7 @@ import TestSupport
         let f = try FixtureServer()
         try f.control("dr", latencyMs: 150)
         let error = await #expect(throws: StepError.self) {
-            try await step.execute(params("\(f.base)/dr/health", requests: 3, p95: "50ms"), StepTestContext())
+            try await step.execute(try params("\(f.base)/dr/health", requests: 3, p95: "50ms"), StepTestContext())
         }
         #expect(error?.code == "slow")
         #expect(error?.message.contains("over the 50ms threshold") == true)
@@ -48,7 +52,7 @@ import TestSupport
         let f = try FixtureServer()
         try f.control("dr", status: "degraded")
         let error = await #expect(throws: StepError.self) {
-            try await step.execute(params("\(f.base)/dr/health", requests: 2, field: "status", equals: "ok"), StepTestContext())
+            try await step.execute(try params("\(f.base)/dr/health", requests: 2, field: "status", equals: "ok"), StepTestContext())
         }
         #expect(error?.message.contains("status=degraded, expected ok x2") == true)
     }
@@ -59,7 +63,7 @@ import TestSupport
         let port = f.port
         _ = consume f
         let error = await #expect(throws: StepError.self) {
-            try await step.execute(params("http://127.0.0.1:\(port)/dr/health", requests: 1), StepTestContext())
+            try await step.execute(try params("http://127.0.0.1:\(port)/dr/health", requests: 1), StepTestContext())
         }
         #expect(error?.retryable == true)
         #expect(error?.message.contains("connection-refused") == true)

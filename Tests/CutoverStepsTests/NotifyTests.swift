@@ -8,11 +8,15 @@ import TestSupport
 @Suite struct NotifyTests {
     let step = Notify(http: HTTPClient())
 
+    func params(_ fields: [String: String]) throws -> StepParameters {
+        try StepParameters(.object(fields.mapValues(JSONValue.string)), for: Notify.self)
+    }
+
     @Test func slackMessageReachesTheWebhookWithAnIdempotencyKey() async throws {
         let f = try FixtureServer()
         let ctx = StepTestContext(step: "tell", mode: .drill)
         let out = try await step.execute(
-            Notify.Parameters(url: "\(f.base)/webhook", message: "DR is serving", format: nil, severity: nil, routingKey: nil, timeout: nil), ctx)
+            try params(["url": "\(f.base)/webhook", "message": "DR is serving"]), ctx)
         #expect(out.status == 200)
         let got = try f.received()
         #expect(got.count == 1)
@@ -24,7 +28,7 @@ import TestSupport
         let f = try FixtureServer()
         let ctx = StepTestContext(step: "page", environment: ["PD_KEY": "R0UTING", "HOOK": "\(f.base)/webhook"])
         _ = try await step.execute(
-            Notify.Parameters(url: "env:HOOK", message: "failover stuck", format: "pagerduty", severity: "critical", routingKey: "env:PD_KEY", timeout: nil), ctx)
+            try params(["url": "env:HOOK", "message": "failover stuck", "format": "pagerduty", "severity": "critical", "routingKey": "env:PD_KEY"]), ctx)
         let body = try f.received().first?["body"] as? [String: Any]
         #expect(body?["routing_key"] as? String == "R0UTING")
         #expect(body?["dedup_key"] as? String == "run-test/page")
@@ -36,7 +40,7 @@ import TestSupport
         let f = try FixtureServer()
         let ctx = StepTestContext(environment: ["HOOK": "\(f.base)/no-such-hook/T0KEN"])
         let error = await #expect(throws: StepError.self) {
-            try await step.execute(Notify.Parameters(url: "env:HOOK", message: "x", format: nil, severity: nil, routingKey: nil, timeout: nil), ctx)
+            try await step.execute(try params(["url": "env:HOOK", "message": "x"]), ctx)
         }
         #expect(error?.code == "webhook-status-404")
         #expect(error?.retryable == false, "a 4xx will not pass by waiting")

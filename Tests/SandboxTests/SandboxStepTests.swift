@@ -1,5 +1,5 @@
 import CutoverCore
-import CutoverNet
+import CutoverProviders
 import CutoverSteps
 import Foundation
 import Testing
@@ -9,26 +9,26 @@ import TestSupport
 extension SandboxTests {
     var env: [String: String] { sandbox.environment.merging(["WRONG_KEY": "not-the-key-0xC0FFEE"]) { a, _ in a } }
 
-    /// Parameters from JSON text; `aws` adds the sandbox's AWS endpoint and credential references.
-    func params<T: StepType>(_ type: T.Type, _ json: String, aws: Bool = false) throws -> T.Parameters {
-        var o = try JSONValue.parse(Data(json.utf8)).objectValue ?? [:]
-        if aws {
-            o["endpoint"] = .string("http://127.0.0.1:15001")
-            o["region"] = .string("us-east-1")
-            o["accessKey"] = .string("env:AWS_ACCESS_KEY_ID")
-            o["secretKey"] = .string("env:AWS_SECRET_ACCESS_KEY")
-        }
-        return try JSONValue.object(o).decode(T.Parameters.self)
+    /// Parameters from JSON text, checked against the step type's schema.
+    func params<T: StepType>(_ type: T.Type, _ json: String) throws -> StepParameters {
+        try StepParameters(try JSONValue.parse(Data(json.utf8)), for: T.self)
     }
 
-    func run<T: StepType>(_ step: T, _ json: String, aws: Bool = false) async throws -> T.Output {
-        try await step.execute(try params(T.self, json, aws: aws), StepTestContext(environment: env))
+    /// A target of an AWS provider on the sandbox's moto (credentials from the default references).
+    static func aws(_ provider: String, _ fields: String) -> String {
+        #"{"provider": "\#(provider)", "endpoint": "http://127.0.0.1:15001", "region": "us-east-1", \#(fields)}"#
     }
+
+    func run<T: StepType>(_ step: T, _ json: String) async throws -> T.Output {
+        try await step.execute(try params(T.self, json), StepTestContext(environment: env))
+    }
+
+    var providers: ProviderCatalog { standardProviders() }
 
     @Test func aWrongPowerDNSKeyIsNamedWithoutTheKey() async throws {
         let error = await #expect(throws: StepError.self) {
-            try await run(DNSSwitch(http: HTTPClient()), """
-                {"provider": "powerdns", "api": "http://127.0.0.1:18081", "apiKey": "env:WRONG_KEY", "zone": "example.test.",
+            try await run(DNSSwitch(providers: providers), """
+                {"zone": {"provider": "powerdns", "api": "http://127.0.0.1:18081", "apiKey": "env:WRONG_KEY", "zone": "example.test."},
                  "name": "recommendations.example.test.", "records": ["\(Self.dr)"], "nameserver": "127.0.0.1:15353"}
                 """)
         }
@@ -41,12 +41,12 @@ extension SandboxTests {
 
     @Test func redisThatIsNotRedisOrIsDownIsNamed() async throws {
         let garbage = await #expect(throws: StepError.self) {
-            try await run(ReplicationCheck(), #"{"primary": "redis://127.0.0.1:16379", "replica": "redis://127.0.0.1:18090", "rpo": "5s"}"#)
+            try await run(ReplicationCheck(providers: providers), #"{"primary": {"provider": "redis", "url": "redis://127.0.0.1:16379"}, "replica": {"provider": "redis", "url": "redis://127.0.0.1:18090"}, "rpo": "5s"}"#)
         }
         #expect(garbage?.code == "redis-garbage")
         #expect(garbage?.message.contains("redis 127.0.0.1:18090: answered something that is not the Redis protocol") == true, "\(garbage?.message ?? "")")
         let down = await #expect(throws: StepError.self) {
-            try await run(ReplicationCheck(), #"{"primary": "redis://127.0.0.1:16379", "replica": "redis://127.0.0.1:1", "rpo": "5s"}"#)
+            try await run(ReplicationCheck(providers: providers), #"{"primary": {"provider": "redis", "url": "redis://127.0.0.1:16379"}, "replica": {"provider": "redis", "url": "redis://127.0.0.1:1"}, "rpo": "5s"}"#)
         }
         #expect(down?.retryable == true)
         #expect(down?.message.contains("redis 127.0.0.1:1: connection refused") == true, "\(down?.message ?? "")")
@@ -54,8 +54,8 @@ extension SandboxTests {
 
     @Test func route53ByHostedZoneIDChangesAndCompensates() async throws {
         let zone = try #require(sandbox.environment["SANDBOX_HOSTED_ZONE_ID"])
-        let step = DNSSwitch(http: HTTPClient())
-        let params = try params(DNSSwitch.self, #"{"provider": "route53", "hostedZone": "\#(zone)", "name": "recommendations.example.test", "records": ["10.9.9.9"]}"#, aws: true)
+        let step = DNSSwitch(providers: providers)
+        let params = try params(DNSSwitch.self, #"{"zone": \#(Self.aws("route53", #""hostedZone": "\#(zone)""#)), "name": "recommendations.example.test", "records": ["10.9.9.9"]}"#)
         let ctx = StepTestContext(environment: env)
         let out = try await step.execute(params, ctx)
         #expect(out.previous == RecordSet(ttl: 30, records: [Self.primary]))
@@ -66,7 +66,10 @@ extension SandboxTests {
 
     @Test func aDRRegistryWithoutTheModelIsRefused() async throws {
         let error = await #expect(throws: StepError.self) {
-            try await run(ModelsVerify(http: HTTPClient()), #"{"primaryBucket": "recsys-models-primary", "drBucket": "recsys-models-nowhere", "manifest": "recsys/current.json"}"#, aws: true)
+            try await run(ModelsVerify(providers: providers), #"""
+                {"primary": \#(Self.aws("s3", #""bucket": "recsys-models-primary""#)), "dr": \#(Self.aws("s3", #""bucket": "recsys-models-nowhere""#)),
+                 "manifest": "recsys/current.json"}
+                """#)
         }
         #expect(error?.code == "models-differ")
         #expect(error?.retryable == false)
@@ -75,7 +78,7 @@ extension SandboxTests {
 
     @Test func anUnknownGPUGroupIsNamed() async throws {
         let error = await #expect(throws: StepError.self) {
-            try await run(InstancesScale(http: HTTPClient()), #"{"group": "no-such-group", "capacity": 2}"#, aws: true)
+            try await run(InstancesScale(providers: providers), #"{"group": \#(Self.aws("aws-autoscaling", #""name": "no-such-group""#)), "capacity": 2}"#)
         }
         #expect(error?.code == "no-such-group")
         #expect(error?.message.contains("no-such-group does not exist in us-east-1") == true)

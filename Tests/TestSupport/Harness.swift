@@ -20,7 +20,7 @@ public final class Harness: @unchecked Sendable {
         log = try store.open(dir)
         self.world = SimulatedWorld(world)
         registry = simulatedRegistry(self.world)
-        runbook = try Runbook.load(file: "runbooks/sim.json", data: Data(Harness.runbookJSON.utf8))
+        runbook = try Runbook.load(file: "runbooks/sim.json", data: Data(Harness.runbookJSON.utf8), providers: registry.providers)
     }
 
     public static let runbookJSON = """

@@ -114,29 +114,36 @@ public struct SimPrevious: Codable, Sendable, Equatable {
 
 /// `sim.set`: sets a world value; compensation puts the previous value back.
 public struct SimSet: StepType {
-    public typealias Parameters = SimChange
     public typealias Output = SimPrevious
     public static let name = "sim.set"
     public static let kind = StepKind.compensable
     public static let compensation: String? = "puts the previous value back"
-    public static let parameters = [ParameterField("key", .string, required: true), ParameterField("value", .string, required: true)]
+    static let key = Param<String>.string("key", "the world's key")
+    static let value = Param<String>.string("value", "what to set it to")
+    public static let schema = StepSchema(key, value)
     let world: SimulatedWorld
     public init(world: SimulatedWorld) { self.world = world }
 
-    public func execute(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious {
-        try await SimSet.change(p, ctx, world)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious {
+        try await SimSet.change(try SimSet.change(p), ctx, world)
     }
 
-    public func observe(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious? {
-        await SimSet.observe(p, ctx, world)
+    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious? {
+        await SimSet.observe(try SimSet.change(p), ctx, world)
     }
 
-    public func compensate(_ p: SimChange, _ output: SimPrevious, _ ctx: any StepContext) async throws {
-        try SimSet.restore(output, ctx, world)
+    public func compensate(_ p: StepParameters, _ output: SimPrevious, _ ctx: any StepContext) async throws {
+        try await SimSet.restore(output, ctx, world)
+    }
+
+    static func change(_ p: StepParameters) throws -> SimChange {
+        SimChange(key: try p[key], value: try p[value])
     }
 
     static func change(_ p: SimChange, _ ctx: any StepContext, _ world: SimulatedWorld) async throws -> SimPrevious {
         let before = try await ctx.recordBefore(SimPrevious.self) { SimPrevious(key: p.key, previous: world[p.key]) }
+        // Like a provider call: the change is made only with a proof that the run is held.
+        try (try await ctx.proof()).check(doing: "setting \(p.key)")
         try world.injectedFailure(ctx.stepID, .execute)
         world.set(p.key, p.value, by: ctx.stepID, .execute)
         return before
@@ -147,7 +154,8 @@ public struct SimSet: StepType {
         return before
     }
 
-    static func restore(_ output: SimPrevious, _ ctx: any StepContext, _ world: SimulatedWorld) throws {
+    static func restore(_ output: SimPrevious, _ ctx: any StepContext, _ world: SimulatedWorld) async throws {
+        try (try await ctx.proof()).check(doing: "restoring \(output.key)")
         try world.injectedFailure(ctx.stepID, .compensate)
         world.set(output.key, output.previous ?? "", by: ctx.stepID, .compensate)
     }
@@ -155,52 +163,48 @@ public struct SimSet: StepType {
 
 /// `sim.pivot`: like `sim.set`, but a pivot (think: writes enabled on DR).
 public struct SimPivot: StepType {
-    public typealias Parameters = SimChange
     public typealias Output = SimPrevious
     public static let name = "sim.pivot"
     public static let kind = StepKind.pivot
     public static let compensation: String? = "puts the previous value back (drills and explicit rollbacks only)"
-    public static let parameters = SimSet.parameters
+    public static let schema = SimSet.schema
     let world: SimulatedWorld
     public init(world: SimulatedWorld) { self.world = world }
 
-    public func execute(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious {
-        try await SimSet.change(p, ctx, world)
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious {
+        try await SimSet.change(try SimSet.change(p), ctx, world)
     }
 
-    public func observe(_ p: SimChange, _ ctx: any StepContext) async throws -> SimPrevious? {
-        await SimSet.observe(p, ctx, world)
+    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious? {
+        await SimSet.observe(try SimSet.change(p), ctx, world)
     }
 
-    public func compensate(_ p: SimChange, _ output: SimPrevious, _ ctx: any StepContext) async throws {
-        try SimSet.restore(output, ctx, world)
+    public func compensate(_ p: StepParameters, _ output: SimPrevious, _ ctx: any StepContext) async throws {
+        try await SimSet.restore(output, ctx, world)
     }
 }
 
 /// `sim.check`: reads a world value; fails (retryably) when it differs from `equals`.
 public struct SimCheck: StepType {
-    public struct Parameters: Codable, Sendable {
-        public var key: String
-        public var equals: String?
-        public var takes: String?
-    }
     public struct Output: Codable, Sendable { public var value: String? }
     public static let name = "sim.check"
     public static let kind = StepKind.check
-    public static let parameters = [
-        ParameterField("key", .string, required: true), ParameterField("equals", .string), ParameterField("takes", .duration),
-    ]
+    static let key = Param<String>.string("key", "the world's key")
+    static let equals = Param<String?>.string("equals", "the value it must have")
+    static let takes = Param<Duration?>.duration("takes", "how long the check takes")
+    public static let schema = StepSchema(key, equals, takes)
     let world: SimulatedWorld
     public init(world: SimulatedWorld) { self.world = world }
 
-    public func execute(_ p: Parameters, _ ctx: any StepContext) async throws -> Output {
-        if let takes = p.takes, let d = DurationText.parse(takes) {
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        if let d = try p[Self.takes] {
             try await ctx.sleep(until: ctx.now().addingTimeInterval(Double(d.milliseconds) / 1_000))
         }
         try world.injectedFailure(ctx.stepID, .execute)
-        let value = world[p.key]
-        if let expected = p.equals, value != expected {
-            throw StepError(code: "mismatch", message: "\(p.key) is \(value ?? "unset"), expected \(expected)", retryable: true)
+        let key = try p[Self.key]
+        let value = world[key]
+        if let expected = try p[Self.equals], value != expected {
+            throw StepError(code: "mismatch", message: "\(key) is \(value ?? "unset"), expected \(expected)", retryable: true)
         }
         return Output(value: value)
     }
@@ -208,7 +212,7 @@ public struct SimCheck: StepType {
 
 /// Built-in step types plus the simulated ones, bound to `world`.
 public func simulatedRegistry(_ world: SimulatedWorld) -> StepRegistry {
-    var registry = BuiltinSteps.registry()
+    var registry = standardRegistry()
     registry.register(AnyStepType(SimSet(world: world)))
     registry.register(AnyStepType(SimPivot(world: world)))
     registry.register(AnyStepType(SimCheck(world: world)))

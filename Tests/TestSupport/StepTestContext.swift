@@ -1,4 +1,4 @@
-import CutoverCore
+@_spi(RunProof) import CutoverCore
 import Foundation
 
 /// A StepContext for calling one step type directly, without an engine: records notes and
@@ -14,10 +14,33 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [String] = []
 
-    public init(step: String = "step", mode: RunMode = .live, environment: [String: String] = [:]) {
+    /// How long the proofs this context makes stay valid (a lease of that length).
+    private let holdFor: TimeInterval
+    private var proofs = 0
+
+    public init(step: String = "step", mode: RunMode = .live, environment: [String: String] = [:], holdFor: TimeInterval = 3_600) {
         stepID = step
         self.mode = mode
         self.environment = environment
+        self.holdFor = holdFor
+    }
+
+    /// How many proofs a step asked for: one before each mutating call.
+    public var proofsMade: Int { lock.withLock { proofs } }
+
+    public func proof() async throws -> RunProof {
+        lock.withLock { proofs += 1 }
+        return RunProof(runID: runID, holder: "test", epoch: Int64((Date().timeIntervalSince1970 + holdFor) * 1_000), clock: { Date() })
+    }
+
+    /// A proof whose lease expired `ago` seconds ago: what a driver frozen past its lease holds.
+    public static func staleProof(ago: TimeInterval = 1) -> RunProof {
+        RunProof(runID: "run-test", holder: "frozen", epoch: Int64((Date().timeIntervalSince1970 - ago) * 1_000), clock: { Date() })
+    }
+
+    /// A proof good for an hour, for calling adapters directly.
+    public static func freshProof() -> RunProof {
+        RunProof(runID: "run-test", holder: "test", epoch: Int64((Date().timeIntervalSince1970 + 3_600) * 1_000), clock: { Date() })
     }
 
     public var idempotencyKey: String { "\(runID)/\(stepID)" }

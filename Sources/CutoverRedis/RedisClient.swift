@@ -1,3 +1,5 @@
+import CutoverCore
+import CutoverNet
 import Foundation
 
 /// A Redis reply (RESP2).
@@ -194,5 +196,11 @@ struct RESPReader {
         default:
             throw garbage("a reply starting with \"\(header.prefix(40))\"")
         }
+    }
+}
+
+extension RedisError: StepFailure {
+    public func stepError(doing what: String) -> StepError {
+        StepError(code: "redis-\(kind.rawValue)", message: "\(what): \(description)", retryable: retryable)
     }
 }

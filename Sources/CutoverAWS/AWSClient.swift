@@ -1,3 +1,5 @@
+import CutoverCore
+import CutoverNet
 import Foundation
 
 /// An AWS API call that failed: the transport, an error answer, or an answer that is not
@@ -32,7 +34,7 @@ public struct AWSClient: Sendable {
     var target: String { "\(signer.service) at \(HTTPRequest.redacted(endpoint))" }
 
     /// A query-API call (Auto Scaling, EC2, STS): form-encoded `Action` and parameters, XML back.
-    public func query(action: String, version: String, _ parameters: [(String, String)] = []) async throws -> XMLNode {
+    public func query(action: String, version: String, _ parameters: [(String, String)] = []) async throws -> XMLTree {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(AWSSigner.encode($0.0, keepSlash: false))=\(AWSSigner.encode($0.1, keepSlash: false))" }
             .joined(separator: "&")
@@ -47,9 +49,9 @@ public struct AWSClient: Sendable {
 
     /// Parses an XML answer.
     /// - Throws: `AWSError` with code `garbage` when it is not XML.
-    public func xml(_ r: HTTPResponse, what: String) throws -> XMLNode {
+    public func xml(_ r: HTTPResponse, what: String) throws -> XMLTree {
         do {
-            return try XMLNode.parse(r.body)
+            return try XMLTree.parse(r.body)
         } catch {
             throw AWSError(target: target, code: "garbage", message: "\(what) answered HTTP \(r.status) with something that is not XML (\(error)): \(AWSClient.snippet(r.body))", status: r.status, retryable: true)
         }
@@ -80,7 +82,7 @@ public struct AWSClient: Sendable {
 
     /// An error answer: the AWS code and message when the body says them.
     func error(from r: HTTPResponse, what: String) -> AWSError {
-        let node = try? XMLNode.parse(r.body)
+        let node = try? XMLTree.parse(r.body)
         let err = node.flatMap { $0.name == "Error" ? $0 : $0.find("Error") }
         let code = err?["Code"]?.text ?? "HTTP \(r.status)"
         let message = err?["Message"]?.text ?? (node == nil ? AWSClient.snippet(r.body) : "no message")
@@ -91,5 +93,11 @@ public struct AWSClient: Sendable {
     static func snippet(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
         return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
+    }
+}
+
+extension AWSError: StepFailure {
+    public func stepError(doing what: String) -> StepError {
+        StepError(code: "aws-\(code)", message: "\(what): \(description)", retryable: retryable)
     }
 }

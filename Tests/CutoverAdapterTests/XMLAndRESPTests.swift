@@ -1,4 +1,5 @@
-import CutoverNet
+import CutoverAWS
+import CutoverRedis
 import Testing
 
 @Suite struct XMLNodeTests {
@@ -13,7 +14,7 @@ import Testing
               </member></AutoScalingGroups></DescribeAutoScalingGroupsResult>
             </DescribeAutoScalingGroupsResponse>
             """
-        let root = try XMLNode.parse(Array(doc.utf8))
+        let root = try XMLTree.parse(Array(doc.utf8))
         #expect(root.name == "DescribeAutoScalingGroupsResponse")
         let group = try #require(root.path("DescribeAutoScalingGroupsResult", "AutoScalingGroups", "member"))
         #expect(group["DesiredCapacity"]?.text == "4")
@@ -25,6 +26,6 @@ import Testing
 
     @Test(arguments: ["", "not xml", "<a><b></a>", "<a>", "<a></a><b/>", "<!DOCTYPE x [<!ENTITY e \"boom\">]><a>&e;</a>", "<a>&bogus;</a>"])
     func refusesWhatIsNotXML(_ text: String) {
-        #expect(throws: XMLError.self) { try XMLNode.parse(Array(text.utf8)) }
+        #expect(throws: XMLError.self) { try XMLTree.parse(Array(text.utf8)) }
     }
 }

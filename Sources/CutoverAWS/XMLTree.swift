@@ -1,18 +1,18 @@
 /// A small XML reader for AWS query-API and REST answers: elements, text and entities.
 /// Namespaces prefixes are dropped, attributes ignored; DTDs are refused.
-public struct XMLNode: Sendable, Equatable {
+public struct XMLTree: Sendable, Equatable {
     public var name: String
-    public var children: [XMLNode]
+    public var children: [XMLTree]
     public var text: String
 
     /// The first child named `name`.
-    public subscript(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+    public subscript(_ name: String) -> XMLTree? { children.first { $0.name == name } }
 
     /// Every child named `name`.
-    public func all(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+    public func all(_ name: String) -> [XMLTree] { children.filter { $0.name == name } }
 
     /// The first element named `name` anywhere below, depth first.
-    public func find(_ name: String) -> XMLNode? {
+    public func find(_ name: String) -> XMLTree? {
         for c in children {
             if c.name == name { return c }
             if let f = c.find(name) { return f }
@@ -21,7 +21,7 @@ public struct XMLNode: Sendable, Equatable {
     }
 
     /// Follows a path of child names: `node.path("DescribeAutoScalingGroupsResult", "AutoScalingGroups")`.
-    public func path(_ names: String...) -> XMLNode? {
+    public func path(_ names: String...) -> XMLTree? {
         var current = self
         for n in names {
             guard let next = current[n] else { return nil }
@@ -32,7 +32,7 @@ public struct XMLNode: Sendable, Equatable {
 
     /// Parses a document and returns its root element.
     /// - Throws: `XMLError` with the byte offset of the first problem.
-    public static func parse(_ bytes: [UInt8]) throws -> XMLNode {
+    public static func parse(_ bytes: [UInt8]) throws -> XMLTree {
         var p = XMLParserState(bytes)
         return try p.document()
     }
@@ -81,7 +81,7 @@ private struct XMLParserState {
         }
     }
 
-    mutating func document() throws -> XMLNode {
+    mutating func document() throws -> XMLTree {
         if starts("\u{FEFF}") { i += 3 }
         try skipMisc()
         guard i < b.count, b[i] == UInt8(ascii: "<") else { throw fail("expected an element") }
@@ -99,7 +99,7 @@ private struct XMLParserState {
         return full.split(separator: ":").last.map(String.init) ?? full
     }
 
-    mutating func element(depth: Int = 0) throws -> XMLNode {
+    mutating func element(depth: Int = 0) throws -> XMLTree {
         guard depth < 64 else { throw fail("nested too deeply") }
         i += 1  // <
         let tag = try name()
@@ -110,7 +110,7 @@ private struct XMLParserState {
             if b[i] == UInt8(ascii: "/") {
                 guard i + 1 < b.count, b[i + 1] == UInt8(ascii: ">") else { throw fail("expected />") }
                 i += 2
-                return XMLNode(name: tag, children: [], text: "")
+                return XMLTree(name: tag, children: [], text: "")
             }
             if b[i] == UInt8(ascii: ">") {
                 i += 1
@@ -127,7 +127,7 @@ private struct XMLParserState {
             while i < b.count, b[i] != q { i += 1 }
             i += 1
         }
-        var children: [XMLNode] = []
+        var children: [XMLTree] = []
         var text: [UInt8] = []
         while true {
             guard i < b.count else { throw fail("<\(tag)> is never closed") }
@@ -138,7 +138,7 @@ private struct XMLParserState {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: ">") else { throw fail("expected >") }
                 i += 1
-                return XMLNode(name: tag, children: children, text: try decodeEntities(text))
+                return XMLTree(name: tag, children: children, text: try decodeEntities(text))
             } else if starts("<!--") {
                 try skip(past: "-->")
             } else if starts("<![CDATA[") {

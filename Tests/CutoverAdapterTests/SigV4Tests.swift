@@ -1,5 +1,5 @@
 import CutoverCrypto
-import CutoverNet
+import CutoverAWS
 import Foundation
 import Testing
 

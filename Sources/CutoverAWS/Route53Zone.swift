@@ -1,70 +1,10 @@
 import CutoverCore
 import CutoverNet
+import CutoverProviders
 import Foundation
 
-/// A zone on a PowerDNS Authoritative server, through its HTTP API
-/// (`/api/v1/servers/{server}/zones/{zone}`, `X-API-Key`).
-struct PowerDNSZone: DNSZoneAPI {
-    let http: HTTPClient
-    let api: String
-    let apiKey: String
-    let server: String
-    let zone: String
-
-    var target: String { "PowerDNS \(HTTPRequest.redacted(api)) zone \(fqdn(zone))" }
-
-    private var url: String {
-        let base = api.hasSuffix("/") ? String(api.dropLast()) : api
-        return "\(base)/api/v1/servers/\(server)/zones/\(fqdn(zone))"
-    }
-
-    private func send(_ method: String, body: JSONValue? = nil, what: String) async throws -> HTTPResponse {
-        var headers = [("X-API-Key", apiKey), ("Accept", "application/json")]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        let r = try await http.send(HTTPRequest(
-            method: method, url: url, headers: headers, body: body.map { Array($0.canonicalString.utf8) },
-            connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20))
-        guard (200..<300).contains(r.status) else {
-            let detail = (try? JSONValue.parse(Data(r.body)))?["error"]?.stringValue ?? String(decoding: r.body.prefix(120), as: UTF8.self)
-            let hint = r.status == 401 || r.status == 403 ? "; check the API key reference" : r.status == 404 ? "; check the zone and server id" : ""
-            throw StepError(code: "pdns-\(r.status)", message: "\(target): \(what) answered HTTP \(r.status): \(detail)\(hint)", retryable: r.status >= 500 || r.status == 429)
-        }
-        return r
-    }
-
-    func read(name: String, type: String) async throws -> RecordSet? {
-        let r = try await send("GET", what: "reading the zone")
-        guard let zone = try? JSONValue.parse(Data(r.body)), let rrsets = zone["rrsets"]?.arrayValue else {
-            throw StepError(code: "pdns-garbage", message: "\(target): the zone answer is not the PowerDNS zone JSON", retryable: true)
-        }
-        guard let set = rrsets.first(where: { $0["name"]?.stringValue == name && $0["type"]?.stringValue == type }) else { return nil }
-        let records = (set["records"]?.arrayValue ?? []).filter { $0["disabled"]?.boolValue != true }.compactMap { $0["content"]?.stringValue }
-        guard !records.isEmpty else { return nil }
-        return RecordSet(ttl: Int(set["ttl"]?.intValue ?? 60), records: records)
-    }
-
-    func replace(name: String, type: String, with set: RecordSet) async throws {
-        let records = set.records.map { JSONValue.object(["content": .string($0), "disabled": .bool(false)]) }
-        let change = JSONValue.object(["rrsets": .array([.object([
-            "name": .string(name), "type": .string(type), "ttl": .int(Int64(set.ttl)), "changetype": .string("REPLACE"),
-            "records": .array(records),
-        ])])])
-        _ = try await send("PATCH", body: change, what: "replacing \(name) \(type)")
-    }
-
-    func delete(name: String, type: String, current: RecordSet) async throws {
-        let change = JSONValue.object(["rrsets": .array([.object([
-            "name": .string(name), "type": .string(type), "changetype": .string("DELETE"),
-        ])])])
-        _ = try await send("PATCH", body: change, what: "deleting \(name) \(type)")
-    }
-
-    /// PowerDNS serves from its database at once; the DNS query confirms it.
-    func waitInSync(_ ctx: any StepContext, within: Duration) async throws {}
-}
-
 /// A hosted zone in AWS Route 53 (REST API, XML, signed with SigV4 for `route53`).
-struct Route53Zone: DNSZoneAPI {
+struct Route53Zone: DNSZone {
     let aws: AWSClient
     let hostedZone: String?
     let zoneName: String?
@@ -82,7 +22,7 @@ struct Route53Zone: DNSZoneAPI {
         let r = try await aws.rest(method: "GET", path: "/2013-04-01/hostedzonesbyname", query: "dnsname=\(AWSSigner.encode(name, keepSlash: false))&maxitems=1", what: "ListHostedZonesByName")
         let root = try aws.xml(r, what: "ListHostedZonesByName")
         guard let zone = root.find("HostedZones")?.all("HostedZone").first(where: { fqdn($0["Name"]?.text ?? "") == name }), let id = zone["Id"]?.text else {
-            throw StepError(code: "no-such-zone", message: "\(target): no hosted zone named \(name); check the runbook's dns.zone", retryable: false)
+            throw StepError(code: "no-such-zone", message: "\(target): no hosted zone named \(name); check the target's zone", retryable: false)
         }
         let bare = id.hasPrefix("/hostedzone/") ? String(id.dropFirst("/hostedzone/".count)) : id
         await lastChange.setZone(bare)
@@ -102,13 +42,14 @@ struct Route53Zone: DNSZoneAPI {
         return RecordSet(ttl: Int(set["TTL"]?.text ?? "") ?? 60, records: records)
     }
 
-    private func change(_ action: String, name: String, type: String, set: RecordSet) async throws {
+    private func change(_ action: String, name: String, type: String, set: RecordSet, _ proof: RunProof) async throws {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ChangeResourceRecordSetsRequest xmlns=\"\(Self.ns)\"><ChangeBatch>"
         xml += "<Comment>cutover</Comment><Changes><Change><Action>\(action)</Action><ResourceRecordSet>"
         xml += "<Name>\(escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
         for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
         xml += "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
         let zoneID = try await zoneIDResolved()
+        try proof.check(doing: "\(action == "DELETE" ? "deleting" : "replacing") \(name) \(type) at \(target)")
         let r = try await aws.rest(
             method: "POST", path: "/2013-04-01/hostedzone/\(zoneID)/rrset/", headers: [("Content-Type", "application/xml")],
             body: Array(xml.utf8), what: "ChangeResourceRecordSets")
@@ -116,12 +57,12 @@ struct Route53Zone: DNSZoneAPI {
         await lastChange.set(root.find("Id")?.text)
     }
 
-    func replace(name: String, type: String, with set: RecordSet) async throws {
-        try await change("UPSERT", name: name, type: type, set: set)
+    func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws {
+        try await change("UPSERT", name: name, type: type, set: set, proof)
     }
 
-    func delete(name: String, type: String, current: RecordSet) async throws {
-        try await change("DELETE", name: name, type: type, set: current)
+    func delete(name: String, type: String, current: RecordSet, _ proof: RunProof) async throws {
+        try await change("DELETE", name: name, type: type, set: current, proof)
     }
 
     func waitInSync(_ ctx: any StepContext, within: Duration) async throws {

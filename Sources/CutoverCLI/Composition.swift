@@ -1,0 +1,20 @@
+import CutoverAWS
+import CutoverCore
+import CutoverNet
+import CutoverPowerDNS
+import CutoverProviders
+import CutoverRedis
+import CutoverSteps
+
+/// The composition root: the one place that names concrete providers (and, in `Context`,
+/// the store). Step types see only the capabilities; a new cloud joins here.
+enum Composition {
+    static func providers(http: HTTPClient) -> ProviderCatalog {
+        ProviderCatalog(AWSProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+    }
+
+    static func registry() -> StepRegistry {
+        let http = HTTPClient()
+        return BuiltinSteps.registry(http: http, providers: providers(http: http))
+    }
+}

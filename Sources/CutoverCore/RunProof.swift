@@ -1,0 +1,40 @@
+import Foundation
+
+/// Proof that the caller's process held the run a moment ago: the run, the lease holder and
+/// the lease's epoch (the expiry the engine checked). Every mutating provider call takes one,
+/// and only the engine can make one (`StepContext.proof()` checks the lease right then), so a
+/// step that did not ask for it before changing the world does not compile.
+///
+/// A proof goes stale when the lease it was made from expires: `check()` refuses then, so a
+/// driver frozen between asking and acting does not act on a run another process took over.
+public struct RunProof: Sendable, CustomStringConvertible {
+    public let runID: String
+    public let holder: String
+    /// The lease's expiry in milliseconds when the proof was made.
+    public let epoch: Int64
+    private let clock: @Sendable () -> Date
+
+    /// For the engine only (and test contexts that stand in for it): import with
+    /// `@_spi(RunProof) import CutoverCore`.
+    @_spi(RunProof)
+    public init(runID: String, holder: String, epoch: Int64, clock: @escaping @Sendable () -> Date) {
+        self.runID = runID
+        self.holder = holder
+        self.epoch = epoch
+        self.clock = clock
+    }
+
+    /// Right before a mutating call: the lease the proof was made from is still current.
+    /// - Throws: `StepError` `lease-lost` (not retryable) when it expired; nothing was sent.
+    public func check(doing what: @autoclosure () -> String) throws {
+        let now = Int64((clock().timeIntervalSince1970 * 1_000).rounded(.down))
+        guard now < epoch else {
+            throw StepError(
+                code: "lease-lost",
+                message: "not \(what()): this process's hold on run \(runID) expired \(now - epoch)ms ago; another process may be driving it now (cutover status \(runID))",
+                retryable: false)
+        }
+    }
+
+    public var description: String { "run \(runID) held by \(holder) until \(epoch)" }
+}

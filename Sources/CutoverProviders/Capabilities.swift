@@ -1,0 +1,132 @@
+import CutoverCore
+import Foundation
+
+// What steps need from a cloud, whichever cloud it is. Reads take nothing; every method that
+// changes the world takes a `RunProof`, which only the engine makes (`ctx.proof()`), and
+// checks it right before sending. Each adapter maps its own failures to `StepError` (its
+// errors conform to `StepFailure`) and names its target, never a credential.
+
+/// Something a provider serves: a human name for messages (`Auto Scaling group recsys-dr-gpu
+/// in us-east-1`), without credentials.
+public protocol ProviderResource: Sendable {
+    var target: String { get }
+}
+
+/// The size of an instance group and how many of its instances serve.
+public struct GroupSize: Codable, Sendable, Equatable {
+    public var desired: Int
+    public var min: Int
+    public var max: Int
+    /// Instances running and healthy (InService, RUNNING).
+    public var running: Int
+    /// Every instance the group has, in any state.
+    public var total: Int
+
+    public init(desired: Int, min: Int, max: Int, running: Int, total: Int) {
+        self.desired = desired
+        self.min = min
+        self.max = max
+        self.running = running
+        self.total = total
+    }
+}
+
+/// A group of identical instances sized as one (an Auto Scaling group, a managed instance group).
+public protocol InstanceGroup: ProviderResource {
+    /// Its desired size, limits and running instances.
+    func size() async throws -> GroupSize
+    /// Sets the desired size (within the limits the group has).
+    func resize(to capacity: Int, _ proof: RunProof) async throws
+}
+
+/// A record set as cutover keeps it: enough to put it back exactly.
+public struct RecordSet: Codable, Sendable, Equatable {
+    public var ttl: Int
+    public var records: [String]
+
+    public init(ttl: Int, records: [String]) {
+        self.ttl = ttl
+        self.records = records
+    }
+
+    public var sorted: [String] { records.sorted() }
+}
+
+/// An authoritative DNS zone (PowerDNS, Route 53, Cloud DNS).
+public protocol DNSZone: ProviderResource {
+    /// The record set of `name` (fully qualified) and `type`, or nil when there is none.
+    func read(name: String, type: String) async throws -> RecordSet?
+    /// Replaces the record set, creating it when there is none.
+    func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws
+    /// Deletes the record set (`current` is what it holds, for providers that need it).
+    func delete(name: String, type: String, current: RecordSet, _ proof: RunProof) async throws
+    /// Waits until the provider says its last change is served everywhere.
+    func waitInSync(_ ctx: any StepContext, within: Duration) async throws
+}
+
+/// One object of a store, as a listing gives it.
+public struct StoredObject: Sendable, Equatable {
+    public var key: String
+    public var size: Int64
+    /// The provider's checksum as `algorithm:hex` (`md5:...`, `sha256:...`, `crc32c:...`), nil
+    /// when it gives none that is a plain digest of the bytes (a multipart upload's ETag).
+    public var checksum: String?
+
+    public init(key: String, size: Int64, checksum: String?) {
+        self.key = key
+        self.size = size
+        self.checksum = checksum
+    }
+}
+
+/// A bucket of model artifacts (S3, Cloud Storage).
+public protocol ObjectStore: ProviderResource {
+    /// `store://bucket/key` for messages.
+    func url(_ key: String) -> String
+    /// The objects whose keys start with `prefix`, in key order, with their checksums.
+    func list(prefix: String) async throws -> [StoredObject]
+    /// The object's bytes, or nil when it does not exist.
+    /// - Throws: a `StepError` when it is larger than `limit`.
+    func read(_ key: String, limit: Int) async throws -> [UInt8]?
+    /// Writes a new object; never overwrites.
+    /// - Returns: false when an object with that key already exists (left untouched).
+    func create(_ key: String, bytes: [UInt8], _ proof: RunProof) async throws -> Bool
+}
+
+/// What a replica says about itself.
+public struct ReplicaState: Codable, Sendable, Equatable {
+    public enum Role: String, Codable, Sendable { case primary, replica }
+    public var role: Role
+    /// The address of what it follows (`host:port`), when a replica.
+    public var following: String?
+    public var linkUp: Bool
+    /// Seconds since it last heard from its primary.
+    public var secondsSinceContact: Int?
+    /// Its replication offset (bytes of the primary's stream applied, or written when primary).
+    public var offset: Int64?
+    public var syncing: Bool
+
+    public init(role: Role, following: String?, linkUp: Bool, secondsSinceContact: Int?, offset: Int64?, syncing: Bool) {
+        self.role = role
+        self.following = following
+        self.linkUp = linkUp
+        self.secondsSinceContact = secondsSinceContact
+        self.offset = offset
+        self.syncing = syncing
+    }
+}
+
+/// A database node that is a primary or follows one (a Redis node, a Memorystore replica).
+public protocol Replica: ProviderResource {
+    /// How other nodes reach it (`host:port`), what `follow` takes.
+    var address: String { get }
+    func state() async throws -> ReplicaState
+    /// Makes it a primary: it takes writes.
+    func promote(_ proof: RunProof) async throws
+    /// Makes it follow the node at `address` (its data is replaced by the primary's).
+    func follow(_ address: String, _ proof: RunProof) async throws
+    /// Writes a marker on a primary (to measure how long a write takes to reach a replica).
+    func writeMarker(key: String, value: String, _ proof: RunProof) async throws
+    /// Reads a marker, nil when absent.
+    func readMarker(key: String) async throws -> String?
+}

@@ -1,0 +1,17 @@
+import CutoverAWS
+import CutoverCore
+import CutoverNet
+import CutoverPowerDNS
+import CutoverProviders
+import CutoverRedis
+import CutoverSteps
+
+/// The providers the CLI composes, composed the same way for tests that drive steps directly.
+public func standardProviders(http: HTTPClient = HTTPClient()) -> ProviderCatalog {
+    ProviderCatalog(AWSProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+}
+
+/// The built-in step types over the standard providers.
+public func standardRegistry(http: HTTPClient = HTTPClient()) -> StepRegistry {
+    BuiltinSteps.registry(http: http, providers: standardProviders(http: http))
+}
