@@ -52,7 +52,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "TestSupport"]),
+        .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "CutoverEngine", "TestSupport"]),
         .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverSQLite", "CutoverCrypto", "TestSupport"]),
         .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(

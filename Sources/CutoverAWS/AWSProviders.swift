@@ -53,7 +53,7 @@ public enum AWSProviders {
         ] + access,
         rules: { target in
             target["hostedZone"] == nil && target["zone"] == nil
-                ? [("hostedZone", "missing; a route53 target needs hostedZone (the hosted zone id, like Z0123456789ABC) or zone (its name, like example.com.)")]
+                ? [("hostedZone", "missing; provider route53 needs hostedZone (the hosted zone id, like Z0123456789ABC) or zone (its name, like example.com.)")]
                 : []
         })
 

@@ -79,11 +79,11 @@ public struct ProviderSchemas: Sendable {
         }
         let known = schema.fields.map(\.name)
         for key in target.keys.sorted() where key != "provider" && !known.contains(key) {
-            out.append((join(path, key), "unknown field of a \(name) target\(Suggestion.hint(for: key, in: known)); expected one of \(known.joined(separator: ", "))"))
+            out.append((join(path, key), "unknown field for provider \(name)\(Suggestion.hint(for: key, in: known)); expected one of \(known.joined(separator: ", "))"))
         }
         for field in schema.fields {
             guard let value = target[field.name] else {
-                if field.required { out.append((join(path, field.name), "missing; a \(name) target needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")")) }
+                if field.required { out.append((join(path, field.name), "missing; provider \(name) needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")")) }
                 continue
             }
             if value.stringValue?.contains("${") == true { continue }
@@ -116,7 +116,7 @@ public struct ProviderTarget: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: `StepError.badParameters` naming the field when it is missing.
     public func required(_ name: String) throws -> String {
         guard let v = fields[name]?.stringValue, !v.isEmpty else {
-            throw StepError.badParameters("a \(provider) target needs \(name)")
+            throw StepError.badParameters("provider \(provider) needs \(name)")
         }
         return v
     }

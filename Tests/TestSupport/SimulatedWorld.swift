@@ -90,7 +90,7 @@ public final class SimulatedWorld: @unchecked Sendable {
         if let error { throw error }
     }
 
-    func set(_ key: String, _ value: String, by step: String, _ op: Operation) {
+    public func set(_ key: String, _ value: String, by step: String, _ op: Operation) {
         lock.lock()
         let duplicate = isRecordedDone?(step, op) ?? false
         values[key] = value

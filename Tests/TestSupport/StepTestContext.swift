@@ -38,6 +38,11 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
         RunProof(runID: "run-test", holder: "frozen", epoch: Int64((Date().timeIntervalSince1970 - ago) * 1_000), clock: { Date() })
     }
 
+    /// A proof made from a lease that ends `lasting` seconds from now on `clock`.
+    public static func proof(runID: String, clock: SimulatedClock, lasting: TimeInterval) -> RunProof {
+        RunProof(runID: runID, holder: "test", epoch: Int64((clock.now().timeIntervalSince1970 + lasting) * 1_000), clock: { clock.now() })
+    }
+
     /// A proof good for an hour, for calling adapters directly.
     public static func freshProof() -> RunProof {
         RunProof(runID: "run-test", holder: "test", epoch: Int64((Date().timeIntervalSince1970 + 3_600) * 1_000), clock: { Date() })

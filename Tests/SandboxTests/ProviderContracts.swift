@@ -1,0 +1,125 @@
+import CutoverCore
+import CutoverProviders
+import Foundation
+import Testing
+import TestSupport
+
+/// What every adapter of a capability must do, whichever cloud serves it: run against a real
+/// service (the sandbox's, or later Google's fakes) by the suite of each adapter.
+///
+/// Each contract leaves the service as it found it, and checks that a mutating call with a
+/// stale proof (a driver frozen past its lease) is refused before anything is sent.
+enum ProviderContracts {
+    static func stale<T>(_ what: String, _ body: () async throws -> T) async {
+        do {
+            _ = try await body()
+            Issue.record("\(what) with a stale proof was not refused")
+        } catch let e as StepError {
+            #expect(e.code == "lease-lost", "\(what): \(e)")
+            #expect(e.retryable == false)
+        } catch {
+            Issue.record("\(what) with a stale proof failed with \(error), not lease-lost")
+        }
+    }
+
+    /// Polls `check` for up to `seconds`.
+    static func eventually(_ seconds: Double = 15, _ check: () async throws -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try await check() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await check()
+    }
+
+    /// An instance group: its size reads back, a resize is seen, a stale proof changes nothing,
+    /// the old size is put back.
+    static func instanceGroup(_ group: any InstanceGroup) async throws {
+        let before = try await group.size()
+        #expect(before.min <= before.desired && before.desired <= before.max, "\(group.target): \(before)")
+        #expect(before.running <= before.total)
+        let wanted = before.desired < before.max ? before.desired + 1 : before.desired - 1
+        await stale("resizing \(group.target)") { try await group.resize(to: wanted, StepTestContext.staleProof()) }
+        #expect(try await group.size().desired == before.desired, "a stale proof changed nothing")
+
+        try await group.resize(to: wanted, StepTestContext.freshProof())
+        #expect(try await group.size().desired == wanted)
+        #expect(try await eventually { let s = try await group.size(); return s.running == wanted && s.total == wanted }, "\(group.target) reaches \(wanted) running")
+
+        try await group.resize(to: before.desired, StepTestContext.freshProof())
+        #expect(try await eventually { let s = try await group.size(); return s.desired == before.desired && s.running == before.desired })
+    }
+
+    /// A DNS zone: a missing record reads as nil; replace creates, replaces and reads back; a
+    /// stale proof changes nothing; delete removes. `name` must be in the zone and unused.
+    static func dnsZone(_ zone: any DNSZone, name: String) async throws {
+        #expect(try await zone.read(name: name, type: "A") == nil, "\(name) does not exist yet")
+        let first = RecordSet(ttl: 120, records: ["192.0.2.1", "192.0.2.2"])
+        try await zone.replace(name: name, type: "A", with: first, StepTestContext.freshProof())
+        let read = try await zone.read(name: name, type: "A")
+        #expect(read?.sorted == first.sorted && read?.ttl == 120, "\(String(describing: read))")
+
+        let second = RecordSet(ttl: 60, records: ["198.51.100.7"])
+        try await zone.replace(name: name, type: "A", with: second, StepTestContext.freshProof())
+        #expect(try await zone.read(name: name, type: "A") == second)
+
+        await stale("replacing \(name)") { try await zone.replace(name: name, type: "A", with: first, StepTestContext.staleProof()) }
+        await stale("deleting \(name)") { try await zone.delete(name: name, type: "A", current: second, StepTestContext.staleProof()) }
+        #expect(try await zone.read(name: name, type: "A") == second, "stale proofs changed nothing")
+
+        try await zone.delete(name: name, type: "A", current: second, StepTestContext.freshProof())
+        #expect(try await zone.read(name: name, type: "A") == nil)
+    }
+
+    /// An object store: a missing key reads as nil; create writes once and never overwrites;
+    /// the listing names the object with its size and a checksum of its bytes; a read past the
+    /// limit is refused; a stale proof writes nothing. `prefix` must be unused.
+    static func objectStore(_ store: any ObjectStore, prefix: String) async throws {
+        let key = prefix + "model.bin"
+        let bytes = Array("hello".utf8)
+        #expect(try await store.read(key, limit: 1 << 20) == nil)
+        await stale("writing \(store.url(key))") { try await store.create(key, bytes: bytes, StepTestContext.staleProof()) }
+        #expect(try await store.read(key, limit: 1 << 20) == nil, "a stale proof wrote nothing")
+
+        #expect(try await store.create(key, bytes: bytes, StepTestContext.freshProof()) == true)
+        #expect(try await store.read(key, limit: 1 << 20) == bytes)
+        #expect(try await store.create(key, bytes: Array("other".utf8), StepTestContext.freshProof()) == false, "create never overwrites")
+        #expect(try await store.read(key, limit: 1 << 20) == bytes, "the first write stands")
+
+        _ = try await store.create(prefix + "tokenizer.json", bytes: Array("{}".utf8), StepTestContext.freshProof())
+        let listed = try await store.list(prefix: prefix)
+        #expect(listed.map(\.key) == [prefix + "model.bin", prefix + "tokenizer.json"], "in key order, only the prefix")
+        #expect(listed.first?.size == 5)
+        if let checksum = listed.first?.checksum {
+            // The digests of "hello", as each algorithm a provider may give spells them.
+            let known = ["md5:5d41402abc4b2a76b9719d911017c592", "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "crc32c:9a71bb4c"]
+            #expect(known.contains(checksum), "\(checksum) is a digest of the bytes")
+        }
+        #expect(try await store.list(prefix: prefix + "nothing-here/").isEmpty)
+        await #expect(throws: (any Error).self, "a read past the limit is refused") { try await store.read(key, limit: 2) }
+    }
+
+    /// A primary and its replica: roles read back; a marker written on the primary reaches the
+    /// replica; promote and follow change roles and back; a stale proof changes nothing.
+    static func replica(primary: any Replica, replica: any Replica) async throws {
+        #expect(try await primary.state().role == .primary)
+        let s = try await replica.state()
+        #expect(s.role == .replica && s.following == primary.address, "\(replica.target): \(s)")
+        #expect(try await eventually { try await replica.state().linkUp })
+        #expect(try await replica.readMarker(key: "contract:absent:\(UUID().uuidString)") == nil)
+
+        let key = "contract:marker", value = UUID().uuidString
+        await stale("writing a marker") { try await primary.writeMarker(key: key, value: value, StepTestContext.staleProof()) }
+        try await primary.writeMarker(key: key, value: value, StepTestContext.freshProof())
+        #expect(try await eventually { try await replica.readMarker(key: key) == value }, "the write reaches the replica")
+
+        await stale("promoting \(replica.target)") { try await replica.promote(StepTestContext.staleProof()) }
+        #expect(try await replica.state().role == .replica, "a stale proof promoted nothing")
+        try await replica.promote(StepTestContext.freshProof())
+        #expect(try await replica.state().role == .primary)
+        await stale("following") { try await replica.follow(primary.address, StepTestContext.staleProof()) }
+        #expect(try await replica.state().role == .primary)
+        try await replica.follow(primary.address, StepTestContext.freshProof())
+        #expect(try await eventually { let s = try await replica.state(); return s.role == .replica && s.linkUp && !s.syncing }, "following again")
+    }
+}
