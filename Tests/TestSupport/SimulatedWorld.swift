@@ -112,76 +112,60 @@ public struct SimPrevious: Codable, Sendable, Equatable {
     public var previous: String?
 }
 
-/// `sim.set`: sets a world value; compensation puts the previous value back.
-public struct SimSet: StepType {
-    public typealias Output = SimPrevious
-    public static let name = "sim.set"
-    public static let kind = StepKind.compensable
-    public static let compensation: String? = "puts the previous value back"
-    static let key = Param<String>.string("key", "the world's key")
-    static let value = Param<String>.string("value", "what to set it to")
-    public static let schema = StepSchema(key, value)
-    let world: SimulatedWorld
-    public init(world: SimulatedWorld) { self.world = world }
+/// What `sim.set` and `sim.pivot` share: set a world value, put the previous one back.
+public protocol SimChanging: StepType where Output == SimPrevious {
+    var world: SimulatedWorld { get }
+}
+
+extension SimChanging {
+    public static var schema: StepSchema { SimSet.changeSchema }
 
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious {
-        try await SimSet.change(try SimSet.change(p), ctx, world)
+        let change = try SimSet.change(p)
+        let before = try await ctx.recordBefore(SimPrevious.self) { SimPrevious(key: change.key, previous: world[change.key]) }
+        // Like a provider call: the change is made only with a proof that the run is held.
+        try (try await ctx.proof()).check(doing: "setting \(change.key)")
+        try world.injectedFailure(ctx.stepID, .execute)
+        world.set(change.key, change.value, by: ctx.stepID, .execute)
+        return before
     }
 
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious? {
-        await SimSet.observe(try SimSet.change(p), ctx, world)
+        let change = try SimSet.change(p)
+        guard world[change.key] == change.value, let before = await ctx.recordedBefore(SimPrevious.self) else { return nil }
+        return before
     }
 
     public func compensate(_ p: StepParameters, _ output: SimPrevious, _ ctx: any StepContext) async throws {
-        try await SimSet.restore(output, ctx, world)
-    }
-
-    static func change(_ p: StepParameters) throws -> SimChange {
-        SimChange(key: try p[key], value: try p[value])
-    }
-
-    static func change(_ p: SimChange, _ ctx: any StepContext, _ world: SimulatedWorld) async throws -> SimPrevious {
-        let before = try await ctx.recordBefore(SimPrevious.self) { SimPrevious(key: p.key, previous: world[p.key]) }
-        // Like a provider call: the change is made only with a proof that the run is held.
-        try (try await ctx.proof()).check(doing: "setting \(p.key)")
-        try world.injectedFailure(ctx.stepID, .execute)
-        world.set(p.key, p.value, by: ctx.stepID, .execute)
-        return before
-    }
-
-    static func observe(_ p: SimChange, _ ctx: any StepContext, _ world: SimulatedWorld) async -> SimPrevious? {
-        guard world[p.key] == p.value, let before = await ctx.recordedBefore(SimPrevious.self) else { return nil }
-        return before
-    }
-
-    static func restore(_ output: SimPrevious, _ ctx: any StepContext, _ world: SimulatedWorld) async throws {
         try (try await ctx.proof()).check(doing: "restoring \(output.key)")
         try world.injectedFailure(ctx.stepID, .compensate)
         world.set(output.key, output.previous ?? "", by: ctx.stepID, .compensate)
     }
 }
 
+/// `sim.set`: sets a world value; compensation puts the previous value back.
+public struct SimSet: SimChanging {
+    public static let name = "sim.set"
+    public static let kind = StepKind.compensable
+    public static let compensation: String? = "puts the previous value back"
+    static let key = Param<String>.string("key", "the world's key")
+    static let value = Param<String>.string("value", "what to set it to")
+    static let changeSchema = StepSchema(key, value)
+    public let world: SimulatedWorld
+    public init(world: SimulatedWorld) { self.world = world }
+
+    static func change(_ p: StepParameters) throws -> SimChange {
+        SimChange(key: try p[key], value: try p[value])
+    }
+}
+
 /// `sim.pivot`: like `sim.set`, but a pivot (think: writes enabled on DR).
-public struct SimPivot: StepType {
-    public typealias Output = SimPrevious
+public struct SimPivot: SimChanging {
     public static let name = "sim.pivot"
     public static let kind = StepKind.pivot
     public static let compensation: String? = "puts the previous value back (drills and explicit rollbacks only)"
-    public static let schema = SimSet.schema
-    let world: SimulatedWorld
+    public let world: SimulatedWorld
     public init(world: SimulatedWorld) { self.world = world }
-
-    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious {
-        try await SimSet.change(try SimSet.change(p), ctx, world)
-    }
-
-    public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious? {
-        await SimSet.observe(try SimSet.change(p), ctx, world)
-    }
-
-    public func compensate(_ p: StepParameters, _ output: SimPrevious, _ ctx: any StepContext) async throws {
-        try await SimSet.restore(output, ctx, world)
-    }
 }
 
 /// `sim.check`: reads a world value; fails (retryably) when it differs from `equals`.
