@@ -34,7 +34,7 @@ public enum AWSProviders {
         ParameterField("endpoint", .url, "the API endpoint (default: the service's public endpoint for the region; moto_server in the sandbox)"),
         ParameterField("accessKey", .secret(literalAllowed: false), "a reference to the access key id", default: .string("env:AWS_ACCESS_KEY_ID")),
         ParameterField("secretKey", .secret(literalAllowed: false), "a reference to the secret access key", default: .string("env:AWS_SECRET_ACCESS_KEY")),
-        ParameterField("sessionToken", .secret(literalAllowed: false), "a reference to a session token, for temporary credentials"),
+        ParameterField("sessionToken", .secret(literalAllowed: false), "a reference to a session token, for temporary credentials (default: env:AWS_SESSION_TOKEN when that is set)"),
     ]
 
     public static let autoScalingSchema = ProviderSchema(
@@ -65,8 +65,10 @@ public enum AWSProviders {
         ] + access,
         rules: { target in
             guard let b = target["bucket"]?.stringValue, !b.contains("${") else { return [] }
-            let ok = (3...63).contains(b.count) && b.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." } && b.first!.isLetterOrNumber
-            return ok ? [] : [("bucket", "expected an S3 bucket name (3 to 63 lowercase letters, digits, \"-\" or \".\"), got \"\(b)\"")]
+            let ascii = b.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
+            let ends = b.unicodeScalars.first.map { $0 != "-" && $0 != "." } == true && b.unicodeScalars.last.map { $0 != "-" && $0 != "." } == true
+            let ok = (3...63).contains(b.utf8.count) && ascii && ends && !b.contains("..")
+            return ok ? [] : [("bucket", "expected an S3 bucket name (3 to 63 lowercase letters, digits, \"-\" or \".\", starting and ending with a letter or digit), got \"\(b)\"")]
         })
 
     static func client(
@@ -75,12 +77,9 @@ public enum AWSProviders {
         let credentials = AWSCredentials(
             accessKey: try secret(target.string("accessKey") ?? "env:AWS_ACCESS_KEY_ID"),
             secretKey: try secret(target.string("secretKey") ?? "env:AWS_SECRET_ACCESS_KEY"),
-            sessionToken: try target.string("sessionToken").map { try secret($0) })
+            // Temporary credentials (SSO, an assumed role) come with a token, as the AWS CLI reads them.
+            sessionToken: try target.string("sessionToken").map { try secret($0) } ?? (try? secret("env:AWS_SESSION_TOKEN")))
         let signer = AWSSigner(credentials: credentials, region: region, service: service)
         return AWSClient(endpoint: target.string("endpoint") ?? defaultEndpoint, signer: signer, http: http)
     }
-}
-
-extension Character {
-    fileprivate var isLetterOrNumber: Bool { isLetter || isNumber }
 }

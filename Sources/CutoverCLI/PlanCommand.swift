@@ -71,10 +71,15 @@ enum PlanCommand {
 
     /// A value for the text plan: a target as `provider field=value ...`, strings bare.
     static func show(_ value: JSONValue) -> String {
-        if let o = value.objectValue, let provider = o["provider"]?.stringValue {
-            return ([provider] + o.keys.sorted().filter { $0 != "provider" }.map { "\($0)=\(o[$0]!.stringValue ?? o[$0]!.canonicalString)" }).joined(separator: " ")
+        func text(_ v: JSONValue) -> String {
+            guard let s = v.stringValue else { return v.canonicalString }
+            // A URL may carry a password or a token in its user part or query.
+            return s.contains("://") ? URLText.redacted(s) : s
         }
-        return value.stringValue ?? value.canonicalString
+        if let o = value.objectValue, let provider = o["provider"]?.stringValue {
+            return ([provider] + o.keys.sorted().filter { $0 != "provider" }.map { "\($0)=\(text(o[$0]!))" }).joined(separator: " ")
+        }
+        return text(value)
     }
 
     /// Resolves runbook, parameter and run references; leaves `${steps...}`, known only at run time.

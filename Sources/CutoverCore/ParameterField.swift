@@ -81,6 +81,8 @@ public struct ParameterField: Sendable {
         if ok { return nil }
         // A literal where a secret reference belongs is likely the secret itself: never echo it.
         if case .secret = type, value.stringValue != nil { return "expected \(expectation), got a literal value (not shown: it may be the secret)" }
+        // A URL may carry a password or a token: shown without them.
+        if let text = value.stringValue, text.contains("://") { return "expected \(expectation), got \"\(URLText.redacted(text))\"" }
         return "expected \(expectation), got \(value.shortDescription)"
     }
 
@@ -95,5 +97,22 @@ public enum SecretReference {
         if s.hasPrefix("env:") { return s.count > 4 && !s.contains(" ") }
         if s.hasPrefix("file:") { return s.dropFirst(5).hasPrefix("/") }
         return false
+    }
+}
+
+/// URLs as messages show them.
+public enum URLText {
+    /// `url` without its user and password and without its query or fragment (where tokens live).
+    public static func redacted(_ url: String) -> String {
+        var s = Substring(url)
+        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
+        if let scheme = s.range(of: "://") {
+            let rest = s[scheme.upperBound...]
+            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<hostEnd].lastIndex(of: "@") {
+                return String(s[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
+            }
+        }
+        return String(s)
     }
 }

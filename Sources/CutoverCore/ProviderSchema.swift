@@ -60,9 +60,22 @@ public struct ProviderSchemas: Sendable {
         byName.values.filter { $0.capabilities.contains(capability) }.map(\.name).sorted()
     }
 
+    /// Where a target is checked, which decides what a `${...}` in one of its fields means.
+    public enum Origin: Sendable {
+        /// A runbook: its values are used as written, so a reference there is a mistake.
+        case runbook
+        /// A workflow's `with`: references are resolved when the run starts the step, and
+        /// the fields that hold one are checked then.
+        case workflow
+        /// A target the run resolved: everything is checked as it is.
+        case resolved
+    }
+
     /// Every problem with one target object at `path`: `provider` unknown, fields unknown,
-    /// missing or of the wrong type, cross-field rules. A `${...}` value is left for the run.
-    public func problems(in target: [String: JSONValue], at path: String, needing capability: Capability? = nil) -> [(path: String, message: String)] {
+    /// missing or of the wrong type, cross-field rules.
+    public func problems(
+        in target: [String: JSONValue], at path: String, needing capability: Capability? = nil, from origin: Origin = .resolved
+    ) -> [(path: String, message: String)] {
         var out: [(String, String)] = []
         let offering = capability.map(offering) ?? names
         guard let name = target["provider"]?.stringValue else {
@@ -86,7 +99,15 @@ public struct ProviderSchemas: Sendable {
                 if field.required { out.append((join(path, field.name), "missing; provider \(name) needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")")) }
                 continue
             }
-            if value.stringValue?.contains("${") == true { continue }
+            if value.stringValue?.contains("${") == true {
+                switch origin {
+                case .workflow: continue
+                case .runbook:
+                    out.append((join(path, field.name), "a runbook's values are used as written, never resolved: write the value itself (\"${...}\" works in workflows only)"))
+                    continue
+                case .resolved: break
+                }
+            }
             if let problem = field.check(value) { out.append((join(path, field.name), problem)) }
         }
         if out.isEmpty {

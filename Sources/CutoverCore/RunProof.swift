@@ -25,14 +25,17 @@ public struct RunProof: Sendable, CustomStringConvertible {
     }
 
     /// Right before a mutating call: the lease the proof was made from is still current.
-    /// - Throws: `StepError` `lease-lost` (not retryable) when it expired; nothing was sent.
+    /// - Throws: `StepError` `proof-expired` when it is not; nothing was sent. It is
+    ///   retryable: the driver records the failure with a fenced append, which stops it if
+    ///   another process took the run, and otherwise tries again with a new proof (a slow
+    ///   call between asking and acting expires a proof without losing the lease).
     public func check(doing what: @autoclosure () -> String) throws {
         let now = Int64((clock().timeIntervalSince1970 * 1_000).rounded(.down))
         guard now < epoch else {
             throw StepError(
-                code: "lease-lost",
-                message: "not \(what()): this process's hold on run \(runID) expired \(now - epoch)ms ago; another process may be driving it now (cutover status \(runID))",
-                retryable: false)
+                code: "proof-expired",
+                message: "not \(what()): the lease on run \(runID) this proof was made from ended \(now - epoch)ms ago; nothing was sent",
+                retryable: true)
         }
     }
 

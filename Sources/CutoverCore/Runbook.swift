@@ -94,7 +94,7 @@ public struct Runbook: Sendable {
     static func checkTargets(_ value: JSONValue, at path: String, providers: ProviderSchemas) -> [(path: String, message: String)] {
         switch value {
         case .object(let members):
-            if members["provider"] != nil { return providers.problems(in: members, at: path) }
+            if members["provider"] != nil { return providers.problems(in: members, at: path, from: .runbook) }
             return members.keys.sorted().flatMap { checkTargets(members[$0]!, at: join(path, $0), providers: providers) }
         case .array(let items):
             return items.indices.flatMap { checkTargets(items[$0], at: "\(path)[\($0)]", providers: providers) }
@@ -103,11 +103,13 @@ public struct Runbook: Sendable {
         }
     }
 
-    /// Overrides merged into the base: objects merge key by key, anything else replaces.
+    /// Overrides merged into the base: objects merge key by key, anything else replaces. An
+    /// override that names a `provider` is a whole target and replaces the base's (a drill
+    /// may use another cloud's group, whose fields are not the first one's).
     static func merge(_ base: [String: JSONValue], _ overrides: [String: JSONValue]) -> [String: JSONValue] {
         var out = base
         for (key, value) in overrides {
-            if let b = base[key]?.objectValue, let o = value.objectValue {
+            if let b = base[key]?.objectValue, let o = value.objectValue, o["provider"] == nil {
                 out[key] = .object(merge(b, o))
             } else {
                 out[key] = value

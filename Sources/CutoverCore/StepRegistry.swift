@@ -56,6 +56,15 @@ public struct AnyStepType: Sendable {
 
     private static func parameters<S: StepType>(_ value: JSONValue, of: S.Type) throws -> StepParameters {
         guard let object = value.objectValue else { throw StepError.badParameters("\(S.name): expected an object of parameters, got \(value.typeDescription)") }
+        // Validation refuses unknown parameters before a run starts; meeting one here means the
+        // run's workflow was loaded by a build whose step type differs from this one.
+        let unknown = object.keys.filter { !S.schema.names.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw StepError(
+                code: "parameters-of-another-build",
+                message: "\(S.name) in this build takes no \(unknown.joined(separator: ", ")): the run was started by a cutover build whose \(S.name) differs; resume or roll it back with that build (see the README on moving runbooks)",
+                retryable: false)
+        }
         return try StepParameters(object, step: S.name, schema: S.schema)
     }
 

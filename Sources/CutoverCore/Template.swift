@@ -34,9 +34,17 @@ public enum Template {
 
     /// The references in a string, or a message about the first malformed one.
     public static func references(in text: String) -> Result<[Reference], TemplateError> {
+        scan(text, literal: { _ in }).map { $0 }
+    }
+
+    /// Walks `text` once, left to right: each stretch of literal text goes to `literal`, each
+    /// reference is returned in order. Linear in the length of `text`, however many
+    /// references it holds.
+    static func scan(_ text: String, literal: (Substring) -> Void) -> Result<[Reference], TemplateError> {
         var refs: [Reference] = []
         var rest = Substring(text)
         while let open = rest.range(of: "${") {
+            literal(rest[..<open.lowerBound])
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
                 return .failure(TemplateError("unclosed \"${\" in \"\(text)\""))
             }
@@ -53,6 +61,7 @@ public enum Template {
             refs.append(Reference(root: root, path: Array(parts.dropFirst()), text: "${\(inner)}"))
             rest = rest[rest.index(after: close)...]
         }
+        literal(rest)
         return .success(refs)
     }
 
@@ -62,18 +71,22 @@ public enum Template {
         switch value {
         case .string(let text):
             guard text.contains("${") else { return value }
-            let refs = try references(in: text).get()
+            // The literal stretches, in order; the references fill the gaps between them. A
+            // resolved value is never scanned again, so text in it that looks like a
+            // reference stays text.
+            var literals: [Substring] = []
+            let refs = try scan(text, literal: { literals.append($0) }).get()
             if refs.count == 1, refs[0].text == text { return try lookup(refs[0], in: scope) }
-            var out = text
-            for ref in refs {
-                let resolved = try lookup(ref, in: scope)
-                let piece: String
-                switch resolved {
-                case .string(let s): piece = s
-                default: piece = resolved.canonicalString
+            var out = ""
+            out.reserveCapacity(text.utf8.count)
+            for (i, ref) in refs.enumerated() {
+                out += literals[i]
+                switch try lookup(ref, in: scope) {
+                case .string(let s): out += s
+                case let other: out += other.canonicalString
                 }
-                out = out.replacingOccurrences(of: ref.text, with: piece)
             }
+            out += literals[refs.count]
             return .string(out)
         case .array(let items): return .array(try items.map { try resolve($0, in: scope) })
         case .object(let members): return .object(try members.mapValues { try resolve($0, in: scope) })

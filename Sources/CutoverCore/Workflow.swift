@@ -152,12 +152,13 @@ extension Workflow {
             if let problem = field.check(resolved) {
                 c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription))"))
             } else if case .target(let capability) = field.type, let target = resolved.objectValue {
-                if resolved == value {
-                    // Written in the workflow: checked here in full.
-                    for (p, m) in providers.problems(in: target, at: fieldPath, needing: capability) { c.add(p, m) }
-                } else if let name = target["provider"]?.stringValue, let schema = providers[name], !schema.capabilities.contains(capability) {
-                    // From the runbook, whose loading checked its fields: the capability is this step's to check.
-                    c.add(fieldPath, "\(value.shortDescription) is a \(name) target, which is not \(capability.noun); \(type.name) needs one of \(providers.offering(capability).joined(separator: ", "))")
+                if let name = target["provider"]?.stringValue, let schema = providers[name], !schema.capabilities.contains(capability) {
+                    c.add(fieldPath, "\(resolved == value ? "this" : value.shortDescription) is a \(name) target, which is not \(capability.noun); \(type.name) needs one of \(providers.offering(capability).joined(separator: ", "))")
+                } else {
+                    // Written here, or from a runbook or a workflow parameter: checked in full
+                    // (a runbook that failed its own checks never gets this far).
+                    let from = resolved == value ? "" : " (in \(value.shortDescription))"
+                    for (p, m) in providers.problems(in: target, at: fieldPath, needing: capability, from: .workflow) { c.add(p, m + from) }
                 }
             }
         }

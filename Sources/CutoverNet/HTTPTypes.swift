@@ -1,3 +1,4 @@
+import CutoverCore
 /// One HTTP request, with the limits every call in cutover has.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -30,18 +31,7 @@ public struct HTTPRequest: Sendable {
     public var target: String { displayTarget ?? HTTPRequest.redacted(url) }
 
     /// `url` without user info and query, which may carry credentials.
-    public static func redacted(_ url: String) -> String {
-        var s = Substring(url)
-        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
-        if let scheme = s.range(of: "://") {
-            let rest = s[scheme.upperBound...]
-            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<hostEnd].lastIndex(of: "@") {
-                return String(s[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
-            }
-        }
-        return String(s)
-    }
+    public static func redacted(_ url: String) -> String { URLText.redacted(url) }
 }
 
 public struct HTTPResponse: Sendable {

@@ -33,6 +33,8 @@ public struct GroupSize: Codable, Sendable, Equatable {
 
 /// A group of identical instances sized as one (an Auto Scaling group, a managed instance group).
 public protocol InstanceGroup: ProviderResource {
+    /// The group's own name at its provider, as outputs and reports keep it.
+    var name: String { get }
     /// Its desired size, limits and running instances.
     func size() async throws -> GroupSize
     /// Sets the desired size (within the limits the group has).
@@ -86,7 +88,7 @@ public protocol ObjectStore: ProviderResource {
     /// The objects whose keys start with `prefix`, in key order, with their checksums.
     func list(prefix: String) async throws -> [StoredObject]
     /// The object's bytes, or nil when it does not exist.
-    /// - Throws: a `StepError` when it is larger than `limit`.
+    /// - Throws: when it is larger than `limit` (the provider's error, a `StepFailure`).
     func read(_ key: String, limit: Int) async throws -> [UInt8]?
     /// Writes a new object; never overwrites.
     /// - Returns: false when an object with that key already exists (left untouched).

@@ -12,19 +12,27 @@ public enum RedisProvider {
         ],
         rules: { target in
             guard let url = target["url"]?.stringValue, !url.contains("${") else { return [] }
-            if url.hasPrefix("redis://"), url.dropFirst(8).contains("@") {
+            // Whatever the scheme: user and password never travel in the URL, which is logged.
+            if let scheme = url.range(of: "://"), url[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
                 return [("url", "a password in the URL would reach the log; give it as \"password\": \"env:NAME\" and the URL as redis://host:port")]
             }
-            return RedisClient(url: url) == nil ? [("url", "expected redis://host:port, got \"\(url)\"")] : []
+            return RedisClient(url: url) == nil ? [("url", expectation(url))] : []
         })
 
     public static let adapter = ProviderAdapter(schema: schema, replica: { target, secret in
         let url = try target.required("url")
         guard let client = RedisClient(url: url, password: try target.string("password").map { try secret($0) }) else {
-            throw StepError.badParameters("url: expected redis://host:port, got \"\(url)\"")
+            throw StepError.badParameters("url: \(expectation(url))")
         }
         return RedisReplica(client: client)
     })
+}
+
+/// What a Redis URL must look like, with what was given (never its password).
+func expectation(_ url: String) -> String {
+    let shown = URLText.redacted(url)
+    if url.lowercased().hasPrefix("rediss://") { return "expected redis://host:port, got \"\(shown)\" (TLS to Redis is not supported by this build)" }
+    return "expected redis://host:port, got \"\(shown)\""
 }
 
 /// One Redis node through `INFO replication`, `REPLICAOF`, `SET` and `GET`.

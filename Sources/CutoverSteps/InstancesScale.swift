@@ -82,7 +82,7 @@ public struct InstancesScale: StepType {
             throw error
         }
         try await ctx.note("\(g.target): \(s.running) running after \(DurationText.format(.milliseconds(millis(since: started, ctx))))")
-        return Output(group: g.target, previous: before.desired, capacity: capacity, inService: s.running)
+        return Output(group: g.name, previous: before.desired, capacity: capacity, inService: s.running)
     }
 
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
@@ -91,7 +91,7 @@ public struct InstancesScale: StepType {
         let capacity = try p[Self.capacity]
         let s = try await size(g)
         guard s.desired == capacity, s.running == capacity, s.total == capacity else { return nil }
-        return Output(group: g.target, previous: before.desired, capacity: capacity, inService: s.running)
+        return Output(group: g.name, previous: before.desired, capacity: capacity, inService: s.running)
     }
 
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {

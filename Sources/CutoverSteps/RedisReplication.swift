@@ -76,8 +76,10 @@ public struct WritesEnable: StepType {
         var role: String
         var masterHost: String?
         var masterPort: Int?
+        var linkUp: Bool
         var secondsSinceMasterIO: Int?
         var offset: Int64?
+        var syncing: Bool
 
         init(_ s: ReplicaState) {
             role = s.role == .primary ? "master" : "replica"
@@ -85,8 +87,10 @@ public struct WritesEnable: StepType {
                 masterHost = String(f[..<colon])
                 masterPort = Int(f[f.index(after: colon)...])
             }
+            linkUp = s.linkUp
             secondsSinceMasterIO = s.secondsSinceContact
             offset = s.offset
+            syncing = s.syncing
         }
 
         var master: String? { masterHost.map { "\($0):\(masterPort ?? 6379)" } }

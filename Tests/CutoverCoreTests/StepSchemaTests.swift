@@ -46,6 +46,16 @@ import TestSupport
         #expect(error?.message == #"command: missing; sim.undoable needs a string; tries: expected a positive integer, got 0; within: expected a duration like "30s", "5m" or "250ms", got "soon""#)
     }
 
+    @Test func parametersFromAnotherBuildAreNamedAsSuch() async throws {
+        // A run started by a build whose step type took other parameters, resumed by this one.
+        let error = await #expect(throws: StepError.self) {
+            _ = try await AnyStepType(Undoable()).execute(.object(["command": .string("x"), "group": .string("g")]), StepTestContext())
+        }
+        #expect(error?.code == "parameters-of-another-build")
+        #expect(error?.message.contains("sim.undoable in this build takes no group") == true, "\(error?.message ?? "")")
+        #expect(error?.retryable == false)
+    }
+
     @Test func aKindMayDependOnTheParameters() throws {
         var registry = standardRegistry()
         registry.register(AnyStepType(Undoable()))

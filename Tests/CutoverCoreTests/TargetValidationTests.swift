@@ -67,7 +67,12 @@ import TestSupport
         Case(change: ["dr", "models", "bukket"], value: .string("models-dr"), path: "dr.models.bukket",
              says: "unknown field for provider s3; did you mean \"bucket\"?; expected one of region, bucket, endpoint"),
         Case(change: ["dr", "models", "bucket"], value: .string("Models_DR"), path: "dr.models.bucket",
-             says: "expected an S3 bucket name (3 to 63 lowercase letters, digits, \"-\" or \".\"), got \"Models_DR\""),
+             says: "expected an S3 bucket name (3 to 63 lowercase letters, digits, \"-\" or \".\", starting and ending with a letter or digit), got \"Models_DR\""),
+        Case(change: ["dr", "models", "bucket"], value: .string("models..dr"), path: "dr.models.bucket", says: "got \"models..dr\""),
+        Case(change: ["dr", "gpuGroup", "region"], value: .string("${parameters.region}"), path: "dr.gpuGroup.region",
+             says: "a runbook's values are used as written, never resolved: write the value itself"),
+        Case(change: ["dr", "redis", "url"], value: .string("rediss://10.1.0.1:6380"), path: "dr.redis.url",
+             says: "(TLS to Redis is not supported by this build)"),
         Case(change: ["dr", "models", "endpoint"], value: .string("s3.internal"), path: "dr.models.endpoint",
              says: "expected an http:// or https:// URL, got \"s3.internal\""),
         Case(change: ["dns", "authoritative", "apiKey"], value: nil, path: "dns.authoritative.apiKey",
@@ -95,7 +100,12 @@ import TestSupport
         let url = issues(runbook(["dr", "redis", "url"], .string("redis://:hunter2@10.1.0.1:6379")))
         #expect(url.map(\.path) == ["dr.redis.url"])
         #expect(url.first?.message.contains("give it as \"password\": \"env:NAME\"") == true)
-        for issue in key + url {
+        let tls = issues(runbook(["dr", "redis", "url"], .string("REDISS://admin:hunter2@10.1.0.1:6380")))
+        #expect(tls.map(\.path) == ["dr.redis.url"])
+        let api = issues(runbook(["dns", "authoritative", "api"], .string("ftp://admin:hunter2@pdns.example.com?token=hunter2")))
+        #expect(api.map(\.path) == ["dns.authoritative.api"])
+        #expect(api.first?.message.contains("ftp://pdns.example.com") == true, "\(api)")
+        for issue in key + url + tls + api {
             #expect(!issue.description.contains("wJalr") && !issue.description.contains("hunter2"), "\(issue)")
         }
     }
@@ -106,6 +116,17 @@ import TestSupport
         let found = issues(Data(JSONValue.object(o).canonicalString.utf8))
         #expect(found.map(\.path) == ["drill.dr.gpuGroup.name"], "\(found)")
         #expect(found.first?.message.contains("with the drill overrides applied") == true)
+    }
+
+    @Test func aDrillOverrideThatNamesAProviderReplacesTheTarget() throws {
+        var o = Self.goodRunbook
+        o["drill"] = .object(["dns": .object(["cloud": .object(["provider": .string("powerdns"), "api": .string("http://127.0.0.1:18081"),
+                                                               "apiKey": .string("env:PDNS_API_KEY"), "zone": .string("drill.test.")])])])
+        let data = Data(JSONValue.object(o).canonicalString.utf8)
+        #expect(issues(data) == [])
+        let drill = try Runbook.load(file: "runbooks/svc.json", data: data, mode: .drill, providers: registry.providers)
+        #expect(drill.source["dns"]?["cloud"]?["hostedZone"] == nil, "the route53 fields are not merged into a powerdns target")
+        #expect(drill.source["dns"]?["cloud"]?["zone"] == .string("drill.test."))
     }
 
     @Test func everyProblemInOneFileIsReportedAtOnce() {

@@ -66,7 +66,7 @@ import TestSupport
         try proof.check(doing: "switching")
         clock.advance(by: 0.1)
         let error = #expect(throws: StepError.self) { try proof.check(doing: "switching dns") }
-        #expect(error?.code == "lease-lost" && error?.retryable == false)
+        #expect(error?.code == "proof-expired" && error?.retryable == true)
         #expect(error?.message.contains("not switching dns") == true, "\(error?.message ?? "")")
     }
 

@@ -15,10 +15,10 @@ enum ProviderContracts {
             _ = try await body()
             Issue.record("\(what) with a stale proof was not refused")
         } catch let e as StepError {
-            #expect(e.code == "lease-lost", "\(what): \(e)")
-            #expect(e.retryable == false)
+            #expect(e.code == "proof-expired", "\(what): \(e)")
+            #expect(e.retryable == true, "the driver retries with a new proof, or stops if the run is gone")
         } catch {
-            Issue.record("\(what) with a stale proof failed with \(error), not lease-lost")
+            Issue.record("\(what) with a stale proof failed with \(error), not proof-expired")
         }
     }
 

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The lines the architecture draws, read from the sources: who may make a run proof, and
+/// that step types never name a vendor. (`scripts/test` also builds with SwiftPM's explicit
+/// dependency import check, so an undeclared import does not compile.)
+@Suite struct ModuleBoundaryTests {
+    func sources(under folder: String) throws -> [(path: String, text: String)] {
+        let root = repositoryRoot.appendingPathComponent(folder)
+        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        return try files.filter { $0.pathExtension == "swift" }.map { ($0.path, try String(contentsOf: $0, encoding: .utf8)) }
+    }
+
+    @Test func onlyTheEngineMakesRunProofs() throws {
+        let importers = try sources(under: "Sources").filter { $0.text.contains("@_spi(RunProof)") }.map(\.path)
+        #expect(!importers.isEmpty)
+        #expect(importers.allSatisfy { $0.contains("/Sources/CutoverEngine/") || $0.hasSuffix("/Sources/CutoverCore/RunProof.swift") }, "\(importers)")
+    }
+
+    @Test func stepTypesNameNoVendor() throws {
+        for (path, text) in try sources(under: "Sources/CutoverSteps") {
+            for vendor in ["CutoverAWS", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
+                #expect(!text.contains("import \(vendor)"), "\(path) imports \(vendor)")
+            }
+        }
+    }
+
+    @Test func everyMutatingCapabilityTakesAProof() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/CutoverProviders/Capabilities.swift"), encoding: .utf8)
+        let mutating = ["func resize(", "func replace(", "func delete(", "func create(", "func promote(", "func follow(", "func writeMarker("]
+        for name in mutating {
+            let line = text.split(separator: "\n").first { $0.contains(name) }
+            #expect(line?.contains("_ proof: RunProof") == true, "\(name): \(line ?? "missing")")
+        }
+        // And nothing else in the protocols takes one: reads need no proof.
+        #expect(text.components(separatedBy: "_ proof: RunProof").count - 1 == mutating.count)
+    }
+}
