@@ -68,6 +68,7 @@ public enum CLI {
                 }
             }
             let context = Context(console: console, environment: environment, dbPath: dbPath)
+            try refuseControlCharacters(args, command, context)
             return try await command.run(args, context)
         } catch let e as UsageError {
             console.err("cutover \(command.rawValue): \(e.message)")
@@ -90,6 +91,20 @@ public enum CLI {
             console.err("cutover \(command.rawValue): \(error)")
             return ExitCode.failure
         }
+    }
+}
+
+/// Names and comments end up on other people's terminals (`history`, `status`, reports): one
+/// with a control character (an escape sequence that moves the cursor or erases a line) is
+/// refused before anything is written.
+func refuseControlCharacters(_ args: Arguments, _ command: Command, _ ctx: Context) throws {
+    for option in ["--as", "--comment", "--reason", "--approved-by"] {
+        if let value = args[option], TerminalText.hasControlCharacters(value) {
+            throw UsageError("\(option) holds a control character (\"\(TerminalText.escaped(value))\"); names and comments are shown on other people's terminals: write plain text")
+        }
+    }
+    if command.recordsActor, TerminalText.hasControlCharacters(ctx.actor) {
+        throw UsageError("the actor name from CUTOVER_ACTOR (or $USER) holds a control character (\"\(TerminalText.escaped(ctx.actor))\"); it is recorded and shown to others: set a plain name")
     }
 }
 

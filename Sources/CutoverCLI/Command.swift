@@ -17,6 +17,14 @@ enum Command: String, CaseIterable {
         }
     }
 
+    /// Whether the command records who did what (the actor reaches the log).
+    var recordsActor: Bool {
+        switch self {
+        case .start, .resume, .approve, .pause, .abort, .rollback, .schedule, .scheduler: true
+        default: false
+        }
+    }
+
     /// Whether the command reads or writes the event log (validate and plan touch nothing).
     var usesDatabase: Bool { self != .validate && self != .plan }
 

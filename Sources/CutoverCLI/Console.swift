@@ -1,6 +1,12 @@
+import CutoverCore
 import Foundation
 
 /// Where output goes: stdout for results, stderr for diagnostics; colour only on a terminal.
+///
+/// Every line goes through `TerminalText`: control characters that reached it from the log
+/// (a name, a note, a provider's answer) are written out visibly, so nobody who can put text
+/// in the log can move the cursor or rewrite lines on someone else's screen. Only the colours
+/// `paint` adds, exactly, are passed through, and only when colour is on.
 struct Console: Sendable {
     let isTerminal: Bool
     let color: Bool
@@ -12,16 +18,37 @@ struct Console: Sendable {
     }
 
     func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        FileHandle.standardOutput.write(Data((safe(line) + "\n").utf8))
     }
 
-    /// Writes text as it is, without adding a newline (exports).
+    /// Writes text as it is, without adding a newline: exports (JSON lines, HTML), whose own
+    /// encoding escapes what they carry, written for files and programs.
     func outRaw(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     func err(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((safe(line) + "\n").utf8))
+    }
+
+    /// `text` with control characters escaped, newlines (between lines of our own) and the
+    /// colours of `paint` kept.
+    func safe(_ text: String) -> String {
+        guard color, text.contains("\u{1B}") else { return TerminalText.escaped(text, keepNewlines: true) }
+        var out = ""
+        var rest = Substring(text)
+        while let esc = rest.firstIndex(of: "\u{1B}") {
+            out += TerminalText.escaped(String(rest[..<esc]), keepNewlines: true)
+            let tail = rest[esc...]
+            if let sgr = Tone.sequences.first(where: { tail.hasPrefix($0) }) {
+                out += sgr
+                rest = tail.dropFirst(sgr.count)
+            } else {
+                out += "\\e"
+                rest = tail.dropFirst()
+            }
+        }
+        return out + TerminalText.escaped(String(rest), keepNewlines: true)
     }
 
     enum Tone: String {
@@ -31,6 +58,9 @@ struct Console: Sendable {
         case cyan = "36"
         case dim = "2"
         case bold = "1"
+
+        /// The exact sequences `paint` writes, the only ones passed to a terminal.
+        static let sequences = ["\u{1B}[0m"] + [Tone.green, .red, .yellow, .cyan, .dim, .bold].map { "\u{1B}[\($0.rawValue)m" }
     }
 
     func paint(_ text: String, _ tone: Tone) -> String {

@@ -21,20 +21,20 @@ enum InspectCommands {
         }
         let c = ctx.console
         let plan = state.plan!
-        c.out(c.paint("\(runID)", .bold) + "  \(plan.workflow) for \(plan.scope) (\(plan.mode.rawValue))  " + c.paint(state.status.rawValue, tone(state.status)))
-        c.out("started \(Summary.iso(state.startedAtMillis)) by \(plan.startedBy); last event \(Summary.iso(state.lastEventMillis))")
-        if let holder = try store.leaseHolder(run: runID), holder.expires > Date() { c.out("driven by \(holder.owner)") }
+        c.out(c.paint(line(runID), .bold) + "  \(line(plan.workflow)) for \(line(plan.scope)) (\(plan.mode.rawValue))  " + c.paint(state.status.rawValue, tone(state.status)))
+        c.out("started \(Summary.iso(state.startedAtMillis)) by \(line(plan.startedBy)); last event \(Summary.iso(state.lastEventMillis))")
+        if let holder = try store.leaseHolder(run: runID), holder.expires > Date() { c.out("driven by \(line(holder.owner))") }
         c.out("")
         let rows = state.orderedSteps.map { step -> [String] in
             let planned = state.planned(step.id)
             let duration = step.firstStartedMillis.flatMap { f in step.finishedMillis.map { DurationText.format(.milliseconds($0 - f)) } } ?? ""
             let undo = planned?.isCompensable == true ? (step.compensation == .pending ? (step.phase == .succeeded ? "to undo" : "") : step.compensation.rawValue) : ""
-            return [step.id, (planned?.type ?? "") + (planned?.pivot == true ? " (pivot)" : ""), step.phase.rawValue, "\(step.attempts)", duration, undo]
+            return [line(step.id), line(planned?.type ?? "") + (planned?.pivot == true ? " (pivot)" : ""), step.phase.rawValue, "\(step.attempts)", duration, undo]
         }
         for line in Table.render(["STEP", "TYPE", "STATE", "ATTEMPTS", "TOOK", "UNDO"], rows) { c.out("  " + line) }
         if let failing = state.orderedSteps.last(where: { $0.lastError != nil && $0.phase != .succeeded }), let e = failing.lastError {
             c.out("")
-            c.out("last error (\(failing.id)): \(e.message)")
+            c.out("last error (\(line(failing.id))): \(line(e.message))")
         }
         c.out("")
         Summary.print(state, ctx, json: false)
@@ -60,8 +60,8 @@ enum InspectCommands {
             return ExitCode.ok
         }
         let rows = states.map { s in
-            [s.runID, s.plan?.scope ?? "", s.plan?.workflow ?? "", s.plan?.mode.rawValue ?? "", ctx.console.paint(s.status.rawValue, tone(s.status)),
-             Summary.iso(s.startedAtMillis), s.plan?.startedBy ?? ""]
+            [line(s.runID), line(s.plan?.scope ?? ""), line(s.plan?.workflow ?? ""), s.plan?.mode.rawValue ?? "", ctx.console.paint(s.status.rawValue, tone(s.status)),
+             Summary.iso(s.startedAtMillis), line(s.plan?.startedBy ?? "")]
         }
         for line in Table.render(["RUN", "SERVICE", "WORKFLOW", "MODE", "STATE", "STARTED", "BY"], rows) { ctx.console.out(line) }
         return ExitCode.ok
@@ -81,8 +81,8 @@ enum InspectCommands {
                     "actor": .string(e.actor), "hash": .string(Hex.encode(e.hash)), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
                 ]).canonicalString)
             } else {
-                let step = e.body.stepID ?? ""
-                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(e.type.padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(describe(e))")
+                let step = line(e.body.stepID ?? "")
+                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(line(e.type).padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(line(describe(e)))")
             }
         }
         return ExitCode.ok
@@ -95,6 +95,9 @@ enum InspectCommands {
             throw CommandFailure("run \(runID) does not fold: \(e); run `cutover audit verify` on this database")
         }
     }
+
+    /// Log text on one line of a terminal: control characters and newlines written out visibly.
+    static func line(_ text: String) -> String { TerminalText.escaped(text) }
 
     static func tone(_ s: RunStatus) -> Console.Tone {
         switch s {

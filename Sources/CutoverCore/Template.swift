@@ -42,13 +42,23 @@ public enum Template {
     /// references it holds.
     static func scan(_ text: String, literal: (Substring) -> Void) -> Result<[Reference], TemplateError> {
         var refs: [Reference] = []
-        var rest = Substring(text)
-        while let open = rest.range(of: "${") {
-            literal(rest[..<open.lowerBound])
-            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                return .failure(TemplateError("unclosed \"${\" in \"\(text)\""))
+        // Byte by byte over UTF-8 (`${` and `}` are ASCII, so never inside a multi-byte
+        // character); Foundation's `range(of:)` on a substring copies the rest each time.
+        let utf8 = text.utf8
+        var start = utf8.startIndex  // where the current literal stretch begins
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let next = utf8.index(after: i)
+            guard utf8[i] == UInt8(ascii: "$"), next != utf8.endIndex, utf8[next] == UInt8(ascii: "{") else {
+                i = next
+                continue
             }
-            let inner = String(rest[open.upperBound..<close])
+            literal(text[start..<i])
+            let innerStart = utf8.index(after: next)
+            guard let close = utf8[innerStart...].firstIndex(of: UInt8(ascii: "}")) else {
+                return .failure(TemplateError("unclosed \"${\" in \"\(text.prefix(200))\""))
+            }
+            let inner = String(text[innerStart..<close])
             let parts = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard let root = parts.first, roots.contains(root), parts.count >= 2, !parts.contains("") else {
                 let hint = parts.first.map { Suggestion.hint(for: $0, in: roots) } ?? ""
@@ -59,9 +69,10 @@ public enum Template {
                 return .failure(TemplateError("bad reference \"${\(inner)}\": expected ${steps.<id>.output} or ${steps.<id>.output.<path>}"))
             }
             refs.append(Reference(root: root, path: Array(parts.dropFirst()), text: "${\(inner)}"))
-            rest = rest[rest.index(after: close)...]
+            i = utf8.index(after: close)
+            start = i
         }
-        literal(rest)
+        literal(text[start...])
         return .success(refs)
     }
 

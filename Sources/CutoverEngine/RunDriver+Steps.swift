@@ -199,6 +199,10 @@ extension RunDriver {
     /// passed, then reads it back from the store. The proof carries the lease's expiry, and
     /// providers refuse it once that has passed.
     func proof() throws -> RunProof {
+        do { try store.confirmLocation() } catch {
+            fatal = fatal ?? error
+            throw error
+        }
         try renewLease()
         let now = engine.clock.now()
         let lease: Lease?

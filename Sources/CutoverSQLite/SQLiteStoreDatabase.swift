@@ -8,6 +8,8 @@ import Foundation
 public final class SQLiteStoreDatabase: StoreDatabase {
     let db: SQLiteDatabase
     public let path: String
+    /// The file this connection opened (device and inode), to notice it deleted or replaced.
+    private let identity: FileIdentity?
 
     public var location: String { path }
 
@@ -17,6 +19,7 @@ public final class SQLiteStoreDatabase: StoreDatabase {
         self.path = path
         db = try SQLiteDatabase(path: path)
         try SQLiteSchema.setUp(db, path: path)
+        identity = FileIdentity(path)
     }
 
     /// Opens an existing database for reading only (`cutover audit verify` never writes).
@@ -24,13 +27,36 @@ public final class SQLiteStoreDatabase: StoreDatabase {
     public init(readingOnly path: String) throws {
         self.path = path
         db = try SQLiteDatabase(path: path, readOnly: true)
+        identity = FileIdentity(path)
+    }
+
+    /// The path still names the file this connection opened. A database deleted, moved or
+    /// replaced under a running driver would otherwise take its events into a file nobody
+    /// can find again.
+    public func confirmLocation() throws {
+        guard let identity else { return }
+        guard let now = FileIdentity(path) else {
+            throw StoreError(
+                .unavailable,
+                "the database \(path) is gone: it was deleted or moved while this process had it open; stopping before any further change. Find out who removed it; what this process wrote after that is lost with the file",
+                retryable: false)
+        }
+        guard now == identity else {
+            throw StoreError(
+                .unavailable,
+                "the database \(path) was replaced by another file while this process had it open; stopping before any further change. The events this process wrote are in the file that was there before",
+                retryable: false)
+        }
     }
 
     static let columns = "seq, run_id, run_seq, type, at_ms, actor, body, hash"
 
     // MARK: Transactions
 
-    public func begin() throws { try db.execute("BEGIN IMMEDIATE") }
+    public func begin() throws {
+        try confirmLocation()
+        try db.execute("BEGIN IMMEDIATE")
+    }
     public func commit() throws { try db.execute("COMMIT") }
     public func rollback() { try? db.execute("ROLLBACK") }
     public var inTransaction: Bool { db.inTransaction }
@@ -189,5 +215,18 @@ extension SQLiteStoreDatabase {
     /// - Throws: `StoreError` with SQLite's error as the cause.
     public static func execute(_ sql: String, onFileAt path: String) throws {
         try SQLiteDatabase(path: path).execute(sql)
+    }
+}
+
+/// A file's device and inode: what a path names, as opposed to the path.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }

@@ -38,6 +38,12 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         let options: AppendOptions
     }
 
+    public func confirmLocation() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try database.confirmLocation()
+    }
+
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
         try group.submit(AppendRequest(drafts: drafts, run: run, expectedNext: expectedNext, options: options))
     }

@@ -9,6 +9,10 @@ import CutoverCore
 public protocol StoreDatabase: AnyObject {
     /// Where the database is, for messages (never with a password).
     var location: String { get }
+    /// Confirms the location still names the database this connection opened (a file not
+    /// deleted or replaced; later, a PostgreSQL cluster's identity).
+    /// - Throws: `StoreError` `.unavailable`, not retryable, when it does not.
+    func confirmLocation() throws
 
     // MARK: Transactions
     /// Starts a durable write transaction that excludes other writers, in this process and others.

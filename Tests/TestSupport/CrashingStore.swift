@@ -44,6 +44,7 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     }
 
     public var location: String { inner.location }
+    public func confirmLocation() throws { try inner.confirmLocation() }
     public var durableCommits: Int { inner.durableCommits }
 
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {

@@ -10,6 +10,12 @@ public protocol EventLog: AnyObject, Sendable {
     /// Where the log lives, as a person would name it (a path; never a password).
     var location: String { get }
 
+    /// Confirms the location still names the log this handle opened: not deleted, moved or
+    /// replaced underneath. Every append checks it too; the engine also asks before each
+    /// change to the world.
+    /// - Throws: `StoreError` `.unavailable`, not retryable, when it does not.
+    func confirmLocation() throws
+
     /// Appends `drafts` to `run` as run positions `expectedNext`, `expectedNext + 1`, ...,
     /// each chained to the global head.
     /// - Throws: `StoreError` with code `.conflict` when another writer appended first,
