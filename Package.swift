@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(
             name: "SandboxTests",
             dependencies: [
-                "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
+                "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
                 "CutoverPowerDNS", "CutoverRedis", "TestSupport",
             ]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),

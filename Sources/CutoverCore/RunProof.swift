@@ -10,19 +10,26 @@ import Foundation
 public struct RunProof: Sendable, CustomStringConvertible {
     public let runID: String
     public let holder: String
-    /// The lease's expiry in milliseconds when the proof was made.
+    /// The lease's expiry in milliseconds (wall clock, as stored) when the proof was made.
     public let epoch: Int64
-    private let clock: @Sendable () -> Date
+    /// Until when, on this process's monotonic clock, it holds: the last write of the lease
+    /// plus its time to live, less a safety margin for clocks that disagree between machines.
+    private let validUntil: Duration
+    private let uptime: @Sendable () -> Duration
 
     /// For the engine only (and test contexts that stand in for it): import with
     /// `@_spi(RunProof) import CutoverCore`.
     @_spi(RunProof)
-    public init(runID: String, holder: String, epoch: Int64, clock: @escaping @Sendable () -> Date) {
+    public init(runID: String, holder: String, epoch: Int64, validUntil: Duration, uptime: @escaping @Sendable () -> Duration) {
         self.runID = runID
         self.holder = holder
         self.epoch = epoch
-        self.clock = clock
+        self.validUntil = validUntil
+        self.uptime = uptime
     }
+
+    /// Whether the proof still holds now; `check` is what adapters call.
+    public var isCurrent: Bool { uptime() < validUntil }
 
     /// Right before a mutating call: the lease the proof was made from is still current.
     /// - Throws: `StepError` `proof-expired` when it is not; nothing was sent. It is
@@ -30,11 +37,11 @@ public struct RunProof: Sendable, CustomStringConvertible {
     ///   another process took the run, and otherwise tries again with a new proof (a slow
     ///   call between asking and acting expires a proof without losing the lease).
     public func check(doing what: @autoclosure () -> String) throws {
-        let now = Int64((clock().timeIntervalSince1970 * 1_000).rounded(.down))
-        guard now < epoch else {
+        let now = uptime()
+        guard now < validUntil else {
             throw StepError(
                 code: "proof-expired",
-                message: "not \(what()): the lease on run \(runID) this proof was made from ended \(now - epoch)ms ago; nothing was sent",
+                message: "not \(what()): the hold on run \(runID) this proof was made from ended \((now - validUntil).milliseconds)ms ago (lease and safety margin); nothing was sent",
                 retryable: true)
         }
     }

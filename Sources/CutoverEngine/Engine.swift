@@ -95,6 +95,12 @@ public struct EngineConfiguration: Sendable {
     /// The actor recorded on the engine's own events.
     public var actor: String
     public var leaseTTL: Duration
+    /// How much sooner than its lease a driver stops trusting it: proofs hold until the last
+    /// write of the lease plus `leaseTTL` less this, on the monotonic clock, so clocks that
+    /// disagree by less than this between machines cannot let two drivers act at once.
+    public var leaseMargin: Duration
+    /// Called before each proof is made (a test holds a driver there, as a freeze would).
+    public var beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)?
     /// How often waits look for signals from other processes.
     public var signalPollInterval: Duration
     /// Return instead of waiting when the run waits for people (approval, paused).
@@ -105,10 +111,14 @@ public struct EngineConfiguration: Sendable {
     public var stop: StopRequest
 
     public init(
-        owner: String, actor: String, leaseTTL: Duration = .seconds(30), signalPollInterval: Duration = .seconds(1),
-        detachWhenWaiting: Bool = false, isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false },
-        stop: StopRequest = StopRequest()
+        owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,
+        signalPollInterval: Duration = .seconds(1), detachWhenWaiting: Bool = false,
+        isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }, stop: StopRequest = StopRequest(),
+        beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil
     ) {
+        // 5 s, or a sixth of a short lease.
+        self.leaseMargin = leaseMargin ?? min(.seconds(5), leaseTTL / 6)
+        self.beforeProof = beforeProof
         self.stop = stop
         self.owner = owner
         self.actor = actor

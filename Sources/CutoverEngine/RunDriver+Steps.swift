@@ -195,28 +195,27 @@ extension RunDriver {
         try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
     }
 
-    /// Proves this process holds the run right now: renews the lease when a third of it has
-    /// passed, then reads it back from the store. The proof carries the lease's expiry, and
-    /// providers refuse it once that has passed.
-    func proof() throws -> RunProof {
-        do { try store.confirmLocation() } catch {
-            fatal = fatal ?? error
-            throw error
-        }
-        try renewLease()
+    /// Proves this process holds the run right now, with a fenced write: the log is still
+    /// where it was opened, and the lease is extended only if this process holds it still
+    /// (`extendLease` fails if another driver took the run over, or took it and let it go).
+    /// The proof holds until that write plus the lease's TTL less the margin, on the
+    /// monotonic clock; providers refuse it after that.
+    func proof(step: String) async throws -> RunProof {
+        if let hold = config.beforeProof { await hold(runID, step) }
+        let before = engine.clock.uptime()
         let now = engine.clock.now()
-        let lease: Lease?
-        do { lease = try store.leaseHolder(run: runID) } catch {
+        do {
+            try store.confirmLocation()
+            try store.extendLease(run: runID, owner: config.owner, now: now, ttl: config.leaseTTL)
+        } catch {
             fatal = fatal ?? error
             throw error
         }
-        guard let lease, lease.owner == config.owner, lease.expires > now else {
-            let error = StoreError.leaseLost(run: runID, owner: lease?.owner)
-            fatal = fatal ?? error
-            throw error
-        }
+        leaseWritten(at: now, startedAt: before)
         let clock = engine.clock
-        return RunProof(runID: runID, holder: lease.owner, epoch: lease.expiresMillis, clock: { clock.now() })
+        return RunProof(
+            runID: runID, holder: config.owner, epoch: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)) + config.leaseTTL.milliseconds,
+            validUntil: leaseTrustedUntil, uptime: { clock.uptime() })
     }
 }
 
@@ -268,6 +267,6 @@ struct DriverContext: StepContext {
     }
 
     func proof() async throws -> RunProof {
-        try await driver.proof()
+        try await driver.proof(step: stepID)
     }
 }

@@ -15,6 +15,21 @@ actor RunDriver {
     var chained: (id: String, attempt: Int)?
     /// When the lease was last extended (every append extends it too).
     private var leaseRenewedAt = Date.distantPast
+    /// Until when, on the monotonic clock, this process may trust its lease: the uptime just
+    /// before the last write that extended it, plus the TTL, less the margin.
+    private(set) var leaseTrustedUntil: Duration = .zero
+
+    /// Records that a write which extends the lease succeeded; `startedAt` is the uptime
+    /// read before the write was sent (what the store's expiry counts from, at the latest).
+    private func leaseExtended(startedAt: Duration) {
+        leaseTrustedUntil = startedAt + config.leaseTTL - config.leaseMargin
+    }
+
+    /// A proof's fenced write extended the lease.
+    func leaseWritten(at now: Date, startedAt: Duration) {
+        leaseRenewedAt = now
+        leaseExtended(startedAt: startedAt)
+    }
 
     var store: any EventStore { engine.store }
     var config: EngineConfiguration { engine.configuration }
@@ -94,7 +109,9 @@ actor RunDriver {
 
     private func takeLease() throws {
         let isGone = config.isOwnerGone
+        let before = engine.clock.uptime()
         try store.acquireLease(run: runID, owner: config.owner, now: engine.clock.now(), ttl: config.leaseTTL, isGone: { isGone($0) })
+        leaseExtended(startedAt: before)
     }
 
     /// Renews the lease once a third of its time has passed; a failure here means another
@@ -103,7 +120,11 @@ actor RunDriver {
         let now = engine.clock.now()
         guard now.timeIntervalSince(leaseRenewedAt) * 3 >= Double(config.leaseTTL.milliseconds) / 1_000 else { return }
         do {
-            try takeLease()
+            // Extended only while this process holds it: a lease another driver took over,
+            // or took and let go when it finished the run, is never taken back here.
+            let before = engine.clock.uptime()
+            try store.extendLease(run: runID, owner: config.owner, now: now, ttl: config.leaseTTL)
+            leaseExtended(startedAt: before)
             leaseRenewedAt = now
         } catch {
             fatal = fatal ?? error
@@ -127,6 +148,7 @@ actor RunDriver {
 
     func append(_ bodies: [EventBody], unlock: Bool, relock: Bool) throws -> Bool {
         let now = engine.clock.now()
+        let before = engine.clock.uptime()
         let scope = state.plan?.scope
         let drafts = bodies.map { EventDraft(at: now, actor: config.actor, body: $0) }
         do {
@@ -136,6 +158,7 @@ actor RunDriver {
                     leaseOwner: config.owner, now: now, lockScope: relock ? scope : nil, unlockScope: unlock ? scope : nil,
                     leaseTTL: config.leaseTTL))
             leaseRenewedAt = now
+            leaseExtended(startedAt: before)
             try fold(events)
             return true
         } catch let e as StoreError where e.code == .conflict {

@@ -160,6 +160,22 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         }
     }
 
+    public func extendLease(run: String, owner: String, now: Date, ttl: Duration) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try database.begin()
+        do {
+            guard let holder = try database.lease(of: run), holder.owner == owner else {
+                throw StoreError.leaseLost(run: run, owner: try database.lease(of: run)?.owner)
+            }
+            try database.putLease(Lease(owner: owner, expiresMillis: Self.millis(now) + ttl.milliseconds), run: run)
+            try database.commit()
+        } catch {
+            database.rollback()
+            throw error
+        }
+    }
+
     public func releaseLease(run: String, owner: String) throws {
         try withDatabase { try $0.deleteLease(run: run, owner: owner) }
     }

@@ -71,6 +71,10 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     public func appendCheckpoint(_ draft: CheckpointDraft) throws -> StoredCheckpoint { try alive { try inner.appendCheckpoint(draft) } }
     public func checkpoints() throws -> [StoredCheckpoint] { try alive { try inner.checkpoints() } }
 
+    public func extendLease(run: String, owner: String, now: Date, ttl: Duration) throws {
+        try alive { try inner.extendLease(run: run, owner: owner, now: now, ttl: ttl) }
+    }
+
     public func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws {
         try alive { try inner.acquireLease(run: run, owner: owner, now: now, ttl: ttl, isGone: isGone) }
     }

@@ -11,8 +11,16 @@ public final class SimulatedClock: RunClock, @unchecked Sendable {
 
     @TaskLocal static var deadline: Date?
 
+    private let start: Date
+
     public init(start: Date = Date(timeIntervalSince1970: 1_790_000_000)) {
         current = start
+        self.start = start
+    }
+
+    /// Simulated time since the clock was made: leases are measured in simulated time too.
+    public func uptime() -> Duration {
+        .milliseconds(Int64((now().timeIntervalSince(start) * 1_000).rounded()))
     }
 
     public func now() -> Date {

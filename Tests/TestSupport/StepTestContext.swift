@@ -30,22 +30,30 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
 
     public func proof() async throws -> RunProof {
         lock.withLock { proofs += 1 }
-        return RunProof(runID: runID, holder: "test", epoch: Int64((Date().timeIntervalSince1970 + holdFor) * 1_000), clock: { Date() })
+        return Self.proof(runID: runID, holder: "test", lasting: holdFor)
     }
 
     /// A proof whose lease expired `ago` seconds ago: what a driver frozen past its lease holds.
     public static func staleProof(ago: TimeInterval = 1) -> RunProof {
-        RunProof(runID: "run-test", holder: "frozen", epoch: Int64((Date().timeIntervalSince1970 - ago) * 1_000), clock: { Date() })
+        proof(runID: "run-test", holder: "frozen", lasting: -ago)
+    }
+
+    /// A proof on the system's monotonic clock that holds for `lasting` seconds from now.
+    static func proof(runID: String, holder: String, lasting: TimeInterval) -> RunProof {
+        let clock = SystemUptime()
+        let until = clock.uptime() + .milliseconds(Int64(lasting * 1_000))
+        return RunProof(runID: runID, holder: holder, epoch: Int64((Date().timeIntervalSince1970 + lasting) * 1_000), validUntil: until, uptime: { clock.uptime() })
     }
 
     /// A proof made from a lease that ends `lasting` seconds from now on `clock`.
     public static func proof(runID: String, clock: SimulatedClock, lasting: TimeInterval) -> RunProof {
-        RunProof(runID: runID, holder: "test", epoch: Int64((clock.now().timeIntervalSince1970 + lasting) * 1_000), clock: { clock.now() })
+        let until = clock.uptime() + .milliseconds(Int64(lasting * 1_000))
+        return RunProof(runID: runID, holder: "test", epoch: Int64((clock.now().timeIntervalSince1970 + lasting) * 1_000), validUntil: until, uptime: { clock.uptime() })
     }
 
     /// A proof good for an hour, for calling adapters directly.
     public static func freshProof() -> RunProof {
-        RunProof(runID: "run-test", holder: "test", epoch: Int64((Date().timeIntervalSince1970 + 3_600) * 1_000), clock: { Date() })
+        proof(runID: "run-test", holder: "test", lasting: 3_600)
     }
 
     public var idempotencyKey: String { "\(runID)/\(stepID)" }
@@ -76,4 +84,11 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     public func note(_ message: String) async throws {
         lock.withLock { recorded.append(message) }
     }
+}
+
+/// The system's monotonic clock as `RunClock.uptime` reads it.
+struct SystemUptime: RunClock {
+    func now() -> Date { Date() }
+    func sleep(until deadline: Date) async throws {}
+    func withDeadline<T: Sendable>(_ deadline: Date, _ body: @Sendable @escaping () async throws -> T) async throws -> T { try await body() }
 }

@@ -8,6 +8,11 @@ public protocol RunCoordination: AnyObject, Sendable {
     /// one whose holder `isGone`, is taken over.
     /// - Throws: `StoreError` with code `.leaseHeld` naming the live holder.
     func acquireLease(run: String, owner: String, now: Date, ttl: Duration, isGone: (String) -> Bool) throws
+    /// Extends the lease on `run` until `now + ttl`, only if `owner` holds it still (expired
+    /// or not, as long as nobody took it over or released it): the fenced check a driver
+    /// makes right before it changes the world.
+    /// - Throws: `StoreError` with code `.leaseLost` naming the holder, if any.
+    func extendLease(run: String, owner: String, now: Date, ttl: Duration) throws
     /// Gives the lease up, if `owner` holds it.
     func releaseLease(run: String, owner: String) throws
     /// The holder of `run`'s lease and when it expires, if anyone holds it.
