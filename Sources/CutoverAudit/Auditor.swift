@@ -19,6 +19,9 @@ public enum Auditor {
         let key = try Ed25519Key.generate()
         let dir = URL(fileURLWithPath: privatePath).deletingLastPathComponent().path
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if FileOutput.isWritableByOthers(dir) {
+            throw KeyError("\(dir) can be written by others: anyone could replace the public key auditors check signatures with. Keep keys in a folder only you can write (chmod go-w \(dir), or --dir elsewhere)")
+        }
         let fd = open(privatePath, O_CREAT | O_EXCL | O_WRONLY, 0o600)
         guard fd >= 0 else { throw KeyError("cannot create \(privatePath): \(String(cString: strerror(errno)))") }
         let pem = Array(try key.privatePEM().utf8)
@@ -26,7 +29,7 @@ public enum Auditor {
         fsync(fd)
         close(fd)
         guard written == pem.count else { throw KeyError("could not write \(privatePath)") }
-        try key.publicPEM().write(toFile: publicPath, atomically: true, encoding: .utf8)
+        try FileOutput.write(try key.publicPEM(), to: publicPath, mode: 0o644)
         return key.fingerprint
     }
 

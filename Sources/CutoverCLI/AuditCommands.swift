@@ -83,7 +83,8 @@ enum AuditCommands {
             let c = ctx.console
             if let f = report.findings.first {
                 c.out(c.paint("✗ broken", .red) + " at " + f.description)
-                c.out("  \(source): the first \(report.events - 1) event(s) checked out; nothing from this position on can be trusted")
+                let good = max(0, report.events - 1)
+                c.out("  \(source): " + (good == 0 ? "no event checked out" : "the first \(good) event(s) checked out") + "; nothing from this position on can be trusted")
             } else {
                 c.out(c.paint("✓ intact", .green) + ": \(report.events) events (\(report.firstSeq ?? 0)...\(report.lastSeq ?? 0)) recomputed, \(report.runsFolded) run(s)\(report.schedulesFolded > 0 ? " and \(report.schedulesFolded) schedule(s)" : "") fold to legal states, \(report.checkpoints) checkpoint(s) match the chain")
                 if report.signaturesChecked {
@@ -184,7 +185,8 @@ enum AuditCommands {
             text = HTMLReport.render(state: state, timeline: Timeline(runID: run, events: events), report: DrillReport(state), verification: verification)
         }
         if let out = args["-o"] {
-            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CommandFailure("cannot write \(out): \(error.localizedDescription)") }
+            // 0600: an export holds the run's whole history, like the database it came from.
+            do { try FileOutput.write(text, to: out, mode: 0o600) } catch { throw CommandFailure("\(error)") }
             ctx.console.err("wrote \(out) (\(text.utf8.count) bytes)")
         } else {
             ctx.console.outRaw(text)

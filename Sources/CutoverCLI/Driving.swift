@@ -53,7 +53,14 @@ enum Driving {
             ctx.console.out("run \(run) is being driven by \(holder.owner); that process will act on this")
             return ExitCode.ok
         }
-        return try await drive(run, store: store, ctx, detach: detach, json: json, goal: goal)
+        do {
+            return try await drive(run, store: store, ctx, detach: detach, json: json, goal: goal)
+        } catch let e as StoreError where e.code == .leaseHeld {
+            // Another process took the run between the look above and our own attempt: the
+            // same answer as if it had been there first.
+            ctx.console.out("run \(run) is being driven by \(e.holder ?? "another process"); that process will act on this")
+            return ExitCode.ok
+        }
     }
 
     static func exitCode(_ state: RunState, detached: Bool, goal: Goal) -> Int32 {

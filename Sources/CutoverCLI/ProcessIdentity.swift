@@ -14,7 +14,19 @@ enum ProcessIdentity {
         let parts = owner.split(separator: ":")
         guard parts.count >= 3, String(parts[0]) == host, let pid = Int32(parts[1]) else { return false }
         if pid == getpid() { return false }
-        return kill(pid, 0) == -1 && errno == ESRCH
+        if kill(pid, 0) == -1 && errno == ESRCH { return true }
+        // A killed driver its parent has not reaped yet is a zombie: it exists, but it will
+        // never act again.
+        return isZombie(pid)
+    }
+
+    /// Whether `/proc/PID/stat` says the process is a zombie (state `Z`, after the `)` that
+    /// ends the command name, which may itself hold spaces and parentheses).
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     /// The person running the command: `CUTOVER_ACTOR`, else the login name.

@@ -90,9 +90,9 @@ enum SchedulerHost {
             let verification = try Auditor.verify(store, run: state.runID, key: ctx.signingKey()).0
             let html = HTMLReport.render(state: state, timeline: Timeline(runID: state.runID, events: events), report: DrillReport(state), verification: verification)
             let dir = URL(fileURLWithPath: ctx.dbPath).deletingLastPathComponent().appendingPathComponent("reports")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let file = dir.appendingPathComponent("\(state.runID).html")
-            try html.write(to: file, atomically: true, encoding: .utf8)
+            try FileOutput.write(html, to: file.path, mode: 0o600)
             return file.standardizedFileURL.path
         } catch {
             ctx.console.err("warning: no HTML report for \(state.runID): \(error)")

@@ -74,7 +74,8 @@ enum SignalCommands {
         let store = try ctx.openStore(creating: false)
         let state = try InspectCommands.fold(runID, store)
         guard state.status == .succeeded || state.status == .needsAttention else {
-            throw CommandFailure("run \(runID) is \(state.status.rawValue); rollback undoes a succeeded run or one that needs attention (nothing recorded)")
+            let hint = state.status == .compensating ? "; its rollback is under way or was interrupted: `cutover resume \(runID)` carries it on" : ""
+            throw CommandFailure("run \(runID) is \(state.status.rawValue); rollback undoes a succeeded run or one that needs attention (nothing recorded)\(hint)")
         }
         do {
             _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store, relock: state.status == .succeeded)

@@ -2,8 +2,8 @@
 public struct ParameterField: Sendable {
     public enum FieldType: Sendable, Equatable {
         case string
-        case integer(min: Int64?)
-        case number
+        case integer(min: Int64?, max: Int64? = nil)
+        case number(min: Double? = nil, max: Double? = nil)
         case boolean
         /// `30s`, `5m`, `250ms`.
         case duration
@@ -45,8 +45,18 @@ public struct ParameterField: Sendable {
     public var expectation: String {
         switch type {
         case .string: "a string"
-        case .integer(let min): min.map { $0 > 0 ? "a positive integer" : "an integer of at least \($0)" } ?? "an integer"
-        case .number: "a number"
+        case .integer(let min, let max):
+            switch (min, max) {
+            case (let lo?, let hi?): "an integer from \(lo) to \(hi)"
+            case (let lo?, nil): lo > 0 ? "a positive integer" : "an integer of at least \(lo)"
+            case (nil, let hi?): "an integer of at most \(hi)"
+            case (nil, nil): "an integer"
+            }
+        case .number(let min, let max):
+            switch (min, max) {
+            case (let lo?, let hi?): "a number from \(lo.formatted()) to \(hi.formatted())"
+            default: "a number"
+            }
         case .boolean: "true or false"
         case .duration: "a duration like \"30s\", \"5m\" or \"250ms\""
         case .url: "an http:// or https:// URL"
@@ -64,11 +74,12 @@ public struct ParameterField: Sendable {
         let ok: Bool
         switch type {
         case .string: ok = value.stringValue != nil
-        case .integer(let min):
-            if case .int(let i) = value { ok = min.map { i >= $0 } ?? true } else { ok = false }
-        case .number: ok = value.doubleValue != nil
+        case .integer(let min, let max):
+            if case .int(let i) = value { ok = (min.map { i >= $0 } ?? true) && (max.map { i <= $0 } ?? true) } else { ok = false }
+        case .number(let min, let max):
+            if let d = value.doubleValue { ok = d.isFinite && (min.map { d >= $0 } ?? true) && (max.map { d <= $0 } ?? true) } else { ok = false }
         case .boolean: ok = value.boolValue != nil
-        case .duration: ok = value.stringValue.flatMap(DurationText.parse) != nil
+        case .duration: ok = value.stringValue.flatMap(DurationText.parse).map { $0 <= Self.longestDuration } ?? false
         case .url: ok = value.stringValue.map(Self.isURL) ?? false
         case .secret(let literal):
             guard let s = value.stringValue else { ok = false; break }
@@ -85,6 +96,9 @@ public struct ParameterField: Sendable {
         if let text = value.stringValue, text.contains("://") { return "expected \(expectation), got \"\(URLText.redacted(text))\"" }
         return "expected \(expectation), got \(value.shortDescription)"
     }
+
+    /// The longest duration any parameter takes: a year (a longer wait or window is a typo).
+    public static let longestDuration = Duration.seconds(366 * 24 * 3_600)
 
     static func isURL(_ s: String) -> Bool {
         (s.hasPrefix("http://") || s.hasPrefix("https://")) && s.count > 8

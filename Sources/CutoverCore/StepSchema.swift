@@ -67,20 +67,23 @@ extension Param where Value == String? {
 }
 
 extension Param where Value == Int {
-    public static func integer(_ name: String, min: Int64? = nil, default d: Int? = nil, _ help: String) -> Self {
-        Self(ParameterField(name, .integer(min: min), help, default: d.map { .int(Int64($0)) }), absent: always(d)) { $0.intValue.map(Int.init) }
+    /// Every integer parameter has bounds: a value far outside what makes sense is a typo.
+    public static func integer(_ name: String, _ range: ClosedRange<Int64>, default d: Int? = nil, _ help: String) -> Self {
+        Self(ParameterField(name, .integer(min: range.lowerBound, max: range.upperBound), help, default: d.map { .int(Int64($0)) }), absent: always(d)) {
+            $0.intValue.map(Int.init)
+        }
     }
 }
 
 extension Param where Value == Int? {
-    public static func integer(_ name: String, min: Int64? = nil, _ help: String) -> Self {
-        Self(ParameterField(name, .integer(min: min), help), absent: { nil }) { $0.intValue.map(Int.init) }
+    public static func integer(_ name: String, _ range: ClosedRange<Int64>, _ help: String) -> Self {
+        Self(ParameterField(name, .integer(min: range.lowerBound, max: range.upperBound), help), absent: { nil }) { $0.intValue.map(Int.init) }
     }
 }
 
 extension Param where Value == Double {
-    public static func number(_ name: String, default d: Double, _ help: String) -> Self {
-        Self(ParameterField(name, .number, help, default: .double(d)), absent: { d }) { $0.doubleValue }
+    public static func number(_ name: String, _ range: ClosedRange<Double>, default d: Double, _ help: String) -> Self {
+        Self(ParameterField(name, .number(min: range.lowerBound, max: range.upperBound), help, default: .double(d)), absent: { d }) { $0.doubleValue }
     }
 }
 

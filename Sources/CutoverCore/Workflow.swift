@@ -149,15 +149,17 @@ extension Workflow {
                 else { continue }
                 resolved = r
             }
+            // Where a resolved value came from, so the person knows which file to fix.
+            let source = value.stringValue?.contains("${runbook.") == true ? " in \(runbook?.file ?? "the runbook")" : ""
             if let problem = field.check(resolved) {
-                c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription))"))
+                c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription)\(source))"))
             } else if case .target(let capability) = field.type, let target = resolved.objectValue {
                 if let name = target["provider"]?.stringValue, let schema = providers[name], !schema.capabilities.contains(capability) {
-                    c.add(fieldPath, "\(resolved == value ? "this" : value.shortDescription) is a \(name) target, which is not \(capability.noun); \(type.name) needs one of \(providers.offering(capability).joined(separator: ", "))")
+                    c.add(fieldPath, "\(resolved == value ? "this" : value.shortDescription) is a \(name) target\(source), which is not \(capability.noun); \(type.name) needs one of \(providers.offering(capability).joined(separator: ", "))")
                 } else {
                     // Written here, or from a runbook or a workflow parameter: checked in full
                     // (a runbook that failed its own checks never gets this far).
-                    let from = resolved == value ? "" : " (in \(value.shortDescription))"
+                    let from = resolved == value ? "" : " (in \(value.shortDescription)\(source))"
                     for (p, m) in providers.problems(in: target, at: fieldPath, needing: capability, from: .workflow) { c.add(p, m + from) }
                 }
             }

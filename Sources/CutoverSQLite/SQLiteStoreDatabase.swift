@@ -20,6 +20,20 @@ public final class SQLiteStoreDatabase: StoreDatabase {
         db = try SQLiteDatabase(path: path)
         try SQLiteSchema.setUp(db, path: path)
         identity = FileIdentity(path)
+        try Self.keepPrivate(path)
+    }
+
+    /// The database holds who did what to production: readable by its owner only. One made
+    /// 0644 by hand or by another tool is narrowed to 0600 when opened for writing (its WAL
+    /// and shared-memory files too); one this process may not narrow is refused.
+    static func keepPrivate(_ path: String) throws {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var st = stat()
+            guard stat(file, &st) == 0, st.st_mode & 0o077 != 0 else { continue }
+            guard chmod(file, st.st_mode & 0o700) == 0 else {
+                throw StoreError(.readOnly, "\(file) can be read or written by others (mode \(String(st.st_mode & 0o777, radix: 8))) and this process cannot narrow it: chmod 600 \(file)", retryable: false)
+            }
+        }
     }
 
     /// Opens an existing database for reading only (`cutover audit verify` never writes).

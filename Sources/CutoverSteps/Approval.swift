@@ -9,7 +9,7 @@ public struct Approval: StepType {
 
     public static let name = "approval"
     public static let kind = StepKind.check
-    static let required = Param<Int>.integer("required", min: 1, default: 1, "how many distinct approvers")
+    static let required = Param<Int>.integer("required", 1...100, default: 1, "how many distinct approvers")
     static let approvers = Param<[String]?>.stringList("approvers", "who may approve; default anyone but the starter of a live run")
     static let message = Param<String?>.string("message", "what the approvers are asked")
     public static let schema = StepSchema(required, approvers, message)

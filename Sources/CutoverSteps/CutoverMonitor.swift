@@ -19,7 +19,7 @@ public struct CutoverMonitor: StepType {
     static let window = Param<Duration>.duration("window", "how long to watch")
     static let interval = Param<Duration>.duration("interval", default: "500ms", "time between probes")
     static let p95 = Param<Duration?>.duration("p95", "the highest acceptable 95th-percentile latency")
-    static let errorRate = Param<Double>.number("errorRate", default: 0, "the highest acceptable fraction of failed probes")
+    static let errorRate = Param<Double>.number("errorRate", 0...1, default: 0, "the highest acceptable fraction of failed probes")
     static let requestTimeout = Param<Duration>.duration("requestTimeout", default: "5s", "per probe")
     public static let schema = StepSchema(url, window, interval, p95, errorRate, requestTimeout)
 

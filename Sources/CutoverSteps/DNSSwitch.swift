@@ -26,7 +26,7 @@ public struct DNSSwitch: StepType {
     static let recordName = Param<String>.string("name", "the record name, like recommendations.example.test.")
     static let type = Param<String>.oneOf("type", ["A", "AAAA", "CNAME"], default: "A", "record type")
     static let records = Param<[String]>.stringList("records", "the new record values")
-    static let ttl = Param<Int?>.integer("ttl", min: 1, "TTL in seconds (default: the old record's, else 60)")
+    static let ttl = Param<Int?>.integer("ttl", 1...604_800, "TTL in seconds (default: the old record's, else 60)")
     static let nameserver = Param<String?>.string("nameserver", "an authoritative server to confirm with a DNS query, host:port")
     static let confirmWithin = Param<Duration>.duration("confirmWithin", default: "30s", "how long to wait for the nameserver to answer the change")
     public static let schema = StepSchema(zone, recordName, type, records, ttl, nameserver, confirmWithin)

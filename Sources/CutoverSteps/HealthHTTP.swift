@@ -14,8 +14,8 @@ public struct HealthHTTP: StepType {
     public static let name = "health.http"
     public static let kind = StepKind.check
     static let url = Param<String>.url("url", "the endpoint to probe")
-    static let requests = Param<Int>.integer("requests", min: 1, default: 5, "how many requests")
-    static let expectStatus = Param<Int>.integer("expectStatus", min: 100, default: 200, "the status every answer must have")
+    static let requests = Param<Int>.integer("requests", 1...10_000, default: 5, "how many requests")
+    static let expectStatus = Param<Int>.integer("expectStatus", 100...599, default: 200, "the status every answer must have")
     static let p95 = Param<Duration?>.duration("p95", "the highest acceptable 95th-percentile latency")
     static let jsonField = Param<String?>.string("jsonField", "a top-level field of the JSON answer to check")
     static let jsonEquals = Param<String?>.string("jsonEquals", "the value jsonField must have")

@@ -24,7 +24,7 @@ public struct InstancesScale: StepType {
     public static let kind = StepKind.compensable
     public static let compensation: String? = "sets the group's desired capacity back to what it was and waits for it"
     static let group = Param<ProviderTarget>.target("group", .instanceGroup, "the instance group, like \"${runbook.dr.gpuGroup}\"")
-    static let capacity = Param<Int>.integer("capacity", min: 0, "the desired capacity to reach")
+    static let capacity = Param<Int>.integer("capacity", 0...10_000, "the desired capacity to reach")
     static let waitFor = Param<Duration>.duration("waitFor", default: "10m", "how long to wait for the instances to run")
     static let pollInterval = Param<Duration>.duration("pollInterval", default: "2s", "how often to look")
     public static let schema = StepSchema(group, capacity, waitFor, pollInterval)

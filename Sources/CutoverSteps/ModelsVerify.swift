@@ -28,7 +28,7 @@ public struct ModelsVerify: StepType {
     static let primary = Param<ProviderTarget>.target("primary", .objectStore, "the primary's model registry, like \"${runbook.primary.models}\"")
     static let dr = Param<ProviderTarget>.target("dr", .objectStore, "the DR model registry, like \"${runbook.dr.models}\"")
     static let manifest = Param<String>.string("manifest", "the key of the current model manifest in the primary's registry, like recsys/current.json")
-    static let maxArtifactBytes = Param<Int>.integer("maxArtifactBytes", min: 1, default: 1 << 30, "the largest artifact read")
+    static let maxArtifactBytes = Param<Int>.integer("maxArtifactBytes", 1...(1 << 40), default: 1 << 30, "the largest artifact read")
     public static let schema = StepSchema(primary, dr, manifest, maxArtifactBytes)
 
     let providers: ProviderCatalog

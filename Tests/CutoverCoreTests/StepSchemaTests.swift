@@ -15,7 +15,7 @@ import TestSupport
         static func kind(with parameters: [String: JSONValue]) -> StepKind { parameters["undo"] == nil ? .check : .compensable }
         static let command = Param<String>.string("command", "what to run")
         static let undo = Param<String?>.string("undo", "what puts it back")
-        static let tries = Param<Int>.integer("tries", min: 1, default: 3, "how often")
+        static let tries = Param<Int>.integer("tries", 1...100, default: 3, "how often")
         static let within = Param<Duration>.duration("within", default: "5s", "how long")
         static let schema = StepSchema(command, undo, tries, within)
         func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
@@ -43,7 +43,7 @@ import TestSupport
             try StepParameters(.object(["tries": .int(0), "within": .string("soon")]), for: Undoable.self)
         }
         #expect(error?.code == "bad-parameters")
-        #expect(error?.message == #"command: missing; sim.undoable needs a string; tries: expected a positive integer, got 0; within: expected a duration like "30s", "5m" or "250ms", got "soon""#)
+        #expect(error?.message == #"command: missing; sim.undoable needs a string; tries: expected an integer from 1 to 100, got 0; within: expected a duration like "30s", "5m" or "250ms", got "soon""#)
     }
 
     @Test func parametersFromAnotherBuildAreNamedAsSuch() async throws {

@@ -151,7 +151,7 @@ import TestSupport
     @Test func aTargetOfTheWrongCapabilityIsRefused() throws {
         let found = try workflowIssues(#"{"id": "scale", "type": "instances.scale", "with": {"group": "${runbook.dr.redis}", "capacity": 2}}"#)
         #expect(found.map(\.path) == ["steps[0].with.group"])
-        #expect(found.first?.message == #""${runbook.dr.redis}" is a redis target, which is not an instance group; instances.scale needs one of aws-autoscaling"#)
+        #expect(found.first?.message == #""${runbook.dr.redis}" is a redis target in runbooks/svc.json, which is not an instance group; instances.scale needs one of aws-autoscaling"#)
     }
 
     @Test func aNameWhereATargetBelongsSaysWhatATargetIs() throws {

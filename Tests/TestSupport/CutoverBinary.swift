@@ -12,6 +12,11 @@ public enum CutoverBinary {
         public var stdout: String
         public var stderr: String
         public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs `cutover ARGS` in `directory` and waits for it.
