@@ -42,11 +42,46 @@ public enum Auditor {
             CheckpointDraft(seq: target.seq, hash: target.hash, atMillis: at, key: key.fingerprint, signature: try key.sign(message)))
     }
 
+    /// A checkpoint as an auditor keeps it, away from the database: canonical JSON.
+    public static func keptText(_ cp: StoredCheckpoint, database: String) -> String {
+        JSONValue.object([
+            "format": .string("cutover-checkpoint-1"), "database": .string(database),
+            "checkpoint": .object([
+                "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis), "key": .string(cp.key),
+                "signature": .string(Hex.encode(cp.signature)),
+            ]),
+        ]).canonicalString + "\n"
+    }
+
+    /// Reads a kept checkpoint back (its number is 0: "the checkpoint you kept").
+    /// - Throws: `KeyError` naming the file and what is wrong with it.
+    public static func readKept(_ text: String, source: String) throws -> StoredCheckpoint {
+        guard let v = try? JSONValue.parse(Data(text.utf8)), v["format"]?.stringValue == "cutover-checkpoint-1", let c = v["checkpoint"],
+            let seq = c["seq"]?.intValue, let hash = c["hash"]?.stringValue.flatMap(Hex.decode), hash.count == 32,
+            let at = c["at"]?.intValue, let key = c["key"]?.stringValue, let sig = c["signature"]?.stringValue.flatMap(Hex.decode)
+        else { throw KeyError("\(source) is not a checkpoint written by `cutover audit checkpoint -o`") }
+        return StoredCheckpoint(n: 0, seq: seq, hash: hash, atMillis: at, key: key, signature: sig)
+    }
+
+    /// Where `cutover keys trust` pins the auditor's trusted public key: in the auditor's own
+    /// configuration, never next to the database (whoever can change the database could
+    /// change a key kept beside it).
+    public static func pinnedKeyPath(environment: [String: String]) -> String? {
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["HOME"].map { $0 + "/.config" }
+        return base.map { $0 + "/cutover/trusted.pub.pem" }
+    }
+
     /// Verifies the whole database, or one run's events and the chain links around them.
     /// Reads only.
-    public static func verify(_ log: any EventLog, run: String? = nil, key: Ed25519Key?, fold: Bool = true) throws -> (VerifyReport, [String: RunState]) {
+    /// - Parameter kept: a checkpoint the auditor kept from an earlier look (`cutover audit
+    ///   checkpoint -o`): the log must still hold the chain it signed, position for position.
+    public static func verify(_ log: any EventLog, run: String? = nil, key: Ed25519Key?, fold: Bool = true, kept: StoredCheckpoint? = nil) throws -> (VerifyReport, [String: RunState]) {
         let started = Date()
-        let checkpoints = try log.checkpoints()
+        var checkpoints = try log.checkpoints()
+        if let kept {
+            guard run == nil else { throw KeyError("a kept checkpoint is held against the whole log: drop --run") }
+            checkpoints.append(kept)
+        }
         var audit: ChainAudit
         var from: Int64 = 1
         var through: Int64 = .max

@@ -10,6 +10,8 @@ public struct Finding: Sendable, Equatable, CustomStringConvertible {
         case badSignature = "bad-signature"
         case illegalState = "illegal-state"
         case malformed
+        /// A finished run no checkpoint of the trusted key covers.
+        case unsigned
     }
 
     public var kind: Kind
@@ -73,6 +75,11 @@ public struct ChainAudit {
     /// Folding threads, when parallel; each run is folded by one of them, in its order.
     private let pipelines: [FoldPipeline]
     private var partitionOf: [String: Int] = [:]
+    /// The events that ended a run (their type one of `finishing`), in order: what a trusted
+    /// key's checkpoints must cover. Read from the type, so the chain-only path
+    /// judges exactly as the folding one.
+    private var finishes: [(seq: Int64, run: String, type: String)] = []
+    private static let finishing: [[UInt8]] = ["RunSucceeded", "RunRolledBack", "RunFailed", "RunAborted"].map { Array($0.utf8) }
     private var partitionRows: [Int] = []
     private var currentPartition = 0
     public private(set) var report = VerifyReport()
@@ -106,9 +113,9 @@ public struct ChainAudit {
     private mutating func checkSignature(_ cp: StoredCheckpoint) {
         guard let key, !broken else { return }
         if cp.key != key.fingerprint {
-            fail(.badSignature, cp.seq, "checkpoint #\(cp.n) names key \(cp.key), not the trusted key \(key.fingerprint): it was signed by someone else")
+            fail(.badSignature, cp.seq, "\(Self.name(cp)) names key \(cp.key), not the trusted key \(key.fingerprint): it was signed by someone else")
         } else if !key.verify(cp.signature, of: cp.message) {
-            fail(.badSignature, cp.seq, "checkpoint #\(cp.n) has a signature that \(key.fingerprint) did not make: the checkpoint or its signature was changed")
+            fail(.badSignature, cp.seq, "\(Self.name(cp)) has a signature that \(key.fingerprint) did not make: the checkpoint or its signature was changed")
         }
     }
 
@@ -166,6 +173,10 @@ public struct ChainAudit {
             return false
         }
         currentPosition = r.runSeq
+        if r.type.count >= 9, r.type[0] == UInt8(ascii: "R"), r.type[2] == UInt8(ascii: "n"),
+            let t = Self.finishing.first(where: { $0.elementsEqual(r.type) }) {
+            finishes.append((r.seq, currentRun, String(decoding: t, as: UTF8.self)))
+        }
         if currentFolded {
             if pipelines.isEmpty {
                 folder.apply(r, run: currentRun, bytesThrough: verifier.bytes)
@@ -178,7 +189,7 @@ public struct ChainAudit {
             pending.removeFirst()
             if cp.seq == r.seq, !cp.hash.elementsEqual(verifier.link) {
                 breakRow = r.seq
-                fail(.edited, r.seq, "checkpoint #\(cp.n) signed a different chain hash at this position: the events up to here were changed and re-hashed")
+                fail(.edited, r.seq, "\(Self.name(cp)) signed a different chain hash at this position: the events up to here were changed and re-hashed")
                 return false
             }
             if cp.seq == r.seq { signedSeqs.append(r.seq) }
@@ -221,14 +232,31 @@ public struct ChainAudit {
         }
         if !broken, let cp = pending.first {
             let end = report.lastSeq ?? (verifier.expectedSeq - 1)
-            fail(.truncated, end + 1, "checkpoint #\(cp.n) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
+            fail(.truncated, end + 1, "\(Self.name(cp)) signed the log up to event \(cp.seq), but it ends at \(end): events after \(end) were removed")
         }
+        if !broken, let key { requireSignatures(of: key) }
         report.bytes = foldBrokeAtBytes ?? verifier.bytes
         let lastCheckpointSeq = signedSeqs.last { $0 <= (report.lastSeq ?? 0) } ?? 0
         report.runsFolded = folder.states.count
         report.schedulesFolded = folder.schedules.count
         report.eventsAfterLastCheckpoint = max(0, (report.lastSeq ?? 0) - max(lastCheckpointSeq, (report.firstSeq ?? 1) - 1))
         return report
+    }
+
+    /// With a trusted key, every finished run must be covered by a checkpoint it signed (at or
+    /// after the run's last event): otherwise its events could have been rewritten and the
+    /// chain recomputed after them, and deleting the checkpoints would hide it.
+    private mutating func requireSignatures(of key: Ed25519Key) {
+        // Checkpoints sign the whole chain up to them: the first run that finished after the
+        // last one is the first run left unsigned.
+        let lastSigned = signedSeqs.last ?? 0
+        guard let finish = finishes.first(where: { $0.seq > lastSigned }) else { return }
+        fail(.unsigned, finish.seq, "run \(finish.run) finished (\(finish.type)) at event \(finish.seq), but no checkpoint signed by the trusted key \(key.fingerprint) covers it: its events could have been rewritten and re-chained, its checkpoints deleted. Sign with `cutover audit checkpoint` where the run was driven, or hold the log to a checkpoint you kept (--checkpoint)")
+    }
+
+    /// How messages name a checkpoint: by its number, or as the one the auditor kept.
+    static func name(_ cp: StoredCheckpoint) -> String {
+        cp.n == 0 ? "the checkpoint you kept (event \(cp.seq))" : "checkpoint #\(cp.n)"
     }
 
     /// The fold of each run fed, for reports (after `finish`).

@@ -84,6 +84,9 @@ enum ExitCode {
     static let ok: Int32 = 0
     /// The run failed, rolled back, or needs attention; or a request was refused.
     static let failure: Int32 = 1
+    /// `audit verify`: the chain holds, but no trusted key was given or pinned, so no
+    /// signature could be checked: whoever can write the database could have re-signed it.
+    static let unverified: Int32 = 3
     /// Bad command line or invalid workflow/runbook (sysexits EX_USAGE).
     static let usage: Int32 = 64
     /// The run waits for people and the process detached (sysexits EX_TEMPFAIL).

@@ -7,7 +7,8 @@ import Foundation
 /// `cutover keys init`, `cutover audit verify|checkpoint|replay|export`, `cutover report`.
 enum AuditCommands {
     static func keys(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.first == "init", args.positionals.count == 1 else { throw UsageError("expected `cutover keys init [--dir DIR]`") }
+        if args.positionals.first == "trust" { return try trust(args, ctx) }
+        guard args.positionals.first == "init", args.positionals.count == 1 else { throw UsageError("expected `cutover keys init [--dir DIR]` or `cutover keys trust PUBLIC.pem`") }
         let defaults = Auditor.keyPaths(database: ctx.dbPath)
         var paths = defaults
         if let dir = args["--dir"] {
@@ -27,6 +28,23 @@ enum AuditCommands {
         }
     }
 
+    /// `cutover keys trust PUBLIC.pem`: pins the key `audit verify` checks signatures with when
+    /// no `--key` is given, in the auditor's own configuration.
+    static func trust(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        guard args.positionals.count == 2 else { throw UsageError("expected `cutover keys trust PUBLIC.pem`") }
+        let source = args.positionals[1]
+        let key: Ed25519Key
+        do { key = try Ed25519Key.read(file: source) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
+        guard let path = Auditor.pinnedKeyPath(environment: ctx.environment) else { throw CommandFailure("neither XDG_CONFIG_HOME nor HOME is set: nowhere to pin the key") }
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if FileOutput.isWritableByOthers(dir) { throw CommandFailure("\(dir) can be written by others: a key pinned there could be replaced") }
+        try FileOutput.write(try key.publicPEM(), to: path, mode: 0o644)
+        ctx.console.out("trusting \(key.fingerprint) (\(source)): `cutover audit verify` checks signatures with it when no --key is given")
+        ctx.console.out("  pinned at \(path)")
+        return ExitCode.ok
+    }
+
     static func audit(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         guard let sub = args.positionals.first else { throw UsageError("missing what to do: verify, checkpoint, replay or export") }
         switch sub {
@@ -39,19 +57,29 @@ enum AuditCommands {
         }
     }
 
-    static func trustedKey(_ args: Arguments) throws -> Ed25519Key? {
-        guard let path = args["--key"] else { return nil }
-        do { return try Ed25519Key.read(file: path) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
+    /// `--key`, else the key pinned with `cutover keys trust`, else none.
+    static func trustedKey(_ args: Arguments, _ ctx: Context) throws -> (key: Ed25519Key, from: String)? {
+        var path = args["--key"]
+        if path == nil, let pinned = Auditor.pinnedKeyPath(environment: ctx.environment), FileManager.default.fileExists(atPath: pinned) { path = pinned }
+        guard let path else { return nil }
+        do { return (try Ed25519Key.read(file: path), path) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
     }
 
     static func verify(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         guard args.positionals.count == 1 else { throw UsageError("unexpected argument \"\(args.positionals[1])\"") }
-        let key = try trustedKey(args)
+        let trusted = try trustedKey(args, ctx)
+        let key = trusted?.key
+        var kept: StoredCheckpoint?
+        if let file = args["--checkpoint"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure("\(file): cannot be read", code: ExitCode.usage) }
+            do { kept = try Auditor.readKept(text, source: file) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
+        }
         let report: VerifyReport
         var source: String
         var keyFromBundle = false
         if let bundle = args["--bundle"] {
             guard let text = try? String(contentsOfFile: bundle, encoding: .utf8) else { throw CommandFailure("\(bundle): cannot be read") }
+            if kept != nil { throw UsageError("--checkpoint holds a database to a kept checkpoint; a bundle carries its own") }
             let (r, header, _) = AuditBundle.verify(text, source: bundle, trusted: key)
             report = r
             source = "bundle \(bundle)" + (header.map { " (run \($0.run), events \($0.from)...\($0.through))" } ?? "")
@@ -59,7 +87,7 @@ enum AuditCommands {
         } else {
             let log = try ctx.openStoreReadingOnly()
             do {
-                report = try Auditor.verify(log, run: args["--run"], key: key, fold: !args.has("--chain-only")).0
+                report = try Auditor.verify(log, run: args["--run"], key: key, fold: !args.has("--chain-only"), kept: kept).0
             } catch let e as KeyError {
                 throw CommandFailure(e.description)
             }
@@ -68,7 +96,7 @@ enum AuditCommands {
         if args.has("--json") {
             var o: [String: JSONValue] = [
                 "intact": .bool(report.intact), "source": .string(source), "events": .int(report.events), "bytes": .int(report.bytes),
-                "checkpoints": .int(Int64(report.checkpoints)), "signaturesChecked": .bool(report.signaturesChecked),
+                "checkpoints": .int(Int64(report.checkpoints)), "signaturesChecked": .bool(report.signaturesChecked), "keyTrusted": .bool(trusted != nil),
                 "runsFolded": .int(Int64(report.runsFolded)), "schedulesFolded": .int(Int64(report.schedulesFolded)), "eventsAfterLastCheckpoint": .int(report.eventsAfterLastCheckpoint),
                 "seconds": .double(report.seconds),
             ]
@@ -87,27 +115,44 @@ enum AuditCommands {
                 c.out("  \(source): " + (good == 0 ? "no event checked out" : "the first \(good) event(s) checked out") + "; nothing from this position on can be trusted")
             } else {
                 c.out(c.paint("✓ intact", .green) + ": \(report.events) events (\(report.firstSeq ?? 0)...\(report.lastSeq ?? 0)) recomputed, \(report.runsFolded) run(s)\(report.schedulesFolded > 0 ? " and \(report.schedulesFolded) schedule(s)" : "") fold to legal states, \(report.checkpoints) checkpoint(s) match the chain")
-                if report.signaturesChecked {
-                    c.out("  signatures checked with \(report.key ?? "")" + (keyFromBundle ? " (the key inside the bundle: compare this fingerprint with the one you trust, or pass --key)" : ""))
+                if let trusted {
+                    c.out("  signatures checked with the trusted key \(report.key ?? "") (\(trusted.from)); every finished run is covered by a checkpoint it signed")
+                } else if keyFromBundle {
+                    c.out(c.paint("  signatures NOT checked against a key you trust", .yellow) + ": they match the key inside the bundle (\(report.key ?? "")), which whoever made the bundle chose. Pass --key, or pin one with `cutover keys trust`")
                 } else {
-                    c.out("  signatures NOT checked: no public key given (--key PUBLIC.pem)")
+                    c.out(c.paint("  signatures NOT checked", .yellow) + ": no trusted key (--key PUBLIC.pem, or `cutover keys trust PUBLIC.pem` once). Whoever can write this database could have rewritten it and re-signed it")
                 }
+                if let kept { c.out("  the log extends the checkpoint you kept (event \(kept.seq))") }
                 if report.eventsAfterLastCheckpoint > 0 {
                     c.out("  \(report.eventsAfterLastCheckpoint) event(s) after the last checkpoint are chained but not yet signed")
                 }
                 c.out("  \(source) · \(String(format: "%.3f", report.seconds))s")
             }
         }
-        return report.intact ? ExitCode.ok : ExitCode.failure
+        guard report.intact else { return ExitCode.failure }
+        return trusted == nil ? ExitCode.unverified : ExitCode.ok
     }
 
+    /// `cutover audit checkpoint [-o FILE]`: signs the log's head now (where a signing key is),
+    /// and with `-o` writes the latest signed checkpoint to FILE, for an auditor to keep away
+    /// from the database and hold it to later (`audit verify --checkpoint FILE`).
     static func checkpoint(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard let key = ctx.signingKey() else {
-            throw CommandFailure("no signing key: run `cutover keys init` (or set CUTOVER_SIGNING_KEY)")
-        }
         let log = try ctx.openStore(creating: false)
-        guard let cp = try Auditor.checkpoint(log, key: key) else { throw CommandFailure("the log is empty: nothing to sign") }
-        ctx.console.out("checkpoint #\(cp.n): event \(cp.seq), chain hash \(Hex.encode(cp.hash).prefix(16))…, signed by \(cp.key)")
+        var latest: StoredCheckpoint?
+        if let key = ctx.signingKey() {
+            guard let cp = try Auditor.checkpoint(log, key: key) else { throw CommandFailure("the log is empty: nothing to sign") }
+            ctx.console.out("checkpoint #\(cp.n): event \(cp.seq), chain hash \(Hex.encode(cp.hash).prefix(16))…, signed by \(cp.key)")
+            latest = cp
+        } else if args["-o"] == nil {
+            throw CommandFailure("no signing key: run `cutover keys init` (or set CUTOVER_SIGNING_KEY)")
+        } else {
+            latest = try log.checkpoints().max { $0.seq < $1.seq }
+        }
+        if let out = args["-o"] {
+            guard let cp = latest else { throw CommandFailure("no signed checkpoint in \(ctx.dbPath) to keep") }
+            do { try FileOutput.write(Auditor.keptText(cp, database: ctx.dbPath), to: out, mode: 0o600) } catch { throw CommandFailure("\(error)") }
+            ctx.console.out("kept checkpoint #\(cp.n) (event \(cp.seq), signed by \(cp.key)) in \(out): later, `cutover audit verify --checkpoint \(out)` fails if the log no longer extends it")
+        }
         return ExitCode.ok
     }
 

@@ -9,7 +9,7 @@ enum Command: String, CaseIterable {
         case .approve: ["--as", "--comment"]
         case .pause, .abort, .rollback: ["--reason"]
         case .keys: ["--dir"]
-        case .audit: ["--run", "--key", "--bundle", "--at", "--format", "-o"]
+        case .audit: ["--run", "--key", "--bundle", "--at", "--format", "-o", "--checkpoint"]
         case .report: ["--since"]
         case .schedule: ["--workflow", "--runbook", "--cron", "--tz", "--catch-up", "--approved-by", "--count", "--reason"]
         case .scheduler: ["--poll", "--grace"]
