@@ -23,6 +23,11 @@ typedef int (*cutover_curl_progress_fn)(void *, curl_off_t, curl_off_t, curl_off
 static inline CURLcode cutover_curl_setopt_progress(CURL *h, cutover_curl_progress_fn f) {
     return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
 }
+// Called once the connection (and TLS) is up, right before the request is written.
+typedef int (*cutover_curl_prereq_fn)(void *, char *, char *, int, int);
+static inline CURLcode cutover_curl_setopt_prereq(CURL *h, cutover_curl_prereq_fn f) {
+    return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f);
+}
 static inline CURLcode cutover_curl_getinfo_long(CURL *h, CURLINFO i, long *v) {
     return curl_easy_getinfo(h, i, v);
 }

@@ -34,17 +34,20 @@ public struct AWSClient: Sendable {
     var target: String { "\(signer.service) at \(HTTPRequest.redacted(endpoint))" }
 
     /// A query-API call (Auto Scaling, EC2, STS): form-encoded `Action` and parameters, XML back.
-    public func query(action: String, version: String, _ parameters: [(String, String)] = []) async throws -> XMLTree {
+    public func query(action: String, version: String, _ parameters: [(String, String)] = [], gate: (@Sendable () -> Error?)? = nil) async throws -> XMLTree {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(AWSSigner.encode($0.0, keepSlash: false))=\(AWSSigner.encode($0.1, keepSlash: false))" }
             .joined(separator: "&")
-        let r = try await send(method: "POST", path: "/", query: "", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), what: action)
+        let r = try await send(method: "POST", path: "/", query: "", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), what: action, gate: gate)
         return try xml(r, what: action)
     }
 
     /// A REST call (Route 53, S3). `path` is as it goes on the wire.
-    public func rest(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [], maxResponseBytes: Int = 4 << 20, what: String) async throws -> HTTPResponse {
-        try await send(method: method, path: path, query: query, headers: headers, body: body, what: what, maxResponseBytes: maxResponseBytes)
+    public func rest(
+        method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [], maxResponseBytes: Int = 4 << 20,
+        what: String, gate: (@Sendable () -> Error?)? = nil
+    ) async throws -> HTTPResponse {
+        try await send(method: method, path: path, query: query, headers: headers, body: body, what: what, maxResponseBytes: maxResponseBytes, gate: gate)
     }
 
     /// Parses an XML answer.
@@ -57,7 +60,10 @@ public struct AWSClient: Sendable {
         }
     }
 
-    private func send(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], what: String, maxResponseBytes: Int = 4 << 20) async throws -> HTTPResponse {
+    private func send(
+        method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], what: String, maxResponseBytes: Int = 4 << 20,
+        gate: (@Sendable () -> Error?)? = nil
+    ) async throws -> HTTPResponse {
         guard let hostStart = endpoint.range(of: "://") else {
             throw AWSError(target: target, code: "bad-endpoint", message: "expected an endpoint like https://host[:port]", status: nil, retryable: false)
         }
@@ -69,7 +75,7 @@ public struct AWSClient: Sendable {
         let request = HTTPRequest(
             method: method, url: url, headers: all.filter { $0.0 != "Host" }, body: body.isEmpty && method == "GET" ? nil : body,
             connectTimeout: .seconds(5), totalTimeout: timeout, maxResponseBytes: maxResponseBytes,
-            displayTarget: "\(HTTPRequest.redacted(endpoint))\(path)")
+            displayTarget: "\(HTTPRequest.redacted(endpoint))\(path)", gate: gate)
         let r: HTTPResponse
         do {
             r = try await http.send(request)

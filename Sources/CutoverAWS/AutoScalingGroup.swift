@@ -37,7 +37,7 @@ struct AutoScalingGroup: InstanceGroup {
         _ = try await calling(what) {
             try await aws.query(action: "SetDesiredCapacity", version: "2011-01-01", [
                 ("AutoScalingGroupName", name), ("DesiredCapacity", String(capacity)), ("HonorCooldown", "false"),
-            ])
+            ], gate: proof.gate(doing: what))
         }
     }
 }

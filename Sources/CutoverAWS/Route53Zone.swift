@@ -49,10 +49,11 @@ struct Route53Zone: DNSZone {
         for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
         xml += "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
         let zoneID = try await zoneIDResolved()
-        try proof.check(doing: "\(action == "DELETE" ? "deleting" : "replacing") \(name) \(type) at \(target)")
+        let what = "\(action == "DELETE" ? "deleting" : "replacing") \(name) \(type) at \(target)"
+        try proof.check(doing: what)
         let r = try await aws.rest(
             method: "POST", path: "/2013-04-01/hostedzone/\(zoneID)/rrset/", headers: [("Content-Type", "application/xml")],
-            body: Array(xml.utf8), what: "ChangeResourceRecordSets")
+            body: Array(xml.utf8), what: "ChangeResourceRecordSets", gate: proof.gate(doing: what))
         let root = try aws.xml(r, what: "ChangeResourceRecordSets")
         await lastChange.set(root.find("Id")?.text)
     }

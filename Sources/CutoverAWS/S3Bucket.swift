@@ -56,7 +56,7 @@ struct S3Bucket: ObjectStore {
             // `If-None-Match: *`: S3 refuses (412) when the key exists, atomically.
             _ = try await aws.rest(
                 method: "PUT", path: path(key), headers: [("Content-Type", "application/octet-stream"), ("If-None-Match", "*")],
-                body: bytes, what: "PutObject \(url(key))")
+                body: bytes, what: "PutObject \(url(key))", gate: proof.gate(doing: "writing \(url(key))"))
             return true
         } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
             return false

@@ -46,5 +46,18 @@ public struct RunProof: Sendable, CustomStringConvertible {
         }
     }
 
+    /// `check` as a transport's last-moment gate (`HTTPRequest.gate`, `RedisClient.run`):
+    /// called once the connection is up, right before the request's bytes are written.
+    public func gate(doing what: String) -> @Sendable () -> Error? {
+        { [self] in
+            do {
+                try check(doing: what)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
     public var description: String { "run \(runID) held by \(holder) until \(epoch)" }
 }

@@ -34,6 +34,8 @@ private final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var tooLarge = false
+    /// What the request's gate refused it with, when it did (nothing was sent).
+    var refused: Error?
     private let lock = NSLock()
     private var cancelledFlag = false
 
@@ -114,8 +116,17 @@ private final class Transfer: @unchecked Sendable {
                 Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue().cancelled ? 1 : 0
             })
             cutover_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, me)
+            if request.gate != nil {
+                cutover_curl_setopt_prereq(handle, { user, _, _, _, _ in
+                    let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                    t.refused = t.request.gate?()
+                    return t.refused == nil ? 0 : 1  // CURL_PREREQFUNC_OK, CURL_PREREQFUNC_ABORT
+                })
+                cutover_curl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
+            }
             return curl_easy_perform(handle)
         }
+        if let refused { return .failure(refused) }
         if rc != CURLE_OK { return .failure(error(for: rc)) }
         var status = 0
         cutover_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -12,11 +12,17 @@ public struct HTTPRequest: Sendable {
     /// its path). By default: scheme, host, port and path, without credentials or query.
     public var displayTarget: String?
 
+    /// A last check made once the connection (and TLS) is up, right before the request is
+    /// written: nil sends it, an error stops it unsent and is what `send` throws. Mutating
+    /// provider calls check their run proof here, as late as the transport allows.
+    public var gate: (@Sendable () -> Error?)?
+
     public init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         connectTimeout: Duration = .seconds(5), totalTimeout: Duration = .seconds(30),
-        maxResponseBytes: Int = 4 << 20, displayTarget: String? = nil
+        maxResponseBytes: Int = 4 << 20, displayTarget: String? = nil, gate: (@Sendable () -> Error?)? = nil
     ) {
+        self.gate = gate
         self.method = method
         self.url = url
         self.headers = headers

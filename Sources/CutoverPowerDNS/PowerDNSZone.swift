@@ -39,12 +39,12 @@ struct PowerDNSZone: DNSZone {
         return "\(base)/api/v1/servers/\(server)/zones/\(fqdn(zone))"
     }
 
-    private func send(_ method: String, body: JSONValue? = nil, what: String) async throws -> HTTPResponse {
+    private func send(_ method: String, body: JSONValue? = nil, what: String, gate: (@Sendable () -> Error?)? = nil) async throws -> HTTPResponse {
         var headers = [("X-API-Key", apiKey), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let r = try await http.send(HTTPRequest(
             method: method, url: url, headers: headers, body: body.map { Array($0.canonicalString.utf8) },
-            connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20))
+            connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20, gate: gate))
         guard (200..<300).contains(r.status) else {
             let detail = (try? JSONValue.parse(Data(r.body)))?["error"]?.stringValue ?? String(decoding: r.body.prefix(120), as: UTF8.self)
             let hint = r.status == 401 || r.status == 403 ? "; check the API key reference" : r.status == 404 ? "; check the zone and server id" : ""
@@ -71,7 +71,7 @@ struct PowerDNSZone: DNSZone {
             "name": .string(name), "type": .string(type), "ttl": .int(Int64(set.ttl)), "changetype": .string("REPLACE"),
             "records": .array(records),
         ])])])
-        _ = try await send("PATCH", body: change, what: "replacing \(name) \(type)")
+        _ = try await send("PATCH", body: change, what: "replacing \(name) \(type)", gate: proof.gate(doing: "replacing \(name) \(type) at \(target)"))
     }
 
     func delete(name: String, type: String, current: RecordSet, _ proof: RunProof) async throws {
@@ -79,7 +79,7 @@ struct PowerDNSZone: DNSZone {
         let change = JSONValue.object(["rrsets": .array([.object([
             "name": .string(name), "type": .string(type), "changetype": .string("DELETE"),
         ])])])
-        _ = try await send("PATCH", body: change, what: "deleting \(name) \(type)")
+        _ = try await send("PATCH", body: change, what: "deleting \(name) \(type)", gate: proof.gate(doing: "deleting \(name) \(type) at \(target)"))
     }
 
     /// PowerDNS serves from its database at once; the DNS query confirms it.

@@ -73,7 +73,9 @@ public struct RedisClient: Sendable {
     /// Runs `commands` in order on one connection and returns their replies. An error reply
     /// is returned as `.error`, not thrown, so callers decide what it means.
     /// - Throws: `RedisError` when the service cannot be reached or answers garbage.
-    public func run(_ commands: [[String]]) async throws -> [RedisReply] {
+    /// - Parameter gate: a last check once connected and authenticated, right before the
+    ///   commands are written: an error stops them unsent and is what `run` throws.
+    public func run(_ commands: [[String]], gate: (@Sendable () -> Error?)? = nil) async throws -> [RedisReply] {
         let (host, port, password, timeout, target) = (self.host, self.port, self.password, self.timeout, self.target)
         return try await onThread {
             do {
@@ -86,6 +88,7 @@ public struct RedisClient: Sendable {
                         throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
                     }
                 }
+                if let refused = gate?() { throw refused }
                 var out: [RedisReply] = []
                 for command in commands {
                     try socket.write(RESPReader.encode(command))

@@ -79,8 +79,9 @@ struct RedisReplica: Replica {
     }
 
     private func send(_ command: [String], _ proof: RunProof) async throws {
-        try proof.check(doing: "sending \(command[0]) to \(target)")
-        let reply = try await client.run([command])[0]
+        let what = "sending \(command[0]) to \(target)"
+        try proof.check(doing: what)
+        let reply = try await client.run([command], gate: proof.gate(doing: what))[0]
         if case .error(let e) = reply {
             throw RedisError(kind: .server, target: target, detail: "\(command.prefix(3).joined(separator: " ")): \(e)", retryable: true)
         }
