@@ -145,25 +145,35 @@ enum Help {
         case .keys:
             """
             Usage: cutover keys init [--dir DIR]
+                   cutover keys trust PUBLIC.pem
 
-            Makes an Ed25519 key pair with libcrypto: the private key (0600) signs a checkpoint
-            at every stop of every run and on `cutover audit checkpoint`; the public key (PEM)
-            is for auditors. Default folder: keys/ next to the database. Never overwrites.
-            Runs find the private key there, or at CUTOVER_SIGNING_KEY.
+            init makes an Ed25519 key pair with libcrypto: the private key (0600) signs a
+            checkpoint at every stop of every run and on `cutover audit checkpoint`; the public
+            key (PEM, 0644) is for auditors. Default folder: keys/ next to the database; a
+            folder others can write is refused. Never overwrites. Runs find the private key
+            there, or at CUTOVER_SIGNING_KEY.
+            trust pins an auditor's trusted public key in $XDG_CONFIG_HOME/cutover (or
+            ~/.config/cutover): `audit verify` checks signatures with it when no --key is given.
             """
         case .audit:
             """
-            Usage: cutover audit verify [--run RUN] [--key PUBLIC.pem] [--bundle FILE] [--json]
-                   cutover audit checkpoint
+            Usage: cutover audit verify [--run RUN] [--key PUBLIC.pem] [--bundle FILE] [--checkpoint KEPT] [--json]
+                   cutover audit checkpoint [-o KEPT]
                    cutover audit replay RUN [--at SEQ|TIME] [--json]
                    cutover audit export RUN --format jsonl|html [-o FILE]
 
             verify recomputes the hash chain (or one run's events and the links around them),
             checks each checkpoint's signature with the trusted public key and that the chain
             reaches it, and folds every run to see it is a legal sequence of states. It opens
-            the database read-only. Exit 0 when intact; 1 naming the first bad position and
-            what is wrong there (edited, missing, inserted, reordered, truncated, bad
-            signature, illegal state). With --bundle it checks an exported jsonl bundle alone.
+            the database read-only. With a trusted key (--key, or one pinned by `keys trust`)
+            every finished run must be covered by a checkpoint that key signed. Exit 0 when
+            intact and checked against a trusted key; 3 when intact but no trusted key was
+            given, so no signature could be checked; 1 naming the first bad position and what
+            is wrong there (edited, missing, inserted, reordered, truncated, bad signature,
+            unsigned, illegal state). With --bundle it checks an exported jsonl bundle alone;
+            with --checkpoint KEPT the log must still extend a checkpoint kept earlier.
+            checkpoint signs the head of the log now; -o KEPT also writes the latest signed
+            checkpoint to KEPT, to keep away from the database.
             replay shows the run as it was at an event position or a time.
             export writes a self-contained bundle (events, the chain link before them,
             checkpoints, the public key) or one HTML page with the timeline and the report.
