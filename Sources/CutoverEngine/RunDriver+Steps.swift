@@ -208,8 +208,9 @@ extension RunDriver {
             try store.confirmLocation()
             try store.extendLease(run: runID, owner: config.owner, now: now, ttl: config.leaseTTL)
         } catch {
-            fatal = fatal ?? error
-            throw error
+            let e = naming(inFlightIn: error)
+            fatal = fatal ?? e
+            throw e
         }
         leaseWritten(at: now, startedAt: before)
         let clock = engine.clock

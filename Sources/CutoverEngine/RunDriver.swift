@@ -165,9 +165,21 @@ actor RunDriver {
             try reload()
             return false
         } catch {
-            fatal = fatal ?? error
-            throw error
+            let e = naming(inFlightIn: error)
+            fatal = fatal ?? e
+            throw e
         }
+    }
+
+    /// A log that vanished under the driver: the message says which step was in flight, the
+    /// one change that may have reached the world without the log saying so.
+    func naming(inFlightIn error: Error) -> Error {
+        guard let e = error as? StoreError, e.code == .unavailable else { return error }
+        let running = state.orderedSteps.first { $0.phase == .running }.map { "step \($0.id) (attempt \($0.attempts))" }
+            ?? state.orderedSteps.first { $0.compensation == .running }.map { "the compensation of step \($0.id)" }
+        let note = running.map { " The step in flight was \($0): it may have changed the world after the log's last record; check it by hand." }
+            ?? " No step was in flight."
+        return StoreError(.unavailable, e.message + note, cause: e, retryable: false, run: runID)
     }
 
     /// Folds events others appended since we last looked; true if there were any.

@@ -72,6 +72,21 @@ import TestSupport
         #expect(r.stderr.contains("steps[1].with.duration"), "\(r.stderr)")
     }
 
+    @Test func aDatabaseDeletedUnderTheDriverStopsItWithANonZeroExit() throws {
+        let p = try Project()
+        let (process, _) = try startUntilWaiting(p)
+        let db = p.dir.path(".cutover/cutover.sqlite")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        let rest = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        let err = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: rest + err, as: UTF8.self)
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("is gone: it was deleted or moved"), "\(text)")
+        #expect(text.contains("step soak"), "the step in flight is named: \(text)")
+        #expect(try p.fixture.received().isEmpty, "the step after the soak never ran")
+    }
+
     @Test func aZombieDriverIsTakenOverAtOnce() throws {
         let p = try Project()
         let start = try p.cutover("start", "gated", "--runbook", "svc", "--detach")

@@ -48,6 +48,7 @@ import TestSupport
         let e = try #require(error as? StoreError, "the driver carried on: \(String(describing: error))")
         #expect(e.code == .unavailable && !e.isRetryable)
         #expect(e.message.contains("\(path) is gone"), "\(e.message)")
+        #expect(e.message.contains("The step in flight was step rug (attempt 1)"), "\(e.message)")
         #expect(h.world.snapshot["dns"] == "primary", "no change after the log vanished")
         #expect(h.world.effects.isEmpty)
     }

@@ -19,7 +19,7 @@ extension SandboxTests {
 
         let verify = try sandbox.cutover(["audit", "verify", "--key", pub], db: db)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        #expect(verify.stdout.contains("✓ intact") && verify.stdout.contains("signatures checked with ed25519:"))
+        #expect(verify.stdout.contains("✓ intact") && verify.stdout.contains("signatures checked with the trusted key ed25519:"))
 
         let bundle = dir.path("run.jsonl")
         #expect(try sandbox.cutover(["audit", "export", run, "--format", "jsonl", "-o", bundle], db: db).status == 0)
