@@ -56,6 +56,12 @@ public final class FixtureServer: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
     }
 
+    /// Requests each endpoint has had (`/_stats`): {"dr": 3, "webhook": 1}.
+    public func requests() throws -> [String: Int] {
+        let stats = (try JSONSerialization.jsonObject(with: try request("GET", "/_stats", body: nil)) as? [String: Any]) ?? [:]
+        return stats.compactMapValues { ($0 as? [String: Any])?["requests"] as? Int }
+    }
+
     private func request(_ method: String, _ path: String, body: Data?) throws -> Data {
         // Plain sockets would do; curl keeps this short and is on every machine cutover runs on.
         let p = Process()
