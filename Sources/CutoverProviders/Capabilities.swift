@@ -127,8 +127,11 @@ public protocol Replica: ProviderResource {
     func promote(_ proof: RunProof) async throws
     /// Makes it follow the node at `address` (its data is replaced by the primary's).
     func follow(_ address: String, _ proof: RunProof) async throws
-    /// Writes a marker on a primary (to measure how long a write takes to reach a replica).
-    func writeMarker(key: String, value: String, _ proof: RunProof) async throws
+    /// Writes a marker on a primary (to measure how long a write takes to reach a replica),
+    /// only if it still holds `expected` (nil: absent), as a single check-and-set where the
+    /// store offers one: a marker another driver wrote since it was read is left alone.
+    /// - Returns: false when the marker held something else; nothing was written.
+    func writeMarker(key: String, value: String, replacing expected: String?, _ proof: RunProof) async throws -> Bool
     /// Reads a marker, nil when absent.
     func readMarker(key: String) async throws -> String?
 }

@@ -101,6 +101,51 @@ public struct RedisClient: Sendable {
         }
     }
 
+    /// Sets `key` to `value` only if it still holds `expected` (nil: absent), atomically:
+    /// `WATCH`, `GET`, then `MULTI`/`SET`/`EXEC`, which Redis refuses if the key changed in
+    /// between. `gate` is checked right before `MULTI` is written.
+    /// - Returns: false when the key held something else, or changed before `EXEC`; nothing
+    ///   was written then.
+    public func compareAndSet(_ key: String, expected: String?, value: String, gate: (@Sendable () -> Error?)? = nil) async throws -> Bool {
+        let (host, port, password, timeout, target) = (self.host, self.port, self.password, self.timeout, self.target)
+        return try await onThread {
+            do {
+                let socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout)
+                var reader = RESPReader(socket: socket, target: target)
+                func call(_ args: [String]) throws -> RedisReply {
+                    try socket.write(RESPReader.encode(args))
+                    let reply = try reader.next()
+                    if case .error(let e) = reply { throw RedisError(kind: .server, target: target, detail: "\(args[0]): \(e)", retryable: true) }
+                    return reply
+                }
+                if let password {
+                    try socket.write(RESPReader.encode(["AUTH", password]))
+                    if case .error(let e) = try reader.next() {
+                        throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
+                    }
+                }
+                _ = try call(["WATCH", key])
+                let current: String?
+                switch try call(["GET", key]) {
+                case .bulk(nil): current = nil
+                case let reply: current = reply.text
+                }
+                guard current == expected else {
+                    _ = try call(["UNWATCH"])
+                    return false
+                }
+                if let refused = gate?() { throw refused }
+                _ = try call(["MULTI"])
+                _ = try call(["SET", key, value])
+                // A nil reply: the watched key changed before EXEC, and nothing ran.
+                if case .array(nil) = try call(["EXEC"]) { return false }
+                return true
+            } catch let e as SocketError {
+                throw RedisError(kind: .transport, target: target, detail: "\(target): \(e.description.dropFirst(e.target.count + 2))", retryable: e.retryable)
+            }
+        }
+    }
+
     /// Runs one command.
     public func command(_ args: String...) async throws -> RedisReply {
         try await run([args])[0]

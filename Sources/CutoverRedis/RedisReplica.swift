@@ -68,8 +68,10 @@ struct RedisReplica: Replica {
         try await send(["REPLICAOF", String(address[..<colon]), String(address[address.index(after: colon)...])], proof)
     }
 
-    func writeMarker(key: String, value: String, _ proof: RunProof) async throws {
-        try await send(["SET", key, value], proof)
+    func writeMarker(key: String, value: String, replacing expected: String?, _ proof: RunProof) async throws -> Bool {
+        let what = "writing \(key) on \(target)"
+        try proof.check(doing: what)
+        return try await client.compareAndSet(key, expected: expected, value: value, gate: proof.gate(doing: what))
     }
 
     func readMarker(key: String) async throws -> String? {

@@ -51,8 +51,14 @@ public struct ReplicationCheck: StepType {
         let key = try p[Self.heartbeatKey]
         let token = "\(ctx.runID)/\(ctx.stepID)/\(ctx.attempt)/\(Int64(ctx.now().timeIntervalSince1970 * 1_000))"
         let started = ctx.now()
+        let previous = try await calling("reading the heartbeat on the primary") { try await primary.readMarker(key: key) }
         let proof = try await ctx.proof()
-        try await calling("writing the heartbeat on the primary") { try await primary.writeMarker(key: key, value: token, proof) }
+        let written = try await calling("writing the heartbeat on the primary") { try await primary.writeMarker(key: key, value: token, replacing: previous, proof) }
+        guard written else {
+            // Someone wrote the key between our read and our write: another check (another
+            // driver, or a person) is measuring on it too, and our reading would be theirs.
+            throw StepError(code: "heartbeat-contended", message: "\(key) on \(primary.target) changed between reading and writing it; another check is using the key. Trying again", retryable: true)
+        }
         let seen = try await poll(ctx, every: .milliseconds(20), until: started.adding(rpo)) { () async throws -> Bool? in
             let got = try await calling("reading the heartbeat on the replica") { try await replica.readMarker(key: key) }
             return got == token ? true : nil

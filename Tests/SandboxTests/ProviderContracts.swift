@@ -109,9 +109,13 @@ enum ProviderContracts {
         #expect(try await replica.readMarker(key: "contract:absent:\(UUID().uuidString)") == nil)
 
         let key = "contract:marker", value = UUID().uuidString
-        await stale("writing a marker") { try await primary.writeMarker(key: key, value: value, StepTestContext.staleProof()) }
-        try await primary.writeMarker(key: key, value: value, StepTestContext.freshProof())
+        let before = try await primary.readMarker(key: key)
+        await stale("writing a marker") { try await primary.writeMarker(key: key, value: value, replacing: before, StepTestContext.staleProof()) }
+        #expect(try await primary.writeMarker(key: key, value: value, replacing: before, StepTestContext.freshProof()))
         #expect(try await eventually { try await replica.readMarker(key: key) == value }, "the write reaches the replica")
+        // Check-and-set: a writer that read an older value (another driver wrote since) writes nothing.
+        #expect(try await primary.writeMarker(key: key, value: "late", replacing: before, StepTestContext.freshProof()) == false)
+        #expect(try await primary.readMarker(key: key) == value)
 
         await stale("promoting \(replica.target)") { try await replica.promote(StepTestContext.staleProof()) }
         #expect(try await replica.state().role == .replica, "a stale proof promoted nothing")
