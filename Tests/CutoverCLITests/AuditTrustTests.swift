@@ -34,4 +34,17 @@ import TestSupport
         #expect(held.status == 1, "\(held.stdout)")
         #expect(held.stdout.contains("the checkpoint you kept"), "\(held.stdout)")
     }
+
+    @Test func aLogEmptiedUnderItsCheckpointNeverCountsMinusOneEvents() throws {
+        let p = try Project()
+        #expect(try p.cutover("keys", "init").status == 0)
+        #expect(try p.cutover("start", "check", "--runbook", "svc", "--drill").status == 0)
+        let db = p.dir.path(".cutover/cutover.sqlite")
+        let emptied = try Sandbox.script(["sqlite3", db, "DROP TRIGGER events_no_delete; DELETE FROM events;"])
+        #expect(emptied.status == 0, "\(emptied.output)")
+        let r = try p.cutover("audit", "verify", "--key", ".cutover/keys/cutover.ed25519.pub.pem")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("truncated"), "\(r.stdout)")
+        #expect(r.stdout.contains("no event checked out") && !r.stdout.contains("-1"), "\(r.stdout)")
+    }
 }
