@@ -1,3 +1,4 @@
+import CutoverCore
 import CutoverSQLite
 import Foundation
 import Testing
@@ -85,6 +86,23 @@ import TestSupport
         #expect(text.contains("is gone: it was deleted or moved"), "\(text)")
         #expect(text.contains("step soak"), "the step in flight is named: \(text)")
         #expect(try p.fixture.requests()["dr"] == 1, "only dr-health reached DR; the step after the soak never ran")
+    }
+
+    @Test func rollbackOfARunWhoseRollbackWasCutShortPointsAtResume() throws {
+        let p = try Project()
+        let r = try p.cutover("start", "check", "--runbook", "svc")
+        #expect(r.status == 0, "\(r.stderr)")
+        let run = try #require(r.lines.first)
+        // A `cutover rollback` killed right after it began: the run is compensating, undriven.
+        let store = try SQLiteStore.open(path: p.dir.path(".cutover/cutover.sqlite"))
+        let next = (try store.events(of: run, after: 0).last?.runSeq ?? 0) + 1
+        _ = try store.append(
+            [EventDraft(at: Date(), actor: "oncall", body: .rollbackStarted(RollbackStarted(planned: false, reason: "rollback requested by oncall")))],
+            to: run, expectedNext: next, options: AppendOptions(now: Date(), lockScope: "svc"))
+        let again = try p.cutover("rollback", run)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("is compensating"), "\(again.stderr)")
+        #expect(again.stderr.contains("`cutover resume \(run)` carries it on"), "\(again.stderr)")
     }
 
     @Test func aZombieDriverIsTakenOverAtOnce() throws {
