@@ -89,6 +89,11 @@ public struct AWSClient: Sendable {
     /// An error answer: the AWS code and message when the body says them.
     func error(from r: HTTPResponse, what: String) -> AWSError {
         let node = try? XMLTree.parse(r.body)
+        if let node, node.name == "InvalidChangeBatch" {
+            // Route 53's own shape for a change batch it refused: the reasons under <Messages>.
+            let reasons = node.find("Messages")?.all("Message").map(\.text).joined(separator: "; ") ?? "no message"
+            return AWSError(target: target, code: "InvalidChangeBatch", message: "\(what) answered HTTP \(r.status): \(reasons)", status: r.status, retryable: false)
+        }
         let err = node.flatMap { $0.name == "Error" ? $0 : $0.find("Error") }
         let code = err?["Code"]?.text ?? "HTTP \(r.status)"
         let message = err?["Message"]?.text ?? (node == nil ? AWSClient.snippet(r.body) : "no message")

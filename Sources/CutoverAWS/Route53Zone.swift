@@ -42,28 +42,45 @@ struct Route53Zone: DNSZone {
         return RecordSet(ttl: Int(set["TTL"]?.text ?? "") ?? 60, records: records)
     }
 
-    private func change(_ action: String, name: String, type: String, set: RecordSet, _ proof: RunProof) async throws {
+    /// One change batch, which Route 53 applies all or nothing.
+    private func change(_ changes: [(action: String, set: RecordSet)], name: String, type: String, _ proof: RunProof) async throws {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ChangeResourceRecordSetsRequest xmlns=\"\(Self.ns)\"><ChangeBatch>"
-        xml += "<Comment>cutover</Comment><Changes><Change><Action>\(action)</Action><ResourceRecordSet>"
-        xml += "<Name>\(escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
-        for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
-        xml += "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
+        xml += "<Comment>cutover</Comment><Changes>"
+        for (action, set) in changes {
+            xml += "<Change><Action>\(action)</Action><ResourceRecordSet>"
+            xml += "<Name>\(escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
+            for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
+            xml += "</ResourceRecords></ResourceRecordSet></Change>"
+        }
+        xml += "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
         let zoneID = try await zoneIDResolved()
-        let what = "\(action == "DELETE" ? "deleting" : "replacing") \(name) \(type) at \(target)"
+        let what = "\(changes.last?.action == "DELETE" ? "deleting" : "replacing") \(name) \(type) at \(target)"
         try proof.check(doing: what)
-        let r = try await aws.rest(
-            method: "POST", path: "/2013-04-01/hostedzone/\(zoneID)/rrset/", headers: [("Content-Type", "application/xml")],
-            body: Array(xml.utf8), what: "ChangeResourceRecordSets", gate: proof.gate(doing: what))
+        let r: HTTPResponse
+        do {
+            r = try await aws.rest(
+                method: "POST", path: "/2013-04-01/hostedzone/\(zoneID)/rrset/", headers: [("Content-Type", "application/xml")],
+                body: Array(xml.utf8), what: "ChangeResourceRecordSets", gate: proof.gate(doing: what))
+        } catch let e as AWSError where e.code == "InvalidChangeBatch" {
+            // The DELETE did not match the set as it is now, or the CREATE found one: the name
+            // changed since it was read. Nothing was applied; reading again is safe.
+            throw StepError(code: "dns-changed-underneath", message: "\(target): \(name) \(type) changed between reading and replacing it (\(e.message)); nothing was applied", retryable: true)
+        }
         let root = try aws.xml(r, what: "ChangeResourceRecordSets")
         await lastChange.set(root.find("Id")?.text)
     }
 
+    /// Replaces the set as one compare-and-swap: the DELETE names the set exactly as it was
+    /// just read and the CREATE the new one; Route 53 applies the batch only if the set is
+    /// still what was read (or, when there was none, only if there still is none).
     func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws {
-        try await change("UPSERT", name: name, type: type, set: set, proof)
+        let current = try await read(name: name, type: type)
+        try await change((current.map { [("DELETE", $0)] } ?? []) + [("CREATE", set)], name: name, type: type, proof)
     }
 
+    /// Deletes the set only if it is exactly `current` now.
     func delete(name: String, type: String, current: RecordSet, _ proof: RunProof) async throws {
-        try await change("DELETE", name: name, type: type, set: current, proof)
+        try await change([("DELETE", current)], name: name, type: type, proof)
     }
 
     func waitInSync(_ ctx: any StepContext, within: Duration) async throws {

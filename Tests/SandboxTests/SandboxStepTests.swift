@@ -83,4 +83,44 @@ extension SandboxTests {
         #expect(error?.code == "no-such-group")
         #expect(error?.message.contains("no-such-group does not exist in us-east-1") == true)
     }
+
+    /// The Route 53 change batch as the fault proxy saw it.
+    func lastChangeBatch() throws -> String? {
+        let calls = try sandbox.state(calls: true)["awsCalls"] as? [[String: Any]] ?? []
+        return calls.last { ($0["action"] as? String) == "ChangeResourceRecordSets" }?["body"] as? String
+    }
+
+    @Test func route53ReplacesAsOneCompareAndSwap() async throws {
+        // The DELETE names the set exactly as read and the CREATE the new one, in one batch,
+        // which Route 53 (and the sandbox's proxy, which holds moto to Route 53's rule) applies
+        // only if the set is still what was read.
+        let step = DNSSwitch(providers: providers)
+        let params = try params(DNSSwitch.self, #"{"zone": \#(Self.aws("route53", #""zone": "example.test.""#)), "name": "recommendations.example.test.", "records": ["10.9.9.9"], "ttl": 45}"#)
+        let ctx = StepTestContext(environment: env)
+        let out = try await step.execute(params, ctx)
+        let batch = try #require(try lastChangeBatch())
+        let delete = try #require(batch.range(of: "<Action>DELETE</Action>")), create = try #require(batch.range(of: "<Action>CREATE</Action>"))
+        #expect(delete.lowerBound < create.lowerBound)
+        #expect(batch[delete.upperBound..<create.lowerBound].contains("<TTL>30</TTL><ResourceRecords><ResourceRecord><Value>\(Self.primary)</Value>"), "\(batch)")
+        #expect(batch[create.upperBound...].contains("<TTL>45</TTL><ResourceRecords><ResourceRecord><Value>10.9.9.9</Value>"), "\(batch)")
+        #expect((try sandbox.state()["route53"] as? [String: Any])?["records"] as? [String] == ["10.9.9.9"])
+        try await step.compensate(params, out, ctx)
+        #expect((try sandbox.state()["route53"] as? [String: Any])?["records"] as? [String] == [Self.primary])
+
+        // The set changes between the read and the batch (held 1.5 s at the proxy meanwhile):
+        // the batch's DELETE no longer matches, nothing is applied, and a retry can act on it.
+        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"delayNext": 1, "delayMs": 1500, "action": "ChangeResourceRecordSets"}"#)
+        let attempt = Task { try await step.execute(params, StepTestContext(environment: env)) }
+        try await Task.sleep(for: .milliseconds(500))
+        let other = try sandbox.run([sandbox.directory.appendingPathComponent("venv/bin/python").path, "-c", """
+            import boto3
+            r = boto3.client("route53", endpoint_url="http://127.0.0.1:15000", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+            z = r.list_hosted_zones_by_name(DNSName="example.test.")["HostedZones"][0]["Id"]
+            r.change_resource_record_sets(HostedZoneId=z, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {"Name": "recommendations.example.test.", "Type": "A", "TTL": 30, "ResourceRecords": [{"Value": "10.7.7.7"}]}}]})
+            """])
+        #expect(other.status == 0, "\(other.output)")
+        let error = await #expect(throws: StepError.self) { try await attempt.value }
+        #expect(error?.code == "dns-changed-underneath" && error?.retryable == true, "\(String(describing: error))")
+        #expect((try sandbox.state()["route53"] as? [String: Any])?["records"] as? [String] == ["10.7.7.7"], "the change made meanwhile stands")
+    }
 }
