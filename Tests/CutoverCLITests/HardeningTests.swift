@@ -105,6 +105,24 @@ import TestSupport
         #expect(again.stderr.contains("`cutover resume \(run)` carries it on"), "\(again.stderr)")
     }
 
+    @Test func resumesRacingForOneRunAllAnswerAsThePreCheckDoes() throws {
+        let p = try Project()
+        let start = try p.cutover("start", "gated", "--runbook", "svc", "--detach")
+        #expect(start.status == 75)
+        let run = try #require(start.lines.first)
+        // Six at once: each drives (and detaches again at the approval, 75) or finds another
+        // driving (0, naming it), whether it saw that before trying or lost the race for the lease.
+        let processes = (0..<6).map { _ in CutoverBinary.start(["resume", run, "--detach"], in: p.dir.url, environment: p.environment) }
+        for process in processes { try process.run() }
+        for process in processes {
+            let out = String(decoding: (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let err = String(decoding: (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect([0, 75].contains(process.terminationStatus), "\(process.terminationStatus): \(out)\(err)")
+            if process.terminationStatus == 0 { #expect(out.contains("is being driven by"), "\(out)") }
+        }
+    }
+
     @Test func aZombieDriverIsTakenOverAtOnce() throws {
         let p = try Project()
         let start = try p.cutover("start", "gated", "--runbook", "svc", "--detach")
