@@ -70,11 +70,10 @@ struct Route53Zone: DNSZone {
         await lastChange.set(root.find("Id")?.text)
     }
 
-    /// Replaces the set as one compare-and-swap: the DELETE names the set exactly as it was
-    /// just read and the CREATE the new one; Route 53 applies the batch only if the set is
+    /// Replaces the set as one compare-and-swap: the DELETE names the set exactly as the caller
+    /// just read it and the CREATE the new one; Route 53 applies the batch only if the set is
     /// still what was read (or, when there was none, only if there still is none).
-    func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws {
-        let current = try await read(name: name, type: type)
+    func replace(name: String, type: String, with set: RecordSet, replacing current: RecordSet?, _ proof: RunProof) async throws {
         try await change((current.map { [("DELETE", $0)] } ?? []) + [("CREATE", set)], name: name, type: type, proof)
     }
 

@@ -64,7 +64,9 @@ struct PowerDNSZone: DNSZone {
         return RecordSet(ttl: Int(set["ttl"]?.intValue ?? 60), records: records)
     }
 
-    func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws {
+    /// PowerDNS's API has no compare-and-swap: `current` is not checked; the run proof is the
+    /// only gate.
+    func replace(name: String, type: String, with set: RecordSet, replacing current: RecordSet?, _ proof: RunProof) async throws {
         try proof.check(doing: "replacing \(name) \(type) at \(target)")
         let records = set.records.map { JSONValue.object(["content": .string($0), "disabled": .bool(false)]) }
         let change = JSONValue.object(["rrsets": .array([.object([

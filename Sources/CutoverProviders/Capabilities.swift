@@ -58,8 +58,10 @@ public struct RecordSet: Codable, Sendable, Equatable {
 public protocol DNSZone: ProviderResource {
     /// The record set of `name` (fully qualified) and `type`, or nil when there is none.
     func read(name: String, type: String) async throws -> RecordSet?
-    /// Replaces the record set, creating it when there is none.
-    func replace(name: String, type: String, with set: RecordSet, _ proof: RunProof) async throws
+    /// Replaces the record set, creating it when there is none. `current` is the set as the
+    /// caller just read it (nil: none); a provider that can compare and swap (Route 53)
+    /// applies the change only if it still is, and refuses otherwise.
+    func replace(name: String, type: String, with set: RecordSet, replacing current: RecordSet?, _ proof: RunProof) async throws
     /// Deletes the record set (`current` is what it holds, for providers that need it).
     func delete(name: String, type: String, current: RecordSet, _ proof: RunProof) async throws
     /// Waits until the provider says its last change is served everywhere.

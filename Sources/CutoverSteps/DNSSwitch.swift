@@ -41,6 +41,10 @@ public struct DNSSwitch: StepType {
 
     func recordType(_ p: StepParameters) throws -> String { try p[Self.type].uppercased() }
 
+    func read(_ api: any DNSZone, _ name: String, _ type: String) async throws -> RecordSet? {
+        try await calling("reading \(name) \(type) from \(api.target)") { try await api.read(name: name, type: type) }
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let (provider, api) = try zoneAPI(p, ctx)
         let type = try recordType(p)
@@ -51,19 +55,23 @@ public struct DNSSwitch: StepType {
         }
         let ttl = try p[Self.ttl] ?? before.set?.ttl ?? 60
         let wanted = RecordSet(ttl: ttl, records: records)
+        // Read right before the change, then the proof, then nothing else before the write:
+        // a provider that compares and swaps refuses if the set moved since this read.
+        let current = try await read(api, name, type)
         let proof = try await ctx.proof()
-        try await calling("replacing \(name) \(type) at \(api.target)") { try await api.replace(name: name, type: type, with: wanted, proof) }
+        try await calling("replacing \(name) \(type) at \(api.target)") { try await api.replace(name: name, type: type, with: wanted, replacing: current, proof) }
         try await ctx.note("\(name) \(type) \(before.set?.records.joined(separator: ",") ?? "(none)") -> \(records.joined(separator: ",")) at \(api.target)")
         let confirmed: Int64?
         do {
             confirmed = try await confirm(p, name: name, type: type, wanted.records, api: api, ctx)
         } catch let error as StepError {
             // Not confirmed: put the old records back, since a failed step is not compensated.
-            if let proof = try? await ctx.proof() {
+            // A read that fails skips the clean-up (the change stays; the error says what failed).
+            if let now = try? await Optional(read(api, name, type)), let proof = try? await ctx.proof() {
                 if let old = before.set {
-                    try? await api.replace(name: name, type: type, with: old, proof)
-                } else {
-                    try? await api.delete(name: name, type: type, current: wanted, proof)
+                    try? await api.replace(name: name, type: type, with: old, replacing: now, proof)
+                } else if let now {
+                    try? await api.delete(name: name, type: type, current: now, proof)
                 }
             }
             try? await ctx.note("\(name) \(type) set back to \(before.set?.records.joined(separator: ",") ?? "(none)") after the change was not confirmed")
@@ -86,13 +94,14 @@ public struct DNSSwitch: StepType {
 
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {
         let (_, api) = try zoneAPI(p, ctx)
+        let current = try await read(api, output.name, output.type)
         let proof = try await ctx.proof()
         if let previous = output.previous {
-            try await calling("restoring \(output.name) \(output.type) at \(api.target)") { try await api.replace(name: output.name, type: output.type, with: previous, proof) }
+            try await calling("restoring \(output.name) \(output.type) at \(api.target)") { try await api.replace(name: output.name, type: output.type, with: previous, replacing: current, proof) }
             try await ctx.note("\(output.name) \(output.type) \(output.records.joined(separator: ",")) -> \(previous.records.joined(separator: ",")) (restored) at \(api.target)")
             _ = try await confirm(p, name: output.name, type: output.type, previous.records, api: api, ctx)
-        } else {
-            try await calling("deleting \(output.name) \(output.type) at \(api.target)") { try await api.delete(name: output.name, type: output.type, current: RecordSet(ttl: output.ttl, records: output.records), proof) }
+        } else if let current {
+            try await calling("deleting \(output.name) \(output.type) at \(api.target)") { try await api.delete(name: output.name, type: output.type, current: current, proof) }
             try await ctx.note("\(output.name) \(output.type) deleted (it did not exist before) at \(api.target)")
             _ = try await confirm(p, name: output.name, type: output.type, [], api: api, ctx)
         }

@@ -53,7 +53,10 @@ extension SandboxTests {
         var steps: String
         /// Which of the step's proofs to freeze at: 1 its execution, 2 its compensation.
         var nth: Int
-        var description: String { "\(step) \(nth == 1 ? "execute" : "compensate")" }
+        /// A live run (the other driver finishes it, then rolls it back as a person would ask)
+        /// instead of a drill.
+        var live = false
+        var description: String { "\(step) \(nth == 1 ? "execute" : "compensate")\(live ? " live" : "")" }
     }
 
     static let scale = #"{"id": "scale", "type": "instances.scale", "with": {"group": "${runbook.dr.gpuGroup}", "capacity": 3, "waitFor": "30s", "pollInterval": "200ms"}}"#
@@ -71,6 +74,9 @@ extension SandboxTests {
         // The primary follows DR once DR is promoted (a failback's first move).
         FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 1), FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 2),
         FreezeCase(step: "lag", steps: check, nth: 1),
+        FreezeCase(step: "scale", steps: scale, nth: 1, live: true), FreezeCase(step: "pdns", steps: pdns, nth: 1, live: true),
+        FreezeCase(step: "r53", steps: route53, nth: 1, live: true), FreezeCase(step: "promote", steps: promote, nth: 1, live: true),
+        FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 1, live: true),
     ]
 
     @Test(arguments: freezeCases)
@@ -96,13 +102,24 @@ extension SandboxTests {
             store: try SQLiteStore.open(path: db), registry: registry, clock: SystemClock(), ids: RandomIDs(),
             configuration: EngineConfiguration(owner: "other:2", actor: "cutover@other", signalPollInterval: .milliseconds(200)))
 
-        let run = try frozen.start(request(.drill))
+        let run = try frozen.start(request(c.live ? .live : .drill))
         let first = Task { try await frozen.drive(run) }
         await freeze.untilFrozen()
         // Longer than the lease and its margin: the other driver may take the run over.
         try await Task.sleep(for: .milliseconds(2_200))
-        let taken = try await other.drive(run)
-        #expect(taken.status == .rolledBack, "\(c): the other driver finished the drill: \(taken.status)")
+        var taken = try await other.drive(run)
+        if c.live {
+            #expect(taken.status == .succeeded, "\(c): the other driver finished the live run: \(taken.status)")
+            // Then a person asks for it to be undone (`cutover rollback`): a late change by the
+            // frozen driver would undo the undo.
+            let log = try SQLiteStore.open(path: db)
+            let next = (try log.events(of: run, after: 0).last?.runSeq ?? 0) + 1
+            _ = try log.append(
+                [EventDraft(at: Date(), actor: "oncall", body: .rollbackRequested(Signal(reason: "undo the failover")))], to: run, expectedNext: next,
+                options: AppendOptions(now: Date(), lockScope: runbook.service))
+            taken = try await other.drive(run)
+        }
+        #expect(taken.status == .rolledBack, "\(c): the other driver finished the run, rolled back: \(taken.status)")
         if c.nth == 2 {
             // The world moves on: a live failover after the drill.
             let live = try other.start(request(.live))

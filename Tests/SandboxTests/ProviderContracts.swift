@@ -55,15 +55,15 @@ enum ProviderContracts {
     static func dnsZone(_ zone: any DNSZone, name: String) async throws {
         #expect(try await zone.read(name: name, type: "A") == nil, "\(name) does not exist yet")
         let first = RecordSet(ttl: 120, records: ["192.0.2.1", "192.0.2.2"])
-        try await zone.replace(name: name, type: "A", with: first, StepTestContext.freshProof())
+        try await zone.replace(name: name, type: "A", with: first, replacing: nil, StepTestContext.freshProof())
         let read = try await zone.read(name: name, type: "A")
         #expect(read?.sorted == first.sorted && read?.ttl == 120, "\(String(describing: read))")
 
         let second = RecordSet(ttl: 60, records: ["198.51.100.7"])
-        try await zone.replace(name: name, type: "A", with: second, StepTestContext.freshProof())
+        try await zone.replace(name: name, type: "A", with: second, replacing: read, StepTestContext.freshProof())
         #expect(try await zone.read(name: name, type: "A") == second)
 
-        await stale("replacing \(name)") { try await zone.replace(name: name, type: "A", with: first, StepTestContext.staleProof()) }
+        await stale("replacing \(name)") { try await zone.replace(name: name, type: "A", with: first, replacing: second, StepTestContext.staleProof()) }
         await stale("deleting \(name)") { try await zone.delete(name: name, type: "A", current: second, StepTestContext.staleProof()) }
         #expect(try await zone.read(name: name, type: "A") == second, "stale proofs changed nothing")
 
