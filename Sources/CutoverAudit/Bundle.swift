@@ -64,7 +64,7 @@ public enum AuditBundle {
         guard let first = lines.first else { return fail(1, "empty bundle") }
         guard let h = try? JSONValue.parse(Data(first.utf8)), h.canonicalString == first, h["format"]?.stringValue == format,
             let run = h["run"]?.stringValue, let from = h["from"]?.intValue, let through = h["through"]?.intValue,
-            let linkHex = h["link"]?.stringValue, let link = Hex.decode(linkHex), link.count == 32
+            let linkHex = h["link"]?.stringValue, let link = Hex.decode(linkHex), link.count == 32, Hex.encode(link) == linkHex
         else { return fail(1, "not a \(format) header") }
         var bundleKey: Ed25519Key?
         if let pem = h["publicKey"]?.stringValue {

@@ -42,6 +42,18 @@ import TestSupport
         #expect(alone.key == mallory.fingerprint && alone.key != log.key.fingerprint)
     }
 
+    @Test func theHeaderLinkIsReadAsWrittenToTheLetter() async throws {
+        // Hex in another case decodes to the same bytes: the line must still be as cutover
+        // wrote it (a random byte change found this one).
+        let log = try await AuditedLog.make()
+        var lines = try log.export(run: 2).split(separator: "\n").map(String.init)
+        var header = try JSONValue.parse(Data(lines[0].utf8)).objectValue!
+        header["link"] = .string(header["link"]!.stringValue!.uppercased())
+        lines[0] = JSONValue.object(header).canonicalString
+        let (r, _, _) = AuditBundle.verify(lines.joined(separator: "\n") + "\n", source: "b.jsonl", trusted: nil)
+        #expect(r.findings.first?.kind == .malformed, "\(r.findings)")
+    }
+
     @Test func everyRandomSingleByteChangeIsFound() async throws {
         let log = try await AuditedLog.make()
         let original = Array(try log.export(run: 2).utf8)
