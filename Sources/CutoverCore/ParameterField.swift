@@ -35,11 +35,6 @@ public struct ParameterField: Sendable {
         self.defaultValue = defaultValue
     }
 
-    /// Whether the value is a secret reference (never a literal that reaches the log).
-    public var isSecret: Bool {
-        if case .secret = type { return true }
-        return false
-    }
 
     /// What the field expects, for error messages.
     public var expectation: String {

@@ -28,8 +28,6 @@ public struct RunProof: Sendable, CustomStringConvertible {
         self.uptime = uptime
     }
 
-    /// Whether the proof still holds now; `check` is what adapters call.
-    public var isCurrent: Bool { uptime() < validUntil }
 
     /// Right before a mutating call: the lease the proof was made from is still current.
     /// - Throws: `StepError` `proof-expired` when it is not; nothing was sent. It is

@@ -38,13 +38,13 @@ public struct ProviderAdapter: Sendable {
 /// targets into capabilities with. Steps never name a vendor.
 public struct ProviderCatalog: Sendable {
     private var adapters: [String: ProviderAdapter] = [:]
+    /// What validation checks runbook targets against.
+    public let schemas: ProviderSchemas
 
     public init(_ adapters: [ProviderAdapter]) {
         for a in adapters { self.adapters[a.schema.name] = a }
+        schemas = ProviderSchemas(adapters.map(\.schema))
     }
-
-    /// What validation checks runbook targets against.
-    public var schemas: ProviderSchemas { ProviderSchemas(adapters.values.map(\.schema)) }
 
     public func instanceGroup(_ target: ProviderTarget, _ ctx: any StepContext) throws -> any InstanceGroup {
         try make(target, .instanceGroup, \.instanceGroup, ctx)

@@ -76,28 +76,9 @@ public struct RedisClient: Sendable {
     /// - Parameter gate: a last check once connected and authenticated, right before the
     ///   commands are written: an error stops them unsent and is what `run` throws.
     public func run(_ commands: [[String]], gate: (@Sendable () -> Error?)? = nil) async throws -> [RedisReply] {
-        let (host, port, password, timeout, target) = (self.host, self.port, self.password, self.timeout, self.target)
-        return try await onThread {
-            do {
-                let socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout)
-                var reader = RESPReader(socket: socket, target: target)
-                if let password {
-                    try socket.write(RESPReader.encode(["AUTH", password]))
-                    if case .error(let e) = try reader.next() {
-                        // The reply names no secret; Redis says WRONGPASS or NOAUTH.
-                        throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
-                    }
-                }
-                if let refused = gate?() { throw refused }
-                var out: [RedisReply] = []
-                for command in commands {
-                    try socket.write(RESPReader.encode(command))
-                    out.append(try reader.next())
-                }
-                return out
-            } catch let e as SocketError {
-                throw RedisError(kind: .transport, target: target, detail: "\(target): \(e.description.dropFirst(e.target.count + 2))", retryable: e.retryable)
-            }
+        try await session { send in
+            if let refused = gate?() { throw refused }
+            return try commands.map(send)
         }
     }
 
@@ -107,39 +88,49 @@ public struct RedisClient: Sendable {
     /// - Returns: false when the key held something else, or changed before `EXEC`; nothing
     ///   was written then.
     public func compareAndSet(_ key: String, expected: String?, value: String, gate: (@Sendable () -> Error?)? = nil) async throws -> Bool {
+        let target = self.target
+        return try await session { send in
+            func call(_ args: [String]) throws -> RedisReply {
+                let reply = try send(args)
+                if case .error(let e) = reply { throw RedisError(kind: .server, target: target, detail: "\(args[0]): \(e)", retryable: true) }
+                return reply
+            }
+            _ = try call(["WATCH", key])
+            let current: String?
+            switch try call(["GET", key]) {
+            case .bulk(nil): current = nil
+            case let reply: current = reply.text
+            }
+            guard current == expected else {
+                _ = try call(["UNWATCH"])
+                return false
+            }
+            if let refused = gate?() { throw refused }
+            _ = try call(["MULTI"])
+            _ = try call(["SET", key, value])
+            // A nil reply: the watched key changed before EXEC, and nothing ran.
+            if case .array(nil) = try call(["EXEC"]) { return false }
+            return true
+        }
+    }
+
+    /// One connection on a thread of its own, authenticated when there is a password: `body`
+    /// gets a function that writes a command and reads its reply.
+    private func session<T: Sendable>(_ body: @escaping @Sendable (_ send: ([String]) throws -> RedisReply) throws -> T) async throws -> T {
         let (host, port, password, timeout, target) = (self.host, self.port, self.password, self.timeout, self.target)
         return try await onThread {
             do {
                 let socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout)
                 var reader = RESPReader(socket: socket, target: target)
-                func call(_ args: [String]) throws -> RedisReply {
+                func send(_ args: [String]) throws -> RedisReply {
                     try socket.write(RESPReader.encode(args))
-                    let reply = try reader.next()
-                    if case .error(let e) = reply { throw RedisError(kind: .server, target: target, detail: "\(args[0]): \(e)", retryable: true) }
-                    return reply
+                    return try reader.next()
                 }
-                if let password {
-                    try socket.write(RESPReader.encode(["AUTH", password]))
-                    if case .error(let e) = try reader.next() {
-                        throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
-                    }
+                if let password, case .error(let e) = try send(["AUTH", password]) {
+                    // The reply names no secret; Redis says WRONGPASS or NOAUTH.
+                    throw RedisError(kind: .server, target: target, detail: "authentication failed (\(e.split(separator: " ").first ?? ""))", retryable: false)
                 }
-                _ = try call(["WATCH", key])
-                let current: String?
-                switch try call(["GET", key]) {
-                case .bulk(nil): current = nil
-                case let reply: current = reply.text
-                }
-                guard current == expected else {
-                    _ = try call(["UNWATCH"])
-                    return false
-                }
-                if let refused = gate?() { throw refused }
-                _ = try call(["MULTI"])
-                _ = try call(["SET", key, value])
-                // A nil reply: the watched key changed before EXEC, and nothing ran.
-                if case .array(nil) = try call(["EXEC"]) { return false }
-                return true
+                return try body(send)
             } catch let e as SocketError {
                 throw RedisError(kind: .transport, target: target, detail: "\(target): \(e.description.dropFirst(e.target.count + 2))", retryable: e.retryable)
             }

@@ -50,9 +50,7 @@ public struct DNSSwitch: StepType {
         let type = try recordType(p)
         let name = fqdn(try p[Self.recordName])
         let records = try p[Self.records]
-        let before = try await ctx.recordBefore(Snapshot.self) {
-            Snapshot(set: try await calling("reading \(name) \(type) from \(api.target)") { try await api.read(name: name, type: type) })
-        }
+        let before = try await ctx.recordBefore(Snapshot.self) { Snapshot(set: try await read(api, name, type)) }
         let ttl = try p[Self.ttl] ?? before.set?.ttl ?? 60
         let wanted = RecordSet(ttl: ttl, records: records)
         // Read right before the change, then the proof, then nothing else before the write:
@@ -86,7 +84,7 @@ public struct DNSSwitch: StepType {
         let type = try recordType(p)
         let name = fqdn(try p[Self.recordName])
         let records = try p[Self.records]
-        let now = try await calling("reading \(name) \(type) from \(api.target)") { try await api.read(name: name, type: type) }
+        let now = try await read(api, name, type)
         guard let now, now.sorted == records.sorted() else { return nil }
         let confirmed = try await confirm(p, name: name, type: type, records, api: api, ctx)
         return Output(provider: provider, name: name, type: type, previous: before.set, records: records, ttl: now.ttl, confirmedAfterMillis: confirmed)
