@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "CutoverAWS", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverPowerDNS", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverRedis", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
+        .target(name: "CutoverGoogle", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
@@ -35,7 +36,7 @@ let package = Package(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverPowerDNS", "CutoverRedis",
+                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
@@ -48,7 +49,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
-                "CutoverAWS", "CutoverPowerDNS", "CutoverRedis",
+                "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis",
             ],
             path: "Tests/TestSupport"
         ),
@@ -72,7 +73,7 @@ let package = Package(
             name: "SandboxTests",
             dependencies: [
                 "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
-                "CutoverPowerDNS", "CutoverRedis", "TestSupport",
+                "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverCrypto", "TestSupport",
             ]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
     ],

@@ -40,4 +40,11 @@ struct AutoScalingGroup: InstanceGroup {
             ], gate: proof.gate(doing: what))
         }
     }
+
+    /// An Auto Scaling group's own bound is its maximum size; EC2's instance quotas are not
+    /// read (AWS answers them through Service Quotas, per instance family).
+    func capacityLimits(toReach capacity: Int) async throws -> [CapacityLimit] {
+        let s = try await size()
+        return [CapacityLimit(limit: "maximum size of \(target)", needed: capacity, available: s.max)]
+    }
 }

@@ -1,5 +1,6 @@
 import CutoverAWS
 import CutoverCore
+import CutoverGoogle
 import CutoverNet
 import CutoverPowerDNS
 import CutoverProviders
@@ -10,7 +11,7 @@ import CutoverSteps
 /// the store). Step types see only the capabilities; a new cloud joins here.
 enum Composition {
     static func providers(http: HTTPClient) -> ProviderCatalog {
-        ProviderCatalog(AWSProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+        ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
     }
 
     static func registry() -> StepRegistry {

@@ -38,7 +38,7 @@ public final class Ed25519Key: @unchecked Sendable {
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { throw KeyError("\(source): out of memory") }
             defer { BIO_free(bio) }
             let isPrivate = pem.contains("PRIVATE KEY")
-            let key = isPrivate ? PEM_read_bio_PrivateKey(bio, nil, nil, nil) : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+            let key = isPrivate ? cutover_read_private_key(bio) : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
             guard let key else { throw KeyError("\(source): not a PEM \(isPrivate ? "private" : "public") key") }
             guard cutover_pkey_is_ed25519(key) == 1 else {
                 EVP_PKEY_free(key)

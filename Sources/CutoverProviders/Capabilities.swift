@@ -21,14 +21,37 @@ public struct GroupSize: Codable, Sendable, Equatable {
     public var running: Int
     /// Every instance the group has, in any state.
     public var total: Int
+    /// Why instances cannot start, when the provider says it will not get better by waiting
+    /// (a GPU stock-out in the zone, a quota reached): the step stops waiting and scales back.
+    public var stall: StepError?
 
-    public init(desired: Int, min: Int, max: Int, running: Int, total: Int) {
+    public init(desired: Int, min: Int, max: Int, running: Int, total: Int, stall: StepError? = nil) {
         self.desired = desired
         self.min = min
         self.max = max
         self.running = running
         self.total = total
+        self.stall = stall
     }
+}
+
+/// One limit that reaching a size runs into: the group's own maximum, or a regional quota
+/// (GPUs, CPUs of a machine family, instances) less what is already used.
+public struct CapacityLimit: Codable, Sendable, Equatable {
+    /// What the limit is, for people: `quota NVIDIA_A100_GPUS in us-central1`.
+    public var limit: String
+    /// How much of it reaching the size takes (for a quota: on top of what the group uses now).
+    public var needed: Int
+    /// How much of it is left; nil when the provider does not list it (not checked).
+    public var available: Int?
+
+    public init(limit: String, needed: Int, available: Int?) {
+        self.limit = limit
+        self.needed = needed
+        self.available = available
+    }
+
+    public var short: Bool { available.map { needed > $0 } ?? false }
 }
 
 /// A group of identical instances sized as one (an Auto Scaling group, a managed instance group).
@@ -37,8 +60,12 @@ public protocol InstanceGroup: ProviderResource {
     var name: String { get }
     /// Its desired size, limits and running instances.
     func size() async throws -> GroupSize
-    /// Sets the desired size (within the limits the group has).
+    /// Sets the desired size (within the limits the group has), and returns once the provider
+    /// has accepted it (instances may still be starting: `size` says when they run).
     func resize(to capacity: Int, _ proof: RunProof) async throws
+    /// The limits that growing to `capacity` instances runs into, read only: what is checked
+    /// before anything changes, so a shortfall stops a run before its first change.
+    func capacityLimits(toReach capacity: Int) async throws -> [CapacityLimit]
 }
 
 /// A record set as cutover keeps it: enough to put it back exactly.

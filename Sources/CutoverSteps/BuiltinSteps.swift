@@ -16,6 +16,7 @@ public enum BuiltinSteps {
                 AnyStepType(HealthHTTP(http: http)),
                 AnyStepType(ReplicationCheck(providers: providers)),
                 AnyStepType(ModelsVerify(providers: providers)),
+                AnyStepType(CapacityCheck(providers: providers)),
                 AnyStepType(InstancesScale(providers: providers)),
                 AnyStepType(WritesEnable(providers: providers)),
                 AnyStepType(ReplicationFollow(providers: providers)),

@@ -3,8 +3,9 @@ import CutoverProviders
 import Foundation
 
 /// `instances.scale`: sets the desired size of an instance group (the DR GPU group, on any
-/// provider that offers one) and waits until that many instances run. Compensation sets the
-/// old size back and waits for it.
+/// provider that offers one) and waits until that many instances run. Growing checks the
+/// group's limits first (`capacity.check`); a stall the provider names (a GPU stock-out) ends
+/// the wait at once and the group is set back. Compensation sets the old size back and waits.
 public struct InstancesScale: StepType {
     /// What the group looked like before the change.
     public struct Before: Codable, Sendable, Equatable {
@@ -48,6 +49,8 @@ public struct InstancesScale: StepType {
         let reached = try await poll(ctx, every: try p[Self.pollInterval], until: ctx.now().adding(limit)) { () async throws -> GroupSize? in
             let s = try await size(g)
             last = s
+            // A stock-out or a quota reached does not pass by waiting: name it now.
+            if let stall = s.stall, s.running < capacity { throw stall }
             return s.running == capacity && s.total == capacity ? s : nil
         }
         guard let reached else {
@@ -70,7 +73,13 @@ public struct InstancesScale: StepType {
             throw StepError(code: "over-max-size", message: "\(g.target) allows at most \(before.max) instances; \(capacity) asked. Raise the group's maximum or lower the runbook's capacity", retryable: false)
         }
         let started = ctx.now()
-        try await resize(g, to: capacity, ctx)
+        // An earlier attempt's resize may have landed (the driver stopped before recording it):
+        // the same resize is not sent twice.
+        let now = try await size(g)
+        if now.desired != capacity {
+            if capacity > now.desired { _ = try await CapacityCheck.check(g, capacity) }
+            try await resize(g, to: capacity, ctx)
+        }
         try await ctx.note("\(g.target): desired capacity \(before.desired) -> \(capacity); waiting for the instances to run")
         let s: GroupSize
         do {
@@ -89,8 +98,9 @@ public struct InstancesScale: StepType {
         guard let before = await ctx.recordedBefore(Before.self) else { return nil }
         let g = try providers.instanceGroup(try p[Self.group], ctx)
         let capacity = try p[Self.capacity]
-        let s = try await size(g)
-        guard s.desired == capacity, s.running == capacity, s.total == capacity else { return nil }
+        // The resize landed: wait for its instances here, so resuming does not resize again.
+        guard try await size(g).desired == capacity else { return nil }
+        let s = try await waitFor(capacity, g, p, ctx)
         return Output(group: g.name, previous: before.desired, capacity: capacity, inService: s.running)
     }
 

@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func stepTypesNameNoVendor() throws {
         for (path, text) in try sources(under: "Sources/CutoverSteps") {
-            for vendor in ["CutoverAWS", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
+            for vendor in ["CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
                 #expect(!text.contains("import \(vendor)"), "\(path) imports \(vendor)")
             }
         }

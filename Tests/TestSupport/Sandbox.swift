@@ -74,7 +74,7 @@ public final class Sandbox: @unchecked Sendable {
     /// The parts of the state a rollback must restore, comparable with `==`.
     public func restorable() throws -> String {
         let s = try state()
-        let keep = ["dns", "route53", "capacity", "redis"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
+        let keep = ["dns", "route53", "capacity", "primaryCapacity", "redis"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
         let data = try JSONSerialization.data(withJSONObject: keep, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

@@ -1,0 +1,78 @@
+import CutoverCore
+import CutoverNet
+import CutoverProviders
+import Foundation
+
+/// The Google Cloud providers: `gce` (a Compute Engine managed instance group). Every Google
+/// target authenticates the same way (`credentials`) and may point at another endpoint (a fake
+/// or an emulator on loopback).
+public enum GoogleProviders {
+    public static func adapters(http: HTTPClient, environment: [String: String] = ProcessInfo.processInfo.environment) -> [ProviderAdapter] {
+        [
+            ProviderAdapter(schema: computeSchema, instanceGroup: { target, secret in
+                let api = GoogleAPI(
+                    service: "Compute Engine", endpoint: target.string("endpoint") ?? "https://compute.googleapis.com", basePath: "compute/v1/",
+                    credentials: try credentials(target, secret, environment), http: http)
+                let location: ManagedInstanceGroup.Location =
+                    if let zone = target.string("zone") { .zone(zone) } else { .region(try target.required("region")) }
+                return ManagedInstanceGroup(api: api, project: try target.required("project"), location: location, name: try target.required("name"))
+            }),
+        ]
+    }
+
+    /// The fields every Google target takes.
+    static let access = [
+        ParameterField("endpoint", .url, "the API endpoint (default: Google's; a fake or an emulator on 127.0.0.1 in the sandbox)"),
+        ParameterField(
+            "credentials", .string,
+            "how to authenticate: a reference to a service-account key (file:/path/key.json, env:NAME holding its JSON), \"metadata\" (the metadata server, on Compute Engine), \"application-default\" (the key file GOOGLE_APPLICATION_CREDENTIALS names, else the metadata server), or \"none\" (a local emulator)",
+            default: .string("application-default")),
+    ]
+
+    static func accessRules(_ target: [String: JSONValue]) -> [(field: String, problem: String)] {
+        guard let c = target["credentials"]?.stringValue, !c.contains("${") else { return [] }
+        if ["metadata", "application-default"].contains(c) || SecretReference.isReference(c) { return [] }
+        if c == "none" {
+            let endpoint = target["endpoint"]?.stringValue ?? ""
+            return endpoint.hasPrefix("http://127.0.0.1") || endpoint.hasPrefix("http://localhost")
+                ? [] : [("credentials", "\"none\" is for an emulator on 127.0.0.1: give its endpoint, or credentials for Google")]
+        }
+        return [("credentials", "expected \"application-default\", \"metadata\", \"none\", or a reference to a service-account key like \"file:/path/key.json\"; a key's JSON never goes in the runbook")]
+    }
+
+    /// Names that go into API paths: checked when the runbook loads, so no path can be bent.
+    static func nameRules(_ target: [String: JSONValue], _ fields: [String], project: Bool) -> [(field: String, problem: String)] {
+        var out: [(String, String)] = []
+        if project, let p = target["project"]?.stringValue, !p.contains("${"), !GoogleNames.isProject(p) {
+            out.append(("project", "expected a project id (6 to 30 lowercase letters, digits or hyphens, starting with a letter), got \"\(TerminalText.escaped(p))\""))
+        }
+        for f in fields {
+            if let v = target[f]?.stringValue, !v.contains("${"), !GoogleNames.isName(v) {
+                out.append((f, "expected a Google resource name (lowercase letters, digits and hyphens, starting with a letter, at most 63), got \"\(TerminalText.escaped(v))\""))
+            }
+        }
+        return out
+    }
+
+    public static let computeSchema = ProviderSchema(
+        name: "gce", summary: "a Compute Engine managed instance group (zonal or regional)", capabilities: [.instanceGroup],
+        fields: [
+            ParameterField("project", .string, required: true, "the project id, like recsys-dr"),
+            ParameterField("zone", .string, "the zone of a zonal group, like us-central1-a (or give region)"),
+            ParameterField("region", .string, "the region of a regional group, like us-central1 (or give zone)"),
+            ParameterField("name", .string, required: true, "the managed instance group's name"),
+        ] + access,
+        rules: { target in
+            var out = nameRules(target, ["zone", "region", "name"], project: true) + accessRules(target)
+            switch (target["zone"], target["region"]) {
+            case (nil, nil): out.append(("zone", "missing; provider gce needs zone (a zonal group, like us-central1-a) or region (a regional group, like us-central1)"))
+            case (.some, .some): out.append(("region", "give zone or region, not both: a group is zonal or regional"))
+            default: break
+            }
+            return out
+        })
+
+    static func credentials(_ target: ProviderTarget, _ secret: SecretReader, _ environment: [String: String]) throws -> GoogleCredentials {
+        try GoogleCredentials.resolve(target.string("credentials") ?? "application-default", secret, environment: environment)
+    }
+}
