@@ -61,7 +61,7 @@ let package = Package(
             dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "CutoverProviders", "TestSupport"]
         ),
         .testTarget(
-            name: "CutoverAdapterTests", dependencies: ["CutoverNet", "CutoverAWS", "CutoverRedis", "CutoverCrypto", "TestSupport"],
+            name: "CutoverAdapterTests", dependencies: ["CutoverNet", "CutoverAWS", "CutoverGoogle", "CutoverRedis", "CutoverCrypto", "CutoverCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import CutoverAWS
 import CutoverCore
+import CutoverGoogle
 import CutoverNet
 import CutoverPowerDNS
 import CutoverProviders
@@ -8,7 +9,7 @@ import CutoverSteps
 
 /// The providers the CLI composes, composed the same way for tests that drive steps directly.
 public func standardProviders(http: HTTPClient = HTTPClient()) -> ProviderCatalog {
-    ProviderCatalog(AWSProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+    ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
 }
 
 /// The built-in step types over the standard providers.
