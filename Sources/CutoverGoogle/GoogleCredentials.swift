@@ -38,7 +38,7 @@ enum GoogleCredentials: Sendable {
     /// Who the tokens speak for, for messages: the service account's e-mail, or where from.
     var principal: String {
         switch self {
-        case .serviceAccount(let key): "service account \(key.clientEmail)"
+        case .serviceAccount(let key): "service account \(key.clientEmail) (key \(key.source))"
         case .metadata(let host): "the metadata server's default service account (\(host))"
         case .none: "no credentials"
         }

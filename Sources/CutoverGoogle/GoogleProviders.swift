@@ -7,12 +7,15 @@ import Foundation
 /// target authenticates the same way (`credentials`) and may point at another endpoint (a fake
 /// or an emulator on loopback).
 public enum GoogleProviders {
-    public static func adapters(http: HTTPClient, environment: [String: String] = ProcessInfo.processInfo.environment) -> [ProviderAdapter] {
-        [
+    /// - Parameter environment: where `application-default` and `GCE_METADATA_HOST` are read,
+    ///   when a target is made (the process's environment unless given).
+    public static func adapters(http: HTTPClient, environment: (@Sendable () -> [String: String])? = nil) -> [ProviderAdapter] {
+        let environment = environment ?? { ProcessInfo.processInfo.environment }
+        return [
             ProviderAdapter(schema: computeSchema, instanceGroup: { target, secret in
                 let api = GoogleAPI(
                     service: "Compute Engine", endpoint: target.string("endpoint") ?? "https://compute.googleapis.com", basePath: "compute/v1/",
-                    credentials: try credentials(target, secret, environment), http: http)
+                    credentials: try credentials(target, secret, environment()), http: http)
                 let location: ManagedInstanceGroup.Location =
                     if let zone = target.string("zone") { .zone(zone) } else { .region(try target.required("region")) }
                 return ManagedInstanceGroup(api: api, project: try target.required("project"), location: location, name: try target.required("name"))

@@ -88,6 +88,7 @@ public struct InstancesScale: StepType {
             // The step cleans up its own partial change: a failed step is not compensated.
             try? await resize(g, to: before.desired, ctx)
             try? await ctx.note("\(g.target): desired capacity set back to \(before.desired) after the failed wait")
+            _ = try? await waitFor(before.desired, g, p, ctx)
             throw error
         }
         try await ctx.note("\(g.target): \(s.running) running after \(DurationText.format(.milliseconds(millis(since: started, ctx))))")

@@ -59,7 +59,9 @@ extension SandboxTests {
         var description: String { "\(step) \(nth == 1 ? "execute" : "compensate")\(live ? " live" : "")" }
     }
 
+    /// The DR group on the Compute Engine fake; the primary's on Auto Scaling (moto).
     static let scale = #"{"id": "scale", "type": "instances.scale", "with": {"group": "${runbook.dr.gpuGroup}", "capacity": 3, "waitFor": "30s", "pollInterval": "200ms"}}"#
+    static let scaleAWS = #"{"id": "scale-aws", "type": "instances.scale", "with": {"group": "${runbook.primary.gpuGroup}", "capacity": 6, "waitFor": "30s", "pollInterval": "200ms"}}"#
     static let pdns = #"{"id": "pdns", "type": "dns.switch", "with": {"zone": "${runbook.dns.authoritative}", "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"], "nameserver": "${runbook.dns.nameserver}"}}"#
     static let route53 = #"{"id": "r53", "type": "dns.switch", "with": {"zone": "${runbook.dns.cloud}", "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"]}}"#
     static let promote = #"{"id": "promote", "type": "writes.enable", "with": {"replica": "${runbook.dr.redis}", "primary": "${runbook.primary.redis}", "resyncWithin": "30s"}}"#
@@ -68,6 +70,7 @@ extension SandboxTests {
 
     static let freezeCases: [FreezeCase] = [
         FreezeCase(step: "scale", steps: scale, nth: 1), FreezeCase(step: "scale", steps: scale, nth: 2),
+        FreezeCase(step: "scale-aws", steps: scaleAWS, nth: 1), FreezeCase(step: "scale-aws", steps: scaleAWS, nth: 2),
         FreezeCase(step: "pdns", steps: pdns, nth: 1), FreezeCase(step: "pdns", steps: pdns, nth: 2),
         FreezeCase(step: "r53", steps: route53, nth: 1), FreezeCase(step: "r53", steps: route53, nth: 2),
         FreezeCase(step: "promote", steps: promote, nth: 1), FreezeCase(step: "promote", steps: promote, nth: 2),
@@ -81,7 +84,7 @@ extension SandboxTests {
 
     @Test(arguments: freezeCases)
     func aFrozenDriverChangesNothingAfterItsRunWasTakenOver(_ c: FreezeCase) async throws {
-        for (k, v) in sandbox.environment where k.hasPrefix("AWS_") || k.hasPrefix("PDNS_") { setenv(k, v, 1) }
+        for (k, v) in sandbox.environment where k.hasPrefix("AWS_") || k.hasPrefix("PDNS_") || k.hasPrefix("GOOGLE_") { setenv(k, v, 1) }
         let registry = standardRegistry()
         let runbook = try Runbook.load(
             file: "runbooks/sandbox.json", data: try Data(contentsOf: repositoryRoot.appendingPathComponent("runbooks/sandbox.json")),

@@ -14,6 +14,11 @@ extension SandboxTests {
         }.count
     }
 
+    /// Calls the Compute Engine fake answered, by method (`resize`, `listManagedInstances`).
+    func gceCalls(_ method: String) throws -> Int {
+        (try sandbox.state(calls: true)["gceCalls"] as? [String: Int])?[method] ?? 0
+    }
+
     /// Runs `resume RUN` as its own process and SIGKILLs it once `when` holds.
     func resumeAndKill(_ run: String, when: () throws -> Bool) throws {
         let p = sandbox.cutoverProcess(["resume", run], db: db)
@@ -40,14 +45,14 @@ extension SandboxTests {
         return run
     }
 
-    @Test func sigkillDuringTheScaleWaitThenResumeDoesNotScaleTwice() throws {
+    @Test func sigkillDuringTheGoogleGroupWaitThenResumeDoesNotScaleTwice() throws {
         let run = try approvedRun()
-        // Describe calls take 1.5 s each, so the process is inside the wait when it dies.
-        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"delayNext": 3, "delayMs": 1500, "action": "DescribeAutoScalingGroups"}"#)
-        try resumeAndKill(run) { try calls("POST", "SetDesiredCapacity") == 1 }
+        // Instances take 4 s to start on the Compute fake, so the process is inside the wait when it dies.
+        try sandbox.control("http://127.0.0.1:18095/_gce/control", #"{"startSeconds": 4}"#)
+        try resumeAndKill(run) { try gceCalls("resize") == 1 }
         let resumed = try sandbox.cutover(["resume", run], db: db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-        #expect(try calls("POST", "SetDesiredCapacity") == 1, "the scale recorded as started was settled by observing, not repeated")
+        #expect(try gceCalls("resize") == 1, "the resize recorded as started was settled by observing, not repeated")
         let scaled = try history(run).first { $0["type"] as? String == "StepSucceeded" && $0["step"] as? String == "scale-gpu" }
         #expect((scaled?["body"] as? [String: Any])?["observed"] as? Bool == true)
         #expect((try sandbox.state()["capacity"] as? [String: Int])?["inService"] == 4)
@@ -63,7 +68,7 @@ extension SandboxTests {
         let resumed = try sandbox.cutover(["resume", run], db: db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(try calls("POST", "/rrset") == 0, "the Route 53 change recorded as started was observed, not sent again")
-        #expect(try calls("POST", "SetDesiredCapacity") == 0, "nor was anything before it")
+        #expect(try gceCalls("resize") == 0, "nor was anything before it")
         let s = try sandbox.state()
         #expect((s["route53"] as? [String: Any])?["records"] as? [String] == [Self.dr])
         #expect(s["dns"] as? [String] == [Self.dr])
@@ -91,13 +96,13 @@ extension SandboxTests {
 
     @Test func motoAnswering500IsRetriedAndTheFailoverGoesOn() throws {
         let run = try approvedRun()
-        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"failNext": 2, "status": 500, "action": "SetDesiredCapacity"}"#)
+        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"failNext": 2, "status": 500, "service": "route53"}"#)
         let result = try sandbox.cutover(["resume", run], db: db)
         #expect(result.status == 0, "\(result.stdout)")
-        let failures = try history(run).filter { $0["type"] as? String == "StepFailed" && $0["step"] as? String == "scale-gpu" }
+        let failures = try history(run).filter { $0["type"] as? String == "StepFailed" && $0["step"] as? String == "switch-cloud-dns" }
         #expect(failures.count == 2)
         #expect(result.stdout.contains("answered HTTP 500"))
-        #expect(try calls("POST", "SetDesiredCapacity") == 1, "one change went through")
+        #expect(try calls("POST", "/rrset") == 1, "one change went through")
         #expect(!result.stdout.contains("sandboxSecretAccessKey") && !result.stdout.contains("AKIASANDBOX"), "no credential in the output")
     }
 

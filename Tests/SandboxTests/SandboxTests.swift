@@ -96,18 +96,6 @@ import TestSupport
         #expect(types.filter { $0 == "CompensationSucceeded" }.count == 1, "only the scale was undone")
     }
 
-    @Test func aGroupThatCannotReachCapacityChangesNothing() throws {
-        let before = try sandbox.state()
-        let (run, result) = try startApproveResume {
-            try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"failNext": 1, "status": 400, "code": "ValidationError", "message": "New SetDesiredCapacity value 4 is above max value 1", "action": "SetDesiredCapacity"}"#)
-        }
-        #expect(result.status == 1)
-        let st = try status(run)
-        #expect(st["state"] as? String == "failed")
-        #expect((st["reason"] as? String)?.contains("ValidationError") == true, "\(st["reason"] ?? "")")
-        #expect((try sandbox.state()["capacity"] as? [String: Int]) == (before["capacity"] as? [String: Int]))
-    }
-
     /// Waits (up to 60 s) until the run's history has an event matching `match`.
     func waitFor(_ run: String, _ match: ([String: Any]) -> Bool) throws {
         for _ in 0..<600 {
