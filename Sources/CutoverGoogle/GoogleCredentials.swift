@@ -54,6 +54,9 @@ struct ServiceAccountKey: Sendable {
     let key: RSASigningKey
     /// Where the key came from (its reference), for messages.
     let source: String
+    /// SHA-256 of the key's PEM: tells two keys of one account apart (a rotated or a forged
+    /// one) without keeping the key's text.
+    let digest: String
 
     /// - Throws: `StepError` (`gcp-bad-key`) naming `source` and the field at fault, never the
     ///   file's contents.
@@ -85,18 +88,23 @@ struct ServiceAccountKey: Sendable {
         } catch let e as KeyError {
             throw bad(e.description)
         }
-        return ServiceAccountKey(clientEmail: email, keyID: keyID, tokenURI: tokenURI, key: key, source: source)
+        return ServiceAccountKey(
+            clientEmail: email, keyID: keyID, tokenURI: tokenURI, key: key, source: source, digest: Hex.encode(SHA256.hash(Array(pem.utf8))))
     }
 
     private static func isPlain(_ c: Unicode.Scalar) -> Bool { c.value > 0x20 && c.value < 0x7f && c != "\"" && c != "\\" }
 
+    /// The audience Google's own clients (google-auth, gcloud) put in every assertion, wherever
+    /// the key's `token_uri` sends it: Google's endpoint checks for it.
+    static let audience = "https://oauth2.googleapis.com/token"
+
     /// The signed assertion (RFC 7523 §2.1) Google's token endpoint takes: the key's id in the
-    /// header; the account as issuer, the token endpoint as audience, an hour at most.
+    /// header; the account as issuer, Google's token endpoint as audience, an hour at most.
     func assertion(now: Date) throws -> String {
         let iat = Int64(now.timeIntervalSince1970)
         let header = JSONValue.object(["alg": .string("RS256"), "typ": .string("JWT"), "kid": .string(keyID)])
         let claims = JSONValue.object([
-            "iss": .string(clientEmail), "scope": .string(GoogleCredentials.scope), "aud": .string(tokenURI),
+            "iss": .string(clientEmail), "scope": .string(GoogleCredentials.scope), "aud": .string(Self.audience),
             "iat": .int(iat), "exp": .int(iat + 3600),
         ])
         let signingInput = Base64URL.encode(Array(header.canonicalString.utf8)) + "." + Base64URL.encode(Array(claims.canonicalString.utf8))
@@ -133,7 +141,7 @@ final class GoogleTokens: @unchecked Sendable {
 
     private func cacheKey(_ c: GoogleCredentials) -> String? {
         switch c {
-        case .serviceAccount(let k): "sa \(k.clientEmail) \(k.keyID) \(k.tokenURI)"
+        case .serviceAccount(let k): "sa \(k.clientEmail) \(k.digest) \(k.tokenURI)"
         case .metadata(let host): "metadata \(host)"
         case .none: nil
         }

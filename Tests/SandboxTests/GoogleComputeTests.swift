@@ -32,9 +32,14 @@ extension SandboxTests {
         let regional = try catalog.instanceGroup(try target(gceTarget(#""region": "us-central1", "name": "recsys-dr-gpu-regional""#)), ctx)
         try await ProviderContracts.instanceGroup(regional)
         let missing = try catalog.instanceGroup(try target(gceTarget(#""zone": "us-central1-a", "name": "no-such-group""#)), ctx)
-        let error = await #expect(throws: StepError.self) { try await missing.size() }
-        #expect(error?.code == "gcp-notFound" && error?.retryable == false, "\(String(describing: error))")
-        #expect(error?.message.contains("no-such-group") == true && error?.message.contains("check the project, location and name") == true)
+        do {
+            _ = try await missing.size()
+            Issue.record("a group that does not exist was read")
+        } catch {
+            let e = try #require(StepError.from(error, doing: "reading the group") as? StepError)
+            #expect(e.code == "gcp-notFound" && e.retryable == false, "\(e)")
+            #expect(e.message.contains("no-such-group") && e.message.contains("check the project, location and name"), "\(e.message)")
+        }
     }
 
     @Test func aDrillScalesTheGoogleGroupAndBackAndNoTokenOrKeyIsStored() throws {
@@ -61,6 +66,11 @@ extension SandboxTests {
             for s in secrets { #expect(bytes.range(of: Data(s)) == nil, "\(file) holds a token or a piece of the key") }
         }
         for s in secrets { #expect(!result.stdout.contains(String(decoding: s, as: UTF8.self)), "the terminal shows no token or key") }
+        // What cutover asked and what the fake answered, held to Google's client.
+        if let install = Self.gcloudInstall() {
+            let violations = try shapesViolations(apis: install.apis)
+            #expect(violations == nil, "\(violations ?? "")")
+        }
     }
 
     @Test func aGPUStockOutBeforeThePivotScalesBackAndFails() throws {
@@ -112,8 +122,8 @@ extension SandboxTests {
         let body = pem.split(separator: "\n")[1]
         #expect(!message.contains(String(body)) && !message.contains("BEGIN") && !message.contains("eyJ"), "neither the key nor the signed assertion is shown: \(message)")
 
-        // Tokens that Google calls expired the moment they are issued: refused twice, named.
-        try sandbox.control("\(Self.gce)/_gce/control", #"{"tokenLifetime": 0}"#)
+        // The cached token revoked, and new ones expired the moment they are issued: refused twice, named.
+        try sandbox.control("\(Self.gce)/_gce/control", #"{"tokenLifetime": 0, "expireTokens": true}"#)
         let expired = await #expect(throws: StepError.self) { try await run(check, #"{"group": \#(gceTarget()), "capacity": 2}"#) }
         #expect(expired?.code == "gcp-UNAUTHENTICATED", "\(String(describing: expired))")
         #expect(expired?.message.contains("refused the access token for service account cutover-drill@recsys-dr.iam.gserviceaccount.com") == true, "\(expired?.message ?? "")")

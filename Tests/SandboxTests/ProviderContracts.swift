@@ -33,7 +33,7 @@ enum ProviderContracts {
     }
 
     /// An instance group: its size reads back, a resize is seen, a stale proof changes nothing,
-    /// the old size is put back.
+    /// the old size is put back; its capacity limits hold its size and not one past its bounds.
     static func instanceGroup(_ group: any InstanceGroup) async throws {
         let before = try await group.size()
         #expect(before.min <= before.desired && before.desired <= before.max, "\(group.target): \(before)")
@@ -48,6 +48,13 @@ enum ProviderContracts {
 
         try await group.resize(to: before.desired, StepTestContext.freshProof())
         #expect(try await eventually { let s = try await group.size(); return s.desired == before.desired && s.running == before.desired })
+
+        // Its limits, read only: the size it has fits them, a size past its bounds does not.
+        let fits = try await group.capacityLimits(toReach: before.desired)
+        #expect(!fits.isEmpty && !fits.contains(where: \.short), "\(group.target): \(fits)")
+        let far = try await group.capacityLimits(toReach: 5_000)
+        #expect(far.contains(where: \.short), "\(group.target) names what 5000 instances would run past: \(far)")
+        #expect(try await group.size().desired == before.desired, "reading limits changes nothing")
     }
 
     /// A DNS zone: a missing record reads as nil; replace creates, replaces and reads back; a

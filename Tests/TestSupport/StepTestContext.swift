@@ -1,8 +1,9 @@
 @_spi(RunProof) import CutoverCore
+import CutoverEngine
 import Foundation
 
 /// A StepContext for calling one step type directly, without an engine: records notes and
-/// resolves secrets from a given environment.
+/// resolves secrets (`env:` from a given environment, `file:`) as the engine does.
 public final class StepTestContext: StepContext, @unchecked Sendable {
     // @unchecked: `notes` is only touched under `lock`.
     public let runID = "run-test"
@@ -75,10 +76,7 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     public func recordedBefore() async -> JSONValue? { nil }
 
     public func secret(_ reference: String) throws -> String {
-        guard reference.hasPrefix("env:"), let v = environment[String(reference.dropFirst(4))] else {
-            throw StepError(code: "secret-missing", message: "secret \(reference) is not set", retryable: false)
-        }
-        return v
+        try SecretVault(environment: environment).resolve(reference)
     }
 
     public func note(_ message: String) async throws {
