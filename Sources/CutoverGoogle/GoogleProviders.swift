@@ -3,7 +3,8 @@ import CutoverNet
 import CutoverProviders
 import Foundation
 
-/// The Google Cloud providers: `gce` (a Compute Engine managed instance group). Every Google
+/// The Google Cloud providers: `gce` (a Compute Engine managed instance group) and `clouddns`
+/// (a Cloud DNS managed zone). Every Google
 /// target authenticates the same way (`credentials`) and may point at another endpoint (a fake
 /// or an emulator on loopback).
 public enum GoogleProviders {
@@ -20,12 +21,18 @@ public enum GoogleProviders {
                     if let zone = target.string("zone") { .zone(zone) } else { .region(try target.required("region")) }
                 return ManagedInstanceGroup(api: api, project: try target.required("project"), location: location, name: try target.required("name"))
             }),
+            ProviderAdapter(schema: cloudDNSSchema, dnsZone: { target, secret in
+                let api = GoogleAPI(
+                    service: "Cloud DNS", endpoint: target.string("endpoint") ?? "https://dns.googleapis.com", basePath: "dns/v1/",
+                    credentials: try credentials(target, secret, environment()), http: http)
+                return CloudDNSZone(api: api, project: try target.required("project"), managedZone: try target.required("managedZone"))
+            }),
         ]
     }
 
     /// The fields every Google target takes.
     static let access = [
-        ParameterField("endpoint", .url, "the API endpoint (default: Google's; a fake or an emulator on 127.0.0.1 in the sandbox)"),
+        ParameterField("endpoint", .url, "the API endpoint (default: the service's at Google; a fake or an emulator on 127.0.0.1 in the sandbox)"),
         ParameterField(
             "credentials", .string,
             "how to authenticate: a reference to a service-account key (file:/path/key.json, env:NAME holding its JSON), \"metadata\" (the metadata server, on Compute Engine), \"application-default\" (the key file GOOGLE_APPLICATION_CREDENTIALS names, else the metadata server), or \"none\" (a local emulator)",
@@ -74,6 +81,14 @@ public enum GoogleProviders {
             }
             return out
         })
+
+    public static let cloudDNSSchema = ProviderSchema(
+        name: "clouddns", summary: "a Cloud DNS managed zone", capabilities: [.dnsZone],
+        fields: [
+            ParameterField("project", .string, required: true, "the project id, like recsys-dr"),
+            ParameterField("managedZone", .string, required: true, "the managed zone's name (not its DNS name), like example-com"),
+        ] + access,
+        rules: { target in nameRules(target, ["managedZone"], project: true) + accessRules(target) })
 
     static func credentials(_ target: ProviderTarget, _ secret: SecretReader, _ environment: [String: String]) throws -> GoogleCredentials {
         try GoogleCredentials.resolve(target.string("credentials") ?? "application-default", secret, environment: environment)

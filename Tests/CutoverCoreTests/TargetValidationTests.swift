@@ -57,9 +57,9 @@ import TestSupport
         Case(change: ["dns", "cloud", "hostedZone"], value: nil, path: "dns.cloud.hostedZone",
              says: "provider route53 needs hostedZone (the hosted zone id, like Z0123456789ABC) or zone (its name, like example.com.)"),
         Case(change: ["dns", "cloud", "provider"], value: .string("route-53"), path: "dns.cloud.provider",
-             says: "unknown provider \"route-53\"; did you mean \"route53\"?; this build knows aws-autoscaling, powerdns, redis, route53, s3"),
+             says: "unknown provider \"route-53\"; did you mean \"route53\"?; this build knows aws-autoscaling, clouddns, gce, powerdns, redis, route53, s3"),
         Case(change: ["dns", "cloud", "provider"], value: .int(53), path: "dns.cloud.provider",
-             says: "expected the name of a provider (aws-autoscaling, powerdns, redis, route53, s3), got 53"),
+             says: "expected the name of a provider (aws-autoscaling, clouddns, gce, powerdns, redis, route53, s3), got 53"),
         Case(change: ["dr", "gpuGroup", "name"], value: nil, path: "dr.gpuGroup.name",
              says: "missing; provider aws-autoscaling needs a string (the Auto Scaling group name)"),
         Case(change: ["dr", "gpuGroup", "capacity"], value: .int(4), path: "dr.gpuGroup.capacity",
@@ -151,7 +151,7 @@ import TestSupport
     @Test func aTargetOfTheWrongCapabilityIsRefused() throws {
         let found = try workflowIssues(#"{"id": "scale", "type": "instances.scale", "with": {"group": "${runbook.dr.redis}", "capacity": 2}}"#)
         #expect(found.map(\.path) == ["steps[0].with.group"])
-        #expect(found.first?.message == #""${runbook.dr.redis}" is a redis target in runbooks/svc.json, which is not an instance group; instances.scale needs one of aws-autoscaling"#)
+        #expect(found.first?.message == #""${runbook.dr.redis}" is a redis target in runbooks/svc.json, which is not an instance group; instances.scale needs one of aws-autoscaling, gce"#)
     }
 
     @Test func aNameWhereATargetBelongsSaysWhatATargetIs() throws {

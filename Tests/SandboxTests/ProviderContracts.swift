@@ -51,9 +51,9 @@ enum ProviderContracts {
 
         // Its limits, read only: the size it has fits them, a size past its bounds does not.
         let fits = try await group.capacityLimits(toReach: before.desired)
-        #expect(!fits.isEmpty && !fits.contains(where: \.short), "\(group.target): \(fits)")
+        #expect(!fits.isEmpty && !fits.contains { $0.short }, "\(group.target): \(fits)")
         let far = try await group.capacityLimits(toReach: 5_000)
-        #expect(far.contains(where: \.short), "\(group.target) names what 5000 instances would run past: \(far)")
+        #expect(far.contains { $0.short }, "\(group.target) names what 5000 instances would run past: \(far)")
         #expect(try await group.size().desired == before.desired, "reading limits changes nothing")
     }
 
