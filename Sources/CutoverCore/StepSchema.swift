@@ -115,6 +115,13 @@ extension Param where Value == [String]? {
     }
 }
 
+extension Param where Value == JSONValue {
+    /// A free-form JSON object (a request body).
+    public static func object(_ name: String, _ help: String) -> Self {
+        Self(ParameterField(name, .object, help), absent: nil) { $0.objectValue != nil ? $0 : nil }
+    }
+}
+
 extension Param where Value == ProviderTarget {
     /// A target whose provider offers `capability`, usually `"${runbook.dr.gpuGroup}"`.
     public static func target(_ name: String, _ capability: Capability, _ help: String) -> Self {

@@ -14,6 +14,7 @@ public enum BuiltinSteps {
                 AnyStepType(Approval()),
                 AnyStepType(Notify(http: http)),
                 AnyStepType(HealthHTTP(http: http)),
+                AnyStepType(InferenceCheck(http: http)),
                 AnyStepType(ReplicationCheck(providers: providers)),
                 AnyStepType(ModelsVerify(providers: providers)),
                 AnyStepType(CapacityCheck(providers: providers)),

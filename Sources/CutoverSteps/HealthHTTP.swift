@@ -58,15 +58,14 @@ public struct HealthHTTP: StepType {
             let hint = lastTransportError.map { "; \($0.description)" } ?? ""
             throw StepError(code: "unhealthy", message: "\(target): \(failed) of \(count) requests failed (\(detail), expected HTTP \(expected))\(hint)", retryable: true)
         }
-        let sorted = latencies.sorted()
-        let p95 = sorted[max(0, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
+        let p95 = percentile95(latencies)
         if let limit = try p[Self.p95] {
             let max = limit.milliseconds
             if p95 > max {
                 throw StepError(code: "slow", message: "\(target): p95 latency \(p95)ms is over the \(max)ms threshold (\(count) requests)", retryable: true)
             }
         }
-        return Output(requests: count, p95Millis: p95, maxMillis: sorted.last ?? 0)
+        return Output(requests: count, p95Millis: p95, maxMillis: latencies.max() ?? 0)
     }
 
     private func check(_ r: HTTPResponse, field: String, equals: String?) -> String? {

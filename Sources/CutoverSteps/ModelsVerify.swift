@@ -9,6 +9,8 @@ import Foundation
 public struct ModelsVerify: StepType {
     public struct Output: Codable, Sendable, Equatable {
         public var model: String
+        /// The manifest's `version`, what DR must serve (`inference.check`'s `modelVersion`).
+        public var version: String?
         public var artifacts: Int
         public var bytes: Int64
     }
@@ -69,7 +71,7 @@ public struct ModelsVerify: StepType {
                 retryable: false)
         }
         try await ctx.note("\(dr.target) holds \(model.isEmpty ? "the model" : model): \(manifest.artifacts.count) artifacts, \(total) bytes, digests match")
-        return Output(model: model, artifacts: manifest.artifacts.count, bytes: total)
+        return Output(model: model, version: manifest.version, artifacts: manifest.artifacts.count, bytes: total)
     }
 
     /// An object's bytes, or nil when it does not exist.

@@ -42,8 +42,14 @@ public final class FixtureServer: @unchecked Sendable {
     public var base: String { "http://127.0.0.1:\(port)" }
 
     /// Changes an endpoint's latency, error rate or reported status while tests run.
-    public func control(_ endpoint: String, latencyMs: Int? = nil, errorRate: Double? = nil, status: String? = nil) throws {
+    public func control(
+        _ endpoint: String, latencyMs: Int? = nil, errorRate: Double? = nil, status: String? = nil, modelVersion: String? = nil, recommendations: Int? = nil,
+        garbage: Bool? = nil
+    ) throws {
         var body: [String: Any] = [:]
+        if let modelVersion { body["modelVersion"] = modelVersion }
+        if let recommendations { body["recommendations"] = recommendations }
+        if let garbage { body["garbage"] = garbage }
         if let latencyMs { body["latencyMs"] = latencyMs }
         if let errorRate { body["errorRate"] = errorRate }
         if let status { body["status"] = status }
