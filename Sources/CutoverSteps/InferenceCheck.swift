@@ -22,7 +22,7 @@ public struct InferenceCheck: StepType {
     static let payload = Param<JSONValue>.object("payload", "the JSON body of each request, like {\"user\": \"dr-check\", \"count\": 5}")
     static let requests = Param<Int>.integer("requests", 1...10_000, default: 1, "how many requests")
     static let p95 = Param<Duration?>.duration("p95", "the highest acceptable 95th-percentile latency")
-    static let modelVersion = Param<String?>.string("modelVersion", "the version every answer must name, like \"${steps.models-verify.version}\"")
+    static let modelVersion = Param<String?>.string("modelVersion", "the version every answer must name, like \"${steps.models-verify.output.version}\"")
     static let listField = Param<String>.string("listField", default: "recommendations", "the answer's field holding the list that must not be empty")
     static let versionField = Param<String>.string("versionField", default: "modelVersion", "the answer's field naming the model version")
     static let requestTimeout = Param<Duration>.duration("requestTimeout", default: "5s", "per request")
