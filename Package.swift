@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "CutoverPowerDNS", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverRedis", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverGoogle", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
+        .target(name: "CutoverAlertmanager", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
@@ -36,7 +37,7 @@ let package = Package(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis",
+                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
@@ -49,7 +50,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
-                "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis",
+                "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager",
             ],
             path: "Tests/TestSupport"
         ),

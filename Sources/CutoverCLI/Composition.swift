@@ -1,4 +1,5 @@
 import CutoverAWS
+import CutoverAlertmanager
 import CutoverCore
 import CutoverGoogle
 import CutoverNet
@@ -11,7 +12,7 @@ import CutoverSteps
 /// the store). Step types see only the capabilities; a new cloud joins here.
 enum Composition {
     static func providers(http: HTTPClient) -> ProviderCatalog {
-        ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+        ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, AlertmanagerProvider.adapter(http: http)])
     }
 
     static func registry() -> StepRegistry {

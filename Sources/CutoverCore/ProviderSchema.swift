@@ -1,5 +1,6 @@
 /// What a step needs from the world, whichever cloud serves it: a group of instances to size,
-/// a DNS zone, an object store, a database replica. A provider offers one or more.
+/// a DNS zone, an object store, a database replica, the alerts that page people. A provider
+/// offers one or more.
 public struct Capability: Hashable, Sendable, CustomStringConvertible {
     public let name: String
     /// How error messages say it: "an instance group".
@@ -14,6 +15,7 @@ public struct Capability: Hashable, Sendable, CustomStringConvertible {
     public static let dnsZone = Capability("dns-zone", noun: "a DNS zone")
     public static let objectStore = Capability("object-store", noun: "an object store")
     public static let replica = Capability("replica", noun: "a database replica")
+    public static let alerting = Capability("alerting", noun: "an alert manager")
 
     public var description: String { name }
 }

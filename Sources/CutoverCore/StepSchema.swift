@@ -122,6 +122,13 @@ extension Param where Value == JSONValue {
     }
 }
 
+extension Param where Value == JSONValue? {
+    /// A free-form JSON object, nil when not given.
+    public static func optionalObject(_ name: String, _ help: String) -> Self {
+        Self(ParameterField(name, .object, help), absent: { nil }) { $0.objectValue != nil ? $0 : nil }
+    }
+}
+
 extension Param where Value == ProviderTarget {
     /// A target whose provider offers `capability`, usually `"${runbook.dr.gpuGroup}"`.
     public static func target(_ name: String, _ capability: Capability, _ help: String) -> Self {

@@ -164,3 +164,54 @@ public protocol Replica: ProviderResource {
     /// Reads a marker, nil when absent.
     func readMarker(key: String) async throws -> String?
 }
+
+/// A silence: alerts whose labels match every matcher do not page anyone until `endsAt`.
+public struct Silence: Codable, Sendable, Equatable {
+    public struct Matcher: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: String
+        /// An equality matcher (`=`); anything else (regex, `!=`) cutover keeps but never makes.
+        public var isEqual: Bool
+        public var isRegex: Bool
+
+        public init(name: String, value: String, isEqual: Bool = true, isRegex: Bool = false) {
+            self.name = name
+            self.value = value
+            self.isEqual = isEqual
+            self.isRegex = isRegex
+        }
+    }
+
+    /// The provider's id, nil for one not made yet.
+    public var id: String?
+    public var matchers: [Matcher]
+    /// Milliseconds since 1970.
+    public var endsAtMillis: Int64
+    public var comment: String
+    public var createdBy: String
+
+    public init(id: String?, matchers: [Matcher], endsAtMillis: Int64, comment: String, createdBy: String) {
+        self.id = id
+        self.matchers = matchers
+        self.endsAtMillis = endsAtMillis
+        self.comment = comment
+        self.createdBy = createdBy
+    }
+
+    /// True when every matcher is an equality matcher that `labels` satisfies: alerts with those
+    /// labels are silenced by it.
+    public func silences(_ labels: [String: String]) -> Bool {
+        !matchers.isEmpty && matchers.allSatisfy { $0.isEqual && !$0.isRegex && labels[$0.name] == $0.value }
+    }
+}
+
+/// What routes alerts to people (Alertmanager): its silences, made and expired.
+public protocol Alerting: ProviderResource {
+    /// The silences in force now (active or pending), with their ids.
+    func activeSilences() async throws -> [Silence]
+    /// Makes a silence from now until its end.
+    /// - Returns: its id.
+    func silence(_ silence: Silence, _ proof: RunProof) async throws -> String
+    /// Ends a silence now.
+    func expire(id: String, _ proof: RunProof) async throws
+}

@@ -12,25 +12,29 @@ public struct ProviderAdapter: Sendable {
     public var dnsZone: (@Sendable (ProviderTarget, SecretReader) throws -> any DNSZone)?
     public var objectStore: (@Sendable (ProviderTarget, SecretReader) throws -> any ObjectStore)?
     public var replica: (@Sendable (ProviderTarget, SecretReader) throws -> any Replica)?
+    public var alerting: (@Sendable (ProviderTarget, SecretReader) throws -> any Alerting)?
 
     public init(
         schema: ProviderSchema,
         instanceGroup: (@Sendable (ProviderTarget, SecretReader) throws -> any InstanceGroup)? = nil,
         dnsZone: (@Sendable (ProviderTarget, SecretReader) throws -> any DNSZone)? = nil,
         objectStore: (@Sendable (ProviderTarget, SecretReader) throws -> any ObjectStore)? = nil,
-        replica: (@Sendable (ProviderTarget, SecretReader) throws -> any Replica)? = nil
+        replica: (@Sendable (ProviderTarget, SecretReader) throws -> any Replica)? = nil,
+        alerting: (@Sendable (ProviderTarget, SecretReader) throws -> any Alerting)? = nil
     ) {
         var declared: Set<Capability> = []
         if instanceGroup != nil { declared.insert(.instanceGroup) }
         if dnsZone != nil { declared.insert(.dnsZone) }
         if objectStore != nil { declared.insert(.objectStore) }
         if replica != nil { declared.insert(.replica) }
+        if alerting != nil { declared.insert(.alerting) }
         precondition(declared == schema.capabilities, "provider \(schema.name) makes \(declared) but its schema says \(schema.capabilities)")
         self.schema = schema
         self.instanceGroup = instanceGroup
         self.dnsZone = dnsZone
         self.objectStore = objectStore
         self.replica = replica
+        self.alerting = alerting
     }
 }
 
@@ -60,6 +64,10 @@ public struct ProviderCatalog: Sendable {
 
     public func replica(_ target: ProviderTarget, _ ctx: any StepContext) throws -> any Replica {
         try make(target, .replica, \.replica, ctx)
+    }
+
+    public func alerting(_ target: ProviderTarget, _ ctx: any StepContext) throws -> any Alerting {
+        try make(target, .alerting, \.alerting, ctx)
     }
 
     /// Checks the target again (the run resolved it from the snapshot), then makes the capability.

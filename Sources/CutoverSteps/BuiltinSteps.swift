@@ -22,6 +22,7 @@ public enum BuiltinSteps {
                 AnyStepType(WritesEnable(providers: providers)),
                 AnyStepType(ReplicationFollow(providers: providers)),
                 AnyStepType(DNSSwitch(providers: providers)),
+                AnyStepType(AlertsMove(providers: providers)),
                 AnyStepType(CutoverMonitor(http: http)),
             ],
             providers: providers.schemas)

@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func stepTypesNameNoVendor() throws {
         for (path, text) in try sources(under: "Sources/CutoverSteps") {
-            for vendor in ["CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
+            for vendor in ["CutoverAWS", "CutoverAlertmanager", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
                 #expect(!text.contains("import \(vendor)"), "\(path) imports \(vendor)")
             }
         }
@@ -28,7 +28,7 @@ import TestSupport
 
     @Test func everyMutatingCapabilityTakesAProof() throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/CutoverProviders/Capabilities.swift"), encoding: .utf8)
-        let mutating = ["func resize(", "func replace(", "func delete(", "func create(", "func promote(", "func follow(", "func writeMarker("]
+        let mutating = ["func resize(", "func replace(", "func delete(", "func create(", "func promote(", "func follow(", "func writeMarker(", "func silence(", "func expire("]
         for name in mutating {
             let line = text.split(separator: "\n").first { $0.contains(name) }
             #expect(line?.contains("_ proof: RunProof") == true, "\(name): \(line ?? "missing")")

@@ -1,4 +1,5 @@
 import CutoverAWS
+import CutoverAlertmanager
 import CutoverCore
 import CutoverGoogle
 import CutoverNet
@@ -9,7 +10,7 @@ import CutoverSteps
 
 /// The providers the CLI composes, composed the same way for tests that drive steps directly.
 public func standardProviders(http: HTTPClient = HTTPClient()) -> ProviderCatalog {
-    ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter])
+    ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, AlertmanagerProvider.adapter(http: http)])
 }
 
 /// The built-in step types over the standard providers.
