@@ -6,8 +6,8 @@ import Foundation
 ///
 /// A replacement is one change: the deletion of the record set exactly as the caller just read
 /// it and the addition of the new one, which Google applies all or nothing. A set someone else
-/// changed in between makes Google refuse the deletion (412 `conditionNotMet`), or the addition
-/// when there was none (409 `alreadyExists`): named, nothing applied. A change is `done` once
+/// changed in between makes Google refuse the deletion (412 `conditionNotMet`; 404 when it was
+/// deleted), or the addition when there was none (409 `alreadyExists`): named, nothing applied. A change is `done` once
 /// sent to Google's authoritative servers, not when resolvers serve it: `dns.switch` confirms
 /// with a real query when given a nameserver.
 struct CloudDNSZone: DNSZone {
@@ -53,7 +53,7 @@ struct CloudDNSZone: DNSZone {
         let change: JSONValue
         do {
             change = try await api.call("POST", "\(path)/changes", body: .object(body), what: what, gate: proof.gate(doing: what))
-        } catch let e as GoogleError where e.status == 412 || e.status == 409 {
+        } catch let e as GoogleError where e.status == 412 || e.status == 409 || (e.status == 404 && e.message.contains("entity.change")) {
             throw StepError(
                 code: "dns-changed-underneath",
                 message: "\(target): \(name) \(type) changed between reading and replacing it (\(e.message)); nothing was applied", retryable: true)

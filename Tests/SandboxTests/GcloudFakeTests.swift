@@ -20,11 +20,12 @@ extension SandboxTests {
         return nil
     }
 
-    /// Checks the fake's request log against Google's client: nil when it holds, else the violations.
-    func shapesViolations(apis: String) throws -> String? {
+    /// Checks the fake's request log against Google's client for `api` (compute, dns): nil when
+    /// it holds, else the violations.
+    func shapesViolations(apis: String, api: String = "compute") throws -> String? {
         let r = try sandbox.run([
             sandbox.directory.appendingPathComponent("venv/bin/python").path, "scripts/fixtures/check_google_shapes.py",
-            "--client", "\(apis)/compute/v1/compute_v1_client.py", "--messages", "\(apis)/compute/v1/compute_v1_messages.py",
+            "--client", "\(apis)/\(api)/v1/\(api)_v1_client.py", "--messages", "\(apis)/\(api)/v1/\(api)_v1_messages.py",
             "--url", "\(Self.gce)/_gce/requests",
         ])
         return r.status == 0 && r.output.contains("no violations") ? nil : r.output

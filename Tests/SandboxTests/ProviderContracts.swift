@@ -134,3 +134,24 @@ enum ProviderContracts {
         #expect(try await eventually { let s = try await replica.state(); return s.role == .replica && s.linkUp && !s.syncing }, "following again")
     }
 }
+
+extension ProviderContracts {
+    /// An alert manager: a silence made is listed with its matchers, a stale proof makes and
+    /// ends nothing, an ended silence is gone. `label` must be unused.
+    static func alerting(_ alerts: any Alerting, label: String) async throws {
+        let s = Silence(
+            id: nil, matchers: [Silence.Matcher(name: "contract", value: label)],
+            endsAtMillis: Int64((Date().addingTimeInterval(600).timeIntervalSince1970 * 1_000).rounded()), comment: "contract \(label)", createdBy: "cutover-tests")
+        await stale("silencing \(label)") { try await alerts.silence(s, StepTestContext.staleProof()) }
+        #expect(try await !alerts.activeSilences().contains { $0.comment == s.comment }, "a stale proof made no silence")
+        let id = try await alerts.silence(s, StepTestContext.freshProof())
+        let listed = try await alerts.activeSilences().first { $0.id == id }
+        #expect(listed?.matchers == s.matchers && listed?.comment == s.comment && listed?.createdBy == s.createdBy, "\(String(describing: listed))")
+        #expect(listed.map { abs($0.endsAtMillis - s.endsAtMillis) < 1_000 } == true, "its end reads back")
+        #expect(listed?.silences(["contract": label, "other": "x"]) == true && listed?.silences(["contract": "other"]) == false)
+        await stale("expiring \(id)") { try await alerts.expire(id: id, StepTestContext.staleProof()) }
+        #expect(try await alerts.activeSilences().contains { $0.id == id }, "a stale proof ended nothing")
+        try await alerts.expire(id: id, StepTestContext.freshProof())
+        #expect(try await !alerts.activeSilences().contains { $0.id == id })
+    }
+}

@@ -1,0 +1,50 @@
+import CutoverCore
+import CutoverProviders
+import CutoverSteps
+import Foundation
+import Testing
+import TestSupport
+
+/// The pager follows the traffic, on the sandbox's Alertmanager.
+extension SandboxTests {
+    static let alertmanager = #"{"provider": "alertmanager", "url": "http://127.0.0.1:19093"}"#
+
+    @Test func alertmanagerKeepsTheAlertingContract() async throws {
+        let alerts = try catalog.alerting(try target(Self.alertmanager), ctx)
+        try await ProviderContracts.alerting(alerts, label: "c-\(UUID().uuidString.prefix(8).lowercased())")
+    }
+
+    @Test func alertsMoveWithTheTrafficAndComeBackOnCompensation() async throws {
+        let alerts = try catalog.alerting(try target(Self.alertmanager), ctx)
+        // DR stood by silenced, as it does before a failover.
+        let standby = Silence(
+            id: nil, matchers: [Silence.Matcher(name: "region", value: "us-central1"), Silence.Matcher(name: "service", value: "recommendations-sandbox")],
+            endsAtMillis: Int64((Date().addingTimeInterval(3_600).timeIntervalSince1970 * 1_000).rounded()), comment: "DR on standby", createdBy: "sre")
+        _ = try await alerts.silence(standby, StepTestContext.freshProof())
+        let step = AlertsMove(providers: catalog)
+        let params = try params(AlertsMove.self, #"""
+            {"alerts": \#(Self.alertmanager), "silence": {"region": "us-east-1", "service": "recommendations-sandbox"},
+             "unsilence": {"region": "us-central1", "service": "recommendations-sandbox"}, "for": "2h"}
+            """#)
+        let stepCtx = StepTestContext(environment: env)
+        let out = try await step.execute(params, stepCtx)
+        var now = try await alerts.activeSilences()
+        #expect(now.contains { $0.id == out.silenceID && $0.silences(["region": "us-east-1", "service": "recommendations-sandbox", "alertname": "HighLatency"]) })
+        #expect(!now.contains { $0.silences(["region": "us-central1", "service": "recommendations-sandbox"]) }, "DR pages again: \(now)")
+        #expect(out.ended.map(\.comment) == ["DR on standby"])
+
+        // A second attempt (a resume) neither makes a second silence nor fails.
+        let again = try await step.execute(params, stepCtx)
+        #expect(again.silenceID == out.silenceID)
+        #expect(try await alerts.activeSilences().filter { $0.comment.contains("[cutover ") }.count == 1)
+
+        try await step.compensate(params, out, stepCtx)
+        now = try await alerts.activeSilences()
+        #expect(!now.contains { $0.silences(["region": "us-east-1", "service": "recommendations-sandbox"]) }, "the primary pages again")
+        let back = now.filter { $0.silences(["region": "us-central1", "service": "recommendations-sandbox"]) }
+        #expect(back.count == 1 && back.first?.comment == "DR on standby" && back.first?.createdBy == "sre" && back.first?.matchers == standby.matchers, "\(back)")
+        // Compensating twice puts nothing back twice.
+        try await step.compensate(params, out, stepCtx)
+        #expect(try await alerts.activeSilences().filter { $0.comment == "DR on standby" }.count == 1)
+    }
+}
