@@ -12,6 +12,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "CutoverCore"),
         .target(name: "CutoverCrypto", dependencies: ["COpenSSL"]),
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "CutoverRedis", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverGoogle", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAlertmanager", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
+        .target(name: "CutoverPostgres", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CPostgres"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
@@ -37,7 +39,7 @@ let package = Package(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager",
+                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
@@ -50,7 +52,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
-                "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager",
+                "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ],
             path: "Tests/TestSupport"
         ),

@@ -19,6 +19,8 @@ public struct DrillReport: Sendable {
     public var rpoMillis: Int64?
     public var rpoBasis: String?
     public var rpoTargetMillis: Int64?
+    /// Promotions a drill proved possible instead of making (they could not be undone).
+    public var rehearsed: [String] = []
 
     /// RTO is judged without the time spent waiting for approvers, who are people, not the system.
     public var rtoPass: Bool? {
@@ -76,6 +78,8 @@ public struct DrillReport: Sendable {
                 rpoBasis = "the replica had last heard from the primary \(silent)s before promotion" + (behind.map { " and was \($0) bytes behind" } ?? "")
             }
         }
+        rehearsed = done.filter { type($0.id) == "writes.enable" && $0.output?["rehearsed"]?.boolValue == true }
+            .map { $0.output?["replica"]?.stringValue ?? $0.id }
         if rpoMillis == nil, let check = done.last(where: { type($0.id) == "replication.check" }), let lag = check.output?["lagMillis"]?.intValue {
             rpoMillis = lag
             rpoBasis = "replication lag measured by \(check.id) (no promotion in this run)"
@@ -95,6 +99,7 @@ public struct DrillReport: Sendable {
         if let v = rpoBasis { o["rpoBasis"] = .string(v) }
         if let v = rpoTargetMillis { o["rpoTargetMillis"] = .int(v) }
         if let v = rpoPass { o["rpoPass"] = .bool(v) }
+        if !rehearsed.isEmpty { o["rehearsed"] = .array(rehearsed.map { .string($0) }) }
         return .object(o)
     }
 
@@ -118,6 +123,9 @@ public struct DrillReport: Sendable {
             out.append(l)
         } else {
             out.append("RPO not measured: no promotion or replication check in this run")
+        }
+        for r in rehearsed {
+            out.append("Promotion of \(TerminalText.escaped(r)) rehearsed, not made: it was proved possible (streaming, replaying, privileged), and cannot be undone without rebuilding the replica")
         }
         return out
     }

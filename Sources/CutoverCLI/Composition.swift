@@ -3,6 +3,7 @@ import CutoverAlertmanager
 import CutoverCore
 import CutoverGoogle
 import CutoverNet
+import CutoverPostgres
 import CutoverPowerDNS
 import CutoverProviders
 import CutoverRedis
@@ -12,7 +13,7 @@ import CutoverSteps
 /// the store). Step types see only the capabilities; a new cloud joins here.
 enum Composition {
     static func providers(http: HTTPClient) -> ProviderCatalog {
-        ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, AlertmanagerProvider.adapter(http: http)])
+        ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, PostgresProvider.adapter, AlertmanagerProvider.adapter(http: http)])
     }
 
     static func registry() -> StepRegistry {

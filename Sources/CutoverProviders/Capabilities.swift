@@ -163,6 +163,20 @@ public protocol Replica: ProviderResource {
     func writeMarker(key: String, value: String, replacing expected: String?, _ proof: RunProof) async throws -> Bool
     /// Reads a marker, nil when absent.
     func readMarker(key: String) async throws -> String?
+    /// Whether `follow` can undo a promotion (Redis: yes; PostgreSQL: no, the old server must
+    /// be rewound or rebuilt). A drill does not make a promotion it cannot undo: it rehearses it.
+    var promotionUndoable: Bool { get }
+    /// Why a promotion could not be made now (not a replica, not streaming, replay paused, no
+    /// privilege), read only; empty when it could.
+    func promotionProblems() async throws -> [String]
+}
+
+extension Replica {
+    public var promotionUndoable: Bool { true }
+
+    public func promotionProblems() async throws -> [String] {
+        try await state().role == .replica ? [] : ["it is not a replica"]
+    }
 }
 
 /// A silence: alerts whose labels match every matcher do not page anyone until `endsAt`.

@@ -109,6 +109,9 @@ public struct WritesEnable: StepType {
         public var secondsSinceMasterIO: Int?
         /// Replication bytes the replica was behind at promotion, when the primary could be asked.
         public var offsetBehind: Int64?
+        /// A drill's promotion that could not be undone was proved possible, not made.
+        public var rehearsed: Bool?
+        public var replica: String?
     }
 
     public static let name = "writes.enable"
@@ -132,6 +135,17 @@ public struct WritesEnable: StepType {
         if let primary = try? providers.replica(try p[Self.primary], ctx), let pi = try? await primary.state(), let po = pi.offset, let ro = before.offset {
             behind = max(0, po - ro)
         }
+        if ctx.mode == .drill && !replica.promotionUndoable && before.role != "master" {
+            // A drill rolls back; this promotion could not be: prove it possible instead.
+            let problems = try await calling("checking that \(replica.target) can be promoted") { try await replica.promotionProblems() }
+            guard problems.isEmpty else {
+                throw StepError(code: "not-promotable", message: "\(replica.target) could not be promoted now: \(problems.joined(separator: "; "))", retryable: true)
+            }
+            try await ctx.note("drill: \(replica.target) can be promoted (a replica of \(before.master ?? "?"), streaming and replaying, and the role may promote it); the promotion was rehearsed, not made: it cannot be undone without rebuilding the replica")
+            return Output(
+                previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind,
+                rehearsed: true, replica: replica.target)
+        }
         if before.role != "master" {
             let proof = try await ctx.proof()
             try await calling("promoting the DR replica") { try await replica.promote(proof) }
@@ -141,7 +155,8 @@ public struct WritesEnable: StepType {
             throw StepError(code: "not-promoted", message: "\(replica.target) still reports role replica after the promotion", retryable: true)
         }
         try await ctx.note("\(replica.target): \(before.role) of \(before.master ?? "nobody") -> primary (writes enabled)")
-        return Output(previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind)
+        return Output(
+            previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind, replica: replica.target)
     }
 
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
@@ -149,11 +164,12 @@ public struct WritesEnable: StepType {
         let replica = try providers.replica(try p[Self.replica], ctx)
         let now = try await state(of: replica, doing: "reading the role of the DR replica")
         guard now.role == .primary else { return nil }
-        return Output(previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: nil)
+        return Output(
+            previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: nil, replica: replica.target)
     }
 
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {
-        guard output.previousRole != "master" else { return }
+        guard output.previousRole != "master", output.rehearsed != true else { return }
         let replica = try providers.replica(try p[Self.replica], ctx)
         let master: String
         if let m = output.previousMaster {

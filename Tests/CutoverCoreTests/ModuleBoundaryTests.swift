@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func stepTypesNameNoVendor() throws {
         for (path, text) in try sources(under: "Sources/CutoverSteps") {
-            for vendor in ["CutoverAWS", "CutoverAlertmanager", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
+            for vendor in ["CutoverAWS", "CutoverAlertmanager", "CutoverGoogle", "CutoverPostgres", "CutoverPowerDNS", "CutoverRedis", "CutoverSQLite"] {
                 #expect(!text.contains("import \(vendor)"), "\(path) imports \(vendor)")
             }
         }

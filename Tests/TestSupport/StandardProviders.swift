@@ -3,6 +3,7 @@ import CutoverAlertmanager
 import CutoverCore
 import CutoverGoogle
 import CutoverNet
+import CutoverPostgres
 import CutoverPowerDNS
 import CutoverProviders
 import CutoverRedis
@@ -10,7 +11,7 @@ import CutoverSteps
 
 /// The providers the CLI composes, composed the same way for tests that drive steps directly.
 public func standardProviders(http: HTTPClient = HTTPClient()) -> ProviderCatalog {
-    ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, AlertmanagerProvider.adapter(http: http)])
+    ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, PostgresProvider.adapter, AlertmanagerProvider.adapter(http: http)])
 }
 
 /// The built-in step types over the standard providers.
