@@ -15,6 +15,7 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     public let inner: any EventStore
     private let lock = NSLock()
     private var crashAfterEvents: Int?
+    private var crashBefore: (@Sendable (EventDraft) -> Bool)?
     private var appended = 0
     private var crashed = false
 
@@ -26,6 +27,12 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     /// Crash once `n` events in all have been appended through this store.
     public func crash(afterEvents n: Int) {
         lock.withLock { crashAfterEvents = n }
+    }
+
+    /// Crash instead of appending the first event `matching` picks (the machine died right
+    /// before it was written).
+    public func crash(before matching: @escaping @Sendable (EventDraft) -> Bool) {
+        lock.withLock { crashBefore = matching }
     }
 
     /// Crash now: every later call fails.
@@ -48,6 +55,10 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     public var durableCommits: Int { inner.durableCommits }
 
     public func append(_ drafts: [EventDraft], to run: String, expectedNext: Int64, options: AppendOptions) throws -> [Event] {
+        if let matching = lock.withLock({ crashBefore }), drafts.contains(where: matching) {
+            lock.withLock { crashed = true }
+            throw SimulatedCrash()
+        }
         let events = try alive { try inner.append(drafts, to: run, expectedNext: expectedNext, options: options) }
         lock.withLock {
             appended += events.count
