@@ -16,9 +16,10 @@ extension SandboxTests {
         #"{"provider": "postgres", "host": "127.0.0.1", "port": \#(port), "database": "recsys", "user": "cutover", "password": "env:PG_CUTOVER_PASSWORD", "sslmode": "disable"}"#
     }
 
-    /// psql as the sandbox's superuser against one of its servers.
+    /// psql as the sandbox's superuser (over the server's unix socket) against one of its servers.
     func psql(_ port: Int, _ sql: String) throws -> String {
-        let r = try sandbox.run(["runuser", "-u", "postgres", "--", "psql", "-h", "127.0.0.1", "-p", String(port), "-d", "recsys", "-XAtc", sql])
+        let socket = sandbox.directory.appendingPathComponent(port == 15432 ? "pg-primary/socket" : "pg-dr/socket").path
+        let r = try sandbox.run(["psql", "-h", socket, "-p", String(port), "-U", "postgres", "-d", "recsys", "-XAtc", sql])
         #expect(r.status == 0, "psql: \(r.output)")
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
