@@ -110,6 +110,9 @@ public struct DNSSwitch: StepType {
         let limit = try p[Self.confirmWithin]
         let started = ctx.now()
         let wanted = records.map { type == "CNAME" ? fqdn($0) : $0 }.sorted()
+        // The provider's own word first (Route 53 INSYNC, Cloud DNS done: sent to its
+        // authoritative servers), then what a resolver is answered, when a nameserver is given.
+        try await calling("waiting for \(api.target) to apply the change") { try await api.waitInSync(ctx, within: limit) }
         if let ns = try p[Self.nameserver] {
             guard let query = DNSQuery(address: ns), let qtype = DNSQuery.RecordType(name: type) else {
                 throw StepError.badParameters("nameserver: expected host:port, got \"\(ns)\"")
@@ -125,7 +128,6 @@ public struct DNSSwitch: StepType {
             }
             try await ctx.note("\(query.target) answers \(name) \(type) \(wanted.isEmpty ? "nothing" : wanted.joined(separator: ",")) after \(millis(since: started, ctx))ms")
         } else {
-            try await calling("waiting for \(api.target) to apply the change") { try await api.waitInSync(ctx, within: limit) }
             let now = try await calling("reading \(name) \(type) back from \(api.target)") { try await api.read(name: name, type: type) }
             guard (now?.records.sorted() ?? []) == records.sorted() else {
                 throw StepError(code: "dns-not-confirmed", message: "\(api.target) reads \(name) \(type) back as \(now?.records.joined(separator: ",") ?? "nothing"), expected \(records.joined(separator: ","))", retryable: true)
