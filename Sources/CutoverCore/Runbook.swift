@@ -10,7 +10,7 @@ public struct Runbook: Sendable {
     /// for drills.
     public var source: JSONValue
 
-    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "drill"]
+    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "drill"]
     static let thresholdFields: [String: ParameterField.FieldType] = [
         "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number(), "rtoUntil": .oneOf(["monitor", "dns"]),
     ]

@@ -177,6 +177,14 @@ public struct WritesEnable: StepType {
         } else {
             master = try providers.replica(try p[Self.primary], ctx).address
         }
+        if !replica.promotionUndoable {
+            // Only a person can turn it back (rewind or rebuild); once they have, the undo is done.
+            let now = try await state(of: replica, doing: "reading the role of \(replica.target)")
+            if now.role == .replica && now.following == master && now.linkUp {
+                try await ctx.note("\(replica.target): a replica of \(master) again (rebuilt by a person)")
+                return
+            }
+        }
         try await ReplicationFollow.point(replica, at: master, within: try p[Self.resyncWithin], ctx)
         try await ctx.note("\(replica.target): replica of \(master) again; writes made on DR since the promotion are discarded")
     }

@@ -62,7 +62,9 @@ extension SandboxTests {
     /// The DR group on the Compute Engine fake; the primary's on Auto Scaling (moto).
     static let scale = #"{"id": "scale", "type": "instances.scale", "with": {"group": "${runbook.dr.gpuGroup}", "capacity": 3, "waitFor": "30s", "pollInterval": "200ms"}}"#
     static let scaleAWS = #"{"id": "scale-aws", "type": "instances.scale", "with": {"group": "${runbook.primary.gpuGroup}", "capacity": 6, "waitFor": "30s", "pollInterval": "200ms"}}"#
-    static let pdns = #"{"id": "pdns", "type": "dns.switch", "with": {"zone": "${runbook.dns.authoritative}", "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"], "nameserver": "${runbook.dns.nameserver}"}}"#
+    /// The public zone on Cloud DNS (the Google fake over PowerDNS), and PowerDNS's own API.
+    static let clouddns = #"{"id": "clouddns", "type": "dns.switch", "with": {"zone": "${runbook.dns.authoritative}", "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"], "nameserver": "${runbook.dns.nameserver}"}}"#
+    static let pdns = #"{"id": "pdns", "type": "dns.switch", "with": {"zone": {"provider": "powerdns", "api": "http://127.0.0.1:18081", "apiKey": "env:PDNS_API_KEY", "zone": "example.test."}, "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"], "nameserver": "${runbook.dns.nameserver}"}}"#
     static let route53 = #"{"id": "r53", "type": "dns.switch", "with": {"zone": "${runbook.dns.cloud}", "name": "${runbook.dns.name}", "records": ["${runbook.dr.address}"]}}"#
     static let promote = #"{"id": "promote", "type": "writes.enable", "with": {"replica": "${runbook.dr.redis}", "primary": "${runbook.primary.redis}", "resyncWithin": "30s"}}"#
     static let follow = #"{"id": "follow", "type": "replication.follow", "with": {"node": "${runbook.primary.redis}", "of": "${runbook.dr.redis}", "syncWithin": "30s"}}"#
@@ -72,12 +74,13 @@ extension SandboxTests {
         FreezeCase(step: "scale", steps: scale, nth: 1), FreezeCase(step: "scale", steps: scale, nth: 2),
         FreezeCase(step: "scale-aws", steps: scaleAWS, nth: 1), FreezeCase(step: "scale-aws", steps: scaleAWS, nth: 2),
         FreezeCase(step: "pdns", steps: pdns, nth: 1), FreezeCase(step: "pdns", steps: pdns, nth: 2),
+        FreezeCase(step: "clouddns", steps: clouddns, nth: 1), FreezeCase(step: "clouddns", steps: clouddns, nth: 2),
         FreezeCase(step: "r53", steps: route53, nth: 1), FreezeCase(step: "r53", steps: route53, nth: 2),
         FreezeCase(step: "promote", steps: promote, nth: 1), FreezeCase(step: "promote", steps: promote, nth: 2),
         // The primary follows DR once DR is promoted (a failback's first move).
         FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 1), FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 2),
         FreezeCase(step: "lag", steps: check, nth: 1),
-        FreezeCase(step: "scale", steps: scale, nth: 1, live: true), FreezeCase(step: "pdns", steps: pdns, nth: 1, live: true),
+        FreezeCase(step: "scale", steps: scale, nth: 1, live: true), FreezeCase(step: "clouddns", steps: clouddns, nth: 1, live: true),
         FreezeCase(step: "r53", steps: route53, nth: 1, live: true), FreezeCase(step: "promote", steps: promote, nth: 1, live: true),
         FreezeCase(step: "follow", steps: promote + ", " + follow, nth: 1, live: true),
     ]

@@ -72,7 +72,7 @@ extension SandboxTests {
         let run = try #require(try log.schedule("weekly")?.drills.first?.run)
         let state = try #require(try log.fold(run))
         #expect(state.plan?.mode == .readiness)
-        #expect(state.plan?.steps.map(\.id) == ["dr-health", "replication-lag", "models-verify", "dr-capacity", "dr-ready", "dr-latency"])
+        #expect(state.plan?.steps.map(\.id) == ["dr-health", "replication-lag", "userdb-lag", "models-verify", "dr-capacity", "dr-ready", "dr-latency"])
         #expect(state.status == .succeeded)
         let resolve = try #require(try webhookBodies().last)
         #expect(resolve["event_action"] as? String == "resolve" && resolve["routing_key"] as? String == key)

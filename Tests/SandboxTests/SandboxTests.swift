@@ -134,10 +134,22 @@ import TestSupport
         #expect(attention.contains("cutover rollback \(run)"))
         #expect(try sandbox.state()["dns"] as? [String] == [Self.dr], "no automatic rollback: DR still serves")
         try sandbox.control("http://127.0.0.1:18090/_control/dr", #"{"latencyMs": 0}"#)
+        // The rollback a person asks for undoes what it can, and stops where only a person can:
+        // the promoted user database, which SQL cannot make a replica again.
         let rollback = try sandbox.cutover(["rollback", run], db: db, as: "alice")
-        #expect(rollback.status == 0, "the rollback that was asked for completed: \(rollback.stdout)\(rollback.stderr)")
+        #expect(rollback.status != 0, "\(rollback.stdout)")
+        let stopped = try status(run)
+        #expect(stopped["state"] as? String == "needs-attention")
+        let why = "\(stopped["reason"] ?? "") \(rollback.stdout)"
+        #expect(why.contains("enable-userdb-writes") && why.contains("pg_rewind"), "names the step and the commands: \(why)")
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.primary], "what could be undone was")
+        // The person rebuilds DR's user database as a replica of the primary, and asks again.
+        let rebuilt = try sandbox.run(["scripts/sandbox", "follow", "pg-dr"])
+        #expect(rebuilt.status == 0, "\(rebuilt.output)")
+        let again = try sandbox.cutover(["rollback", run], db: db, as: "alice")
+        #expect(again.status == 0, "the rollback that was asked for completed: \(again.stdout)\(again.stderr)")
         #expect(try status(run)["state"] as? String == "rolled-back")
-        #expect(try sandbox.restorable() == before, "DNS, capacity and Redis roles restored")
+        #expect(try sandbox.restorable() == before, "DNS, capacity, Redis and PostgreSQL roles, silences restored")
         #expect(try chainIntact())
     }
 
@@ -158,9 +170,25 @@ import TestSupport
         let before = try sandbox.restorable()
         let (_, over) = try startApproveResume()
         #expect(over.status == 0, "\(over.stdout)")
-        let (run, back) = try startApproveResume("failback")
-        #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
+        #expect((try sandbox.state()["postgres"] as? [String: Any]).flatMap { ($0["dr"] as? [String: Any])?["inRecovery"] as? Bool } == false, "DR's user database took writes")
+        // The failback stops for a person twice: each user database is rebuilt as a replica
+        // where the run says so (the sandbox's `follow` does what the runbook tells them).
+        let start = try sandbox.cutover(["start", "failback", "--runbook", "sandbox", "--detach"], db: db)
+        #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
+        let run = start.lines.first ?? ""
+        var result = start
+        var waited: [String] = []
+        while result.status == 75, waited.count < 5 {
+            let step = (try status(run)["waitingFor"] as? [String: Any])?["step"] as? String ?? ""
+            waited.append(step)
+            let rebuild = ["primary-userdb-rebuilt": "pg-primary", "dr-userdb-rebuilt": "pg-dr"][step]
+            if let rebuild { #expect(try sandbox.run(["scripts/sandbox", "follow", rebuild]).status == 0) }
+            _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+            result = try sandbox.cutover(["resume", run], db: db)
+        }
+        #expect(waited == ["primary-userdb-rebuilt", "go", "dr-userdb-rebuilt"], "\(waited)")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try status(run)["state"] as? String == "succeeded")
-        #expect(try sandbox.restorable() == before, "DNS at the primary, DR a replica again, GPU group warm")
+        #expect(try sandbox.restorable() == before, "DNS at the primary, both replicas following it again, GPU groups back, silences as before")
     }
 }

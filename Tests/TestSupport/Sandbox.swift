@@ -74,7 +74,19 @@ public final class Sandbox: @unchecked Sendable {
     /// The parts of the state a rollback must restore, comparable with `==`.
     public func restorable() throws -> String {
         let s = try state()
-        let keep = ["dns", "route53", "capacity", "primaryCapacity", "redis"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
+        var keep = ["dns", "route53", "capacity", "primaryCapacity", "redis"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
+        // Silences: what they silence (a silence put back has a new id, and a failback's its own comment).
+        keep["silences"] = (s["silences"] as? [[String: Any]] ?? []).map { silence in
+            ((silence["matchers"] as? [[String: Any]]) ?? []).map { "\($0["name"] ?? "")=\($0["value"] ?? "")" }.sorted().joined(separator: ",")
+        }.sorted()
+        // PostgreSQL: who is primary, who streams, the seeded rows; not the replay position,
+        // which moves with every checkpoint.
+        if let pg = s["postgres"] as? [String: Any] {
+            keep["postgres"] = pg.mapValues { side -> Any in
+                guard let d = side as? [String: Any] else { return NSNull() }
+                return d.filter { ["inRecovery", "streaming", "users"].contains($0.key) }
+            }
+        }
         let data = try JSONSerialization.data(withJSONObject: keep, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
