@@ -16,11 +16,10 @@ extension SandboxTests {
 
     @Test func alertsMoveWithTheTrafficAndComeBackOnCompensation() async throws {
         let alerts = try catalog.alerting(try target(Self.alertmanager), ctx)
-        // DR stood by silenced, as it does before a failover.
-        let standby = Silence(
-            id: nil, matchers: [Silence.Matcher(name: "region", value: "us-central1"), Silence.Matcher(name: "service", value: "recommendations-sandbox")],
-            endsAtMillis: Int64((Date().addingTimeInterval(3_600).timeIntervalSince1970 * 1_000).rounded()), comment: "DR on standby", createdBy: "sre")
-        _ = try await alerts.silence(standby, StepTestContext.freshProof())
+        // DR stands by silenced, as the sandbox seeds it before a failover.
+        let standbyComment = "DR stands by: its alerts are silenced until a failover"
+        let standby = try #require(try await alerts.activeSilences().first { $0.comment == standbyComment })
+        #expect(standby.silences(["region": "us-central1", "service": "recommendations-sandbox"]))
         let step = AlertsMove(providers: catalog)
         let params = try params(AlertsMove.self, #"""
             {"alerts": \#(Self.alertmanager), "silence": {"region": "us-east-1", "service": "recommendations-sandbox"},
@@ -31,7 +30,7 @@ extension SandboxTests {
         var now = try await alerts.activeSilences()
         #expect(now.contains { $0.id == out.silenceID && $0.silences(["region": "us-east-1", "service": "recommendations-sandbox", "alertname": "HighLatency"]) })
         #expect(!now.contains { $0.silences(["region": "us-central1", "service": "recommendations-sandbox"]) }, "DR pages again: \(now)")
-        #expect(out.ended.map(\.comment) == ["DR on standby"])
+        #expect(out.ended.map(\.comment) == [standbyComment])
 
         // A second attempt (a resume) neither makes a second silence nor fails.
         let again = try await step.execute(params, stepCtx)
@@ -42,9 +41,10 @@ extension SandboxTests {
         now = try await alerts.activeSilences()
         #expect(!now.contains { $0.silences(["region": "us-east-1", "service": "recommendations-sandbox"]) }, "the primary pages again")
         let back = now.filter { $0.silences(["region": "us-central1", "service": "recommendations-sandbox"]) }
-        #expect(back.count == 1 && back.first?.comment == "DR on standby" && back.first?.createdBy == "sre" && back.first?.matchers == standby.matchers, "\(back)")
+        #expect(back.count == 1 && back.first?.comment == standbyComment && back.first?.createdBy == "sre-oncall" && back.first?.matchers == standby.matchers, "\(back)")
+        #expect(back.first.map { abs($0.endsAtMillis - standby.endsAtMillis) < 1_000 } == true, "put back with its own end")
         // Compensating twice puts nothing back twice.
         try await step.compensate(params, out, stepCtx)
-        #expect(try await alerts.activeSilences().filter { $0.comment == "DR on standby" }.count == 1)
+        #expect(try await alerts.activeSilences().filter { $0.comment == standbyComment }.count == 1)
     }
 }

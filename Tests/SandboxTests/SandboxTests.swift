@@ -184,7 +184,7 @@ import TestSupport
             let rebuild = ["primary-userdb-rebuilt": "pg-primary", "dr-userdb-rebuilt": "pg-dr"][step]
             if let rebuild { #expect(try sandbox.run(["scripts/sandbox", "follow", rebuild]).status == 0) }
             _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
-            result = try sandbox.cutover(["resume", run], db: db)
+            result = try sandbox.cutover(["resume", run, "--detach"], db: db)
         }
         #expect(waited == ["primary-userdb-rebuilt", "go", "dr-userdb-rebuilt"], "\(waited)")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
