@@ -64,7 +64,8 @@ let package = Package(
             dependencies: ["CutoverSteps", "CutoverEngine", "CutoverStore", "CutoverNet", "CutoverProviders", "TestSupport"]
         ),
         .testTarget(
-            name: "CutoverAdapterTests", dependencies: ["CutoverNet", "CutoverAWS", "CutoverGoogle", "CutoverRedis", "CutoverCrypto", "CutoverCore", "TestSupport"],
+            name: "CutoverAdapterTests",
+            dependencies: ["CutoverNet", "CutoverAWS", "CutoverGoogle", "CutoverPostgres", "CutoverRedis", "CutoverCrypto", "CutoverCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -38,7 +38,9 @@ struct Alertmanager: Alerting {
             method: method, url: base + path, headers: headers, body: body.map { Array($0.canonicalString.utf8) },
             connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20, gate: gate))
         guard (200..<300).contains(r.status) else {
-            let detail = TerminalText.escaped(String(decoding: r.body.prefix(160), as: UTF8.self))
+            var detail = TerminalText.escaped(String(decoding: r.body.prefix(160), as: UTF8.self))
+            // A proxy may echo the request's headers: never the token.
+            if let token, token.count >= 4 { detail = detail.replacingOccurrences(of: token, with: "[redacted]") }
             let hint = r.status == 401 || r.status == 403 ? "; check the target's token" : ""
             throw StepError(code: "alertmanager-\(r.status)", message: "\(target): \(what) answered HTTP \(r.status): \(detail)\(hint)", retryable: r.status >= 500 || r.status == 429)
         }

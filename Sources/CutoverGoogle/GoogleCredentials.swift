@@ -116,8 +116,20 @@ struct ServiceAccountKey: Sendable {
 extension URLText {
     /// https anywhere; http only to the loopback address (an emulator, the sandbox).
     static func isSafeTokenEndpoint(_ url: String) -> Bool {
-        if url.hasPrefix("https://") { return url.count > 8 }
-        return url.hasPrefix("http://127.0.0.1:") || url.hasPrefix("http://127.0.0.1/") || url.hasPrefix("http://localhost:")
+        guard let c = URLComponents(string: url), let host = c.host, !host.isEmpty else { return false }
+        return c.scheme == "https" || isLoopback(url)
+    }
+
+    /// The URL's host is exactly the loopback address (parsed, not a prefix: 127.0.0.1.evil.example is not).
+    static func isLoopback(_ url: String) -> Bool {
+        guard let c = URLComponents(string: url), c.scheme == "http" || c.scheme == "https", let host = c.host else { return false }
+        return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]"
+    }
+
+    /// An https URL on Google's API domain.
+    static func isGoogle(_ url: String) -> Bool {
+        guard let c = URLComponents(string: url), c.scheme == "https", let host = c.host?.lowercased() else { return false }
+        return host == "googleapis.com" || host.hasSuffix(".googleapis.com")
     }
 }
 

@@ -40,14 +40,21 @@ public enum GoogleProviders {
     ]
 
     static func accessRules(_ target: [String: JSONValue]) -> [(field: String, problem: String)] {
-        guard let c = target["credentials"]?.stringValue, !c.contains("${") else { return [] }
-        if ["metadata", "application-default"].contains(c) || SecretReference.isReference(c) { return [] }
+        let c = target["credentials"]?.stringValue ?? "application-default"
+        guard !c.contains("${") else { return [] }
+        let endpoint = target["endpoint"]?.stringValue
         if c == "none" {
-            let endpoint = target["endpoint"]?.stringValue ?? ""
-            return endpoint.hasPrefix("http://127.0.0.1") || endpoint.hasPrefix("http://localhost")
+            return endpoint.map(URLText.isLoopback) == true
                 ? [] : [("credentials", "\"none\" is for an emulator on 127.0.0.1: give its endpoint, or credentials for Google")]
         }
-        return [("credentials", "expected \"application-default\", \"metadata\", \"none\", or a reference to a service-account key like \"file:/path/key.json\"; a key's JSON never goes in the runbook")]
+        guard ["metadata", "application-default"].contains(c) || SecretReference.isReference(c) else {
+            return [("credentials", "expected \"application-default\", \"metadata\", \"none\", or a reference to a service-account key like \"file:/path/key.json\"; a key's JSON never goes in the runbook")]
+        }
+        // A token is a bearer credential for an hour: it goes to Google, or to a fake on this machine.
+        if let endpoint, !endpoint.contains("${"), !URLText.isGoogle(endpoint), !URLText.isLoopback(endpoint) {
+            return [("endpoint", "credentials are only sent to https://*.googleapis.com or to 127.0.0.1, not to \(URLText.redacted(endpoint)); point the target at Google's API, or at an emulator on 127.0.0.1")]
+        }
+        return []
     }
 
     /// Names that go into API paths: checked when the runbook loads, so no path can be bent.

@@ -107,7 +107,8 @@ struct ManagedInstanceGroup: InstanceGroup {
     func resize(to capacity: Int, _ proof: RunProof) async throws {
         let what = "resizing \(target) to \(capacity)"
         try proof.check(doing: what)
-        // A request id makes Google ignore a repeat of the same call (a retry after a timeout).
+        // A request id per call: Google ignores a duplicate delivery of this request (a resize is
+        // absolute, so a second call with the same size is harmless anyway).
         let op = try await api.call(
             "POST", "\(path)/resize", query: [("size", String(capacity)), ("requestId", UUID().uuidString.lowercased())], what: what,
             gate: proof.gate(doing: what))

@@ -18,8 +18,16 @@ public enum PostgresProvider {
             ParameterField("heartbeatTable", .string, "the table replication.check writes its marker to: (key text primary key, value text not null)", default: .string("cutover_heartbeat")),
         ],
         rules: { target in
-            guard let t = target["heartbeatTable"]?.stringValue, !t.contains("${") else { return [] }
-            return isIdentifier(t) ? [] : [("heartbeatTable", "expected a table name (lowercase letters, digits and _, optionally schema.table), got \"\(TerminalText.escaped(t))\"")]
+            var out: [(String, String)] = []
+            if let h = target["host"]?.stringValue, !h.contains("${"),
+                h.isEmpty || h.hasPrefix("/") || h.unicodeScalars.contains(where: { $0 == "," || $0 == " " || $0.value < 0x21 || $0.value > 0x7e })
+            {
+                out.append(("host", "expected one host name or address (libpq's lists and socket paths are refused: the server read must be the one promoted), got \"\(TerminalText.escaped(h))\""))
+            }
+            if let t = target["heartbeatTable"]?.stringValue, !t.contains("${"), !isIdentifier(t) {
+                out.append(("heartbeatTable", "expected a table name (lowercase letters, digits and _, optionally schema.table), got \"\(TerminalText.escaped(t))\""))
+            }
+            return out
         })
 
     /// An unquoted SQL identifier, optionally schema-qualified: what is put into SQL text.
@@ -61,6 +69,10 @@ struct PostgresReplica: Replica {
         let parameters = [
             ("host", host), ("port", String(port)), ("dbname", database), ("user", user), ("sslmode", sslmode),
             ("connect_timeout", "5"), ("application_name", "cutover"),
+            // Nothing waits for ever: a statement (pg_promote waits up to 60 s) or a lock, nor
+            // a connection whose peer vanished (keepalives, unacknowledged data).
+            ("options", "-c statement_timeout=90000 -c lock_timeout=10000"),
+            ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"), ("tcp_user_timeout", "15000"),
         ] + (password.map { [("password", $0)] } ?? [])
         let target = self.target
         return try await onThread { try body(try PGConnection.open(parameters, target: target)) }
@@ -102,7 +114,9 @@ struct PostgresReplica: Replica {
     func promote(_ proof: RunProof) async throws {
         let what = "promoting \(target)"
         try proof.check(doing: what)
-        let promoted = try await session { c in
+        let promoted = try await session { c -> String? in
+            // Already promoted (an earlier call that answered late): nothing to send.
+            guard (try c.execute("SELECT pg_is_in_recovery()").rows.first?.first ?? nil) == "t" else { return "t" }
             // Connected: the proof once more, right before the statement is written.
             try proof.check(doing: what)
             return try c.execute("SELECT pg_promote(true, 60)").rows.first?.first ?? nil

@@ -101,7 +101,15 @@ public struct InstancesScale: StepType {
         let capacity = try p[Self.capacity]
         // The resize landed: wait for its instances here, so resuming does not resize again.
         guard try await size(g).desired == capacity else { return nil }
-        let s = try await waitFor(capacity, g, p, ctx)
+        let s: GroupSize
+        do {
+            s = try await waitFor(capacity, g, p, ctx)
+        } catch let error as StepError {
+            // As execute does: a failed step is not compensated, so it sets the group back itself.
+            try? await resize(g, to: before.desired, ctx)
+            _ = try? await waitFor(before.desired, g, p, ctx)
+            throw error
+        }
         return Output(group: g.name, previous: before.desired, capacity: capacity, inService: s.running)
     }
 

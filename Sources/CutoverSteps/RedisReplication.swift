@@ -146,7 +146,9 @@ public struct WritesEnable: StepType {
                 previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind,
                 rehearsed: true, replica: replica.target)
         }
-        if before.role != "master" {
+        // A retry after a promotion that landed late (or a timeout) must not promote again.
+        let current = try await state(of: replica, doing: "reading the role of the DR replica")
+        if before.role != "master" && current.role != .primary {
             let proof = try await ctx.proof()
             try await calling("promoting the DR replica") { try await replica.promote(proof) }
         }

@@ -4,6 +4,7 @@ import Testing
 import TestSupport
 
 @testable import CutoverGoogle
+import CutoverPostgres
 
 /// Google's token flow, offline: the RS256 JWT a service-account key signs (checked by the
 /// `openssl` CLI, not by our own code), keys refused with their file named and their contents
@@ -150,5 +151,35 @@ import TestSupport
         #expect(problems(none).contains { $0.contains("emulator") }, "no credentials only for an emulator on loopback")
         none["endpoint"] = .string("http://127.0.0.1:18095")
         #expect(problems(none).isEmpty)
+
+        // A token is a bearer credential: it goes to Google or to this machine, nowhere else.
+        for elsewhere in ["http://collector.example", "https://compute.googleapis.com.evil.example", "http://127.0.0.1.evil.example:18095", "https://googleapis.com@evil.example/"] {
+            var leak = good
+            leak["endpoint"] = .string(elsewhere)
+            #expect(problems(leak).contains { $0.hasPrefix("dr.gpuGroup.endpoint") && $0.contains("only sent to") }, "\(elsewhere): \(problems(leak))")
+        }
+        for fine in ["https://compute.googleapis.com", "https://us-central1-compute.googleapis.com/", "http://127.0.0.1:18095", "http://localhost:8080"] {
+            var ok = good
+            ok["endpoint"] = .string(fine)
+            #expect(problems(ok).isEmpty, "\(fine): \(problems(ok))")
+        }
+    }
+
+    @Test func aPostgresTargetNamesOneServer() {
+        let schemas = ProviderSchemas([PostgresProvider.schema])
+        func problems(_ host: String, table: String = "cutover_heartbeat") -> [String] {
+            let o: [String: JSONValue] = [
+                "provider": .string("postgres"), "host": .string(host), "database": .string("recsys"), "user": .string("cutover"),
+                "heartbeatTable": .string(table),
+            ]
+            return schemas.problems(in: o, at: "dr.userdb", needing: .replica).map { "\($0.path): \($0.message)" }
+        }
+        #expect(problems("10.60.0.30").isEmpty)
+        for bad in ["10.60.0.30,10.60.0.31", "/var/run/postgresql", "db host", "h\u{1b}[2J"] {
+            #expect(problems(bad).contains { $0.hasPrefix("dr.userdb.host") }, "\(bad)")
+        }
+        for bad in ["heartbeat; DROP TABLE users", "Heartbeat", "a.b.c", "\"x\""] {
+            #expect(problems("10.60.0.30", table: bad).contains { $0.hasPrefix("dr.userdb.heartbeatTable") }, "\(bad)")
+        }
     }
 }
