@@ -66,16 +66,20 @@ public struct DrillReport: Sendable {
         } else {
             approvalMillis = 0
         }
-        // RPO: what the DR replica had not received when it was promoted.
-        if let w = done.last(where: { type($0.id) == "writes.enable" }), let out = w.output {
+        // RPO: what the DR replica had not received when it was promoted (a promotion made, if
+        // any; else one a drill rehearsed).
+        let promotions = done.filter { type($0.id) == "writes.enable" }
+        let made = promotions.last { $0.output?["rehearsed"]?.boolValue != true }
+        if let w = made ?? promotions.last, let out = w.output {
+            let when = made == nil ? "when its promotion was rehearsed" : "at promotion"
             let behind = out["offsetBehind"]?.intValue
             let silent = out["secondsSinceMasterIO"]?.intValue
             if behind == 0 {
                 rpoMillis = 0
-                rpoBasis = "the replica had every byte of the primary's stream at promotion"
+                rpoBasis = "the replica had every byte of the primary's stream \(when)"
             } else if let silent {
                 rpoMillis = silent * 1_000
-                rpoBasis = "the replica had last heard from the primary \(silent)s before promotion" + (behind.map { " and was \($0) bytes behind" } ?? "")
+                rpoBasis = "the replica had last heard from the primary \(silent)s before \(made == nil ? "its rehearsed promotion" : "promotion")" + (behind.map { " and was \($0) bytes behind" } ?? "")
             }
         }
         rehearsed = done.filter { type($0.id) == "writes.enable" && $0.output?["rehearsed"]?.boolValue == true }

@@ -158,7 +158,10 @@ struct ManagedInstanceGroup: InstanceGroup {
         switch location {
         case .zone(let z): machineZone = z
         case .region:
-            guard let z = regionInfo["zones"]?.arrayValue?.compactMap({ $0.stringValue?.split(separator: "/").last.map(String.init) }).first(where: GoogleNames.isSegment) else {
+            // The zones the group spreads over (its distribution policy), else the region's.
+            let spread = igm["distributionPolicy"]?["zones"]?.arrayValue?.compactMap { $0["zone"]?.stringValue } ?? []
+            let listed = regionInfo["zones"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            guard let z = (spread + listed).compactMap({ $0.split(separator: "/").last.map(String.init) }).first(where: GoogleNames.isSegment) else {
                 throw garbage("region \(region) lists no zones")
             }
             machineZone = z
@@ -182,7 +185,10 @@ struct ManagedInstanceGroup: InstanceGroup {
                 perInstance[metric(Self.quotaMetric(accelerator: type)), default: 0] += Int(n)
             }
         }
-        for a in properties?["guestAccelerators"]?.arrayValue ?? [] {
+        // A machine type with GPUs built in (A2, A3, G2) is the whole story; a template made from
+        // such an instance may list them again as guest accelerators.
+        let builtIn = !(mt["accelerators"]?.arrayValue ?? []).isEmpty
+        for a in builtIn ? [] : properties?["guestAccelerators"]?.arrayValue ?? [] {
             if let ref = a["acceleratorType"]?.stringValue, let type = ref.split(separator: "/").last, let n = a["acceleratorCount"]?.intValue {
                 perInstance[metric(Self.quotaMetric(accelerator: String(type))), default: 0] += Int(n)
             }
