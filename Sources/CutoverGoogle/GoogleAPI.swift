@@ -88,12 +88,15 @@ struct GoogleAPI: Sendable {
 
     private func error(_ r: HTTPResponse, what: String, scrub: [String]) -> GoogleError {
         let (code, message) = Self.errorDetail(r)
+        let reason = (try? JSONValue.parse(Data(r.body)))?["error"]?["errors"]?.arrayValue?.first?["reason"]?.stringValue
         let hint = switch r.status {
         case 403: "; check the service account's IAM roles on the project"
         case 404: "; check the project, location and name in the runbook's target"
         default: ""
         }
-        let retryable = r.status >= 500 || r.status == 429 || ["rateLimitExceeded", "userRateLimitExceeded", "RESOURCE_EXHAUSTED"].contains(code)
+        // Google says "slow down" in the reason even when the status is PERMISSION_DENIED.
+        let retryable = r.status >= 500 || r.status == 429
+            || !Set([code, reason ?? ""]).isDisjoint(with: ["rateLimitExceeded", "userRateLimitExceeded", "RESOURCE_EXHAUSTED"])
         return GoogleError(code: code, message: "\(service) answered \(what) with HTTP \(r.status): \(Self.scrubbed(message, of: scrub))\(hint)", status: r.status, retryable: retryable)
     }
 

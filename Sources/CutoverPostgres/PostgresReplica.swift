@@ -14,7 +14,9 @@ public enum PostgresProvider {
             ParameterField("database", .string, required: true, "the database to connect to, like recsys"),
             ParameterField("user", .string, required: true, "the role cutover connects as: pg_monitor to read replication, EXECUTE on pg_promote to promote"),
             ParameterField("password", .secret(literalAllowed: false), "a reference like env:PG_CUTOVER_PASSWORD"),
-            ParameterField("sslmode", .oneOf(["disable", "prefer", "require", "verify-ca", "verify-full"]), "libpq's sslmode", default: .string("prefer")),
+            ParameterField(
+                "sslmode", .oneOf(["disable", "prefer", "require", "verify-ca", "verify-full"]),
+                "libpq's sslmode; prefer would let a man in the middle talk it down to plain text, where the password travels", default: .string("require")),
             ParameterField("heartbeatTable", .string, "the table replication.check writes its marker to: (key text primary key, value text not null)", default: .string("cutover_heartbeat")),
         ],
         rules: { target in
@@ -43,7 +45,7 @@ public enum PostgresProvider {
         PostgresReplica(
             host: try target.required("host"), port: Int(target["port"]?.intValue ?? 5432), database: try target.required("database"),
             user: try target.required("user"), password: try target.string("password").map { try secret($0) },
-            sslmode: target.string("sslmode") ?? "prefer", heartbeatTable: target.string("heartbeatTable") ?? "cutover_heartbeat")
+            sslmode: target.string("sslmode") ?? "require", heartbeatTable: target.string("heartbeatTable") ?? "cutover_heartbeat")
     })
 }
 
