@@ -56,7 +56,7 @@ public struct AWSClient: Sendable {
         do {
             return try XMLTree.parse(r.body)
         } catch {
-            throw AWSError(target: target, code: "garbage", message: "\(what) answered HTTP \(r.status) with something that is not XML (\(error)): \(AWSClient.snippet(r.body))", status: r.status, retryable: true)
+            throw AWSError(target: target, code: "garbage", message: "\(what) answered HTTP \(r.status) with something that is not XML (\(error)): \(HTTPResponse.snippet(r.body))", status: r.status, retryable: true)
         }
     }
 
@@ -96,14 +96,9 @@ public struct AWSClient: Sendable {
         }
         let err = node.flatMap { $0.name == "Error" ? $0 : $0.find("Error") }
         let code = err?["Code"]?.text ?? "HTTP \(r.status)"
-        let message = err?["Message"]?.text ?? (node == nil ? AWSClient.snippet(r.body) : "no message")
+        let message = err?["Message"]?.text ?? (node == nil ? HTTPResponse.snippet(r.body) : "no message")
         let throttled = ["Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown", "PriorRequestNotComplete"].contains(code)
         return AWSError(target: target, code: code, message: "\(what) answered HTTP \(r.status): \(message)", status: r.status, retryable: r.status >= 500 || r.status == 429 || throttled)
-    }
-
-    static func snippet(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
     }
 }
 

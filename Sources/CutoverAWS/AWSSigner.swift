@@ -1,3 +1,4 @@
+import CutoverCore
 import CutoverCrypto
 import Foundation
 
@@ -180,21 +181,9 @@ public struct AWSSigner: Sendable {
         return out
     }
 
-    /// Percent-encodes every byte outside `A-Z a-z 0-9 - _ . ~` (and `/` when kept).
+    /// Percent-encodes every byte outside `A-Z a-z 0-9 - _ . ~` (and `/` when kept), as SigV4 wants.
     public static func encode(_ s: String, keepSlash: Bool) -> String {
-        var out = ""
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-            }
-        }
-        return out
+        URLText.percentEncoded(s, keepSlash: keepSlash)
     }
 
     static func percentDecoded(_ s: String) -> String {
@@ -211,8 +200,4 @@ public struct AWSSigner: Sendable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-extension String {
-    fileprivate func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

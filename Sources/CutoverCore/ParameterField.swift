@@ -124,4 +124,23 @@ public enum URLText {
         }
         return String(s)
     }
+
+    /// Percent-encodes every byte outside `A-Z a-z 0-9 - _ . ~` (RFC 3986's unreserved), and
+    /// `/` unless kept: query values, SigV4's canonical forms.
+    public static func percentEncoded(_ s: String, keepSlash: Bool = false) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "/") where keepSlash:
+                out.append("/")
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count < 2 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
 }

@@ -57,7 +57,7 @@ struct GoogleAPI: Sendable {
             var headers = [("Accept", "application/json")]
             if let token { headers.append(("Authorization", "Bearer \(token)")) }
             if body != nil { headers.append(("Content-Type", "application/json")) }
-            let q = query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+            let q = query.map { "\(URLText.percentEncoded($0.0))=\(URLText.percentEncoded($0.1))" }.joined(separator: "&")
             let request = HTTPRequest(
                 method: method, url: base + path + (q.isEmpty ? "" : "?" + q), headers: headers,
                 body: body.map { Array($0.canonicalString.utf8) } ?? (method == "GET" ? nil : []),
@@ -103,7 +103,7 @@ struct GoogleAPI: Sendable {
     /// The most specific code Google's error JSON gives (a reason, else a status) and its message.
     static func errorDetail(_ r: HTTPResponse) -> (code: String, message: String) {
         guard let json = try? JSONValue.parse(Data(r.body)), let e = json["error"], e.objectValue != nil else {
-            return ("HTTP \(r.status)", "not Google's error JSON: \(snippet(r.body))")
+            return ("HTTP \(r.status)", "not Google's error JSON: \(HTTPResponse.snippet(r.body))")
         }
         let reason = e["errors"]?.arrayValue?.first?["reason"]?.stringValue
         let code = [e["status"]?.stringValue, reason].compactMap { $0 }.first { Self.isCode($0) } ?? "HTTP \(r.status)"
@@ -116,10 +116,6 @@ struct GoogleAPI: Sendable {
         !s.isEmpty && s.utf8.count <= 64 && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" }
     }
 
-    static func snippet(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
-    }
 
     /// `text` without any of `secrets` (a token or an assertion a server echoed back).
     static func scrubbed(_ text: String, of secrets: [String]) -> String {
@@ -128,20 +124,6 @@ struct GoogleAPI: Sendable {
         return out
     }
 
-    /// Percent-encodes a query value (RFC 3986 unreserved kept).
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            default:
-                out += String(format: "%%%02X", b)
-            }
-        }
-        return out
-    }
 
     /// The path of a Google resource URL below `/compute/v1/` (or the API's base path), like
     /// `projects/p/global/instanceTemplates/t`, when every segment is a plain name; nil otherwise.

@@ -55,6 +55,13 @@ public struct HTTPResponse: Sendable {
     }
 
     public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The first 120 bytes of a body that is not what the protocol says, quoted on one line,
+    /// for an error message.
+    public static func snippet(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
+    }
 }
 
 /// A request that got no usable response, classified for retries.

@@ -35,28 +35,25 @@ public struct HealthHTTP: StepType {
         let jsonEquals = try p[Self.jsonEquals]
         let target = HTTPRequest.redacted(url)
         var latencies: [Int64] = []
-        var problems: [String: Int] = [:]
-        var lastTransportError: HTTPError?
+        var problems = RequestProblems()
         for _ in 0..<count {
             do {
                 let r = try await http.send(HTTPRequest(url: url, connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout, maxResponseBytes: 1 << 20))
                 // The transfer's own time (libcurl's), not the time until this task ran again.
                 latencies.append(r.duration.milliseconds)
                 if r.status != expected {
-                    problems["HTTP \(r.status)", default: 0] += 1
+                    problems.add("HTTP \(r.status)")
                 } else if let field = jsonField, let problem = check(r, field: field, equals: jsonEquals) {
-                    problems[problem, default: 0] += 1
+                    problems.add(problem)
                 }
             } catch let e as HTTPError {
-                lastTransportError = e
-                problems[e.kind.rawValue, default: 0] += 1
+                problems.add(e)
             }
         }
         if !problems.isEmpty {
-            let failed = problems.values.reduce(0, +)
-            let detail = problems.keys.sorted().map { "\($0) x\(problems[$0]!)" }.joined(separator: ", ")
-            let hint = lastTransportError.map { "; \($0.description)" } ?? ""
-            throw StepError(code: "unhealthy", message: "\(target): \(failed) of \(count) requests failed (\(detail), expected HTTP \(expected))\(hint)", retryable: true)
+            throw StepError(
+                code: "unhealthy", message: "\(target): \(problems.failed) of \(count) requests failed (\(problems.detail), expected HTTP \(expected))\(problems.hint)",
+                retryable: true)
         }
         let p95 = percentile95(latencies)
         if let limit = try p[Self.p95] {

@@ -40,8 +40,7 @@ public struct InferenceCheck: StepType {
         let (listField, versionField, wanted) = (try p[Self.listField], try p[Self.versionField], try p[Self.modelVersion])
         let target = HTTPRequest.redacted(url)
         var latencies: [Int64] = []
-        var problems: [String: Int] = [:]
-        var lastTransportError: HTTPError?
+        var problems = RequestProblems()
         var last: (count: Int, version: String?) = (0, nil)
         for _ in 0..<count {
             do {
@@ -50,37 +49,33 @@ public struct InferenceCheck: StepType {
                     connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout, maxResponseBytes: 4 << 20))
                 latencies.append(r.duration.milliseconds)
                 guard r.status == 200 else {
-                    problems["HTTP \(r.status)", default: 0] += 1
+                    problems.add("HTTP \(r.status)")
                     continue
                 }
                 guard let json = try? JSONValue.parse(Data(r.body)), json.objectValue != nil else {
-                    problems["answer is not a JSON object", default: 0] += 1
+                    problems.add("answer is not a JSON object")
                     continue
                 }
                 guard let list = json[listField]?.arrayValue else {
-                    problems["no \"\(listField)\" list in the answer", default: 0] += 1
+                    problems.add("no \"\(listField)\" list in the answer")
                     continue
                 }
                 let version = json[versionField].map { $0.stringValue ?? $0.canonicalString }
                 last = (list.count, version)
-                if list.isEmpty { problems["\"\(listField)\" is empty", default: 0] += 1 }
+                if list.isEmpty { problems.add("\"\(listField)\" is empty") }
                 if let wanted, version != wanted {
                     let served = version.map { TerminalText.escaped(String($0.prefix(64))) } ?? "no \(versionField)"
-                    problems["serves model \(served), not \(wanted)", default: 0] += 1
+                    problems.add("serves model \(served), not \(wanted)")
                 }
             } catch let e as HTTPError {
-                lastTransportError = e
-                problems[e.kind.rawValue, default: 0] += 1
+                problems.add(e)
             }
         }
         if !problems.isEmpty {
-            let failed = problems.values.reduce(0, +)
-            let detail = problems.keys.sorted().map { "\($0) x\(problems[$0]!)" }.joined(separator: ", ")
-            let hint = lastTransportError.map { "; \($0.description)" } ?? ""
-            let wrongModel = problems.keys.contains { $0.hasPrefix("serves model") }
+            let wrongModel = problems.counts.keys.contains { $0.hasPrefix("serves model") }
             throw StepError(
                 code: wrongModel ? "wrong-model" : "inference-failed",
-                message: "\(target): \(failed) of \(count) inference requests failed (\(detail))\(hint)", retryable: !wrongModel)
+                message: "\(target): \(problems.failed) of \(count) inference requests failed (\(problems.detail))\(problems.hint)", retryable: !wrongModel)
         }
         let p95 = percentile95(latencies)
         if let limit = try p[Self.p95], p95 > limit.milliseconds {
