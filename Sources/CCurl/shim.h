@@ -28,6 +28,14 @@ typedef int (*cutover_curl_prereq_fn)(void *, char *, char *, int, int);
 static inline CURLcode cutover_curl_setopt_prereq(CURL *h, cutover_curl_prereq_fn f) {
     return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f);
 }
+static inline CURLcode cutover_curl_setopt_offset(CURL *h, CURLoption o, curl_off_t v) {
+    return curl_easy_setopt(h, o, v);
+}
+// The read callback of a streamed request body (CURLOPT_READFUNCTION has the write callback's type).
+static inline CURLcode cutover_curl_setopt_read(CURL *h, cutover_curl_write_fn f) {
+    return curl_easy_setopt(h, CURLOPT_READFUNCTION, f);
+}
+static inline size_t cutover_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
 static inline CURLcode cutover_curl_getinfo_long(CURL *h, CURLINFO i, long *v) {
     return curl_easy_getinfo(h, i, v);
 }

@@ -29,4 +29,30 @@ static inline EVP_PKEY *cutover_read_private_key(BIO *bio) {
 static inline long cutover_bio_mem_data(BIO *bio, char **out) {
     return BIO_get_mem_data(bio, out);
 }
+
+/* SHA-256 whose state between 64-byte blocks can be saved and taken up again (a copy resumed
+   after a crash goes on hashing where it stopped). The low-level API is deprecated in OpenSSL 3
+   but kept; EVP has no way to export a state. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline void cutover_sha256_init(SHA256_CTX *c) { SHA256_Init(c); }
+static inline void cutover_sha256_update(SHA256_CTX *c, const void *p, size_t n) { SHA256_Update(c, p, n); }
+static inline void cutover_sha256_final(SHA256_CTX *c, unsigned char *out) { SHA256_Final(out, c); }
+/* The chaining words and the byte count, only between blocks (num == 0): 0 when it is mid-block. */
+static inline int cutover_sha256_export(const SHA256_CTX *c, unsigned int h[8], unsigned long long *bytes) {
+    if (c->num != 0) return 0;
+    for (int i = 0; i < 8; i++) h[i] = c->h[i];
+    *bytes = (((unsigned long long)c->Nh << 32) | c->Nl) >> 3;
+    return 1;
+}
+static inline void cutover_sha256_import(SHA256_CTX *c, const unsigned int h[8], unsigned long long bytes) {
+    SHA256_Init(c);
+    for (int i = 0; i < 8; i++) c->h[i] = h[i];
+    unsigned long long bits = bytes << 3;
+    c->Nl = (unsigned int)(bits & 0xffffffffu);
+    c->Nh = (unsigned int)(bits >> 32);
+    c->num = 0;
+}
+static inline const EVP_MD *cutover_md5(void) { return EVP_md5(); }
+#pragma clang diagnostic pop
 #endif

@@ -50,6 +50,16 @@ public struct AWSClient: Sendable {
         try await send(method: method, path: path, query: query, headers: headers, body: body, what: what, maxResponseBytes: maxResponseBytes, gate: gate)
     }
 
+    /// A REST call whose body is streamed in (`upload`, sent as `UNSIGNED-PAYLOAD`) or whose
+    /// successful answer is streamed out (`download`): S3 objects of any size.
+    public func stream(
+        method: String, path: String, query: String = "", headers: [(String, String)] = [], upload: HTTPUpload? = nil, download: HTTPDownload? = nil,
+        what: String, gate: (@Sendable () -> Error?)? = nil
+    ) async throws -> HTTPResponse {
+        try await send(
+            method: method, path: path, query: query, headers: headers, body: [], what: what, gate: gate, upload: upload, download: download)
+    }
+
     /// Parses an XML answer.
     /// - Throws: `AWSError` with code `garbage` when it is not XML.
     public func xml(_ r: HTTPResponse, what: String) throws -> XMLTree {
@@ -62,20 +72,27 @@ public struct AWSClient: Sendable {
 
     private func send(
         method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], what: String, maxResponseBytes: Int = 4 << 20,
-        gate: (@Sendable () -> Error?)? = nil
+        gate: (@Sendable () -> Error?)? = nil, upload: HTTPUpload? = nil, download: HTTPDownload? = nil
     ) async throws -> HTTPResponse {
         guard let hostStart = endpoint.range(of: "://") else {
             throw AWSError(target: target, code: "bad-endpoint", message: "expected an endpoint like https://host[:port]", status: nil, retryable: false)
         }
         let host = String(endpoint[hostStart.upperBound...].prefix { $0 != "/" })
         var all = [("Host", host)] + headers
-        let signature = signer.sign(method: method, path: path, query: query, headers: all, body: body, date: clock())
+        let streamed = upload != nil || download != nil
+        if streamed { all.append(("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")) }
+        let signature = signer.sign(method: method, path: path, query: query, headers: all, body: body, date: clock(), payloadHash: streamed ? "UNSIGNED-PAYLOAD" : nil)
         all += signature.headers
         let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
-        let request = HTTPRequest(
-            method: method, url: url, headers: all.filter { $0.0 != "Host" }, body: body.isEmpty && method == "GET" ? nil : body,
-            connectTimeout: .seconds(5), totalTimeout: timeout, maxResponseBytes: maxResponseBytes,
+        var request = HTTPRequest(
+            method: method, url: url, headers: all.filter { $0.0 != "Host" }, body: body.isEmpty && (method == "GET" || method == "HEAD" || streamed) ? nil : body,
+            connectTimeout: .seconds(5), totalTimeout: streamed ? .seconds(24 * 3_600) : timeout, maxResponseBytes: maxResponseBytes,
             displayTarget: "\(HTTPRequest.redacted(endpoint))\(path)", gate: gate)
+        if streamed {
+            request.upload = upload
+            request.download = download
+            request.stallTimeout = .seconds(60)
+        }
         let r: HTTPResponse
         do {
             r = try await http.send(request)

@@ -53,8 +53,10 @@ public struct AWSSigner: Sendable {
     ///   - query: the raw query string, without `?`.
     ///   - headers: the headers to sign, in any order; must include `Host`. `X-Amz-Date` is
     ///     added from `date` when missing.
+    ///   - payloadHash: what stands for the body's hash when the body is streamed
+    ///     (`UNSIGNED-PAYLOAD`, which S3 accepts); nil hashes `body`.
     public func sign(
-        method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], date: Date
+        method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], date: Date, payloadHash: String? = nil
     ) -> Signature {
         let amzDate = AWSSigner.amzDate(date)
         var all = headers
@@ -62,7 +64,7 @@ public struct AWSSigner: Sendable {
         if !all.contains(where: { $0.0.lowercased() == "x-amz-date" }) {
             added.append(("X-Amz-Date", amzDate))
         }
-        let payloadHash = Hex.encode(SHA256.hash(body))
+        let payloadHash = payloadHash ?? Hex.encode(SHA256.hash(body))
         if sendContentHash, !all.contains(where: { $0.0.lowercased() == "x-amz-content-sha256" }) {
             added.append(("X-Amz-Content-Sha256", payloadHash))
         }

@@ -48,8 +48,8 @@ struct Route53Zone: DNSZone {
         xml += "<Comment>cutover</Comment><Changes>"
         for (action, set) in changes {
             xml += "<Change><Action>\(action)</Action><ResourceRecordSet>"
-            xml += "<Name>\(escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
-            for value in set.records { xml += "<ResourceRecord><Value>\(escape(value))</Value></ResourceRecord>" }
+            xml += "<Name>\(XMLTree.escape(name))</Name><Type>\(type)</Type><TTL>\(set.ttl)</TTL><ResourceRecords>"
+            for value in set.records { xml += "<ResourceRecord><Value>\(XMLTree.escape(value))</Value></ResourceRecord>" }
             xml += "</ResourceRecords></ResourceRecordSet></Change>"
         }
         xml += "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"
@@ -92,10 +92,6 @@ struct Route53Zone: DNSZone {
         guard done != nil else {
             throw StepError(code: "dns-not-in-sync", message: "\(target): change \(changeID) is not INSYNC after \(DurationText.format(within))", retryable: true)
         }
-    }
-
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 

@@ -29,7 +29,7 @@ struct S3Bucket: ObjectStore {
                 guard let key = c["Key"]?.text, let size = c["Size"].flatMap({ Int64($0.text) }) else {
                     throw StepError(code: "aws-garbage", message: "\(target): ListObjectsV2 listed an object without Key or Size", retryable: true)
                 }
-                out.append(StoredObject(key: key, size: size, checksum: Self.checksum(etag: c["ETag"]?.text)))
+                out.append(StoredObject(key: key, size: size, checksum: Self.checksum(etag: c["ETag"]?.text), version: c["ETag"]?.text))
             }
             token = root["IsTruncated"]?.text == "true" ? root["NextContinuationToken"]?.text : nil
         } while token != nil
@@ -50,6 +50,75 @@ struct S3Bucket: ObjectStore {
         }
     }
 
+    func head(_ key: String) async throws -> StoredObject? {
+        let r: HTTPResponse
+        do {
+            r = try await aws.rest(method: "HEAD", path: path(key), what: "HeadObject \(url(key))")
+        } catch let e as AWSError where e.status == 404 {
+            return nil
+        }
+        guard let size = r.headers["content-length"].flatMap({ Int64($0) }) else {
+            throw StepError(code: "aws-garbage", message: "\(target): HeadObject \(url(key)) answered without Content-Length", retryable: true)
+        }
+        let etag = r.headers["etag"]
+        return StoredObject(key: key, size: size, checksum: Self.checksum(etag: etag), version: etag, checkedSHA256: r.headers["x-amz-meta-\(checkedDigestMetadata)"])
+    }
+
+    func stream(_ object: StoredObject, range: Range<Int64>?, into sink: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool) async throws {
+        var headers: [(String, String)] = []
+        // The object as listed, not one written since: S3 answers 412 when the ETag moved on.
+        if let etag = object.version { headers.append(("If-Match", etag)) }
+        if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
+        do {
+            _ = try await aws.stream(method: "GET", path: path(object.key), headers: headers, download: HTTPDownload(write: sink), what: "GetObject \(url(object.key))")
+        } catch let e as AWSError where e.status == 404 || e.status == 412 {
+            throw StepError(code: "object-missing", message: "\(url(object.key)) is gone or was replaced while being read (\(e.code)); run the step again", retryable: true)
+        }
+    }
+
+    func create(_ key: String, length: Int64, from body: ByteChannel, checkedSHA256: String, _ proof: RunProof) async throws -> StoredObject? {
+        try proof.check(doing: "writing \(url(key))")
+        do {
+            let r = try await aws.stream(
+                method: "PUT", path: path(key),
+                headers: [("Content-Type", "application/octet-stream"), ("If-None-Match", "*"), ("x-amz-meta-\(checkedDigestMetadata)", checkedSHA256)],
+                upload: HTTPUpload(length: length, read: { [b = ChannelBody(body, length: length)] in b.read(into: $0) }), what: "PutObject \(url(key))",
+                gate: proof.gate(doing: "writing \(url(key))"))
+            let etag = r.headers["etag"]
+            return StoredObject(key: key, size: length, checksum: Self.checksum(etag: etag), version: etag, checkedSHA256: checkedSHA256)
+        } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
+            return nil
+        } catch {
+            throw body.failure ?? error
+        }
+    }
+
+    func replace(_ key: String, bytes: [UInt8], current: StoredObject?, _ proof: RunProof) async throws -> Bool {
+        try proof.check(doing: "writing \(url(key))")
+        // S3's conditional writes: `If-Match` the ETag read, or `If-None-Match: *` for a new key.
+        let condition = current?.version.map { ("If-Match", $0) } ?? ("If-None-Match", "*")
+        do {
+            _ = try await aws.rest(
+                method: "PUT", path: path(key), headers: [("Content-Type", "application/octet-stream"), condition],
+                body: bytes, what: "PutObject \(url(key))", gate: proof.gate(doing: "writing \(url(key))"))
+            return true
+        } catch let e as AWSError where e.status == 412 || e.status == 409 || e.code == "PreconditionFailed" {
+            return false
+        }
+    }
+
+    func delete(_ key: String, current: StoredObject, _ proof: RunProof) async throws -> Bool {
+        // S3 deletes unconditionally (its `If-Match` on DELETE is for directory buckets): read
+        // again right before, and refuse when the object moved on.
+        guard let now = try await head(key) else { return true }
+        guard now.version == current.version else { return false }
+        try proof.check(doing: "deleting \(url(key))")
+        _ = try await aws.rest(method: "DELETE", path: path(key), what: "DeleteObject \(url(key))", gate: proof.gate(doing: "deleting \(url(key))"))
+        return true
+    }
+
+    var parts: (any PartedUploads)? { self }
+
     func create(_ key: String, bytes: [UInt8], _ proof: RunProof) async throws -> Bool {
         try proof.check(doing: "writing \(url(key))")
         do {
@@ -60,6 +129,94 @@ struct S3Bucket: ObjectStore {
             return true
         } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
             return false
+        }
+    }
+}
+
+extension S3Bucket: PartedUploads {
+    var minimumPartSize: Int64 { 5 << 20 }
+
+    func start(_ key: String, checkedSHA256: String, _ proof: RunProof) async throws -> String {
+        try proof.check(doing: "starting an upload to \(url(key))")
+        let r = try await aws.rest(
+            method: "POST", path: path(key), query: "uploads=",
+            headers: [("Content-Type", "application/octet-stream"), ("x-amz-meta-\(checkedDigestMetadata)", checkedSHA256)],
+            what: "CreateMultipartUpload \(url(key))", gate: proof.gate(doing: "starting an upload to \(url(key))"))
+        guard let id = try aws.xml(r, what: "CreateMultipartUpload")["UploadId"]?.text, !id.isEmpty else {
+            throw StepError(code: "aws-garbage", message: "\(target): CreateMultipartUpload \(url(key)) answered without an UploadId", retryable: true)
+        }
+        return id
+    }
+
+    func parts(_ key: String, upload: String) async throws -> [UploadedPart]? {
+        var out: [UploadedPart] = []
+        var marker: String?
+        repeat {
+            var query = "uploadId=\(AWSSigner.encode(upload, keepSlash: false))"
+            if let m = marker { query = "part-number-marker=\(m)&" + query }
+            let r: HTTPResponse
+            do {
+                r = try await aws.rest(method: "GET", path: path(key), query: query, what: "ListParts \(url(key))")
+            } catch let e as AWSError where e.status == 404 || e.code == "NoSuchUpload" {
+                return nil
+            }
+            let root = try aws.xml(r, what: "ListParts")
+            for p in root.all("Part") {
+                guard let n = p["PartNumber"].flatMap({ Int($0.text) }), let etag = p["ETag"]?.text, let size = p["Size"].flatMap({ Int64($0.text) }) else {
+                    throw StepError(code: "aws-garbage", message: "\(target): ListParts \(url(key)) listed a part without PartNumber, ETag or Size", retryable: true)
+                }
+                out.append(UploadedPart(number: n, etag: etag, size: size))
+            }
+            marker = root["IsTruncated"]?.text == "true" ? root["NextPartNumberMarker"]?.text : nil
+        } while marker != nil
+        return out.sorted { $0.number < $1.number }
+    }
+
+    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> String {
+        try proof.check(doing: "writing part \(number) of \(url(key))")
+        do {
+            let r = try await aws.stream(
+                method: "PUT", path: path(key), query: "partNumber=\(number)&uploadId=\(AWSSigner.encode(upload, keepSlash: false))",
+                headers: [("Content-Type", "application/octet-stream")],
+                upload: HTTPUpload(length: length, read: { [b = ChannelBody(body, length: length)] in b.read(into: $0) }), what: "UploadPart \(number) \(url(key))",
+                gate: proof.gate(doing: "writing part \(number) of \(url(key))"))
+            guard let etag = r.headers["etag"] else {
+                throw StepError(code: "aws-garbage", message: "\(target): UploadPart \(number) \(url(key)) answered without an ETag", retryable: true)
+            }
+            return etag
+        } catch {
+            throw body.failure ?? error
+        }
+    }
+
+    func complete(_ key: String, upload: String, parts: [UploadedPart], _ proof: RunProof) async throws -> StoredObject? {
+        try proof.check(doing: "completing \(url(key))")
+        let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(XMLTree.escape($0.etag))</ETag></Part>" }.joined()
+        do {
+            // `If-None-Match: *` on completion: the object appears only where none was.
+            let r = try await aws.rest(
+                method: "POST", path: path(key), query: "uploadId=\(AWSSigner.encode(upload, keepSlash: false))",
+                headers: [("Content-Type", "application/xml"), ("If-None-Match", "*")],
+                body: Array("<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>".utf8), what: "CompleteMultipartUpload \(url(key))",
+                gate: proof.gate(doing: "completing \(url(key))"))
+            let root = try aws.xml(r, what: "CompleteMultipartUpload")
+            if root.name == "Error" || root.find("Error") != nil { throw aws.error(from: r, what: "CompleteMultipartUpload \(url(key))") }
+            let etag = root["ETag"]?.text
+            return StoredObject(key: key, size: parts.reduce(0) { $0 + $1.size }, checksum: nil, version: etag)
+        } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
+            try await abort(key, upload: upload, proof)
+            return nil
+        }
+    }
+
+    func abort(_ key: String, upload: String, _ proof: RunProof) async throws {
+        try proof.check(doing: "aborting the upload to \(url(key))")
+        do {
+            _ = try await aws.rest(
+                method: "DELETE", path: path(key), query: "uploadId=\(AWSSigner.encode(upload, keepSlash: false))",
+                what: "AbortMultipartUpload \(url(key))", gate: proof.gate(doing: "aborting the upload to \(url(key))"))
+        } catch let e as AWSError where e.status == 404 || e.code == "NoSuchUpload" {
+            return
         }
     }
 }

@@ -118,6 +118,7 @@ enum InspectCommands {
         case .stepFailed(let p), .compensationFailed(let p):
             "attempt \(p.attempt) [\(p.error.code)] \(p.error.message)\(p.retryAtMillis.map { " · retry at \(Summary.iso($0))" } ?? "")"
         case .stepNote(let p): p.message
+        case .stepProgress(let p): p.message
         case .beforeRecorded(let p): "before: \(p.state.canonicalString.prefix(100))"
         case .timerSet(let p): "\(p.name) until \(Summary.iso(p.untilMillis))"
         case .approvalRequested(let p): "\(p.required) of \(p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", "))"

@@ -57,6 +57,8 @@ final class Progress: @unchecked Sendable {
             return t ? "  \(c.paint("✗", .red)) \(step)attempt \(p.attempt): \(p.error.message)\(retry)" : "step \(p.step) attempt \(p.attempt) failed [\(p.error.code)]: \(p.error.message)\(retry)"
         case .stepNote(let p):
             return t ? "    \(c.paint(p.message, .dim))" : "step \(p.step): \(p.message)"
+        case .stepProgress(let p):
+            return t ? "    \(c.paint(p.message, .dim))" : "step \(p.step): \(p.message)"
         case .beforeRecorded:
             return nil
         case .timerSet(let p):

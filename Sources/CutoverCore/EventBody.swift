@@ -10,6 +10,7 @@ public enum EventBody: Sendable, Equatable {
     case stepSucceeded(StepSucceeded)
     case stepFailed(StepFailed)
     case stepNote(StepNote)
+    case stepProgress(StepProgress)
     case beforeRecorded(BeforeRecorded)
     case timerSet(TimerSet)
     case approvalRequested(ApprovalRequested)
@@ -46,6 +47,7 @@ public enum EventBody: Sendable, Equatable {
         .kind("StepStarted", { .stepStarted($0) }) { if case .stepStarted(let p) = $0 { p } else { nil } },
         .kind("StepSucceeded", { .stepSucceeded($0) }) { if case .stepSucceeded(let p) = $0 { p } else { nil } },
         .kind("StepNote", { .stepNote($0) }) { if case .stepNote(let p) = $0 { p } else { nil } },
+        .kind("StepProgress", { .stepProgress($0) }) { if case .stepProgress(let p) = $0 { p } else { nil } },
         .kind("StepFailed", { .stepFailed($0) }) { if case .stepFailed(let p) = $0 { p } else { nil } },
         .kind("BeforeRecorded", { .beforeRecorded($0) }) { if case .beforeRecorded(let p) = $0 { p } else { nil } },
         .kind("TimerSet", { .timerSet($0) }) { if case .timerSet(let p) = $0 { p } else { nil } },

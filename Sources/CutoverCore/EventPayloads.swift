@@ -153,6 +153,21 @@ public struct StepNote: EventPayload, Equatable {
     }
 }
 
+/// How far a long step got (a copy's bytes), for people and for the next attempt: `data` under
+/// `key` is what an attempt resumed after a crash takes up (the latest per key counts).
+public struct StepProgress: EventPayload, Equatable {
+    public var step: String
+    public var key: String
+    public var message: String
+    public var data: JSONValue
+    public init(step: String, key: String, message: String, data: JSONValue) {
+        self.step = step
+        self.key = key
+        self.message = message
+        self.data = data
+    }
+}
+
 /// What a compensable step found before changing anything, recorded before the change so
 /// that a crash in the middle never loses it.
 public struct BeforeRecorded: EventPayload, Equatable {
@@ -249,6 +264,7 @@ extension StepAttempt { public var stepID: String? { step } }
 extension StepSucceeded { public var stepID: String? { step } }
 extension StepFailed { public var stepID: String? { step } }
 extension StepNote { public var stepID: String? { step } }
+extension StepProgress { public var stepID: String? { step } }
 extension BeforeRecorded { public var stepID: String? { step } }
 extension TimerSet { public var stepID: String? { step } }
 extension ApprovalRequested { public var stepID: String? { step } }

@@ -134,6 +134,8 @@ public struct RunState: Sendable, Equatable {
             if status == .waitingApproval { status = .running }
         case .stepNote:
             break
+        case .stepProgress(let p):
+            modify(p.step) { $0.progress[p.key] = p.data }
         case .beforeRecorded(let p):
             modify(p.step) { $0.before = $0.before ?? p.state }
         case .timerSet(let p):

@@ -44,6 +44,8 @@ public struct StepRecord: Sendable, Equatable {
     public var firstStartedMillis: Int64?
     public var finishedMillis: Int64?
     public var timers: [String: Int64] = [:]
+    /// The latest `StepProgress` data of the step, by key.
+    public var progress: [String: JSONValue] = [:]
     /// The first before-state any attempt recorded.
     public var before: JSONValue?
     public var approvalRequest: ApprovalRequested?

@@ -65,6 +65,11 @@ public protocol StepContext: Sendable {
     func recordedBefore() async -> JSONValue?
     /// Records a line of progress in the log and shows it live.
     func note(_ message: String) async throws
+    /// Records how far the step got, `data` under `key` (what a later attempt takes up with
+    /// `recordedProgress`), with a line for people shown live.
+    func progress(_ message: String, key: String, data: JSONValue) async throws
+    /// The latest progress data every attempt of this step recorded, by key.
+    func recordedProgress() async -> [String: JSONValue]
     /// Proves, right now, that this process still holds the run: what every mutating
     /// provider call takes. Ask for it immediately before the call.
     /// - Throws: when the lease is lost (the driver stops; nothing is changed).

@@ -195,6 +195,10 @@ extension RunDriver {
         try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
     }
 
+    func progress(step: String, key: String, _ message: String, data: JSONValue) throws {
+        try record([.stepProgress(StepProgress(step: step, key: key, message: vault.redact(message), data: data))])
+    }
+
     /// Proves this process holds the run right now, with a fenced write: the log is still
     /// where it was opened, and the lease is extended only if this process holds it still
     /// (`extendLease` fails if another driver took the run over, or took it and let it go).
@@ -265,6 +269,14 @@ struct DriverContext: StepContext {
 
     func note(_ message: String) async throws {
         try await driver.note(step: stepID, message)
+    }
+
+    func progress(_ message: String, key: String, data: JSONValue) async throws {
+        try await driver.progress(step: stepID, key: key, message, data: data)
+    }
+
+    func recordedProgress() async -> [String: JSONValue] {
+        await driver.state.steps[stepID]?.progress ?? [:]
     }
 
     func proof() async throws -> RunProof {

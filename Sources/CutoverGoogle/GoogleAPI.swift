@@ -29,6 +29,8 @@ struct GoogleAPI: Sendable {
     let service: String
     /// Scheme, host, port and the API's base path, ending in `/`.
     let base: String
+    /// Scheme, host and port: where paths outside the base path go (Cloud Storage's uploads).
+    let root: String
     let credentials: GoogleCredentials
     let http: HTTPClient
     let clock: @Sendable () -> Date
@@ -37,6 +39,7 @@ struct GoogleAPI: Sendable {
         let root = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.service = service
         self.base = root + "/" + basePath
+        self.root = root
         self.credentials = credentials
         self.http = http
         self.clock = clock
@@ -84,6 +87,45 @@ struct GoogleAPI: Sendable {
             code: "UNAUTHENTICATED",
             message: "\(service) refused the access token for \(credentials.principal) twice, a new one the second time (HTTP 401: \(refused ?? "")); check that the service account exists and is enabled, and that this machine's clock is right",
             status: 401, retryable: false)
+    }
+
+    /// A call whose body or answer is bytes, not JSON (Cloud Storage's objects), streamed when
+    /// `upload` or `download` is given. A streamed body cannot be sent twice, so a 401 is
+    /// retried with a new token only when there is none.
+    /// - Parameter path: below the root, like `upload/storage/v1/b/bucket/o`.
+    /// - Returns: the answer, 2xx only.
+    func bytes(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers extra: [(String, String)] = [], body: [UInt8]? = nil,
+        upload: HTTPUpload? = nil, download: HTTPDownload? = nil, maxResponseBytes: Int = 8 << 20, what: String,
+        gate: (@Sendable () -> Error?)? = nil
+    ) async throws -> HTTPResponse {
+        for attempt in 0..<2 {
+            let token = try await GoogleTokens.shared.token(credentials, http: http, now: clock())
+            var headers = extra
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            let q = query.map { "\(URLText.percentEncoded($0.0))=\(URLText.percentEncoded($0.1))" }.joined(separator: "&")
+            let streamed = upload != nil || download != nil
+            var request = HTTPRequest(
+                method: method, url: root + "/" + path + (q.isEmpty ? "" : "?" + q), headers: headers, body: body,
+                connectTimeout: .seconds(5), totalTimeout: streamed ? .seconds(24 * 3_600) : .seconds(30), maxResponseBytes: maxResponseBytes,
+                displayTarget: "\(service) \(URLText.redacted(root))/\(path)", gate: gate)
+            request.upload = upload
+            request.download = download
+            if streamed { request.stallTimeout = .seconds(60) }
+            let r: HTTPResponse
+            do {
+                r = try await http.send(request)
+            } catch let e as HTTPError {
+                throw GoogleError(code: e.kind.rawValue, message: "\(what): \(e.description)", status: nil, retryable: e.retryable)
+            }
+            if r.status == 401, let token, attempt == 0, upload == nil {
+                GoogleTokens.shared.forget(credentials, token: token)
+                continue
+            }
+            guard (200..<300).contains(r.status) else { throw error(r, what: what, scrub: token.map { [$0] } ?? []) }
+            return r
+        }
+        throw GoogleError(code: "UNAUTHENTICATED", message: "\(service) refused the access token for \(credentials.principal) twice, a new one the second time; check that the service account exists and is enabled, and that this machine's clock is right", status: 401, retryable: false)
     }
 
     private func error(_ r: HTTPResponse, what: String, scrub: [String]) -> GoogleError {

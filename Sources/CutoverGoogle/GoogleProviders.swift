@@ -3,8 +3,8 @@ import CutoverNet
 import CutoverProviders
 import Foundation
 
-/// The Google Cloud providers: `gce` (a Compute Engine managed instance group) and `clouddns`
-/// (a Cloud DNS managed zone). Every Google
+/// The Google Cloud providers: `gce` (a Compute Engine managed instance group), `clouddns`
+/// (a Cloud DNS managed zone) and `gcs` (a Cloud Storage bucket). Every Google
 /// target authenticates the same way (`credentials`) and may point at another endpoint (a fake
 /// or an emulator on loopback).
 public enum GoogleProviders {
@@ -26,6 +26,12 @@ public enum GoogleProviders {
                     service: "Cloud DNS", endpoint: target.string("endpoint") ?? "https://dns.googleapis.com", basePath: "dns/v1/",
                     credentials: try credentials(target, secret, environment()), http: http)
                 return CloudDNSZone(api: api, project: try target.required("project"), managedZone: try target.required("managedZone"))
+            }),
+            ProviderAdapter(schema: storageSchema, objectStore: { target, secret in
+                let api = GoogleAPI(
+                    service: "Cloud Storage", endpoint: target.string("endpoint") ?? "https://storage.googleapis.com", basePath: "storage/v1/",
+                    credentials: try credentials(target, secret, environment()), http: http)
+                return GCSBucket(api: api, bucket: try target.required("bucket"))
             }),
         ]
     }
@@ -96,6 +102,25 @@ public enum GoogleProviders {
             ParameterField("managedZone", .string, required: true, "the managed zone's name (not its DNS name), like example-com"),
         ] + access,
         rules: { target in nameRules(target, ["managedZone"], project: true) + accessRules(target) })
+
+    public static let storageSchema = ProviderSchema(
+        name: "gcs", summary: "a Cloud Storage bucket", capabilities: [.objectStore],
+        fields: [ParameterField("bucket", .string, required: true, "the bucket's name, like recsys-models-gcp-dr")] + access,
+        rules: { target in
+            var out = accessRules(target)
+            if let b = target["bucket"]?.stringValue, !b.contains("${"), !isBucket(b) {
+                out.append(("bucket", "expected a bucket name (3 to 63 lowercase letters, digits, hyphens, underscores and dots, starting and ending with a letter or digit), got \"\(TerminalText.escaped(b))\""))
+            }
+            return out
+        })
+
+    /// Cloud Storage's bucket names (without the dotted domain-named form's longer limit).
+    static func isBucket(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
+        guard (3...63).contains(u.count), let first = u.first, let last = u.last, alnum(first), alnum(last) else { return false }
+        return u.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") } && !s.contains("..")
+    }
 
     static func credentials(_ target: ProviderTarget, _ secret: SecretReader, _ environment: [String: String]) throws -> GoogleCredentials {
         try GoogleCredentials.resolve(target.string("credentials") ?? "application-default", secret, environment: environment)

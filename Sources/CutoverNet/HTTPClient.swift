@@ -34,6 +34,10 @@ private final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var tooLarge = false
+    /// The easy handle while `perform` runs, for the callbacks.
+    var handle: UnsafeMutableRawPointer?
+    /// The answer's status once its headers are in (0 before), for `download`.
+    var status = 0
     /// What the request's gate refused it with, when it did (nothing was sent).
     var refused: Error?
     private let lock = NSLock()
@@ -75,21 +79,48 @@ private final class Transfer: @unchecked Sendable {
         } else if request.method != "GET" || request.body != nil {
             cutover_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
         }
+        if let upload = request.upload {
+            cutover_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            cutover_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            cutover_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length))
+            cutover_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
+        }
+        if request.download != nil { cutover_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 << 10) }
+        if let stall = request.stallTimeout {
+            cutover_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1_024)
+            cutover_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, stall.wholeMilliseconds / 1_000))
+        }
         for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
         // An empty Expect avoids curl's 1-second wait for "100 Continue" on larger bodies.
         headerList = curl_slist_append(headerList, "Expect:")
         cutover_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
 
+        self.handle = handle
+        let me = Unmanaged.passUnretained(self).toOpaque()
         var payload = request.body ?? []
         let rc: CURLcode = payload.withUnsafeMutableBytes { raw in
-            if request.body != nil {
+            if request.upload != nil {
+                cutover_curl_setopt_read(handle, { data, size, count, user in
+                    let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                    guard let data, let n = t.request.upload?.read(UnsafeMutableRawBufferPointer(start: data, count: size * count)) else {
+                        return cutover_curl_readfunc_abort()
+                    }
+                    return n
+                })
+                cutover_curl_setopt_pointer(handle, CURLOPT_READDATA, me)
+            } else if request.body != nil {
                 cutover_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, raw.count)
                 cutover_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, raw.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1))
             }
-            let me = Unmanaged.passUnretained(self).toOpaque()
             cutover_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
                 let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
                 let n = size * count
+                if let download = t.request.download {
+                    if t.status == 0 { cutover_curl_getinfo_long(t.handle, CURLINFO_RESPONSE_CODE, &t.status) }
+                    if (200..<300).contains(t.status) {
+                        return download.write(UnsafeRawBufferPointer(start: data, count: n)) ? n : 0
+                    }
+                }
                 if t.body.count + n > t.request.maxResponseBytes {
                     t.tooLarge = true
                     return 0
@@ -146,6 +177,7 @@ private final class Transfer: @unchecked Sendable {
         case CURLE_WRITE_ERROR where tooLarge:
             return HTTPError(kind: .responseTooLarge, target: request.target, detail: "more than \(request.maxResponseBytes) bytes")
         case CURLE_ABORTED_BY_CALLBACK: kind = .cancelled
+        case CURLE_WRITE_ERROR where request.download != nil: kind = .cancelled
         default: kind = .other
         }
         return HTTPError(kind: kind, target: request.target, detail: detail)

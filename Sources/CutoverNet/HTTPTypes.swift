@@ -16,6 +16,14 @@ public struct HTTPRequest: Sendable {
     /// written: nil sends it, an error stops it unsent and is what `send` throws. Mutating
     /// provider calls check their run proof here, as late as the transport allows.
     public var gate: (@Sendable () -> Error?)?
+    /// A body produced while it is sent (instead of `body`), for objects larger than memory.
+    public var upload: HTTPUpload?
+    /// Where a successful (2xx) answer's body goes as it arrives, instead of `HTTPResponse.body`;
+    /// any other answer's body is kept as usual, for its error message.
+    public var download: HTTPDownload?
+    /// For long transfers: give up when fewer than 1,024 bytes a second moved for this long
+    /// (the total timeout still applies).
+    public var stallTimeout: Duration?
 
     public init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
@@ -62,6 +70,27 @@ public struct HTTPResponse: Sendable {
         let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
         return body.count > 120 ? "\"\(text)…\"" : "\"\(text)\""
     }
+}
+
+/// A request body of exactly `length` bytes, read as it is sent.
+public struct HTTPUpload: Sendable {
+    public var length: Int64
+    /// Fills the buffer and says how many bytes it put there (0 only at the end), or nil to
+    /// abort: the body is then incomplete, so the server stores nothing.
+    public var read: @Sendable (UnsafeMutableRawBufferPointer) -> Int?
+
+    public init(length: Int64, read: @escaping @Sendable (UnsafeMutableRawBufferPointer) -> Int?) {
+        self.length = length
+        self.read = read
+    }
+}
+
+/// Where the body of a successful answer goes, piece by piece.
+public struct HTTPDownload: Sendable {
+    /// Takes the next bytes; false stops the transfer (`send` then throws `.cancelled`).
+    public var write: @Sendable (UnsafeRawBufferPointer) -> Bool
+
+    public init(write: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool) { self.write = write }
 }
 
 /// A request that got no usable response, classified for retries.

@@ -100,15 +100,28 @@ public struct StoredObject: Sendable, Equatable {
     public var key: String
     public var size: Int64
     /// The provider's checksum as `algorithm:hex` (`md5:...`, `sha256:...`, `crc32c:...`), nil
-    /// when it gives none that is a plain digest of the bytes (a multipart upload's ETag).
+    /// when it gives none that is a plain digest of the bytes (a multipart upload's ETag, a
+    /// composite object).
     public var checksum: String?
+    /// What a conditional write names to replace exactly this object: S3's ETag, Cloud
+    /// Storage's generation.
+    public var version: String?
+    /// The SHA-256 cutover recorded in the object's metadata (`cutover-sha256`) when it wrote
+    /// it, nil when there is none or the listing does not carry metadata (S3's: ask `head`).
+    /// cutover writes it only on objects that exist solely if their bytes had that digest.
+    public var checkedSHA256: String?
 
-    public init(key: String, size: Int64, checksum: String?) {
+    public init(key: String, size: Int64, checksum: String?, version: String? = nil, checkedSHA256: String? = nil) {
         self.key = key
         self.size = size
         self.checksum = checksum
+        self.version = version
+        self.checkedSHA256 = checkedSHA256
     }
 }
+
+/// The metadata name under which cutover records the SHA-256 it checked an object against.
+public let checkedDigestMetadata = "cutover-sha256"
 
 /// A bucket of model artifacts (S3, Cloud Storage).
 public protocol ObjectStore: ProviderResource {
@@ -116,12 +129,68 @@ public protocol ObjectStore: ProviderResource {
     func url(_ key: String) -> String
     /// The objects whose keys start with `prefix`, in key order, with their checksums.
     func list(prefix: String) async throws -> [StoredObject]
+    /// One object with its metadata (`checkedSHA256` included), or nil when it does not exist.
+    func head(_ key: String) async throws -> StoredObject?
     /// The object's bytes, or nil when it does not exist.
     /// - Throws: when it is larger than `limit` (the provider's error, a `StepFailure`).
     func read(_ key: String, limit: Int) async throws -> [UInt8]?
+    /// Streams the bytes of `object` (as `head` or `list` gave it) in `range` (all when nil)
+    /// into `sink`, which returns false to stop. Memory stays flat whatever the size.
+    /// - Throws: `StepError` `object-missing` when it is gone, or the transfer's error.
+    func stream(_ object: StoredObject, range: Range<Int64>?, into sink: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool) async throws
     /// Writes a new object; never overwrites.
     /// - Returns: false when an object with that key already exists (left untouched).
     func create(_ key: String, bytes: [UInt8], _ proof: RunProof) async throws -> Bool
+    /// Writes a new object of `length` bytes read from `body` as they come, with `checkedSHA256`
+    /// recorded in its metadata; never overwrites. The body's end check (see `ByteChannel`)
+    /// aborts the write before its last byte, so a failed check stores nothing.
+    /// - Returns: the object as stored, or nil when one with that key already exists.
+    func create(_ key: String, length: Int64, from body: ByteChannel, checkedSHA256: String, _ proof: RunProof) async throws -> StoredObject?
+    /// Replaces the object only if it is still `current` (nil: only if there is none).
+    /// - Returns: false when it changed (or appeared) since; nothing is written then.
+    func replace(_ key: String, bytes: [UInt8], current: StoredObject?, _ proof: RunProof) async throws -> Bool
+    /// Deletes the object only if it is still `current`.
+    /// - Returns: false when it changed since (nothing deleted); true when deleted or already gone.
+    func delete(_ key: String, current: StoredObject, _ proof: RunProof) async throws -> Bool
+    /// Uploads in parts that survive the uploader (S3 multipart), when the store has them.
+    var parts: (any PartedUploads)? { get }
+}
+
+extension ObjectStore {
+    public var parts: (any PartedUploads)? { nil }
+}
+
+/// One part of an unfinished upload.
+public struct UploadedPart: Sendable, Equatable, Codable {
+    public var number: Int
+    /// The store's tag for the part (S3: the MD5 of its bytes, quoted).
+    public var etag: String
+    public var size: Int64
+
+    public init(number: Int, etag: String, size: Int64) {
+        self.number = number
+        self.etag = etag
+        self.size = size
+    }
+}
+
+/// An upload in parts that outlives the process making it: parts already sent are listed by
+/// the store, so a copy resumed after a crash sends only the rest. The object appears only
+/// when `complete` is called, so a copy whose digest is wrong is aborted, never seen.
+public protocol PartedUploads: Sendable {
+    /// The smallest part but the last.
+    var minimumPartSize: Int64 { get }
+    /// Starts an upload to `key`, with `checkedSHA256` in the object's metadata; its id.
+    func start(_ key: String, checkedSHA256: String, _ proof: RunProof) async throws -> String
+    /// The parts the store holds for the upload, in order; nil when the upload is gone.
+    func parts(_ key: String, upload: String) async throws -> [UploadedPart]?
+    /// Sends part `number` (from 1) of `length` bytes from `body`; the part's tag.
+    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> String
+    /// Makes the object from `parts`, only if no object with that key exists.
+    /// - Returns: the object as stored, or nil when one already exists (the upload is then aborted).
+    func complete(_ key: String, upload: String, parts: [UploadedPart], _ proof: RunProof) async throws -> StoredObject?
+    /// Drops the upload and its parts.
+    func abort(_ key: String, upload: String, _ proof: RunProof) async throws
 }
 
 /// What a replica says about itself.

@@ -17,6 +17,7 @@ public enum BuiltinSteps {
                 AnyStepType(InferenceCheck(http: http)),
                 AnyStepType(ReplicationCheck(providers: providers)),
                 AnyStepType(ModelsVerify(providers: providers)),
+                AnyStepType(ModelsSync(providers: providers)),
                 AnyStepType(CapacityCheck(providers: providers)),
                 AnyStepType(InstancesScale(providers: providers)),
                 AnyStepType(WritesEnable(providers: providers)),

@@ -3,9 +3,16 @@ import CutoverCrypto
 import CutoverProviders
 import Foundation
 
-/// `models.verify`: the DR model registry (an object store: S3, Cloud Storage) holds every
-/// artifact of the primary's current model manifest, each with the SHA-256 digest the manifest
-/// names. The primary and DR stores may be on different clouds.
+/// `models.verify`: the DR model registry (S3 or Cloud Storage, either side) holds every
+/// artifact of the primary's current manifest, with the SHA-256 the manifest names. Reads
+/// gigabytes only when the stores' own records cannot settle it:
+/// - an object at its content address (`<blobs><sha256>`) that cutover marked when it wrote
+///   it (`cutover-sha256`), of the right size, is taken as checked: `models.sync` writes that
+///   mark only on objects that exist solely if their bytes had that digest;
+/// - an object with the same size and MD5 as the primary's single-part object at the
+///   artifact's path is the same bytes (an S3 multipart ETag and a composite Cloud Storage
+///   object carry no MD5 of the bytes, so they never take this path);
+/// - anything else is read (streamed) and hashed.
 public struct ModelsVerify: StepType {
     public struct Output: Codable, Sendable, Equatable {
         public var model: String
@@ -13,16 +20,11 @@ public struct ModelsVerify: StepType {
         public var version: String?
         public var artifacts: Int
         public var bytes: Int64
-    }
-
-    struct Manifest: Decodable {
-        struct Artifact: Decodable {
-            var path: String
-            var sha256: String
-        }
-        var model: String?
-        var version: String?
-        var artifacts: [Artifact]
+        /// How many were settled by cutover's mark, by MD5, and by reading them.
+        public var checkedByName: Int
+        public var sameMD5: Int
+        public var hashed: Int
+        public var bytesRead: Int64
     }
 
     public static let name = "models.verify"
@@ -30,8 +32,8 @@ public struct ModelsVerify: StepType {
     static let primary = Param<ProviderTarget>.target("primary", .objectStore, "the primary's model registry, like \"${runbook.primary.models}\"")
     static let dr = Param<ProviderTarget>.target("dr", .objectStore, "the DR model registry, like \"${runbook.dr.models}\"")
     static let manifest = Param<String>.string("manifest", "the key of the current model manifest in the primary's registry, like recsys/current.json")
-    static let maxArtifactBytes = Param<Int>.integer("maxArtifactBytes", 1...(1 << 40), default: 1 << 30, "the largest artifact read")
-    public static let schema = StepSchema(primary, dr, manifest, maxArtifactBytes)
+    static let blobs = Param<String>.string("blobs", default: "blobs/sha256/", "where a registry keeps artifacts by digest (models.sync writes them there)")
+    public static let schema = StepSchema(primary, dr, manifest, blobs)
 
     let providers: ProviderCatalog
     public init(providers: ProviderCatalog) { self.providers = providers }
@@ -40,42 +42,49 @@ public struct ModelsVerify: StepType {
         let primary = try providers.objectStore(try p[Self.primary], ctx)
         let dr = try providers.objectStore(try p[Self.dr], ctx)
         let manifestKey = try p[Self.manifest]
-        let limit = try p[Self.maxArtifactBytes]
-        let manifestBytes = try await get(primary, manifestKey, limit: 8 << 20)
-        guard let manifestBytes else {
-            throw StepError(code: "no-manifest", message: "\(primary.url(manifestKey)) does not exist; check the runbook's manifest key", retryable: false)
-        }
-        let manifest: Manifest
-        do { manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes)) } catch {
-            throw StepError(code: "bad-manifest", message: "\(primary.url(manifestKey)) is not a model manifest ({\"artifacts\": [{\"path\", \"sha256\"}]}): \(String(describing: error).prefix(160))", retryable: true)
-        }
+        let manifest = try await ModelManifest.read(primary, manifestKey)
+        let check = try await RegistryCheck.open(dr, blobs: try p[Self.blobs])
         var missing: [String] = []
         var different: [String] = []
-        var total: Int64 = 0
-        for artifact in manifest.artifacts {
-            guard let bytes = try await get(dr, artifact.path, limit: limit) else {
-                missing.append(artifact.path)
-                continue
+        var out = Output(model: manifest.name(or: manifestKey), version: manifest.version, artifacts: manifest.artifacts.count, bytes: 0, checkedByName: 0, sameMD5: 0, hashed: 0, bytesRead: 0)
+        for a in manifest.artifacts {
+            let theirs = try await calling("reading \(primary.url(a.path))") { try await primary.head(a.path) }
+            switch try await check.judge(a, primary: theirs) {
+            case .checkedByName: out.checkedByName += 1
+            case .sameMD5: out.sameMD5 += 1
+            case .hashed(_, let n):
+                out.hashed += 1
+                out.bytesRead += n
+            case .differs(let key, let why): different.append("\(dr.url(key)) (\(why))")
+            case .missing: missing.append(a.path)
             }
-            total += Int64(bytes.count)
-            if Hex.encode(SHA256.hash(bytes)) != artifact.sha256.lowercased() { different.append(artifact.path) }
+            out.bytes += a.bytes ?? theirs?.size ?? 0
         }
-        let model = [manifest.model, manifest.version].compactMap { $0 }.joined(separator: " ")
         if !missing.isEmpty || !different.isEmpty {
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
             if !different.isEmpty { parts.append("digest differs for \(different.joined(separator: ", "))") }
             throw StepError(
                 code: "models-differ",
-                message: "DR registry \(dr.target) does not hold the primary's model \(model.isEmpty ? manifestKey : model): \(parts.joined(separator: "; ")). Sync the artifacts before failing over",
+                message: "DR registry \(dr.target) does not hold the primary's model \(out.model): \(parts.joined(separator: "; ")). Run models.sync (workflows/models-sync.json) before failing over",
                 retryable: false)
         }
-        try await ctx.note("\(dr.target) holds \(model.isEmpty ? "the model" : model): \(manifest.artifacts.count) artifacts, \(total) bytes, digests match")
-        return Output(model: model, version: manifest.version, artifacts: manifest.artifacts.count, bytes: total)
+        try await ctx.note(
+            "\(dr.target) holds \(out.model): \(out.artifacts) artifacts, \(ByteCount.text(out.bytes)); \(out.checkedByName) by cutover's checked digest, \(out.sameMD5) by MD5, \(out.hashed) read and hashed (\(ByteCount.text(out.bytesRead)))")
+        return out
     }
+}
 
-    /// An object's bytes, or nil when it does not exist.
-    func get(_ store: any ObjectStore, _ key: String, limit: Int) async throws -> [UInt8]? {
-        try await calling("reading \(store.url(key))") { try await store.read(key, limit: limit) }
+/// Sizes for people: `1.5 GiB`.
+enum ByteCount {
+    static func text(_ n: Int64) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var u = 0
+        while v >= 1_024, u < units.count - 1 {
+            v /= 1_024
+            u += 1
+        }
+        return u == 0 ? "\(n) bytes" : String(format: "%.1f %@", v, units[u])
     }
 }

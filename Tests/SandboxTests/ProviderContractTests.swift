@@ -41,6 +41,11 @@ extension SandboxTests {
         try await ProviderContracts.objectStore(store, prefix: "contract/\(UUID().uuidString)/")
     }
 
+    @Test func cloudStorageKeepsTheObjectStoreContract() async throws {
+        let store = try catalog.objectStore(try target(#"{"provider": "gcs", "endpoint": "http://127.0.0.1:14443", "credentials": "none", "bucket": "recsys-models-gcp-dr"}"#), ctx)
+        try await ProviderContracts.objectStore(store, prefix: "contract/\(UUID().uuidString)/")
+    }
+
     @Test func redisKeepsTheReplicaContract() async throws {
         let primary = try catalog.replica(try target(#"{"provider": "redis", "url": "redis://127.0.0.1:16379"}"#), ctx)
         let replica = try catalog.replica(try target(#"{"provider": "redis", "url": "redis://127.0.0.1:16380"}"#), ctx)

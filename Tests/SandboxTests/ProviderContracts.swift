@@ -104,6 +104,72 @@ enum ProviderContracts {
         }
         #expect(try await store.list(prefix: prefix + "nothing-here/").isEmpty)
         await #expect(throws: (any Error).self, "a read past the limit is refused") { try await store.read(key, limit: 2) }
+        try await objectStoreStreams(store, prefix: prefix)
+        for o in try await store.list(prefix: prefix) { _ = try await store.delete(o.key, current: o, StepTestContext.freshProof()) }
+        #expect(try await store.list(prefix: prefix).isEmpty, "the contract leaves the bucket as it found it")
+    }
+
+    /// The object store's streamed and conditional calls: head, ranged streams, streamed
+    /// create-only writes whose end check can stop them, replace and delete only of what was read.
+    static func objectStoreStreams(_ store: any ObjectStore, prefix: String) async throws {
+        let key = prefix + "blobs/sha256/streamed"
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        #expect(try await store.head(key) == nil)
+        func channel(_ data: [UInt8], atEnd: (@Sendable () -> Error?)? = nil) -> ByteChannel {
+            let c = ByteChannel(capacity: 64 << 10, atEnd: atEnd)
+            Thread.detachNewThread {
+                var i = 0
+                while i < data.count {
+                    let n = min(10_000, data.count - i)
+                    guard data[i..<i + n].withUnsafeBytes({ c.write($0) }) else { return }
+                    i += n
+                }
+                c.finish()
+            }
+            return c
+        }
+        await stale("writing \(store.url(key))") {
+            try await store.create(key, length: Int64(bytes.count), from: channel(bytes), checkedSHA256: "ab", StepTestContext.staleProof())
+        }
+        // An end check that fails: the last byte is never sent, nothing is stored.
+        await #expect(throws: (any Error).self) {
+            try await store.create(key, length: Int64(bytes.count), from: channel(bytes, atEnd: { CopyError(reason: "wrong digest") }), checkedSHA256: "ab", StepTestContext.freshProof())
+        }
+        #expect(try await store.head(key) == nil, "a write whose end check failed stored nothing")
+        // Fewer bytes than announced: refused, nothing stored.
+        await #expect(throws: (any Error).self) {
+            try await store.create(key, length: Int64(bytes.count) + 1, from: channel(bytes), checkedSHA256: "ab", StepTestContext.freshProof())
+        }
+        #expect(try await store.head(key) == nil, "a short body stored nothing")
+
+        let made = try await store.create(key, length: Int64(bytes.count), from: channel(bytes), checkedSHA256: "ab", StepTestContext.freshProof())
+        #expect(made?.size == Int64(bytes.count))
+        let head = try #require(try await store.head(key))
+        #expect(head.size == Int64(bytes.count) && head.checkedSHA256 == "ab" && head.version != nil, "\(head)")
+        #expect(try await store.create(key, length: 5, from: channel(Array("other".utf8)), checkedSHA256: "cd", StepTestContext.freshProof()) == nil, "never overwrites")
+
+        let got = Collected()
+        try await store.stream(head, range: nil) { got.add($0) }
+        #expect(got.bytes.count == bytes.count && got.bytes == bytes, "streamed back whole")
+        let part = Collected()
+        try await store.stream(head, range: 1_000..<251_000) { part.add($0) }
+        #expect(part.bytes.count == 250_000 && part.bytes == Array(bytes[1_000..<251_000]), "a range")
+
+        let small = prefix + "current.json"
+        #expect(try await store.replace(small, bytes: Array("v1".utf8), current: nil, StepTestContext.freshProof()), "a new key with current nil")
+        let v1 = try #require(try await store.head(small))
+        #expect(try await store.replace(small, bytes: Array("v0".utf8), current: nil, StepTestContext.freshProof()) == false, "current nil refuses an existing key")
+        #expect(try await store.replace(small, bytes: Array("v2".utf8), current: v1, StepTestContext.freshProof()))
+        #expect(try await store.replace(small, bytes: Array("v3".utf8), current: v1, StepTestContext.freshProof()) == false, "a version read before the last write is refused")
+        #expect(try await store.read(small, limit: 100) == Array("v2".utf8))
+        let v2 = try #require(try await store.head(small))
+        #expect(try await store.delete(small, current: v1, StepTestContext.freshProof()) == false, "delete of a version no longer there")
+        #expect(try await store.read(small, limit: 100) == Array("v2".utf8))
+        #expect(try await store.delete(small, current: v2, StepTestContext.freshProof()))
+        #expect(try await store.head(small) == nil)
+        await #expect(throws: StepError.self, "a stream of an object replaced since it was read") {
+            try await store.stream(v2, range: nil) { _ in true }
+        }
     }
 
     /// A primary and its replica: roles read back; a marker written on the primary reaches the
@@ -154,4 +220,15 @@ extension ProviderContracts {
         try await alerts.expire(id: id, StepTestContext.freshProof())
         #expect(try await !alerts.activeSilences().contains { $0.id == id })
     }
+}
+
+/// Bytes a stream handed over, in order.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: [UInt8] = []
+    func add(_ b: UnsafeRawBufferPointer) -> Bool {
+        lock.withLock { data.append(contentsOf: b) }
+        return true
+    }
+    var bytes: [UInt8] { lock.withLock { data } }
 }

@@ -82,6 +82,18 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     public func note(_ message: String) async throws {
         lock.withLock { recorded.append(message) }
     }
+
+    private var progressData: [String: JSONValue] = [:]
+
+    /// Progress lines go to `notes`; the data is kept, as the engine keeps it, for a later attempt.
+    public func progress(_ message: String, key: String, data: JSONValue) async throws {
+        lock.withLock {
+            recorded.append(message)
+            progressData[key] = data
+        }
+    }
+
+    public func recordedProgress() async -> [String: JSONValue] { lock.withLock { progressData } }
 }
 
 /// The system's monotonic clock as `RunClock.uptime` reads it.
