@@ -234,7 +234,7 @@ final class CopyMeter: @unchecked Sendable {
             let rate = Double(moved) / seconds
             let have = moved + skipped
             let percent = Int(Double(have) * 100 / Double(total))
-            var text = "copied \(ByteCount.text(have)) of \(ByteCount.text(total)) (\(percent)%), \(done) of \(artifacts) artifacts, \(ByteCount.text(Int64(rate)))/s"
+            var text = "copied \(ByteCount.text(have)) of \(ByteCount.text(total)) (\(percent)%), \(done) of \(ByteCount.plural(artifacts, "artifact")), \(ByteCount.text(Int64(rate)))/s"
             if final {
                 text += " in \(DurationText.format(.milliseconds(Int64(seconds * 1_000))))"
             } else if rate > 0 {

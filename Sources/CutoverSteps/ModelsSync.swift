@@ -98,7 +98,7 @@ public struct ModelsSync: StepType {
         let total = jobs.reduce(Int64(0)) { $0 + $1.source.size }
         let meter = CopyMeter(total: total, artifacts: jobs.count, start: ctx.now())
         if !jobs.isEmpty {
-            try await ctx.note("copying \(jobs.count) of \(seen.count) artifacts (\(ByteCount.text(total))) from \(src.target) to \(dst.target), \(try p[Self.parallel]) at a time")
+            try await ctx.note("copying \(jobs.count) of \(ByteCount.plural(seen.count, "artifact")) (\(ByteCount.text(total))) from \(src.target) to \(dst.target), \(try p[Self.parallel]) at a time")
         }
         let copier = Copier(src: src, dst: dst, to: to, partSize: Int64(try p[Self.partSize]) << 20, meter: meter, recorded: await ctx.recordedProgress())
         let width = try p[Self.parallel]
@@ -153,7 +153,7 @@ public struct ModelsSync: StepType {
         let out = Output(
             model: manifest.name(or: manifestKey), version: manifest.version, artifacts: seen.count, present: present, copied: jobs.count,
             bytesCopied: meter.bytes, bytesResumed: meter.resumed, manifestWritten: written)
-        try await ctx.note("\(dst.target) holds \(out.model): \(present) artifacts were there, \(jobs.count) copied (\(ByteCount.text(out.bytesCopied))\(out.bytesResumed > 0 ? ", \(ByteCount.text(out.bytesResumed)) already sent before a restart" : "")); manifest \(written == nil ? "unchanged" : "written")")
+        try await ctx.note("\(dst.target) holds \(out.model): \(ByteCount.plural(present, "artifact")) there already, \(jobs.count) copied (\(ByteCount.text(out.bytesCopied))\(out.bytesResumed > 0 ? ", \(ByteCount.text(out.bytesResumed)) already sent before a restart" : "")); manifest \(written == nil ? "unchanged" : "written")")
         return out
     }
 

@@ -70,13 +70,16 @@ public struct ModelsVerify: StepType {
                 retryable: false)
         }
         try await ctx.note(
-            "\(dr.target) holds \(out.model): \(out.artifacts) artifacts, \(ByteCount.text(out.bytes)); \(out.checkedByName) by cutover's checked digest, \(out.sameMD5) by MD5, \(out.hashed) read and hashed (\(ByteCount.text(out.bytesRead)))")
+            "\(dr.target) holds \(out.model): \(ByteCount.plural(out.artifacts, "artifact")), \(ByteCount.text(out.bytes)); \(out.checkedByName) by cutover's checked digest, \(out.sameMD5) by MD5, \(out.hashed) read and hashed (\(ByteCount.text(out.bytesRead)))")
         return out
     }
 }
 
 /// Sizes for people: `1.5 GiB`.
 enum ByteCount {
+    /// `1 artifact`, `3 artifacts`.
+    static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     static func text(_ n: Int64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(n)

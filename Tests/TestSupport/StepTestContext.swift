@@ -72,8 +72,17 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     public func durableTimer(_ name: String, duration: Duration) async throws { try await Task.sleep(for: duration) }
     public func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
     public func currentApprovals() async -> [String] { [] }
-    public func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }
-    public func recordedBefore() async -> JSONValue? { nil }
+    private var before: JSONValue?
+
+    /// As the engine: the first before-state recorded in this context is the one kept.
+    public func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue {
+        if let kept = lock.withLock({ before }) { return kept }
+        let value = try await read()
+        lock.withLock { before = before ?? value }
+        return value
+    }
+
+    public func recordedBefore() async -> JSONValue? { lock.withLock { before } }
 
     public func secret(_ reference: String) throws -> String {
         try SecretVault(environment: environment).resolve(reference)
