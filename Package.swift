@@ -45,7 +45,10 @@ let package = Package(
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
         .executableTarget(
             name: "CutoverBench",
-            dependencies: ["CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverCrypto", "CutoverAudit"]
+            dependencies: [
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverCrypto", "CutoverAudit",
+                "CutoverSteps", "CutoverProviders", "CutoverNet", "CutoverAWS", "CutoverGoogle",
+            ]
         ),
 
         .target(

@@ -48,6 +48,9 @@ enum Child {
         let clock = ContinuousClock()
         var out: [String: JSONValue] = [:]
         switch figure {
+        case "models-sync":
+            print(JSONValue.object(try await ModelsFigure.child(db)).canonicalString)
+            return
         case "fold", "resume":
             let baseline = try SQLiteBaseline.readRun(path: db, run: "run-synthetic")
             let start = clock.now

@@ -212,6 +212,30 @@ struct Runner {
                 figure: "fold memory at \(size) events", value: Stat(f.map(\.ms)), unit: "ms", budget: "flat memory", met: nil,
                 peakMB: f.map(\.rss).max()))
         }
+        // 7. models.sync across clouds, against curl between the same servers.
+        results += try await ModelsFigure.results(options, dir: dir) { args, watch in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: self_)
+            p.arguments = ["--only", "models-sync", "--db", args[0]]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            if let watch {
+                while p.isRunning {
+                    if watch() {
+                        kill(p.processIdentifier, SIGKILL)
+                        break
+                    }
+                    usleep(20_000)
+                }
+                p.waitUntilExit()
+                return nil
+            }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, let v = try? JSONValue.parse(data) else { throw BenchError("child models-sync failed") }
+            return v.objectValue
+        }
         return results
     }
 }

@@ -1,0 +1,241 @@
+@_spi(RunProof) import CutoverCore
+import CutoverAWS
+import CutoverCrypto
+import CutoverGoogle
+import CutoverNet
+import CutoverProviders
+import CutoverSteps
+import Foundation
+
+/// Figure 7: `models.sync` of about a gigabyte in several artifacts from moto (S3) to
+/// fake-gcs-server (Cloud Storage), the sandbox's, against `curl` streaming each GET into a
+/// POST between the same two servers, as many at a time; the copy's peak memory; and a copy
+/// killed half way and run again. Works in buckets of its own, so the sandbox's tests and
+/// resets never touch it.
+enum ModelsFigure {
+    static let moto = "http://127.0.0.1:15000"
+    static let gcs = "http://127.0.0.1:14443"
+    static let bucket = "cutover-bench-models"
+    static let parallel = 4
+
+    struct Setup: Codable {
+        var manifest: String
+        var blobs: String
+        var artifacts: Int
+        var bytes: Int64
+    }
+
+    static var providers: ProviderCatalog {
+        let http = HTTPClient()
+        return ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http))
+    }
+
+    static func sourceTarget() -> ProviderTarget {
+        ProviderTarget(provider: "s3", fields: ["endpoint": .string(moto), "region": .string("us-east-1"), "bucket": .string(bucket)])
+    }
+
+    static func destinationTarget() -> ProviderTarget {
+        ProviderTarget(provider: "gcs", fields: ["endpoint": .string(gcs), "credentials": .string("none"), "bucket": .string(bucket)])
+    }
+
+    /// Whether the sandbox's moto and fake-gcs-server answer.
+    static func available() -> Bool {
+        curl(["-sf", "-o", "/dev/null", moto + "/moto-api/"]) == 0 && curl(["-sf", "-o", "/dev/null", gcs + "/storage/v1/b"]) == 0
+    }
+
+    @discardableResult
+    static func curl(_ args: [String], stdin: String? = nil) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "--noproxy", "*"] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    static func sh(_ script: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "set -euo pipefail; " + script]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError("models figure: `\(script.prefix(120))` failed") }
+    }
+
+    /// The buckets, `count` artifacts of `size` incompressible bytes on moto and their manifest.
+    static func prepare(dir: URL, count: Int, size: Int) throws -> Setup {
+        curl(["-sf", "-X", "PUT", moto + "/" + bucket])
+        curl(["-sf", "-X", "POST", "-H", "Content-Type: application/json", "--data", #"{"name": "\#(bucket)"}"#, gcs + "/storage/v1/b?project=bench"])
+        let prefix = "bench-\(UUID().uuidString.prefix(8).lowercased())/"
+        var list: [JSONValue] = []
+        for i in 0..<count {
+            let file = dir.appendingPathComponent("artifact-\(i).bin")
+            try sh("head -c \(size) /dev/urandom > '\(file.path)'")
+            let digest = try digestOf(file)
+            let key = "\(prefix)v1/shard-\(i).bin"
+            try sh("curl --noproxy '*' -sf -X PUT -H 'Content-Type: application/octet-stream' -H 'Expect:' --data-binary @'\(file.path)' '\(moto)/\(bucket)/\(key)' -o /dev/null")
+            try FileManager.default.removeItem(at: file)
+            list.append(.object(["path": .string(key), "sha256": .string(digest), "bytes": .int(Int64(size))]))
+        }
+        let manifest = JSONValue.object(["model": .string("bench"), "version": .string("v1"), "artifacts": .array(list)]).canonicalString
+        let mfile = dir.appendingPathComponent("manifest.json")
+        try Data(manifest.utf8).write(to: mfile)
+        try sh("curl --noproxy '*' -sf -X PUT -H 'Content-Type: application/json' --data-binary @'\(mfile.path)' '\(moto)/\(bucket)/\(prefix)current.json' -o /dev/null")
+        return Setup(manifest: prefix + "current.json", blobs: prefix + "blobs/sha256/", artifacts: count, bytes: Int64(count) * Int64(size))
+    }
+
+    static func digestOf(_ file: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        let h = ResumableSHA256()
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { h.update([UInt8](chunk)) }
+        return h.finish()
+    }
+
+    /// The baseline: each artifact piped by curl from moto into fake-gcs-server, `parallel` at a time.
+    static func curlCopy(_ s: Setup, into prefix: String) throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let keys = (0..<s.artifacts).map { "\(s.manifest.dropLast("current.json".count))v1/shard-\($0).bin" }
+        let list = keys.joined(separator: "\n")
+        try sh("""
+            printf '%s\\n' \(list.split(separator: "\n").map { "'\($0)'" }.joined(separator: " ")) | xargs -P \(parallel) -I{} bash -c \
+            "curl --noproxy '*' -sf '\(moto)/\(bucket)/{}' | curl --noproxy '*' -sf -X POST -T - -H 'Content-Type: application/octet-stream' -H 'Expect:' '\(gcs)/upload/storage/v1/b/\(bucket)/o?uploadType=media&name=\(prefix){}' -o /dev/null"
+            """)
+        return clock.now - start
+    }
+
+    /// Deletes everything under `prefix` of the Cloud Storage bucket (fake-gcs-server holds it in memory).
+    static func clear(_ prefix: String) async throws {
+        let store = try providers.objectStore(destinationTarget(), BenchContext())
+        for o in try await store.list(prefix: prefix) { _ = try await store.delete(o.key, current: o, BenchContext.proof()) }
+    }
+
+    /// In the child: one `models.sync` run; prints {"ms", "rss", "bytes"}.
+    static func child(_ setupFile: String) async throws -> [String: JSONValue] {
+        let s = try JSONDecoder().decode(Setup.self, from: Data(contentsOf: URL(fileURLWithPath: setupFile)))
+        let step = ModelsSync(providers: providers)
+        let p = try StepParameters(
+            .object([
+                "primary": .object(["provider": .string("s3"), "endpoint": .string(moto), "region": .string("us-east-1"), "bucket": .string(bucket)]),
+                "dr": .object(["provider": .string("gcs"), "endpoint": .string(gcs), "credentials": .string("none"), "bucket": .string(bucket)]),
+                "manifest": .string(s.manifest), "blobs": .string(s.blobs), "parallel": .int(Int64(parallel)),
+            ]), for: ModelsSync.self)
+        let clock = ContinuousClock()
+        resetPeakRSS()
+        let start = clock.now
+        let out = try await step.execute(p, BenchContext())
+        return ["ms": .double((clock.now - start).seconds * 1_000), "rss": .double(peakSinceResetMB() ?? peakRSSMB()), "bytes": .double(Double(out.bytesCopied))]
+    }
+
+    static func results(_ options: Options, dir: URL, child: ([String], (() -> Bool)?) throws -> [String: JSONValue]?) async throws -> [Result] {
+        let count = options.smoke ? 4 : 8
+        let size = options.smoke ? 1 << 20 : 128 << 20
+        guard available() else {
+            if options.smoke {
+                return [Result(figure: "models.sync", value: Stat([0]), unit: "MB/s", budget: "skipped", met: nil, note: "the sandbox is not up (scripts/sandbox up)")]
+            }
+            throw BenchError("the models.sync figure copies between the sandbox's moto and fake-gcs-server: run scripts/sandbox up first (scripts/bench does)")
+        }
+        let s = try prepare(dir: dir, count: count, size: size)
+        let setupFile = dir.appendingPathComponent("models-setup.json").path
+        var syncRates: [Double] = [], curlRates: [Double] = [], peaks: [Double] = []
+        let mb = Double(s.bytes) / 1_048_576
+        for i in 0..<max(3, options.reps - 1) {
+            // In turns, each against fresh destinations, so both see the same servers.
+            let basePrefix = "curl-\(i)/"
+            let t = try curlCopy(s, into: basePrefix)
+            try await clear(basePrefix)
+            var run = s
+            run.blobs = "sync-\(i)/blobs/sha256/"
+            try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
+            guard let c = try child([setupFile], nil), let ms = c["ms"]?.doubleValue else { throw BenchError("the models.sync child failed") }
+            try await clear("sync-\(i)/")
+            try await clear(s.manifest)
+            if i > 0 {
+                curlRates.append(mb / t.seconds)
+                syncRates.append(mb / (ms / 1_000))
+                peaks.append(c["rss"]?.doubleValue ?? 0)
+            }
+        }
+        let ratio = Stat(zip(syncRates, curlRates).map { $0 / $1 }).median
+        var out = [Result(
+            figure: "models.sync of \(Int(mb)) MiB in \(count) artifacts, moto to fake-gcs-server, \(parallel) at a time", value: Stat(syncRates), unit: "MiB/s",
+            baseline: Stat(curlRates), baselineName: "curl GET | curl POST, same servers", ratio: ratio, budget: ">= 0.8 of curl",
+            met: ratio >= 0.8, peakMB: peaks.max(), note: "peak memory of the copying process, whatever the artifact size (\(size >> 20) MiB each)")]
+
+        // Killed half way (SIGKILL once half the artifacts stand), then run again.
+        var run = s
+        run.blobs = "resume/blobs/sha256/"
+        try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
+        let store = try providers.objectStore(destinationTarget(), BenchContext())
+        nonisolated(unsafe) var finishedAtKill = 0
+        _ = try child([setupFile]) {
+            let n = (try? blockingList(store, "resume/blobs/sha256/").count) ?? 0
+            finishedAtKill = n
+            return n >= count / 2
+        }
+        let standing = try blockingList(store, "resume/blobs/sha256/").count
+        guard let again = try child([setupFile], nil), let copied = again["bytes"]?.doubleValue else { throw BenchError("the resumed models.sync child failed") }
+        try await clear("resume/")
+        try await clear(s.manifest)
+        let unfinished = Double(count - standing) * Double(size)
+        out.append(Result(
+            figure: "models.sync killed half way (SIGKILL), then run again", value: Stat([copied / 1_048_576]), unit: "MiB copied again",
+            baseline: Stat([unfinished / 1_048_576]), baselineName: "the unfinished artifacts' bytes", ratio: copied / max(1, unfinished),
+            budget: "only the unfinished artifacts", met: copied <= unfinished, peakMB: nil,
+            note: "\(standing) of \(count) artifacts stood when killed (\(finishedAtKill) seen by the watcher)"))
+        return out
+    }
+
+    /// A listing from synchronous code (the watcher of a child process).
+    static func blockingList(_ store: any ObjectStore, _ prefix: String) throws -> [StoredObject] {
+        let box = ListBox()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { box.result = .success(try await store.list(prefix: prefix)) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try box.result?.get() ?? []
+    }
+}
+
+private final class ListBox: @unchecked Sendable {
+    var result: Swift.Result<[StoredObject], Error>?
+}
+
+/// A step context without an engine, for the benchmark's copy: proofs good for a day.
+struct BenchContext: StepContext {
+    let runID = "run-bench"
+    let stepID = "models-sync"
+    let attempt = 1
+    let mode = RunMode.live
+    let startedBy = "bench"
+    var idempotencyKey: String { "\(runID)/\(stepID)" }
+
+    static func proof() -> RunProof {
+        let clock = ContinuousClock()
+        let origin = clock.now
+        let uptime: @Sendable () -> Duration = { ContinuousClock().now - origin }
+        return RunProof(runID: "run-bench", holder: "bench", epoch: Int64((Date().timeIntervalSince1970 + 86_400) * 1_000), validUntil: .seconds(86_400), uptime: uptime)
+    }
+
+    func now() -> Date { Date() }
+    func sleep(until deadline: Date) async throws { try await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow))) }
+    func durableTimer(_ name: String, duration: Duration) async throws { try await Task.sleep(for: duration) }
+    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
+    func currentApprovals() async -> [String] { [] }
+    func secret(_ reference: String) throws -> String {
+        guard reference.hasPrefix("env:") else { throw StepError(code: "secret", message: "the benchmark reads env: references only", retryable: false) }
+        return ProcessInfo.processInfo.environment[String(reference.dropFirst(4))] ?? "bench"
+    }
+    func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }
+    func recordedBefore() async -> JSONValue? { nil }
+    func note(_ message: String) async throws {}
+    func progress(_ message: String, key: String, data: JSONValue) async throws {}
+    func recordedProgress() async -> [String: JSONValue] { [:] }
+    func proof() async throws -> RunProof { Self.proof() }
+}
