@@ -54,5 +54,52 @@ static inline void cutover_sha256_import(SHA256_CTX *c, const unsigned int h[8],
     c->num = 0;
 }
 static inline const EVP_MD *cutover_md5(void) { return EVP_md5(); }
+
+/* CRC32C (Castagnoli), what Cloud Storage reports for every object: the SSE 4.2 instruction
+   where the processor has it (about 20 times MD5's speed), else a table, a byte at a time. */
+#include <stdint.h>
+#include <string.h>
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static inline uint32_t cutover_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n > 0) {
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+        n--;
+    }
+    return c32;
+}
+#endif
+static inline uint32_t cutover_crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
+    static uint32_t table[256];
+    static int ready = 0;
+    if (!ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            table[i] = c;
+        }
+        ready = 1;
+    }
+    while (n-- > 0) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+/* Updates `crc` (start with 0) with n bytes. */
+static inline uint32_t cutover_crc32c(uint32_t crc, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint32_t c = ~crc;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return ~cutover_crc32c_sse42(c, p, n);
+#endif
+    return ~cutover_crc32c_table(c, p, n);
+}
 #pragma clang diagnostic pop
 #endif

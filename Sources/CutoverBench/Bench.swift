@@ -50,6 +50,8 @@ struct Options {
     var smoke = false
     /// `--engine`: only the no-op, long and concurrent figures (for working on the engine).
     var engineOnly = false
+    /// `--models`: only the models.sync figures (the sandbox must be up).
+    var modelsOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 1_000
@@ -65,6 +67,7 @@ struct Options {
         json = args.contains("--json")
         smoke = args.contains("--smoke")
         engineOnly = args.contains("--engine")
+        modelsOnly = args.contains("--models")
         if smoke {
             reps = 2
             noopSteps = 20

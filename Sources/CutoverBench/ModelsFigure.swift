@@ -66,7 +66,8 @@ enum ModelsFigure {
 
     /// The buckets, `count` artifacts of `size` incompressible bytes on moto and their manifest.
     static func prepare(dir: URL, count: Int, size: Int) throws -> Setup {
-        curl(["-sf", "-X", "PUT", moto + "/" + bucket])
+        // Readable without a signature, so the baseline's curl can GET what cutover GETs signed.
+        curl(["-sf", "-X", "PUT", "-H", "x-amz-acl: public-read", moto + "/" + bucket])
         curl(["-sf", "-X", "POST", "-H", "Content-Type: application/json", "--data", #"{"name": "\#(bucket)"}"#, gcs + "/storage/v1/b?project=bench"])
         let prefix = "bench-\(UUID().uuidString.prefix(8).lowercased())/"
         var list: [JSONValue] = []
@@ -75,7 +76,7 @@ enum ModelsFigure {
             try sh("head -c \(size) /dev/urandom > '\(file.path)'")
             let digest = try digestOf(file)
             let key = "\(prefix)v1/shard-\(i).bin"
-            try sh("curl --noproxy '*' -sf -X PUT -H 'Content-Type: application/octet-stream' -H 'Expect:' --data-binary @'\(file.path)' '\(moto)/\(bucket)/\(key)' -o /dev/null")
+            try sh("curl --noproxy '*' -sf -X PUT -H 'Content-Type: application/octet-stream' -H 'x-amz-acl: public-read' -H 'Expect:' --data-binary @'\(file.path)' '\(moto)/\(bucket)/\(key)' -o /dev/null")
             try FileManager.default.removeItem(at: file)
             list.append(.object(["path": .string(key), "sha256": .string(digest), "bytes": .int(Int64(size))]))
         }
@@ -94,18 +95,25 @@ enum ModelsFigure {
         return h.finish()
     }
 
-    /// The baseline: each artifact piped by curl from moto into fake-gcs-server, `parallel` at a time.
-    static func curlCopy(_ s: Setup, into prefix: String) throws -> Duration {
+    /// The baseline: each artifact piped by curl from moto into fake-gcs-server, `parallel` at a
+    /// time. `multipart`: the GET streamed inside a multipart upload's body, the request
+    /// cutover itself must send (metadata and bytes in one create-only request); else a media
+    /// upload, the fastest the emulator takes.
+    static func curlCopy(_ s: Setup, into prefix: String, multipart: Bool) throws -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        let keys = (0..<s.artifacts).map { "\(s.manifest.dropLast("current.json".count))v1/shard-\($0).bin" }
-        let list = keys.joined(separator: "\n")
-        try sh("""
-            printf '%s\\n' \(list.split(separator: "\n").map { "'\($0)'" }.joined(separator: " ")) | xargs -P \(parallel) -I{} bash -c \
-            "curl --noproxy '*' -sf '\(moto)/\(bucket)/{}' | curl --noproxy '*' -sf -X POST -T - -H 'Content-Type: application/octet-stream' -H 'Expect:' '\(gcs)/upload/storage/v1/b/\(bucket)/o?uploadType=media&name=\(prefix){}' -o /dev/null"
-            """)
+        let keys = (0..<s.artifacts).map { "'\(s.manifest.dropLast("current.json".count))v1/shard-\($0).bin'" }.joined(separator: " ")
+        let get = "curl --noproxy '*' -sf '\(moto)/\(bucket)/{}'"
+        let post = "curl --noproxy '*' -sf -X POST -T - -H 'Expect:' -o /dev/null"
+        let pipe = multipart
+            ? #"{ printf -- '--B\r\nContent-Type: application/json\r\n\r\n{\"name\": \"\#(prefix){}\"}\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\n'; \#(get); printf -- '\r\n--B--\r\n'; } | \#(post) -H 'Content-Type: multipart/related; boundary=B' '\#(gcs)/upload/storage/v1/b/\#(bucket)/o?uploadType=multipart&ifGenerationMatch=0'"#
+            : "\(get) | \(post) -H 'Content-Type: application/octet-stream' '\(gcs)/upload/storage/v1/b/\(bucket)/o?uploadType=media&name=\(prefix){}'"
+        let script = "set -o pipefail; " + pipe
+        try sh("printf '%s\\n' \(keys) | xargs -P \(parallel) -I{} bash -c \(shellQuoted(script))")
         return clock.now - start
     }
+
+    static func shellQuoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
 
     /// Deletes everything under `prefix` of the Cloud Storage bucket (fake-gcs-server holds it in memory).
     static func clear(_ prefix: String) async throws {
@@ -141,13 +149,21 @@ enum ModelsFigure {
         }
         let s = try prepare(dir: dir, count: count, size: size)
         let setupFile = dir.appendingPathComponent("models-setup.json").path
-        var syncRates: [Double] = [], curlRates: [Double] = [], peaks: [Double] = []
+        var syncRates: [Double] = [], curlRates: [Double] = [], mediaRates: [Double] = [], peaks: [Double] = []
         let mb = Double(s.bytes) / 1_048_576
         for i in 0..<max(3, options.reps - 1) {
-            // In turns, each against fresh destinations, so both see the same servers.
-            let basePrefix = "curl-\(i)/"
-            let t = try curlCopy(s, into: basePrefix)
-            try await clear(basePrefix)
+            // In turns, each against fresh destinations, so all see the same servers.
+            var took: [Duration] = []
+            for multipart in [true, false] {
+                let basePrefix = "curl-\(i)-\(multipart)/"
+                took.append(try curlCopy(s, into: basePrefix, multipart: multipart))
+                // A baseline counts only if it copied every byte.
+                let copied = try await providers.objectStore(destinationTarget(), BenchContext()).list(prefix: basePrefix)
+                guard copied.count == s.artifacts, copied.reduce(0, { $0 + $1.size }) == s.bytes else {
+                    throw BenchError("the curl baseline copied \(copied.count) objects, \(copied.reduce(0) { $0 + $1.size }) bytes, not \(s.artifacts) and \(s.bytes)")
+                }
+                try await clear(basePrefix)
+            }
             var run = s
             run.blobs = "sync-\(i)/blobs/sha256/"
             try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
@@ -155,7 +171,8 @@ enum ModelsFigure {
             try await clear("sync-\(i)/")
             try await clear(s.manifest)
             if i > 0 {
-                curlRates.append(mb / t.seconds)
+                curlRates.append(mb / took[0].seconds)
+                mediaRates.append(mb / took[1].seconds)
                 syncRates.append(mb / (ms / 1_000))
                 peaks.append(c["rss"]?.doubleValue ?? 0)
             }
@@ -163,8 +180,11 @@ enum ModelsFigure {
         let ratio = Stat(zip(syncRates, curlRates).map { $0 / $1 }).median
         var out = [Result(
             figure: "models.sync of \(Int(mb)) MiB in \(count) artifacts, moto to fake-gcs-server, \(parallel) at a time", value: Stat(syncRates), unit: "MiB/s",
-            baseline: Stat(curlRates), baselineName: "curl GET | curl POST, same servers", ratio: ratio, budget: ">= 0.8 of curl",
-            met: ratio >= 0.8, peakMB: peaks.max(), note: "peak memory of the copying process, whatever the artifact size (\(size >> 20) MiB each)")]
+            baseline: Stat(curlRates), baselineName: "curl GET streamed into a multipart POST (the same request), same servers", ratio: ratio, budget: ">= 0.8 of curl",
+            met: ratio >= 0.8, peakMB: peaks.max(),
+            note: String(
+                format: "peak memory of the copying process, whatever the artifact size (%d MiB each); curl into a media upload (no metadata, and the emulator ignores its create-only precondition): %.0f MiB/s, ratio %.2f",
+                size >> 20, Stat(mediaRates).median, Stat(zip(syncRates, mediaRates).map { $0 / $1 }).median))]
 
         // Killed half way (SIGKILL once half the artifacts stand), then run again.
         var run = s

@@ -72,6 +72,7 @@ struct Runner {
 
     func run() async throws -> [Result] {
         defer { try? FileManager.default.removeItem(at: dir) }
+        if options.modelsOnly { return try await modelsFigure() }
         var results: [Result] = []
         // 1. A durable no-op step, and the raw commits it needs.
         var perStep: [Double] = []
@@ -212,8 +213,13 @@ struct Runner {
                 figure: "fold memory at \(size) events", value: Stat(f.map(\.ms)), unit: "ms", budget: "flat memory", met: nil,
                 peakMB: f.map(\.rss).max()))
         }
-        // 7. models.sync across clouds, against curl between the same servers.
-        results += try await ModelsFigure.results(options, dir: dir) { args, watch in
+        return results + (try await modelsFigure())
+    }
+
+    /// 7. models.sync across clouds, against curl between the same servers.
+    func modelsFigure() async throws -> [Result] {
+        let self_ = CommandLine.arguments[0]
+        return try await ModelsFigure.results(options, dir: dir) { args, watch in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: self_)
             p.arguments = ["--only", "models-sync", "--db", args[0]]
@@ -236,7 +242,6 @@ struct Runner {
             guard p.terminationStatus == 0, let v = try? JSONValue.parse(data) else { throw BenchError("child models-sync failed") }
             return v.objectValue
         }
-        return results
     }
 }
 

@@ -78,3 +78,22 @@ public final class MD5Hasher {
         return h.finish()
     }
 }
+
+/// CRC32C (Castagnoli) over a stream, to compare with what Cloud Storage reports for an
+/// object (`crc32c`), never to identify content on its own.
+public struct CRC32C {
+    public private(set) var value: UInt32 = 0
+
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        value = cutover_crc32c(value, base, bytes.count)
+    }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var c = CRC32C()
+        bytes.withUnsafeBytes { c.update($0) }
+        return c.value
+    }
+}

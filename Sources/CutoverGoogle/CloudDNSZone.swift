@@ -73,14 +73,25 @@ struct CloudDNSZone: DNSZone {
     }
 
     /// Polls the last change until Google says `done`.
+    /// Waits for the change this value made, or, when it made none (a process that took the
+    /// run over after a crash, observing or compensating), for every change of the zone still
+    /// pending among the latest ones.
     func waitInSync(_ ctx: any StepContext, within: Duration) async throws {
-        guard let id = await lastChange.id else { return }
+        let known = await lastChange.id
+        var waitingFor = known.map { [$0] } ?? []
         let done = try await poll(ctx, every: .seconds(1), until: ctx.now().adding(within)) { () async throws -> Bool? in
-            let c = try await api.call("GET", "\(path)/changes/\(id)", what: "reading change \(id) of \(target)")
-            return c["status"]?.stringValue == "done" ? true : nil
+            if let id = known {
+                let c = try await api.call("GET", "\(path)/changes/\(id)", what: "reading change \(id) of \(target)")
+                return c["status"]?.stringValue == "done" ? true : nil
+            }
+            let page = try await api.call(
+                "GET", "\(path)/changes", query: [("sortOrder", "descending"), ("maxResults", "20")], what: "listing the changes of \(target)")
+            waitingFor = (page["changes"]?.arrayValue ?? []).filter { $0["status"]?.stringValue == "pending" }.compactMap { $0["id"]?.stringValue }
+            return waitingFor.isEmpty ? true : nil
         }
         guard done != nil else {
-            throw StepError(code: "dns-not-in-sync", message: "\(target): change \(id) is not done after \(DurationText.format(within))", retryable: true)
+            throw StepError(
+                code: "dns-not-in-sync", message: "\(target): change \(waitingFor.joined(separator: ", ")) is not done after \(DurationText.format(within))", retryable: true)
         }
     }
 }

@@ -16,6 +16,8 @@ struct GCSBucket: ObjectStore {
 
     var target: String { "gs://\(bucket) at \(URLText.redacted(api.root))" }
 
+    var reports: ReceivedChecksum { .crc32c }
+
     func url(_ key: String) -> String { "gs://\(bucket)/\(key)" }
 
     private var objects: String { "b/\(URLText.percentEncoded(bucket))/o" }
@@ -159,7 +161,13 @@ struct GCSBucket: ObjectStore {
         }
         return StoredObject(
             key: name, size: size, checksum: Self.checksum(md5Hash: item["md5Hash"]?.stringValue), version: item["generation"]?.stringValue,
-            checkedSHA256: item["metadata"]?[checkedDigestMetadata]?.stringValue)
+            checkedSHA256: item["metadata"]?[checkedDigestMetadata]?.stringValue, crc32c: Self.crc32c(item["crc32c"]?.stringValue))
+    }
+
+    /// Google's base64 of the big-endian CRC32C.
+    static func crc32c(_ text: String?) -> UInt32? {
+        guard let t = text, let raw = Data(base64Encoded: t), raw.count == 4 else { return nil }
+        return raw.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     /// `md5:hex` from Google's base64 `md5Hash`; a composite object has none.

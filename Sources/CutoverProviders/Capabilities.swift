@@ -110,14 +110,24 @@ public struct StoredObject: Sendable, Equatable {
     /// it, nil when there is none or the listing does not carry metadata (S3's: ask `head`).
     /// cutover writes it only on objects that exist solely if their bytes had that digest.
     public var checkedSHA256: String?
+    /// Cloud Storage's CRC32C of the bytes (every object has one, composite ones too).
+    public var crc32c: UInt32?
 
-    public init(key: String, size: Int64, checksum: String?, version: String? = nil, checkedSHA256: String? = nil) {
+    public init(key: String, size: Int64, checksum: String?, version: String? = nil, checkedSHA256: String? = nil, crc32c: UInt32? = nil) {
         self.key = key
         self.size = size
         self.checksum = checksum
         self.version = version
         self.checkedSHA256 = checkedSHA256
+        self.crc32c = crc32c
     }
+}
+
+/// The checksum a store reports for an object it was sent, which a copy compares with its own
+/// of the bytes sent: S3's ETag is an MD5, Cloud Storage gives a CRC32C (cheaper to compute).
+public enum ReceivedChecksum: Sendable {
+    case md5
+    case crc32c
 }
 
 /// The metadata name under which cutover records the SHA-256 it checked an object against.
@@ -154,10 +164,13 @@ public protocol ObjectStore: ProviderResource {
     func delete(_ key: String, current: StoredObject, _ proof: RunProof) async throws -> Bool
     /// Uploads in parts that survive the uploader (S3 multipart), when the store has them.
     var parts: (any PartedUploads)? { get }
+    /// What the store reports of the bytes a whole-object create received.
+    var reports: ReceivedChecksum { get }
 }
 
 extension ObjectStore {
     public var parts: (any PartedUploads)? { nil }
+    public var reports: ReceivedChecksum { .md5 }
 }
 
 /// One part of an unfinished upload.

@@ -77,13 +77,26 @@ public struct AlertsMove: StepType {
         }
         try await ctx.note("\(a.target): alerts with \(Self.describe(silenced)) silenced (silence \(id))")
         let stillActive = Set(now.compactMap(\.id))
+        // Only what this step ends is put back by compensation: a silence someone else ended
+        // meanwhile is not brought back. Each is recorded before it is ended, so an attempt
+        // after a crash knows which of the missing ones were its own.
+        var ended = await Self.endedByThisStep(before, ctx)
         for s in before.covering {
             guard let sid = s.id, stillActive.contains(sid) else { continue }
+            if !ended.contains(where: { $0.id == sid }) { ended.append(s) }
+            try await ctx.progress(
+                "\(a.target): ending silence \(sid) (\(Self.describe(s)))", key: "ended", data: .array(ended.compactMap(\.id).map { .string($0) }))
             let proof = try await ctx.proof()
             try await calling("ending silence \(sid) at \(a.target)") { try await a.expire(id: sid, proof) }
             try await ctx.note("\(a.target): silence \(sid) (\(Self.describe(s))) ended: \(Self.describe(serving)) pages again")
         }
-        return Output(silenceID: id, silenced: silenced, ended: before.covering)
+        return Output(silenceID: id, silenced: silenced, ended: ended)
+    }
+
+    /// The silences of `before` an earlier attempt of this step recorded it was ending.
+    static func endedByThisStep(_ before: Before, _ ctx: any StepContext) async -> [Silence] {
+        let ids = Set((await ctx.recordedProgress()["ended"]?.arrayValue ?? []).compactMap(\.stringValue))
+        return before.covering.filter { $0.id.map(ids.contains) ?? false }
     }
 
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
@@ -93,7 +106,7 @@ public struct AlertsMove: StepType {
         guard let mine = now.first(where: { $0.comment.contains(Self.marker(ctx)) }), let id = mine.id else { return nil }
         let active = Set(now.compactMap(\.id))
         guard !before.covering.contains(where: { $0.id.map(active.contains) ?? false }) else { return nil }
-        return Output(silenceID: id, silenced: try Self.labels(try p[Self.silence], field: "silence"), ended: before.covering)
+        return Output(silenceID: id, silenced: try Self.labels(try p[Self.silence], field: "silence"), ended: await Self.endedByThisStep(before, ctx))
     }
 
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {

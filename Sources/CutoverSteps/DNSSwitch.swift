@@ -117,14 +117,24 @@ public struct DNSSwitch: StepType {
             guard let query = DNSQuery(address: ns), let qtype = DNSQuery.RecordType(name: type) else {
                 throw StepError.badParameters("nameserver: expected host:port, got \"\(ns)\"")
             }
-            var last: [String] = []
+            var last: [String]?
+            var lastProblem: StepError?
             let ok = try await poll(ctx, every: .milliseconds(100), until: started.adding(limit)) { () async throws -> Bool? in
-                let answer = try await calling("asking \(query.target) for \(name) \(type)") { try await query.ask(name, qtype) }
-                last = answer.records.sorted()
-                return last == wanted ? true : nil
+                do {
+                    let answer = try await calling("asking \(query.target) for \(name) \(type)") { try await query.ask(name, qtype) }
+                    last = answer.records.sorted()
+                    return last == wanted ? true : nil
+                } catch let e as StepError where e.retryable {
+                    // A lost packet or a server restarting is asked again until the deadline:
+                    // only a wrong answer, or no answer in all that time, fails the change.
+                    lastProblem = e
+                    return nil
+                }
             }
             guard ok != nil else {
-                throw StepError(code: "dns-not-confirmed", message: "\(query.target) still answers \(name) \(type) with \(last.isEmpty ? "nothing" : last.joined(separator: ",")) \(DurationText.format(limit)) after the change, expected \(wanted.isEmpty ? "nothing" : wanted.joined(separator: ","))", retryable: true)
+                let got = last.map { $0.isEmpty ? "nothing" : $0.joined(separator: ",") }
+                let answered = got.map { "still answers \(name) \(type) with \($0)" } ?? "gave no answer for \(name) \(type) (\(lastProblem?.message ?? "none"))"
+                throw StepError(code: "dns-not-confirmed", message: "\(query.target) \(answered) \(DurationText.format(limit)) after the change, expected \(wanted.isEmpty ? "nothing" : wanted.joined(separator: ","))", retryable: true)
             }
             try await ctx.note("\(query.target) answers \(name) \(type) \(wanted.isEmpty ? "nothing" : wanted.joined(separator: ",")) after \(millis(since: started, ctx))ms")
         } else {

@@ -129,31 +129,38 @@ struct RegistryCheck: Sendable {
     }
 }
 
-/// SHA-256 and MD5 of the bytes a download hands over, on the download's thread; read after
-/// the transfer returns. The lock orders the two.
+/// SHA-256 of the bytes a download hands over, and the checksum the destination reports
+/// (MD5 or CRC32C; none for a read that only hashes), on the download's thread; read after the
+/// transfer returns. The lock orders the two.
 final class StreamHash: @unchecked Sendable {
     private let lock = NSLock()
     private let sha: ResumableSHA256
-    private let md5 = MD5Hasher()
+    private let md5: MD5Hasher?
+    private var crc: CRC32C?
     private(set) var count: Int64
 
-    init(resuming sha: ResumableSHA256 = ResumableSHA256(), at count: Int64 = 0) {
+    init(resuming sha: ResumableSHA256 = ResumableSHA256(), at count: Int64 = 0, also: ReceivedChecksum? = nil) {
         self.sha = sha
         self.count = count
+        md5 = also == .md5 ? MD5Hasher() : nil
+        crc = also == .crc32c ? CRC32C() : nil
     }
 
     func update(_ bytes: UnsafeRawBufferPointer) {
         lock.withLock {
             sha.update(bytes)
-            md5.update(bytes)
+            md5?.update(bytes)
+            crc?.update(bytes)
             count += Int64(bytes.count)
         }
     }
+
+    var crc32c: UInt32? { lock.withLock { crc?.value } }
 
     /// The SHA-256 state between blocks, for a resumed copy.
     var state: String? { lock.withLock { sha.state } }
     var bytes: Int64 { lock.withLock { count } }
     /// The MD5 of the bytes since the last call, and it starts over (a part's).
-    func takeMD5() -> [UInt8] { lock.withLock { md5.finish() } }
+    func takeMD5() -> [UInt8] { lock.withLock { md5?.finish() ?? [] } }
     func finish() -> String { lock.withLock { sha.finish() } }
 }

@@ -31,13 +31,14 @@ struct Copier: Sendable {
     /// One request: the whole artifact streamed from source to destination.
     private func copyWhole(_ job: ModelsSync.Job, _ ctx: any StepContext) async throws {
         let a = job.artifact, key = to.address(a)
-        let hash = StreamHash()
+        let reports = dst.reports
+        let hash = StreamHash(also: reports)
         let result = DigestBox()
         let latest = self.latest
         let channel = ByteChannel(atEnd: {
-            let md5 = hash.takeMD5()
+            let md5 = reports == .md5 ? hash.takeMD5() : nil
             let sha = hash.finish()
-            result.set(sha: sha, md5: md5)
+            result.set(sha: sha, md5: md5, crc32c: hash.crc32c)
             guard sha == a.sha256 else {
                 return CopyError(reason: "the bytes read from \(src.url(job.source.key)) have SHA-256 \(sha.prefix(12))…, not \(a.sha256.prefix(12))… as the manifest says; nothing was written")
             }
@@ -56,9 +57,17 @@ struct Copier: Sendable {
             }
             return
         }
+        // What the store says it received, against what was sent.
+        var damaged: String?
         if let theirs = stored.checksum, theirs.hasPrefix("md5:"), let md5 = result.md5, theirs != "md5:" + Hex.encode(md5) {
+            damaged = "MD5 \(theirs.dropFirst(4))"
+        }
+        if let theirs = stored.crc32c, let mine = result.crc32c, theirs != mine {
+            damaged = String(format: "CRC32C %08x", theirs)
+        }
+        if let damaged {
             _ = try? await dst.delete(key, current: stored, try await ctx.proof())
-            throw StepError(code: "copy-damaged", message: "\(dst.url(key)) was stored with MD5 \(theirs.dropFirst(4)), not that of the bytes sent; it was deleted, run the step again", retryable: true)
+            throw StepError(code: "copy-damaged", message: "\(dst.url(key)) was stored with \(damaged), not that of the bytes sent; it was deleted, run the step again", retryable: true)
         }
         meter.finished()
     }
@@ -92,7 +101,7 @@ struct Copier: Sendable {
             meter.resumed(offset)
             try await ctx.note("\(dst.url(key)): taking up the upload at part \(cp.parts.count + 1): \(ByteCount.text(offset)) already there")
         }
-        let hash = StreamHash(resuming: hasher, at: offset)
+        let hash = StreamHash(resuming: hasher, at: offset, also: .md5)
         let count = Int((size + partSize - 1) / partSize)
         while offset < size {
             let number = cp.parts.count + 1
@@ -186,12 +195,14 @@ final class LatestProof: @unchecked Sendable {
     func set(_ p: RunProof) async { lock.withLock { proof = p } }
 }
 
+/// What a whole-object copy's end check computed, for the comparison after the write.
 final class DigestBox: @unchecked Sendable {
     private let lock = NSLock()
     private var _md5: [UInt8]?
-    private var _sha: String?
-    func set(sha: String, md5: [UInt8]) { lock.withLock { (_sha, _md5) = (sha, md5) } }
+    private var _crc32c: UInt32?
+    func set(sha: String, md5: [UInt8]?, crc32c: UInt32?) { lock.withLock { (_md5, _crc32c) = (md5, crc32c) } }
     var md5: [UInt8]? { lock.withLock { _md5 } }
+    var crc32c: UInt32? { lock.withLock { _crc32c } }
 }
 
 final class DoneFlag: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverCrypto
 import CutoverProviders
 import Foundation
 import Testing
@@ -146,6 +147,8 @@ enum ProviderContracts {
         #expect(made?.size == Int64(bytes.count))
         let head = try #require(try await store.head(key))
         #expect(head.size == Int64(bytes.count) && head.checkedSHA256 == "ab" && head.version != nil, "\(head)")
+        if let crc = head.crc32c { #expect(crc == CRC32C.checksum(bytes), "the store's CRC32C is ours") }
+        if let md5 = head.checksum { #expect(md5 == "md5:" + Hex.encode(MD5Hasher.hash(bytes)), "the store's MD5 is ours") }
         #expect(try await store.create(key, length: 5, from: channel(Array("other".utf8)), checkedSHA256: "cd", StepTestContext.freshProof()) == nil, "never overwrites")
 
         let got = Collected()
