@@ -47,4 +47,24 @@ extension SandboxTests {
         try await step.compensate(params, out, stepCtx)
         #expect(try await alerts.activeSilences().filter { $0.comment == standbyComment }.count == 1)
     }
+
+    @Test func aSilenceSomeoneElseEndedIsNotPutBack() async throws {
+        let alerts = try catalog.alerting(try target(Self.alertmanager), ctx)
+        let standbyComment = "DR stands by: its alerts are silenced until a failover"
+        let standby = try #require(try await alerts.activeSilences().first { $0.comment == standbyComment })
+        let step = AlertsMove(providers: catalog)
+        let params = try params(AlertsMove.self, #"""
+            {"alerts": \#(Self.alertmanager), "silence": {"region": "us-east-1", "service": "recommendations-sandbox"},
+             "unsilence": {"region": "us-central1", "service": "recommendations-sandbox"}, "for": "2h"}
+            """#)
+        // The step recorded the standby silence as covering DR (an attempt that stopped right
+        // after); then someone else ended it by hand before the step went on.
+        let stepCtx = StepTestContext(environment: env)
+        _ = try await stepCtx.recordBefore { try JSONValue.encode(["covering": [standby]]) }
+        try await alerts.expire(id: try #require(standby.id), StepTestContext.freshProof())
+        let out = try await step.execute(params, stepCtx)
+        #expect(out.ended.isEmpty, "the step ended nothing, so it puts nothing back: \(out.ended)")
+        try await step.compensate(params, out, stepCtx)
+        #expect(try await alerts.activeSilences().contains { $0.comment == standbyComment } == false, "a silence a person ended stays ended")
+    }
 }

@@ -124,3 +124,34 @@ extension SandboxTests {
         #expect((try sandbox.state()["route53"] as? [String: Any])?["records"] as? [String] == ["10.7.7.7"], "the change made meanwhile stands")
     }
 }
+
+extension SandboxTests {
+    @Test func aConfirmingQueryThatGoesUnansweredIsAskedAgainNotTakenAsANo() async throws {
+        // A relay in front of PowerDNS that drops the first two queries (each waits 3 s).
+        let relay = Process()
+        relay.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        relay.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/fixtures/lossy_dns.py").path, "--drop", "2", "--upstream", "127.0.0.1:15353"]
+        let out = Pipe(), input = Pipe()
+        relay.standardOutput = out
+        relay.standardInput = input
+        try relay.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            relay.terminate()
+            relay.waitUntilExit()
+        }
+        let port = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let step = DNSSwitch(providers: providers)
+        let p = try params(DNSSwitch.self, """
+            {"zone": {"provider": "powerdns", "api": "http://127.0.0.1:18081", "apiKey": "env:PDNS_API_KEY", "zone": "example.test."},
+             "name": "recommendations.example.test.", "records": ["\(Self.dr)"], "nameserver": "127.0.0.1:\(port)", "confirmWithin": "20s"}
+            """)
+        let stepCtx = StepTestContext(environment: env)
+        let output = try await step.execute(p, stepCtx)
+        #expect((output.confirmedAfterMillis ?? 0) >= 5_000, "confirmed after the two lost queries: \(output.confirmedAfterMillis ?? -1) ms")
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.dr], "the change stands")
+        #expect(!stepCtx.notes.contains { $0.contains("set back") }, "\(stepCtx.notes)")
+        try await step.compensate(p, output, StepTestContext(environment: env))
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.primary])
+    }
+}
