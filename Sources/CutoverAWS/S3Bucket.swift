@@ -167,7 +167,10 @@ extension S3Bucket: PartedUploads {
                 }
                 out.append(UploadedPart(number: n, etag: etag, size: size))
             }
-            marker = root["IsTruncated"]?.text == "true" ? root["NextPartNumberMarker"]?.text : nil
+            let next = root["IsTruncated"]?.text == "true" ? root["NextPartNumberMarker"]?.text : nil
+            // A server that hands the same page marker back would be asked for ever.
+            if let next, next == marker { throw StepError(code: "aws-garbage", message: "\(target): ListParts \(url(key)) gave the same page marker twice", retryable: true) }
+            marker = next
         } while marker != nil
         return out.sorted { $0.number < $1.number }
     }

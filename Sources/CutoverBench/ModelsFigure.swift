@@ -1,9 +1,11 @@
-@_spi(RunProof) import CutoverCore
 import CutoverAWS
+import CutoverCore
 import CutoverCrypto
+import CutoverEngine
 import CutoverGoogle
 import CutoverNet
 import CutoverProviders
+import CutoverSQLite
 import CutoverSteps
 import Foundation
 
@@ -21,6 +23,11 @@ enum ModelsFigure {
     struct Setup: Codable {
         var manifest: String
         var blobs: String
+        /// The database the child's engine records the run in.
+        var database: String = ""
+        /// Copies at once.
+        var parallel: Int = ModelsFigure.parallel
+
         var artifacts: Int
         var bytes: Int64
     }
@@ -115,32 +122,55 @@ enum ModelsFigure {
 
     static func shellQuoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
 
-    /// Deletes everything under `prefix` of the Cloud Storage bucket (fake-gcs-server holds it in memory).
+    /// Deletes everything under `prefix` of the Cloud Storage bucket (fake-gcs-server holds it
+    /// in memory), through its JSON API: the benchmark's own housekeeping, not a step's.
     static func clear(_ prefix: String) async throws {
-        let store = try providers.objectStore(destinationTarget(), BenchContext())
-        for o in try await store.list(prefix: prefix) { _ = try await store.delete(o.key, current: o, BenchContext.proof()) }
+        let store = try providers.objectStore(destinationTarget(), ListingContext())
+        for o in try await store.list(prefix: prefix) {
+            curl(["-sf", "-X", "DELETE", "\(gcs)/storage/v1/b/\(bucket)/o/\(URLText.percentEncoded(o.key))"])
+        }
     }
 
-    /// In the child: one `models.sync` run; prints {"ms", "rss", "bytes"}.
+    /// In the child: one run of a one-step `models.sync` workflow, driven by the engine on its
+    /// own SQLite log (proofs, progress events and all); prints {"ms", "rss", "bytes"}.
     static func child(_ setupFile: String) async throws -> [String: JSONValue] {
         let s = try JSONDecoder().decode(Setup.self, from: Data(contentsOf: URL(fileURLWithPath: setupFile)))
-        let step = ModelsSync(providers: providers)
-        let p = try StepParameters(
-            .object([
-                "primary": .object(["provider": .string("s3"), "endpoint": .string(moto), "region": .string("us-east-1"), "bucket": .string(bucket)]),
-                "dr": .object(["provider": .string("gcs"), "endpoint": .string(gcs), "credentials": .string("none"), "bucket": .string(bucket)]),
-                "manifest": .string(s.manifest), "blobs": .string(s.blobs), "parallel": .int(Int64(parallel)),
-            ]), for: ModelsSync.self)
+        // moto takes any key; the S3 target reads the default references.
+        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] where ProcessInfo.processInfo.environment[name] == nil { setenv(name, "bench", 1) }
+        let catalog = providers
+        let registry = StepRegistry([AnyStepType(ModelsSync(providers: catalog))])
+        let source = #"{"provider": "s3", "endpoint": "\#(moto)", "region": "us-east-1", "bucket": "\#(bucket)"}"#
+        let destination = #"{"provider": "gcs", "endpoint": "\#(gcs)", "credentials": "none", "bucket": "\#(bucket)"}"#
+        let runbook = try Runbook.load(
+            file: "bench-models-runbook.json",
+            data: Data(#"{"service": "bench-models-\#(UUID().uuidString.prefix(8))", "primary": {"models": \#(source)}, "dr": {"models": \#(destination)}}"#.utf8),
+            providers: catalog.schemas)
+        let workflow = try Workflow.load(
+            file: "bench-models-sync.json",
+            data: Data(#"""
+                {"name": "models-sync", "steps": [{"id": "sync", "type": "models.sync", "with": {"primary": "${runbook.primary.models}", "dr": "${runbook.dr.models}",
+                 "manifest": "\#(s.manifest)", "blobs": "\#(s.blobs)", "parallel": \#(s.parallel)}}]}
+                """#.utf8),
+            registry: registry)
+        let store = try SQLiteStore.open(path: s.database)
+        let engine = Engine(
+            store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
+            configuration: EngineConfiguration(owner: "bench:\(ProcessInfo.processInfo.processIdentifier)", actor: "cutover@bench"))
+        let id = try engine.start(Engine.StartRequest(workflow: workflow, runbook: runbook, mode: .live, startedBy: "bench", workflowDigest: "-", runbookDigest: "-"))
         let clock = ContinuousClock()
         resetPeakRSS()
         let start = clock.now
-        let out = try await step.execute(p, BenchContext())
-        return ["ms": .double((clock.now - start).seconds * 1_000), "rss": .double(peakSinceResetMB() ?? peakRSSMB()), "bytes": .double(Double(out.bytesCopied))]
+        let state = try await engine.drive(id)
+        let took = clock.now - start
+        guard state.status == .succeeded, let out = state.steps["sync"]?.output else {
+            throw BenchError("the models.sync run ended \(state.status.rawValue): \(state.steps["sync"]?.lastError?.message ?? "")")
+        }
+        return ["ms": .double(took.seconds * 1_000), "rss": .double(peakSinceResetMB() ?? peakRSSMB()), "bytes": .double(out["bytesCopied"]?.doubleValue ?? 0)]
     }
 
     static func results(_ options: Options, dir: URL, child: ([String], (() -> Bool)?) throws -> [String: JSONValue]?) async throws -> [Result] {
-        let count = options.smoke ? 4 : 8
-        let size = options.smoke ? 1 << 20 : 128 << 20
+        let count = 8
+        let size = options.smoke ? 4 << 20 : 128 << 20
         guard available() else {
             if options.smoke {
                 return [Result(figure: "models.sync", value: Stat([0]), unit: "MB/s", budget: "skipped", met: nil, note: "the sandbox is not up (scripts/sandbox up)")]
@@ -158,7 +188,7 @@ enum ModelsFigure {
                 let basePrefix = "curl-\(i)-\(multipart)/"
                 took.append(try curlCopy(s, into: basePrefix, multipart: multipart))
                 // A baseline counts only if it copied every byte.
-                let copied = try await providers.objectStore(destinationTarget(), BenchContext()).list(prefix: basePrefix)
+                let copied = try await providers.objectStore(destinationTarget(), ListingContext()).list(prefix: basePrefix)
                 guard copied.count == s.artifacts, copied.reduce(0, { $0 + $1.size }) == s.bytes else {
                     throw BenchError("the curl baseline copied \(copied.count) objects, \(copied.reduce(0) { $0 + $1.size }) bytes, not \(s.artifacts) and \(s.bytes)")
                 }
@@ -166,6 +196,7 @@ enum ModelsFigure {
             }
             var run = s
             run.blobs = "sync-\(i)/blobs/sha256/"
+            run.database = dir.appendingPathComponent("models-\(i).sqlite").path
             try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
             guard let c = try child([setupFile], nil), let ms = c["ms"]?.doubleValue else { throw BenchError("the models.sync child failed") }
             try await clear("sync-\(i)/")
@@ -186,11 +217,14 @@ enum ModelsFigure {
                 format: "peak memory of the copying process, whatever the artifact size (%d MiB each); curl into a media upload (no metadata, and the emulator ignores its create-only precondition): %.0f MiB/s, ratio %.2f",
                 size >> 20, Stat(mediaRates).median, Stat(zip(syncRates, mediaRates).map { $0 / $1 }).median))]
 
-        // Killed half way (SIGKILL once half the artifacts stand), then run again.
+        // Killed half way (SIGKILL once half the artifacts stand), then run again. One copy at a
+        // time, so that the kill lands while one is in flight whatever the sizes.
         var run = s
+        run.parallel = 1
         run.blobs = "resume/blobs/sha256/"
+        run.database = dir.appendingPathComponent("models-killed.sqlite").path
         try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
-        let store = try providers.objectStore(destinationTarget(), BenchContext())
+        let store = try providers.objectStore(destinationTarget(), ListingContext())
         nonisolated(unsafe) var finishedAtKill = 0
         _ = try child([setupFile]) {
             let n = (try? blockingList(store, "resume/blobs/sha256/").count) ?? 0
@@ -198,6 +232,9 @@ enum ModelsFigure {
             return n >= count / 2
         }
         let standing = try blockingList(store, "resume/blobs/sha256/").count
+        run.database = dir.appendingPathComponent("models-again.sqlite").path
+        run.parallel = parallel
+        try JSONEncoder().encode(run).write(to: URL(fileURLWithPath: setupFile))
         guard let again = try child([setupFile], nil), let copied = again["bytes"]?.doubleValue else { throw BenchError("the resumed models.sync child failed") }
         try await clear("resume/")
         try await clear(s.manifest)
@@ -227,35 +264,26 @@ private final class ListBox: @unchecked Sendable {
     var result: Swift.Result<[StoredObject], Error>?
 }
 
-/// A step context without an engine, for the benchmark's copy: proofs good for a day.
-struct BenchContext: StepContext {
-    let runID = "run-bench"
-    let stepID = "models-sync"
+/// What making an adapter needs from a step context (its secrets), for the benchmark's own
+/// listings. It cannot prove anything: only the engine makes proofs.
+struct ListingContext: StepContext {
+    let runID = "bench-listing"
+    let stepID = "listing"
     let attempt = 1
     let mode = RunMode.live
     let startedBy = "bench"
     var idempotencyKey: String { "\(runID)/\(stepID)" }
 
-    static func proof() -> RunProof {
-        let clock = ContinuousClock()
-        let origin = clock.now
-        let uptime: @Sendable () -> Duration = { ContinuousClock().now - origin }
-        return RunProof(runID: "run-bench", holder: "bench", epoch: Int64((Date().timeIntervalSince1970 + 86_400) * 1_000), validUntil: .seconds(86_400), uptime: uptime)
-    }
-
     func now() -> Date { Date() }
-    func sleep(until deadline: Date) async throws { try await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow))) }
-    func durableTimer(_ name: String, duration: Duration) async throws { try await Task.sleep(for: duration) }
+    func sleep(until deadline: Date) async throws {}
+    func durableTimer(_ name: String, duration: Duration) async throws {}
     func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
     func currentApprovals() async -> [String] { [] }
-    func secret(_ reference: String) throws -> String {
-        guard reference.hasPrefix("env:") else { throw StepError(code: "secret", message: "the benchmark reads env: references only", retryable: false) }
-        return ProcessInfo.processInfo.environment[String(reference.dropFirst(4))] ?? "bench"
-    }
+    func secret(_ reference: String) throws -> String { throw StepError(code: "no-secrets", message: "the benchmark's listings take no secrets", retryable: false) }
     func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }
     func recordedBefore() async -> JSONValue? { nil }
     func note(_ message: String) async throws {}
     func progress(_ message: String, key: String, data: JSONValue) async throws {}
     func recordedProgress() async -> [String: JSONValue] { [:] }
-    func proof() async throws -> RunProof { Self.proof() }
+    func proof() async throws -> RunProof { throw StepError(code: "no-proof", message: "the benchmark's listings change nothing", retryable: false) }
 }

@@ -31,7 +31,10 @@ struct GCSBucket: ObjectStore {
             if let token { query.append(("pageToken", token)) }
             let page = try await call { try await api.call("GET", objects, query: query, what: "objects.list \(url(prefix))") }
             for item in page["items"]?.arrayValue ?? [] { out.append(try stored(item)) }
-            token = page["nextPageToken"]?.stringValue
+            let next = page["nextPageToken"]?.stringValue
+            // A server that hands the same page token back would be asked for ever.
+            if let next, next == token { throw StepError(code: "gcp-garbage", message: "\(target): objects.list \(url(prefix)) gave the same page token twice", retryable: true) }
+            token = next
         } while token != nil
         return out.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }

@@ -28,12 +28,14 @@ import TestSupport
 
     @Test func everyMutatingCapabilityTakesAProof() throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/CutoverProviders/Capabilities.swift"), encoding: .utf8)
-        let mutating = ["func resize(", "func replace(", "func delete(", "func create(", "func promote(", "func follow(", "func writeMarker(", "func silence(", "func expire("]
-        for name in mutating {
-            let line = text.split(separator: "\n").first { $0.contains(name) }
-            #expect(line?.contains("_ proof: RunProof") == true, "\(name): \(line ?? "missing")")
-        }
+        let mutating = [
+            "func resize(", "func replace(", "func delete(", "func create(", "func promote(", "func follow(", "func writeMarker(", "func silence(",
+            "func expire(", "func start(", "func send(", "func complete(", "func abort(",
+        ]
+        let lines = text.split(separator: "\n").filter { line in mutating.contains { line.contains($0) } }
+        for name in mutating { #expect(lines.contains { $0.contains(name) }, "\(name) is declared") }
+        for line in lines { #expect(line.contains("_ proof: RunProof"), "\(line)") }
         // And nothing else in the protocols takes one: reads need no proof.
-        #expect(text.components(separatedBy: "_ proof: RunProof").count - 1 == mutating.count)
+        #expect(text.components(separatedBy: "_ proof: RunProof").count - 1 == lines.count)
     }
 }

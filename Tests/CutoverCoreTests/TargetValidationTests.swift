@@ -57,9 +57,9 @@ import TestSupport
         Case(change: ["dns", "cloud", "hostedZone"], value: nil, path: "dns.cloud.hostedZone",
              says: "provider route53 needs hostedZone (the hosted zone id, like Z0123456789ABC) or zone (its name, like example.com.)"),
         Case(change: ["dns", "cloud", "provider"], value: .string("route-53"), path: "dns.cloud.provider",
-             says: "unknown provider \"route-53\"; did you mean \"route53\"?; this build knows alertmanager, aws-autoscaling, clouddns, gce, postgres, powerdns, redis, route53, s3"),
+             says: "unknown provider \"route-53\"; did you mean \"route53\"?; this build knows alertmanager, aws-autoscaling, clouddns, gce, gcs, postgres, powerdns, redis, route53, s3"),
         Case(change: ["dns", "cloud", "provider"], value: .int(53), path: "dns.cloud.provider",
-             says: "expected the name of a provider (alertmanager, aws-autoscaling, clouddns, gce, postgres, powerdns, redis, route53, s3), got 53"),
+             says: "expected the name of a provider (alertmanager, aws-autoscaling, clouddns, gce, gcs, postgres, powerdns, redis, route53, s3), got 53"),
         Case(change: ["dr", "gpuGroup", "name"], value: nil, path: "dr.gpuGroup.name",
              says: "missing; provider aws-autoscaling needs a string (the Auto Scaling group name)"),
         Case(change: ["dr", "gpuGroup", "capacity"], value: .int(4), path: "dr.gpuGroup.capacity",
@@ -79,8 +79,10 @@ import TestSupport
              says: "missing; provider powerdns needs a secret reference like \"env:NAME\" or \"file:/path\""),
         Case(change: ["primary", "redis", "url"], value: .string("10.0.0.1:6379"), path: "primary.redis.url",
              says: "expected redis://host:port, got \"10.0.0.1:6379\""),
-        Case(change: ["primary", "models"], value: .object(["provider": .string("gcs"), "bucket": .string("m")]), path: "primary.models.provider",
-             says: "unknown provider \"gcs\""),
+        Case(change: ["primary", "models"], value: .object(["provider": .string("azure-blob"), "bucket": .string("m")]), path: "primary.models.provider",
+             says: "unknown provider \"azure-blob\""),
+        Case(change: ["dr", "models"], value: .object(["provider": .string("gcs"), "bucket": .string("Bad_Bucket!")]), path: "dr.models.bucket",
+             says: "expected a bucket name (3 to 63 lowercase letters, digits, hyphens, underscores and dots"),
     ]
 
     @Test(arguments: cases)

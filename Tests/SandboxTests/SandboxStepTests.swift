@@ -71,9 +71,19 @@ extension SandboxTests {
                  "manifest": "recsys/current.json"}
                 """#)
         }
-        #expect(error?.code == "models-differ")
+        // Named by the store itself, before any artifact is looked for.
+        #expect(error?.code == "aws-NoSuchBucket")
         #expect(error?.retryable == false)
-        #expect(error?.message.contains("missing recsys/v42/model.onnx") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("s3://recsys-models-nowhere") == true && error?.message.contains("does not exist") == true, "\(error?.message ?? "")")
+        // A registry that lacks an artifact: named, with what to do.
+        let gcs = try catalog.objectStore(try target(Self.gcsTarget), ctx)
+        let gone = try #require(try await gcs.head("recsys/v42/model.onnx"))
+        #expect(try await gcs.delete(gone.key, current: gone, StepTestContext.freshProof()))
+        let missing = await #expect(throws: StepError.self) {
+            try await run(ModelsVerify(providers: providers), #"{"primary": \#(Self.s3Primary), "dr": \#(Self.gcsTarget), "manifest": "recsys/current.json"}"#)
+        }
+        #expect(missing?.code == "models-differ" && missing?.retryable == false)
+        #expect(missing?.message.contains("missing recsys/v42/model.onnx") == true && missing?.message.contains("models.sync") == true, "\(missing?.message ?? "")")
     }
 
     @Test func anUnknownGPUGroupIsNamed() async throws {

@@ -74,7 +74,7 @@ public final class Sandbox: @unchecked Sendable {
     /// The parts of the state a rollback must restore, comparable with `==`.
     public func restorable() throws -> String {
         let s = try state()
-        var keep = ["dns", "route53", "capacity", "primaryCapacity", "redis"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
+        var keep = ["dns", "route53", "capacity", "primaryCapacity", "redis", "gcs"].reduce(into: [String: Any]()) { $0[$1] = s[$1] }
         // Silences: what they silence (a silence put back has a new id, and a failback's its own comment).
         keep["silences"] = (s["silences"] as? [[String: Any]] ?? []).map { silence in
             ((silence["matchers"] as? [[String: Any]]) ?? []).map { "\($0["name"] ?? "")=\($0["value"] ?? "")" }.sorted().joined(separator: ",")
