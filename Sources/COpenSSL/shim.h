@@ -56,7 +56,7 @@ static inline void cutover_sha256_import(SHA256_CTX *c, const unsigned int h[8],
 static inline const EVP_MD *cutover_md5(void) { return EVP_md5(); }
 
 /* CRC32C (Castagnoli), what Cloud Storage reports for every object: the SSE 4.2 instruction
-   where the processor has it (about 20 times MD5's speed), else a table, a byte at a time. */
+   where the processor has it (about 20 times MD5's speed), else bit by bit (slow). */
 #include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -78,18 +78,12 @@ static inline uint32_t cutover_crc32c_sse42(uint32_t crc, const unsigned char *p
     return c32;
 }
 #endif
-static inline uint32_t cutover_crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
-    static uint32_t table[256];
-    static int ready = 0;
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
+/* Bit by bit: slow, but with no table to share between threads. */
+static inline uint32_t cutover_crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t n) {
+    while (n-- > 0) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
     }
-    while (n-- > 0) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return crc;
 }
 /* Updates `crc` (start with 0) with n bytes. */
@@ -99,7 +93,7 @@ static inline uint32_t cutover_crc32c(uint32_t crc, const void *data, size_t n) 
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("sse4.2")) return ~cutover_crc32c_sse42(c, p, n);
 #endif
-    return ~cutover_crc32c_table(c, p, n);
+    return ~cutover_crc32c_bitwise(c, p, n);
 }
 #pragma clang diagnostic pop
 #endif

@@ -19,6 +19,7 @@ struct S3Bucket: ObjectStore {
     func list(prefix: String) async throws -> [StoredObject] {
         var out: [StoredObject] = []
         var token: String?
+        var seen: Set<String> = []
         repeat {
             // Query parameters in the order SigV4 canonicalises them.
             var query = "list-type=2&prefix=\(AWSSigner.encode(prefix, keepSlash: false))"
@@ -32,14 +33,24 @@ struct S3Bucket: ObjectStore {
                 out.append(StoredObject(key: key, size: size, checksum: Self.checksum(etag: c["ETag"]?.text), version: c["ETag"]?.text))
             }
             token = root["IsTruncated"]?.text == "true" ? root["NextContinuationToken"]?.text : nil
+            // A server that hands a continuation token back again would be asked for ever.
+            if let t = token, !seen.insert(t).inserted { throw StepError(code: "aws-garbage", message: "\(target): ListObjectsV2 \(url(prefix)) gave a continuation token twice", retryable: true) }
         } while token != nil
         return out
     }
 
-    /// A single-part upload's ETag is the MD5 of its bytes; a multipart one (`...-N`) is not.
-    static func checksum(etag: String?) -> String? {
-        guard let e = etag?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), e.count == 32, e.allSatisfy(\.isHexDigit) else { return nil }
+    /// A single-part upload's ETag is the MD5 of its bytes; a multipart one (`...-N`) is not,
+    /// nor is any ETag of an object encrypted with KMS or customer-provided keys.
+    static func checksum(etag: String?, encrypted: Bool = false) -> String? {
+        guard !encrypted, let e = etag?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), e.count == 32, e.allSatisfy(\.isHexDigit) else { return nil }
         return "md5:" + e.lowercased()
+    }
+
+    /// Whether an answer says the object is encrypted with KMS or customer keys (its ETag then
+    /// is no MD5 of the bytes).
+    static func opaqueETag(_ headers: [String: String]) -> Bool {
+        (headers["x-amz-server-side-encryption"].map { $0.hasPrefix("aws:kms") } ?? false)
+            || headers["x-amz-server-side-encryption-customer-algorithm"] != nil
     }
 
     func read(_ key: String, limit: Int) async throws -> [UInt8]? {
@@ -61,7 +72,9 @@ struct S3Bucket: ObjectStore {
             throw StepError(code: "aws-garbage", message: "\(target): HeadObject \(url(key)) answered without Content-Length", retryable: true)
         }
         let etag = r.headers["etag"]
-        return StoredObject(key: key, size: size, checksum: Self.checksum(etag: etag), version: etag, checkedSHA256: r.headers["x-amz-meta-\(checkedDigestMetadata)"])
+        return StoredObject(
+            key: key, size: size, checksum: Self.checksum(etag: etag, encrypted: Self.opaqueETag(r.headers)), version: etag,
+            checkedSHA256: r.headers["x-amz-meta-\(checkedDigestMetadata)"])
     }
 
     func stream(_ object: StoredObject, range: Range<Int64>?, into sink: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool) async throws {
@@ -85,7 +98,7 @@ struct S3Bucket: ObjectStore {
                 upload: HTTPUpload(length: length, read: { [b = ChannelBody(body, length: length)] in b.read(into: $0) }), what: "PutObject \(url(key))",
                 gate: proof.gate(doing: "writing \(url(key))"))
             let etag = r.headers["etag"]
-            return StoredObject(key: key, size: length, checksum: Self.checksum(etag: etag), version: etag, checkedSHA256: checkedSHA256)
+            return StoredObject(key: key, size: length, checksum: Self.checksum(etag: etag, encrypted: Self.opaqueETag(r.headers)), version: etag, checkedSHA256: checkedSHA256)
         } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
             return nil
         } catch {
@@ -151,6 +164,7 @@ extension S3Bucket: PartedUploads {
     func parts(_ key: String, upload: String) async throws -> [UploadedPart]? {
         var out: [UploadedPart] = []
         var marker: String?
+        var seen: Set<String> = []
         repeat {
             var query = "uploadId=\(AWSSigner.encode(upload, keepSlash: false))"
             if let m = marker { query = "part-number-marker=\(m)&" + query }
@@ -165,17 +179,17 @@ extension S3Bucket: PartedUploads {
                 guard let n = p["PartNumber"].flatMap({ Int($0.text) }), let etag = p["ETag"]?.text, let size = p["Size"].flatMap({ Int64($0.text) }) else {
                     throw StepError(code: "aws-garbage", message: "\(target): ListParts \(url(key)) listed a part without PartNumber, ETag or Size", retryable: true)
                 }
-                out.append(UploadedPart(number: n, etag: etag, size: size))
+                out.append(UploadedPart(number: n, etag: etag, size: size, md5: Self.checksum(etag: etag).map { String($0.dropFirst(4)) }))
             }
             let next = root["IsTruncated"]?.text == "true" ? root["NextPartNumberMarker"]?.text : nil
-            // A server that hands the same page marker back would be asked for ever.
-            if let next, next == marker { throw StepError(code: "aws-garbage", message: "\(target): ListParts \(url(key)) gave the same page marker twice", retryable: true) }
+            // A server that hands a page marker back again would be asked for ever.
+            if let next, !seen.insert(next).inserted { throw StepError(code: "aws-garbage", message: "\(target): ListParts \(url(key)) gave a page marker twice", retryable: true) }
             marker = next
         } while marker != nil
         return out.sorted { $0.number < $1.number }
     }
 
-    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> String {
+    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> UploadedPart {
         try proof.check(doing: "writing part \(number) of \(url(key))")
         do {
             let r = try await aws.stream(
@@ -186,7 +200,8 @@ extension S3Bucket: PartedUploads {
             guard let etag = r.headers["etag"] else {
                 throw StepError(code: "aws-garbage", message: "\(target): UploadPart \(number) \(url(key)) answered without an ETag", retryable: true)
             }
-            return etag
+            let md5 = Self.checksum(etag: etag, encrypted: Self.opaqueETag(r.headers)).map { String($0.dropFirst(4)) }
+            return UploadedPart(number: number, etag: etag, size: length, md5: md5)
         } catch {
             throw body.failure ?? error
         }
@@ -203,7 +218,13 @@ extension S3Bucket: PartedUploads {
                 body: Array("<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>".utf8), what: "CompleteMultipartUpload \(url(key))",
                 gate: proof.gate(doing: "completing \(url(key))"))
             let root = try aws.xml(r, what: "CompleteMultipartUpload")
-            if root.name == "Error" || root.find("Error") != nil { throw aws.error(from: r, what: "CompleteMultipartUpload \(url(key))") }
+            if root.name == "Error" || root.find("Error") != nil {
+                // S3 may answer 200 and then fail the completion in the body; an internal error
+                // there passes by trying again, as it would with a 500.
+                var e = aws.error(from: r, what: "CompleteMultipartUpload \(url(key))")
+                if ["InternalError", "ServiceUnavailable", "SlowDown"].contains(e.code) { e.retryable = true }
+                throw e
+            }
             let etag = root["ETag"]?.text
             return StoredObject(key: key, size: parts.reduce(0) { $0 + $1.size }, checksum: nil, version: etag)
         } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {

@@ -30,13 +30,13 @@ public struct XMLTree: Sendable, Equatable {
         return current
     }
 
-    /// Parses a document and returns its root element.
-    /// - Throws: `XMLError` with the byte offset of the first problem.
     /// Text made safe inside an element.
     public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// Parses a document and returns its root element.
+    /// - Throws: `XMLError` with the byte offset of the first problem.
     public static func parse(_ bytes: [UInt8]) throws -> XMLTree {
         var p = XMLParserState(bytes)
         return try p.document()

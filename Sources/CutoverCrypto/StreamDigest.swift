@@ -36,6 +36,14 @@ public final class ResumableSHA256 {
         return "\(Hex.encode(raw)):\(bytes)"
     }
 
+    /// The bytes hashed so far.
+    public var byteCount: Int64 {
+        var h = [UInt32](repeating: 0, count: 8)
+        var bytes: UInt64 = 0
+        let ok = h.withUnsafeMutableBufferPointer { cutover_sha256_export(&ctx, $0.baseAddress, &bytes) }
+        return ok == 1 ? Int64(bytes) : -1
+    }
+
     /// The digest as lowercase hex. The hasher is spent afterwards.
     public func finish() -> String {
         var out = [UInt8](repeating: 0, count: 32)

@@ -26,14 +26,15 @@ struct GCSBucket: ObjectStore {
     func list(prefix: String) async throws -> [StoredObject] {
         var out: [StoredObject] = []
         var token: String?
+        var seen: Set<String> = []
         repeat {
             var query = [("prefix", prefix)]
             if let token { query.append(("pageToken", token)) }
             let page = try await call { try await api.call("GET", objects, query: query, what: "objects.list \(url(prefix))") }
             for item in page["items"]?.arrayValue ?? [] { out.append(try stored(item)) }
             let next = page["nextPageToken"]?.stringValue
-            // A server that hands the same page token back would be asked for ever.
-            if let next, next == token { throw StepError(code: "gcp-garbage", message: "\(target): objects.list \(url(prefix)) gave the same page token twice", retryable: true) }
+            // A server that hands a page token back again would be asked for ever.
+            if let next, !seen.insert(next).inserted { throw StepError(code: "gcp-garbage", message: "\(target): objects.list \(url(prefix)) gave a page token twice", retryable: true) }
             token = next
         } while token != nil
         return out.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }

@@ -27,6 +27,13 @@ public final class ByteChannel: @unchecked Sendable {
         return failed
     }
 
+    /// Whether the writer said every byte is in.
+    public var writerFinished: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return ended
+    }
+
     /// Blocks while the channel is full. False when it failed (the writer should stop).
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > 0 else { return true }

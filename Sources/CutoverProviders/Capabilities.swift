@@ -176,14 +176,18 @@ extension ObjectStore {
 /// One part of an unfinished upload.
 public struct UploadedPart: Sendable, Equatable, Codable {
     public var number: Int
-    /// The store's tag for the part (S3: the MD5 of its bytes, quoted).
+    /// The store's tag for the part, as completion names it.
     public var etag: String
     public var size: Int64
+    /// The MD5 of the part's bytes as the store computed it (hex), when its tag is one (not in
+    /// a bucket encrypted with KMS or customer keys, whose ETags are opaque).
+    public var md5: String?
 
-    public init(number: Int, etag: String, size: Int64) {
+    public init(number: Int, etag: String, size: Int64, md5: String? = nil) {
         self.number = number
         self.etag = etag
         self.size = size
+        self.md5 = md5
     }
 }
 
@@ -197,8 +201,8 @@ public protocol PartedUploads: Sendable {
     func start(_ key: String, checkedSHA256: String, _ proof: RunProof) async throws -> String
     /// The parts the store holds for the upload, in order; nil when the upload is gone.
     func parts(_ key: String, upload: String) async throws -> [UploadedPart]?
-    /// Sends part `number` (from 1) of `length` bytes from `body`; the part's tag.
-    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> String
+    /// Sends part `number` (from 1) of `length` bytes from `body`; the part as stored.
+    func send(_ key: String, upload: String, number: Int, length: Int64, from body: ByteChannel, _ proof: RunProof) async throws -> UploadedPart
     /// Makes the object from `parts`, only if no object with that key exists.
     /// - Returns: the object as stored, or nil when one already exists (the upload is then aborted).
     func complete(_ key: String, upload: String, parts: [UploadedPart], _ proof: RunProof) async throws -> StoredObject?

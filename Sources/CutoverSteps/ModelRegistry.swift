@@ -50,6 +50,11 @@ struct ModelManifest: Sendable {
             if let bytes, bytes < 0 { throw bad("artifacts[\(i)].bytes is negative") }
             artifacts.append(Artifact(path: path, sha256: sha, bytes: bytes))
         }
+        for field in ["model", "version"] {
+            if let v = json[field]?.stringValue, v.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
+                throw bad("\(field) holds control characters")
+            }
+        }
         return ModelManifest(model: json["model"]?.stringValue, version: json["version"]?.stringValue, artifacts: artifacts, raw: raw)
     }
 }

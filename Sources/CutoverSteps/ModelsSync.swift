@@ -8,8 +8,8 @@ import Foundation
 /// (`<blobs><sha256>`), create-only, streamed from one store into the other (memory stays flat
 /// whatever the size), several at a time. The digest is checked as the bytes pass: a copy
 /// whose SHA-256 is not the manifest's never sends its last byte (or is never completed), so
-/// no object ever stands under a digest its bytes do not have; the store's MD5 of what it got
-/// is then compared with the MD5 of what was sent.
+/// no object ever stands under a digest its bytes do not have; what the store says it got
+/// (Cloud Storage's CRC32C, an S3 ETag that is an MD5) is then compared with what was sent.
 ///
 /// Resumable: into a store with uploads in parts (S3) the copy records each part as it is
 /// acknowledged, with the SHA-256 state so far, and an attempt after a crash sends only the
@@ -36,12 +36,14 @@ public struct ModelsSync: StepType {
         public var manifest: String?
     }
 
-    /// What an upload in parts recorded after each part, to be taken up after a crash.
+    /// What an upload in parts recorded after each part, to be taken up after a crash: the
+    /// store's own list of parts says what arrived; this says how many were checked.
     struct PartsCheckpoint: Codable, Sendable {
         var upload: String
         var partSize: Int64
-        var parts: [UploadedPart]
-        /// The SHA-256 state after the parts (`ResumableSHA256.state`).
+        /// Parts 1 through this one were sent and their MD5s checked.
+        var parts: Int
+        /// The SHA-256 state after them (`ResumableSHA256.state`).
         var sha256: String
     }
 
@@ -102,38 +104,55 @@ public struct ModelsSync: StepType {
         }
         let copier = Copier(src: src, dst: dst, to: to, partSize: Int64(try p[Self.partSize]) << 20, meter: meter, recorded: await ctx.recordedProgress())
         let width = try p[Self.parallel]
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let done = DoneFlag()
-            // The lease is proved again every few seconds while bytes move: a copy's last byte
-            // (what makes the object) is sent only under a proof that is still good.
-            group.addTask {
-                while !done.value {
-                    await copier.latest.set(try await ctx.proof())
-                    let line = meter.line(now: ctx.now())
-                    if let line { try await ctx.progress(line, key: "copy", data: .object(["bytes": .int(meter.bytes), "total": .int(total)])) }
-                    try await Task.sleep(for: .seconds(2))
-                }
-            }
-            await copier.latest.set(try await ctx.proof())
-            var next = 0
-            var running = 0
-            let copyAll: @Sendable (Job) async throws -> Void = { job in try await copier.copy(job, ctx) }
-            try await withThrowingTaskGroup(of: Void.self) { copies in
-                while next < jobs.count || running > 0 {
-                    while running < width, next < jobs.count {
-                        let job = jobs[next]
-                        copies.addTask { try await copyAll(job) }
+        await copier.latest.set(try await ctx.proof())
+        let work = jobs
+        let copies = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                var running = 0
+                while next < work.count || running > 0 {
+                    while running < width, next < work.count {
+                        let job = work[next]
+                        group.addTask { try await copier.copy(job, ctx) }
                         next += 1
                         running += 1
                     }
-                    try await copies.next()
+                    try await group.next()
                     running -= 1
                 }
             }
-            done.set()
-            group.cancelAll()
-            while let _ = try? await group.next() {}
         }
+        // The lease is proved again every two seconds while bytes move: a copy's last byte (what
+        // makes the object) is sent only under a proof still good, and a lease lost stops the
+        // copies at once instead of at their ends.
+        let keeper = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(2))
+                do {
+                    await copier.latest.set(try await ctx.proof())
+                } catch {
+                    copies.cancel()
+                    throw error
+                }
+                if let line = meter.line(now: ctx.now()) {
+                    try await ctx.progress(line, key: "copy", data: .object(["bytes": .int(meter.bytes), "total": .int(total)]))
+                }
+            }
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await copies.value
+            } onCancel: {
+                copies.cancel()
+            }
+        } catch {
+            keeper.cancel()
+            // The lease lost, when that is what stopped the copies, is what the step says.
+            if case .failure(let lost) = await keeper.result, !(lost is CancellationError) { throw lost }
+            throw error
+        }
+        keeper.cancel()
+        _ = await keeper.result
         if !jobs.isEmpty {
             try await ctx.progress(meter.line(now: ctx.now(), final: true) ?? "copied", key: "copy", data: .object(["bytes": .int(meter.bytes), "total": .int(total)]))
         }

@@ -1,3 +1,4 @@
+@testable import CutoverAWS
 import CutoverCrypto
 import Foundation
 import Testing
@@ -35,5 +36,18 @@ struct StreamDigestTests {
 
     @Test func md5MatchesTheKnownDigest() {
         #expect(Hex.encode(MD5Hasher.hash(Array("hello".utf8))) == "5d41402abc4b2a76b9719d911017c592")
+    }
+}
+
+/// Which S3 ETags are MD5s of the bytes: a copy compares only those.
+struct S3ETagTests {
+    @Test func onlyAPlainSinglePartETagIsAnMD5() {
+        let md5 = "\"5d41402abc4b2a76b9719d911017c592\""
+        #expect(S3Bucket.checksum(etag: md5) == "md5:5d41402abc4b2a76b9719d911017c592")
+        #expect(S3Bucket.checksum(etag: "\"5d41402abc4b2a76b9719d911017c592-3\"") == nil, "a multipart ETag")
+        #expect(S3Bucket.checksum(etag: md5, encrypted: S3Bucket.opaqueETag(["x-amz-server-side-encryption": "aws:kms"])) == nil, "SSE-KMS")
+        #expect(S3Bucket.checksum(etag: md5, encrypted: S3Bucket.opaqueETag(["x-amz-server-side-encryption": "aws:kms:dsse"])) == nil, "DSSE-KMS")
+        #expect(S3Bucket.checksum(etag: md5, encrypted: S3Bucket.opaqueETag(["x-amz-server-side-encryption-customer-algorithm": "AES256"])) == nil, "SSE-C")
+        #expect(S3Bucket.checksum(etag: md5, encrypted: S3Bucket.opaqueETag(["x-amz-server-side-encryption": "AES256"])) != nil, "SSE-S3 keeps MD5 ETags")
     }
 }
