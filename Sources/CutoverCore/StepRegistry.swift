@@ -7,6 +7,7 @@ public struct AnyStepType: Sendable {
     public let schema: StepSchema
     public let compensation: String?
     private let kindWith: @Sendable ([String: JSONValue]) -> StepKind
+    private let crossProblems: @Sendable ([String: JSONValue], Duration?) -> [(field: String, problem: String)]
     private let executeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue
     private let observeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue?
     private let compensateJSON: @Sendable (JSONValue, JSONValue, any StepContext) async throws -> Void
@@ -17,6 +18,7 @@ public struct AnyStepType: Sendable {
         schema = S.schema
         compensation = S.compensation
         kindWith = { S.kind(with: $0) }
+        crossProblems = { S.problems(with: $0, timeout: $1) }
         executeJSON = { p, ctx in
             try Self.encode(try await step.execute(try Self.parameters(p, of: S.self), ctx))
         }
@@ -34,6 +36,11 @@ public struct AnyStepType: Sendable {
             }
             try await step.compensate(params, previous, ctx)
         }
+    }
+
+    /// The type's rules across fields, on resolved values.
+    public func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] {
+        crossProblems(with, timeout)
     }
 
     public func execute(_ parameters: JSONValue, _ ctx: any StepContext) async throws -> JSONValue {

@@ -17,6 +17,11 @@ public protocol StepType: Sendable {
     static var schema: StepSchema { get }
     /// What compensation does, for `cutover plan`; nil when there is nothing to undo.
     static var compensation: String? { get }
+    /// Rules across fields that each pass alone (three approvals of one approver, a window
+    /// longer than the step may run): `(field, problem)`, the field `timeout` for the step's
+    /// own. `with` holds the values as resolved where they could be (a step reference stays
+    /// as written); checked when a workflow loads with its runbook.
+    static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)]
 
     func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output
     /// What is true now, used to settle an attempt left in flight by a crash: the output the
@@ -28,6 +33,7 @@ public protocol StepType: Sendable {
 extension StepType {
     public static var compensation: String? { nil }
     public static func kind(with parameters: [String: JSONValue]) -> StepKind { kind }
+    public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] { [] }
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? { nil }
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {}
 }

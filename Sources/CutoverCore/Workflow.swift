@@ -97,8 +97,9 @@ extension Workflow {
         }
         let with = object["with"]?.objectValue ?? [:]
         if let w = object["with"], w.objectValue == nil { c.add(join(path, "with"), "expected an object, got \(w.typeDescription)") }
+        var resolved: [String: JSONValue] = [:]
         if let type {
-            validateParameters(
+            resolved = validateParameters(
                 with, of: type, at: join(path, "with"), earlier: earlier, runbook: runbook, parameters: parameters,
                 providers: registry.providers, into: &c)
         }
@@ -107,6 +108,12 @@ extension Workflow {
         if let t = object["timeout"] {
             if let d = t.stringValue.flatMap(DurationText.parse), d > .zero { timeout = d } else {
                 c.add(join(path, "timeout"), "expected a duration like \"30s\" or \"5m\", got \(t.shortDescription)")
+            }
+        }
+        // Rules across fields, once each field passed alone.
+        if let type, c.issues.count == before {
+            for (field, problem) in type.problems(with: resolved, timeout: timeout) {
+                c.add(field == "timeout" ? join(path, "timeout") : join(join(path, "with"), field), problem)
             }
         }
         let kind = type?.kind(with: with)
@@ -123,10 +130,13 @@ extension Workflow {
             retry: retry, timeout: timeout, pivot: pivot)
     }
 
+    /// - Returns: the values as resolved where they could be (as written otherwise).
+    @discardableResult
     private static func validateParameters(
         _ with: [String: JSONValue], of type: AnyStepType, at path: String, earlier: Set<String>, runbook: Runbook?,
         parameters: [String: JSONValue], providers: ProviderSchemas, into c: inout IssueCollector
-    ) {
+    ) -> [String: JSONValue] {
+        var out = with
         let known = type.parameters.map(\.name)
         for key in with.keys.sorted() where !known.contains(key) {
             c.add(join(path, key), "unknown parameter of \(type.name)\(Suggestion.hint(for: key, in: known)); expected one of \(known.joined(separator: ", "))")
@@ -148,6 +158,7 @@ extension Workflow {
                     !containsStepReference(value)
                 else { continue }
                 resolved = r
+                out[field.name] = r
             }
             // Where a resolved value came from, so the person knows which file to fix.
             let source = value.stringValue?.contains("${runbook.") == true ? " in \(runbook?.file ?? "the runbook")" : ""
@@ -164,6 +175,7 @@ extension Workflow {
                 }
             }
         }
+        return out
     }
 
     private static func containsStepReference(_ value: JSONValue) -> Bool {

@@ -14,6 +14,14 @@ public struct Approval: StepType {
     static let message = Param<String?>.string("message", "what the approvers are asked")
     public static let schema = StepSchema(required, approvers, message)
 
+    /// More approvals required than people listed to give them would wait for ever.
+    public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] {
+        guard let list = with["approvers"]?.arrayValue, let needed = with["required"]?.intValue else { return [] }
+        let people = Set(list.compactMap(\.stringValue))
+        guard !people.isEmpty, needed > Int64(people.count) else { return [] }
+        return [("required", "\(needed) approvals needed, but only \(people.count) \(people.count == 1 ? "person" : "people") may approve (\(people.sorted().joined(separator: ", "))); list more approvers or require fewer")]
+    }
+
     public init() {}
 
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {

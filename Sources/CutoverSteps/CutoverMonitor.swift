@@ -23,6 +23,19 @@ public struct CutoverMonitor: StepType {
     static let requestTimeout = Param<Duration>.duration("requestTimeout", default: "5s", "per probe")
     public static let schema = StepSchema(url, window, interval, p95, errorRate, requestTimeout)
 
+    /// A window the step's timeout cuts short would fail every run after the pivot.
+    public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] {
+        guard let window = with["window"]?.stringValue.flatMap(DurationText.parse) else { return [] }
+        var out: [(field: String, problem: String)] = []
+        if let timeout, window >= timeout {
+            out.append(("timeout", "\(DurationText.format(timeout)) is not longer than the monitor's window (\(DurationText.format(window))): the step would always time out; give it a longer timeout"))
+        }
+        if let interval = with["interval"]?.stringValue.flatMap(DurationText.parse), interval > window {
+            out.append(("interval", "\(DurationText.format(interval)) between probes is longer than the window (\(DurationText.format(window))): nothing would be measured"))
+        }
+        return out
+    }
+
     let http: HTTPClient
     public init(http: HTTPClient) { self.http = http }
 

@@ -11,6 +11,12 @@ public struct Wait: StepType {
     static let duration = Param<Duration>.duration("duration", "how long to wait")
     public static let schema = StepSchema(duration)
 
+    /// A wait its own timeout cuts short always fails.
+    public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] {
+        guard let timeout, let wait = with["duration"]?.stringValue.flatMap(DurationText.parse), wait >= timeout else { return [] }
+        return [("timeout", "\(DurationText.format(timeout)) is not longer than the wait (\(DurationText.format(wait))): the step would always time out; give it a longer timeout")]
+    }
+
     public init() {}
 
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
