@@ -77,7 +77,7 @@ struct GCSBucket: ObjectStore {
     }
 
     func create(_ key: String, bytes: [UInt8], _ proof: RunProof) async throws -> Bool {
-        try await write(key, bytes: bytes, generation: "0", metadata: [:], proof) != nil
+        try await write(key, bytes: bytes, generation: "0", proof) != nil
     }
 
     func create(_ key: String, length: Int64, from body: ByteChannel, checkedSHA256: String, _ proof: RunProof) async throws -> StoredObject? {
@@ -86,7 +86,7 @@ struct GCSBucket: ObjectStore {
         do {
             let r = try await api.bytes(
                 "POST", "upload/storage/v1/" + objects, query: [("uploadType", "multipart"), ("ifGenerationMatch", "0")],
-                headers: [("Content-Type", "multipart/related; boundary=\(parts.boundary)")],
+                headers: [("Content-Type", "multipart/related; boundary=\(parts.frame.boundary)")],
                 upload: HTTPUpload(length: parts.total, read: { parts.read(into: $0) }), what: "objects.insert \(url(key))",
                 gate: proof.gate(doing: "writing \(url(key))"))
             return try stored(try answer(r, key))
@@ -100,7 +100,7 @@ struct GCSBucket: ObjectStore {
     }
 
     func replace(_ key: String, bytes: [UInt8], current: StoredObject?, _ proof: RunProof) async throws -> Bool {
-        try await write(key, bytes: bytes, generation: current?.version ?? "0", metadata: [:], proof) != nil
+        try await write(key, bytes: bytes, generation: current?.version ?? "0", proof) != nil
     }
 
     func delete(_ key: String, current: StoredObject, _ proof: RunProof) async throws -> Bool {
@@ -123,21 +123,14 @@ struct GCSBucket: ObjectStore {
     }
 
     /// A multipart upload of bytes in memory under a generation precondition; nil when it failed.
-    private func write(_ key: String, bytes: [UInt8], generation: String, metadata: [String: String], _ proof: RunProof) async throws -> StoredObject? {
+    private func write(_ key: String, bytes: [UInt8], generation: String, _ proof: RunProof) async throws -> StoredObject? {
         try proof.check(doing: "writing \(url(key))")
-        let channel = ByteChannel(capacity: max(1, bytes.count))
-        bytes.withUnsafeBytes { _ = channel.write($0) }
-        channel.finish()
-        let parts = MultipartBody(key: key, metadata: metadata, length: Int64(bytes.count), body: channel)
-        var body = [UInt8](repeating: 0, count: Int(parts.total))
-        var filled = 0
-        while filled < body.count, let n = body.withUnsafeMutableBytes({ parts.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }), n > 0 {
-            filled += n
-        }
+        let frame = MultipartFrame(key: key, metadata: [:])
         do {
             let r = try await api.bytes(
                 "POST", "upload/storage/v1/" + objects, query: [("uploadType", "multipart"), ("ifGenerationMatch", generation)],
-                headers: [("Content-Type", "multipart/related; boundary=\(parts.boundary)")], body: body, what: "objects.insert \(url(key))",
+                headers: [("Content-Type", "multipart/related; boundary=\(frame.boundary)")], body: frame.head + bytes + frame.tail,
+                what: "objects.insert \(url(key))",
                 gate: proof.gate(doing: "writing \(url(key))"))
             return try stored(try answer(r, key))
         } catch let e as GoogleError where e.status == 412 {
@@ -185,18 +178,15 @@ struct GCSBucket: ObjectStore {
 /// `length` bytes from the channel (`ChannelBody`: the source's end checked before its last
 /// byte goes), then the closing boundary. Read on one thread only.
 private final class MultipartBody: @unchecked Sendable {
-    let boundary = "cutover-" + UUID().uuidString
-    let head: [UInt8]
-    let tail: [UInt8]
+    let frame: MultipartFrame
     let body: ChannelBody
     private var headSent = 0
     private var tailSent = 0
+    private var head: [UInt8] { frame.head }
+    private var tail: [UInt8] { frame.tail }
 
     init(key: String, metadata: [String: String], length: Int64, body: ByteChannel) {
-        var resource: [String: JSONValue] = ["name": .string(key), "contentType": .string("application/octet-stream")]
-        if !metadata.isEmpty { resource["metadata"] = .object(metadata.mapValues { .string($0) }) }
-        head = Array("--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n\(JSONValue.object(resource).canonicalString)\r\n--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-        tail = Array("\r\n--\(boundary)--\r\n".utf8)
+        frame = MultipartFrame(key: key, metadata: metadata)
         self.body = ChannelBody(body, length: length)
     }
 
@@ -216,5 +206,20 @@ private final class MultipartBody: @unchecked Sendable {
         tail.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[tailSent..<tailSent + t])) }
         tailSent += t
         return t
+    }
+}
+
+/// What a multipart upload's bytes go between: the object's resource (name, content type,
+/// metadata) as the first part, and the closing boundary.
+private struct MultipartFrame {
+    let boundary = "cutover-" + UUID().uuidString
+    let head: [UInt8]
+    let tail: [UInt8]
+
+    init(key: String, metadata: [String: String]) {
+        var resource: [String: JSONValue] = ["name": .string(key), "contentType": .string("application/octet-stream")]
+        if !metadata.isEmpty { resource["metadata"] = .object(metadata.mapValues { .string($0) }) }
+        head = Array("--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n\(JSONValue.object(resource).canonicalString)\r\n--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        tail = Array("\r\n--\(boundary)--\r\n".utf8)
     }
 }

@@ -27,10 +27,10 @@ extension GoogleError: StepFailure {
 struct GoogleAPI: Sendable {
     /// The API for people: `Compute Engine`.
     let service: String
-    /// Scheme, host, port and the API's base path, ending in `/`.
-    let base: String
-    /// Scheme, host and port: where paths outside the base path go (Cloud Storage's uploads).
+    /// Scheme, host and port, without a final `/`.
     let root: String
+    /// Below the root, ending in `/`, like `compute/v1/`.
+    let basePath: String
     let credentials: GoogleCredentials
     let http: HTTPClient
     let clock: @Sendable () -> Date
@@ -38,8 +38,8 @@ struct GoogleAPI: Sendable {
     init(service: String, endpoint: String, basePath: String, credentials: GoogleCredentials, http: HTTPClient, clock: @escaping @Sendable () -> Date = { Date() }) {
         let root = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.service = service
-        self.base = root + "/" + basePath
         self.root = root
+        self.basePath = basePath
         self.credentials = credentials
         self.http = http
         self.clock = clock
@@ -54,51 +54,29 @@ struct GoogleAPI: Sendable {
         _ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, what: String,
         timeout: Duration = .seconds(30), gate: (@Sendable () -> Error?)? = nil
     ) async throws -> JSONValue {
-        var refused: String?
-        for _ in 0..<2 {
-            let token = try await GoogleTokens.shared.token(credentials, http: http, now: clock())
-            var headers = [("Accept", "application/json")]
-            if let token { headers.append(("Authorization", "Bearer \(token)")) }
-            if body != nil { headers.append(("Content-Type", "application/json")) }
-            let q = query.map { "\(URLText.percentEncoded($0.0))=\(URLText.percentEncoded($0.1))" }.joined(separator: "&")
-            let request = HTTPRequest(
-                method: method, url: base + path + (q.isEmpty ? "" : "?" + q), headers: headers,
-                body: body.map { Array($0.canonicalString.utf8) } ?? (method == "GET" ? nil : []),
-                connectTimeout: .seconds(5), totalTimeout: timeout, maxResponseBytes: 8 << 20,
-                displayTarget: "\(service) \(URLText.redacted(base))\(path)", gate: gate)
-            let r: HTTPResponse
-            do {
-                r = try await http.send(request)
-            } catch let e as HTTPError {
-                throw GoogleError(code: e.kind.rawValue, message: "\(what): \(e.description)", status: nil, retryable: e.retryable)
-            }
-            if r.status == 401, let token {
-                GoogleTokens.shared.forget(credentials, token: token)
-                refused = Self.scrubbed(Self.errorDetail(r).message, of: [token])
-                continue
-            }
-            guard (200..<300).contains(r.status) else { throw error(r, what: what, scrub: token.map { [$0] } ?? []) }
-            guard let json = try? JSONValue.parse(Data(r.body)), json.objectValue != nil else {
-                throw GoogleError(code: "garbage", message: "\(service) answered \(what) with HTTP \(r.status) and something that is not a JSON object", status: r.status, retryable: true)
-            }
-            return json
+        var headers = [("Accept", "application/json")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let r = try await bytes(
+            method, basePath + path, query: query, headers: headers,
+            body: body.map { Array($0.canonicalString.utf8) } ?? (method == "GET" ? nil : []), what: what, timeout: timeout, gate: gate)
+        guard let json = try? JSONValue.parse(Data(r.body)), json.objectValue != nil else {
+            throw GoogleError(code: "garbage", message: "\(service) answered \(what) with HTTP \(r.status) and something that is not a JSON object", status: r.status, retryable: true)
         }
-        throw GoogleError(
-            code: "UNAUTHENTICATED",
-            message: "\(service) refused the access token for \(credentials.principal) twice, a new one the second time (HTTP 401: \(refused ?? "")); check that the service account exists and is enabled, and that this machine's clock is right",
-            status: 401, retryable: false)
+        return json
     }
 
     /// A call whose body or answer is bytes, not JSON (Cloud Storage's objects), streamed when
-    /// `upload` or `download` is given. A streamed body cannot be sent twice, so a 401 is
-    /// retried with a new token only when there is none.
+    /// `upload` or `download` is given; what `call` sends JSON through. A 401 (a token that
+    /// expired early or was revoked) is tried once more with a new token, unless the body was
+    /// streamed (it cannot be sent twice); a second 401 is named.
     /// - Parameter path: below the root, like `upload/storage/v1/b/bucket/o`.
     /// - Returns: the answer, 2xx only.
     func bytes(
         _ method: String, _ path: String, query: [(String, String)] = [], headers extra: [(String, String)] = [], body: [UInt8]? = nil,
         upload: HTTPUpload? = nil, download: HTTPDownload? = nil, maxResponseBytes: Int = 8 << 20, what: String,
-        gate: (@Sendable () -> Error?)? = nil
+        timeout: Duration = .seconds(30), gate: (@Sendable () -> Error?)? = nil
     ) async throws -> HTTPResponse {
+        var refused: String?
         for attempt in 0..<2 {
             let token = try await GoogleTokens.shared.token(credentials, http: http, now: clock())
             var headers = extra
@@ -107,7 +85,7 @@ struct GoogleAPI: Sendable {
             let streamed = upload != nil || download != nil
             var request = HTTPRequest(
                 method: method, url: root + "/" + path + (q.isEmpty ? "" : "?" + q), headers: headers, body: body,
-                connectTimeout: .seconds(5), totalTimeout: streamed ? .seconds(24 * 3_600) : .seconds(30), maxResponseBytes: maxResponseBytes,
+                connectTimeout: .seconds(5), totalTimeout: streamed ? .seconds(24 * 3_600) : timeout, maxResponseBytes: maxResponseBytes,
                 displayTarget: "\(service) \(URLText.redacted(root))/\(path)", gate: gate)
             request.upload = upload
             request.download = download
@@ -118,14 +96,19 @@ struct GoogleAPI: Sendable {
             } catch let e as HTTPError {
                 throw GoogleError(code: e.kind.rawValue, message: "\(what): \(e.description)", status: nil, retryable: e.retryable)
             }
-            if r.status == 401, let token, attempt == 0, upload == nil {
+            if r.status == 401, let token {
                 GoogleTokens.shared.forget(credentials, token: token)
-                continue
+                refused = Self.scrubbed(Self.errorDetail(r).message, of: [token])
+                if attempt == 0, upload == nil { continue }
+                break
             }
             guard (200..<300).contains(r.status) else { throw error(r, what: what, scrub: token.map { [$0] } ?? []) }
             return r
         }
-        throw GoogleError(code: "UNAUTHENTICATED", message: "\(service) refused the access token for \(credentials.principal) twice, a new one the second time; check that the service account exists and is enabled, and that this machine's clock is right", status: 401, retryable: false)
+        throw GoogleError(
+            code: "UNAUTHENTICATED",
+            message: "\(service) refused the access token for \(credentials.principal) twice, a new one the second time (HTTP 401: \(refused ?? "")); check that the service account exists and is enabled, and that this machine's clock is right",
+            status: 401, retryable: false)
     }
 
     private func error(_ r: HTTPResponse, what: String, scrub: [String]) -> GoogleError {

@@ -142,11 +142,9 @@ final class StreamHash: @unchecked Sendable {
     private let sha: ResumableSHA256
     private let md5: MD5Hasher?
     private var crc: CRC32C?
-    private(set) var count: Int64
 
-    init(resuming sha: ResumableSHA256 = ResumableSHA256(), at count: Int64 = 0, also: ReceivedChecksum? = nil) {
+    init(resuming sha: ResumableSHA256 = ResumableSHA256(), also: ReceivedChecksum? = nil) {
         self.sha = sha
-        self.count = count
         md5 = also == .md5 ? MD5Hasher() : nil
         crc = also == .crc32c ? CRC32C() : nil
     }
@@ -156,7 +154,6 @@ final class StreamHash: @unchecked Sendable {
             sha.update(bytes)
             md5?.update(bytes)
             crc?.update(bytes)
-            count += Int64(bytes.count)
         }
     }
 
@@ -164,7 +161,6 @@ final class StreamHash: @unchecked Sendable {
 
     /// The SHA-256 state between blocks, for a resumed copy.
     var state: String? { lock.withLock { sha.state } }
-    var bytes: Int64 { lock.withLock { count } }
     /// The MD5 of the bytes since the last call, and it starts over (a part's).
     func takeMD5() -> [UInt8] { lock.withLock { md5?.finish() ?? [] } }
     func finish() -> String { lock.withLock { sha.finish() } }

@@ -41,7 +41,7 @@ struct Copier: Sendable {
         let channel = ByteChannel(atEnd: {
             let md5 = reports == .md5 ? hash.takeMD5() : nil
             let sha = hash.finish()
-            result.set(sha: sha, md5: md5, crc32c: hash.crc32c)
+            result.set(md5: md5, crc32c: hash.crc32c)
             guard sha == a.sha256 else {
                 return CopyError(reason: "the bytes read from \(src.url(job.source.key)) have SHA-256 \(sha.prefix(12))…, not \(a.sha256.prefix(12))… as the manifest says; nothing was written")
             }
@@ -127,7 +127,7 @@ struct Copier: Sendable {
             meter.resumed(offset)
             try await ctx.note("\(dst.url(key)): taking up the upload at part \(sent.count + 1): \(ByteCount.text(offset)) already there")
         }
-        let hash = StreamHash(resuming: hasher, at: offset, also: .md5)
+        let hash = StreamHash(resuming: hasher, also: .md5)
         let count = Int((size + partSize - 1) / partSize)
         while offset < size {
             let number = sent.count + 1
@@ -224,7 +224,7 @@ final class LatestProof: @unchecked Sendable {
     private let lock = NSLock()
     private var proof: RunProof?
     var current: RunProof? { lock.withLock { proof } }
-    func set(_ p: RunProof) async { lock.withLock { proof = p } }
+    func set(_ p: RunProof) { lock.withLock { proof = p } }
 }
 
 /// What a whole-object copy's end check computed, for the comparison after the write.
@@ -232,7 +232,7 @@ final class DigestBox: @unchecked Sendable {
     private let lock = NSLock()
     private var _md5: [UInt8]?
     private var _crc32c: UInt32?
-    func set(sha: String, md5: [UInt8]?, crc32c: UInt32?) { lock.withLock { (_md5, _crc32c) = (md5, crc32c) } }
+    func set(md5: [UInt8]?, crc32c: UInt32?) { lock.withLock { (_md5, _crc32c) = (md5, crc32c) } }
     var md5: [UInt8]? { lock.withLock { _md5 } }
     var crc32c: UInt32? { lock.withLock { _crc32c } }
 }

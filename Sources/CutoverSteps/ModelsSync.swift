@@ -104,7 +104,7 @@ public struct ModelsSync: StepType {
         }
         let copier = Copier(src: src, dst: dst, to: to, partSize: Int64(try p[Self.partSize]) << 20, meter: meter, recorded: await ctx.recordedProgress())
         let width = try p[Self.parallel]
-        await copier.latest.set(try await ctx.proof())
+        copier.latest.set(try await ctx.proof())
         let work = jobs
         let copies = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -129,7 +129,7 @@ public struct ModelsSync: StepType {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(2))
                 do {
-                    await copier.latest.set(try await ctx.proof())
+                    copier.latest.set(try await ctx.proof())
                 } catch {
                     copies.cancel()
                     throw error

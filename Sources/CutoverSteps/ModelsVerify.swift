@@ -43,12 +43,15 @@ public struct ModelsVerify: StepType {
         let dr = try providers.objectStore(try p[Self.dr], ctx)
         let manifestKey = try p[Self.manifest]
         let manifest = try await ModelManifest.read(primary, manifestKey)
+        // The primary's artifacts as sync finds them too: at their paths, or by digest (a
+        // registry that was itself a sync's destination, after a failback).
+        let reference = try await RegistryCheck.open(primary, blobs: try p[Self.blobs])
         let check = try await RegistryCheck.open(dr, blobs: try p[Self.blobs])
         var missing: [String] = []
         var different: [String] = []
         var out = Output(model: manifest.name(or: manifestKey), version: manifest.version, artifacts: manifest.artifacts.count, bytes: 0, checkedByName: 0, sameMD5: 0, hashed: 0, bytesRead: 0)
         for a in manifest.artifacts {
-            let theirs = try await calling("reading \(primary.url(a.path))") { try await primary.head(a.path) }
+            let theirs = try await reference.locate(a)
             switch try await check.judge(a, primary: theirs) {
             case .checkedByName: out.checkedByName += 1
             case .sameMD5: out.sameMD5 += 1
