@@ -78,7 +78,7 @@ public enum AWSProviders {
             accessKey: try secret(target.string("accessKey") ?? "env:AWS_ACCESS_KEY_ID"),
             secretKey: try secret(target.string("secretKey") ?? "env:AWS_SECRET_ACCESS_KEY"),
             // Temporary credentials (SSO, an assumed role) come with a token, as the AWS CLI reads them.
-            sessionToken: try target.string("sessionToken").map { try secret($0) } ?? (try? secret("env:AWS_SESSION_TOKEN")))
+            sessionToken: try target.string("sessionToken").map { try secret($0) } ?? (try secret.ifSet("env:AWS_SESSION_TOKEN")))
         let signer = AWSSigner(credentials: credentials, region: region, service: service)
         return AWSClient(endpoint: target.string("endpoint") ?? defaultEndpoint, signer: signer, http: http)
     }

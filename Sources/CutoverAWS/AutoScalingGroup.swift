@@ -9,6 +9,7 @@ struct AutoScalingGroup: InstanceGroup {
     let name: String
 
     var target: String { "Auto Scaling group \(name) in \(aws.signer.region)" }
+    var endpoints: [String] { [aws.endpoint] }
 
     func size() async throws -> GroupSize {
         let root = try await calling("describing \(target)") {

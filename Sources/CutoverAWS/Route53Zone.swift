@@ -11,6 +11,7 @@ struct Route53Zone: DNSZone {
     private static let ns = "https://route53.amazonaws.com/doc/2013-04-01/"
 
     var target: String { "Route 53 hosted zone \(hostedZone ?? zoneName ?? "?") at \(HTTPRequest.redacted(aws.endpoint))" }
+    var endpoints: [String] { [aws.endpoint] }
     /// The change id of the last change, for `waitInSync`, and the zone id once looked up.
     private let lastChange = LastChange()
 

@@ -9,6 +9,7 @@ struct S3Bucket: ObjectStore {
     let bucket: String
 
     var target: String { "s3://\(bucket) at \(HTTPRequest.redacted(aws.endpoint))" }
+    var endpoints: [String] { [aws.endpoint] }
 
     func url(_ key: String) -> String { "s3://\(bucket)/\(key)" }
 

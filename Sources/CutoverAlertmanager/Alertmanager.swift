@@ -27,6 +27,7 @@ struct Alertmanager: Alerting {
     let token: String?
 
     var target: String { "Alertmanager \(HTTPRequest.redacted(url))" }
+    var endpoints: [String] { [url] }
 
     private var base: String { url.hasSuffix("/") ? String(url.dropLast()) : url }
 

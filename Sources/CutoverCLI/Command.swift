@@ -1,10 +1,10 @@
 /// The commands, their flags, and where each is carried out.
 enum Command: String, CaseIterable {
-    case validate, plan, start, resume, status, list, history, approve, pause, abort, rollback, keys, audit, report, schedule, scheduler
+    case validate, plan, preflight, start, resume, status, list, history, approve, pause, abort, rollback, keys, audit, report, schedule, scheduler
 
     var options: Set<String> {
         switch self {
-        case .plan: ["--runbook"]
+        case .plan, .preflight: ["--runbook"]
         case .start: ["--runbook"]
         case .approve: ["--as", "--comment"]
         case .pause, .abort, .rollback: ["--reason"]
@@ -26,13 +26,13 @@ enum Command: String, CaseIterable {
     }
 
     /// Whether the command reads or writes the event log (validate and plan touch nothing).
-    var usesDatabase: Bool { self != .validate && self != .plan }
+    var usesDatabase: Bool { self != .validate && self != .plan && self != .preflight }
 
     var switches: Set<String> {
         switch self {
         case .validate: []
-        case .plan: ["--drill", "--json"]
-        case .start: ["--drill", "--detach", "--json"]
+        case .plan, .preflight: ["--drill", "--json"]
+        case .start: ["--drill", "--readiness-only", "--no-preflight", "--detach", "--json"]
         case .resume, .abort, .rollback: ["--detach", "--json"]
         case .status, .list, .history: ["--json"]
         case .approve, .pause, .keys: []
@@ -47,6 +47,7 @@ enum Command: String, CaseIterable {
         switch self {
         case .validate: try ValidateCommand.run(args, ctx)
         case .plan: try PlanCommand.run(args, ctx)
+        case .preflight: try await PreflightCommand.run(args, ctx)
         case .start: try await StartCommand.run(args, ctx)
         case .resume: try await SignalCommands.resume(args, ctx)
         case .status: try InspectCommands.status(args, ctx)

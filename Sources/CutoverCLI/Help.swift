@@ -6,8 +6,10 @@ enum Help {
         Usage: cutover [--db PATH] COMMAND [ARGS] [--help]
 
         Runs:
-          start WORKFLOW --runbook RUNBOOK [--drill] [--detach] [--json]
-                                   start a failover, failback or drill and follow it live
+          start WORKFLOW --runbook RUNBOOK [--drill | --readiness-only] [--no-preflight]
+                [--detach] [--json]
+                                   preflight, then start a failover, failback or drill
+                                   and follow it live
           resume RUN               carry on a run after a crash, a pause or a decision
           status [RUN] [--json]    where a run stands (the latest run without RUN)
           list [--json]            every run in the database
@@ -42,6 +44,9 @@ enum Help {
           validate FILE...         check workflow and runbook files; nothing is written
           plan WORKFLOW --runbook RUNBOOK
                                    the resolved steps and what each would undo
+          preflight WORKFLOW --runbook RUNBOOK [--drill] [--json]
+                                   secrets, endpoints, reads and readiness checks of the
+                                   real targets, timed; nothing is changed or written
 
         The database is .cutover/cutover.sqlite under the current folder unless --db PATH or
         CUTOVER_DB says otherwise. WORKFLOW and RUNBOOK are a path or a name in workflows/
@@ -68,13 +73,37 @@ enum Help {
             runbook (secrets stay references, outputs of earlier steps stay ${...}), their
             retry and timeout, and what each would undo. Touches nothing.
             """
+        case .preflight:
+            """
+            Usage: cutover preflight WORKFLOW --runbook RUNBOOK [--drill] [--json]
+
+            What a run would meet, checked now from this machine, as a table with the time
+            each check took: every secret the steps and their providers ask for resolves
+            here; every endpoint of every target answers (TCP connect, then the TLS handshake
+            with the certificate verified for https); each step that changes something reads
+            what it would change through its provider's read calls (the record DNS serves,
+            the group's size, the replica's role, the silences); and the readiness checks
+            (health, replication, models, capacity) run as the run would run them. Nothing
+            is changed (the steps run without the proof every change needs) and nothing is
+            written. The replication check reads the link and the offsets; its lag against
+            the RPO needs a heartbeat write, made when the run starts.
+            Exit 0 when every check passed, 1 when one failed, 64 invalid definitions.
+            """
         case .start:
             """
-            Usage: cutover start WORKFLOW --runbook RUNBOOK [--drill] [--detach] [--json]
+            Usage: cutover start WORKFLOW --runbook RUNBOOK [--drill | --readiness-only]
+                   [--no-preflight] [--detach] [--json]
 
-            Validates both files (nothing is written if either is invalid), records the run,
-            prints its id, then follows it step by step.
-              --drill   fail over, then roll everything back on purpose once every step passed
+            Validates both files and runs `cutover preflight` (nothing is written if either
+            fails; the checks that failed are listed), records the run, prints its id, then
+            follows it step by step.
+              --drill           fail over, then roll everything back on purpose once every
+                                step passed
+              --readiness-only  run the workflow's readiness checks alone (health, replication
+                                lag, models, capacity) as a recorded run that changes nothing
+                                but the lag heartbeat, as readiness schedules do
+              --no-preflight    start without the preflight (when the primary is down, its
+                                checks that name the primary fail: read them, then use this)
               --detach  return when the run waits for people (approval, pause): exit 75
               --json    print one JSON object at the end instead of progress lines
             Only one run per service is active at a time. SIGINT/SIGTERM stop the run where

@@ -1,15 +1,28 @@
 import CutoverCore
+import CutoverCrypto
 import CutoverEngine
 import Foundation
 
-/// `cutover start WORKFLOW --runbook RUNBOOK [--drill] [--detach] [--json]`.
+/// `cutover start WORKFLOW --runbook RUNBOOK [--drill | --readiness-only] [--no-preflight] [--detach] [--json]`.
 enum StartCommand {
     static func run(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         let workflow = try args.positionals("WORKFLOW")[0]
         guard let runbook = args["--runbook"] else { throw UsageError("missing --runbook RUNBOOK") }
-        let mode: RunMode = args.has("--drill") ? .drill : .live
+        if args.has("--drill") && args.has("--readiness-only") {
+            throw UsageError("--drill and --readiness-only exclude each other: a drill changes things and undoes them, a readiness run only checks")
+        }
+        let mode: RunMode = args.has("--readiness-only") ? .readiness : args.has("--drill") ? .drill : .live
         // Everything is validated before the database is even opened.
-        let (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: ctx.registry)
+        var (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: ctx.registry)
+        let registry = ctx.registry
+        if mode == .readiness {
+            // The checks alone, recorded as a run (as readiness schedules make them): what they
+            // find is the run's outcome, so preflight does not run them first.
+            wf = try wf.readinessOnly(kindOf: { registry[$0.type]?.kind(with: $0.with) }, file: try Definitions.locate(workflow, in: "workflows", kind: "workflow"))
+            wfDigest = SHA256.hex(wf.source.canonicalString)
+        } else if !args.has("--no-preflight") {
+            try await PreflightCommand.beforeStart(wf, rb, mode: mode, ctx)
+        }
         let store = try ctx.openStore(creating: true)
         let progress = Progress(ctx.console, quiet: args.has("--json"))
         let engine = ctx.engine(store, detach: args.has("--detach"), observer: nil)

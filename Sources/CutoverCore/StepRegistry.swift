@@ -11,6 +11,7 @@ public struct AnyStepType: Sendable {
     private let executeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue
     private let observeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue?
     private let compensateJSON: @Sendable (JSONValue, JSONValue, any StepContext) async throws -> Void
+    private let preflightJSON: @Sendable (JSONValue, any StepContext) async throws -> String?
 
     public init<S: StepType>(_ step: S) {
         name = S.name
@@ -36,6 +37,7 @@ public struct AnyStepType: Sendable {
             }
             try await step.compensate(params, previous, ctx)
         }
+        preflightJSON = { p, ctx in try await step.preflight(try Self.parameters(p, of: S.self), ctx) }
     }
 
     /// The type's rules across fields, on resolved values.
@@ -53,6 +55,11 @@ public struct AnyStepType: Sendable {
 
     public func compensate(_ parameters: JSONValue, output: JSONValue, _ ctx: any StepContext) async throws {
         try await compensateJSON(parameters, output, ctx)
+    }
+
+    /// What preflight reads for the step; see `StepType.preflight`.
+    public func preflight(_ parameters: JSONValue, _ ctx: any StepContext) async throws -> String? {
+        try await preflightJSON(parameters, ctx)
     }
 
     /// The fields of `with`, in declaration order.

@@ -28,6 +28,12 @@ public protocol StepType: Sendable {
     /// attempt would have recorded if it had completed, or nil to execute it again.
     func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output?
     func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws
+    /// What `cutover preflight` reads for a step that changes something, through the same
+    /// read calls `execute` makes before it changes anything: a short line of what it found
+    /// (the record set DNS serves now, the group's size), or nil when the step has nothing to
+    /// read. Throws what would stop the step (a replica that is not one). Never changes anything:
+    /// the preflight's context refuses `proof()` and `recordBefore`.
+    func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String?
 }
 
 extension StepType {
@@ -36,6 +42,7 @@ extension StepType {
     public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] { [] }
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? { nil }
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {}
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? { nil }
 }
 
 /// What a step can ask of the engine while it runs.
@@ -64,6 +71,9 @@ public protocol StepContext: Sendable {
     /// Resolves a secret reference (`env:NAME`, `file:/path`) at execution time.
     /// - Throws: `StepError` naming the reference (never its value) when it cannot be read.
     func secret(_ reference: String) throws -> String
+    /// An optional secret: nil when the reference names nothing (an unset variable, a missing
+    /// file), where `secret` throws.
+    func secretIfSet(_ reference: String) throws -> String?
     /// The before-state of this step: the one an earlier attempt recorded, or else what `read`
     /// returns now, recorded durably before the caller changes anything.
     func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue
@@ -89,6 +99,10 @@ public enum RunInterruption: Error, Sendable, Equatable {
 }
 
 extension StepContext {
+    public func secretIfSet(_ reference: String) throws -> String? {
+        do { return try secret(reference) } catch let e as StepError where e.code == "secret-missing" { return nil }
+    }
+
     /// Typed `recordBefore`.
     public func recordBefore<T: Codable & Sendable>(_ type: T.Type, _ read: @Sendable () async throws -> T) async throws -> T {
         let value = try await recordBefore { try JSONValue.encode(try await read()) }

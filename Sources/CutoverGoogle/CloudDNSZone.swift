@@ -23,6 +23,7 @@ struct CloudDNSZone: DNSZone {
     }
 
     var target: String { "Cloud DNS zone \(managedZone) (project \(project))" }
+    var endpoints: [String] { api.endpoints }
 
     private var path: String { "projects/\(project)/managedZones/\(managedZone)" }
 

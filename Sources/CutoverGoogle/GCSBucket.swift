@@ -15,6 +15,7 @@ struct GCSBucket: ObjectStore {
     let bucket: String
 
     var target: String { "gs://\(bucket) at \(URLText.redacted(api.root))" }
+    var endpoints: [String] { api.endpoints }
 
     var reports: ReceivedChecksum { .crc32c }
 

@@ -45,6 +45,15 @@ struct GoogleAPI: Sendable {
         self.clock = clock
     }
 
+    /// The API's root and where its tokens come from.
+    var endpoints: [String] {
+        switch credentials {
+        case .serviceAccount(let key): [root, key.tokenURI]
+        case .metadata(let host): [root, "http://\(host)"]
+        case .none: [root]
+        }
+    }
+
     /// Sends one call and parses the JSON answer. A 401 (a token that expired early or was
     /// revoked) is tried once more with a new token; a second 401 is named.
     /// - Parameters:

@@ -123,6 +123,6 @@ public enum GoogleProviders {
     }
 
     static func credentials(_ target: ProviderTarget, _ secret: SecretReader, _ environment: [String: String]) throws -> GoogleCredentials {
-        try GoogleCredentials.resolve(target.string("credentials") ?? "application-default", secret, environment: environment)
+        try GoogleCredentials.resolve(target.string("credentials") ?? "application-default", { try secret($0) }, environment: environment)
     }
 }

@@ -35,6 +35,7 @@ struct ManagedInstanceGroup: InstanceGroup {
     }
 
     var target: String { "Compute Engine group \(name) in \(place) (project \(project))" }
+    var endpoints: [String] { api.endpoints }
 
     /// `projects/p/zones/z` or `projects/p/regions/r`.
     var scope: String {

@@ -25,6 +25,56 @@ public struct HTTPClient: Sendable {
             transfer.cancel()
         }
     }
+
+    /// Opens a connection to `url`'s host and port and, for `https`, completes the TLS
+    /// handshake with the certificate verified; sends nothing and closes. Returns how long the
+    /// TCP connection took, and the handshake after it (nil for `http`).
+    /// - Throws: `HTTPError` naming the target (`http://host:port`) and what failed.
+    public func handshake(_ url: String, timeout: Duration) async throws -> (connect: Duration, tls: Duration?) {
+        let target = HTTPRequest.redacted(url)
+        let result: Result<(Duration, Duration?), Error> = await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                guard let handle = curl_easy_init() else {
+                    c.resume(returning: .failure(HTTPError(kind: .other, target: target, detail: "libcurl could not start a connection")))
+                    return
+                }
+                defer { curl_easy_cleanup(handle) }
+                cutover_curl_setopt_string(handle, CURLOPT_URL, url)
+                cutover_curl_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
+                cutover_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                cutover_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+                cutover_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+                cutover_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout.wholeMilliseconds)
+                cutover_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.wholeMilliseconds)
+                cutover_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+                let rc = curl_easy_perform(handle)
+                guard rc == CURLE_OK else {
+                    c.resume(returning: .failure(HTTPError(kind: HTTPError.Kind(rc), target: target, detail: String(cString: curl_easy_strerror(rc)))))
+                    return
+                }
+                var connect = 0.0, tls = 0.0
+                cutover_curl_getinfo_double(handle, CURLINFO_CONNECT_TIME, &connect)
+                cutover_curl_getinfo_double(handle, CURLINFO_APPCONNECT_TIME, &tls)
+                let secure = url.lowercased().hasPrefix("https:")
+                c.resume(returning: .success((.microseconds(Int64(connect * 1e6)), secure ? .microseconds(Int64(max(0, tls - connect) * 1e6)) : nil)))
+            }
+        }
+        return try result.get()
+    }
+}
+
+extension HTTPError.Kind {
+    /// What a curl failure means for people.
+    fileprivate init(_ rc: CURLcode) {
+        switch rc {
+        case CURLE_COULDNT_CONNECT: self = .connectionRefused
+        case CURLE_OPERATION_TIMEDOUT: self = .timeout
+        case CURLE_COULDNT_RESOLVE_HOST: self = .dns
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE: self = .tls
+        case CURLE_ABORTED_BY_CALLBACK: self = .cancelled
+        default: self = .other
+        }
+    }
 }
 
 /// One curl easy handle's transfer. Its buffers are touched by the curl callbacks on the one
@@ -168,19 +218,14 @@ private final class Transfer: @unchecked Sendable {
 
     private func error(for rc: CURLcode) -> HTTPError {
         let detail = String(cString: curl_easy_strerror(rc))
-        let kind: HTTPError.Kind
         switch rc {
-        case CURLE_COULDNT_CONNECT: kind = .connectionRefused
-        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
-        case CURLE_COULDNT_RESOLVE_HOST: kind = .dns
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE: kind = .tls
         case CURLE_WRITE_ERROR where tooLarge:
             return HTTPError(kind: .responseTooLarge, target: request.target, detail: "more than \(request.maxResponseBytes) bytes")
-        case CURLE_ABORTED_BY_CALLBACK: kind = .cancelled
-        case CURLE_WRITE_ERROR where request.download != nil: kind = .cancelled
-        default: kind = .other
+        case CURLE_WRITE_ERROR where request.download != nil:
+            return HTTPError(kind: .cancelled, target: request.target, detail: detail)
+        default:
+            return HTTPError(kind: HTTPError.Kind(rc), target: request.target, detail: detail)
         }
-        return HTTPError(kind: kind, target: request.target, detail: detail)
     }
 }
 

@@ -63,6 +63,7 @@ struct PostgresReplica: Replica {
     let heartbeatTable: String
 
     var target: String { "PostgreSQL \(host):\(port) (database \(database))" }
+    var endpoints: [String] { ["postgresql://\(host):\(port)"] }
     var address: String { "\(host):\(port)" }
     var promotionUndoable: Bool { false }
 

@@ -33,6 +33,7 @@ struct PowerDNSZone: DNSZone {
     let zone: String
 
     var target: String { "PowerDNS \(HTTPRequest.redacted(api)) zone \(fqdn(zone))" }
+    var endpoints: [String] { [api] }
 
     private var url: String {
         let base = api.hasSuffix("/") ? String(api.dropLast()) : api

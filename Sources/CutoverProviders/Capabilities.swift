@@ -10,6 +10,9 @@ import Foundation
 /// in us-east-1`), without credentials.
 public protocol ProviderResource: Sendable {
     var target: String { get }
+    /// Every service it talks to, `scheme://host[:port]` (its API, the token endpoint its
+    /// credentials use): what preflight connects to, TCP and TLS, before any call.
+    var endpoints: [String] { get }
 }
 
 /// The size of an instance group and how many of its instances serve.

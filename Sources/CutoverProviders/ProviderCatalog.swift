@@ -2,8 +2,20 @@ import CutoverCore
 import Foundation
 
 /// How an adapter reads a target's secret references (`env:NAME`, `file:/path`): through the
-/// step's context, so the value is redacted wherever a message could carry it.
-public typealias SecretReader = @Sendable (String) throws -> String
+/// step's context, so the value is redacted wherever a message could carry it (and preflight
+/// sees every reference asked for).
+public struct SecretReader: Sendable {
+    let ctx: any StepContext
+
+    public init(_ ctx: any StepContext) { self.ctx = ctx }
+
+    /// - Throws: `StepError` naming the reference when it cannot be read.
+    public func callAsFunction(_ reference: String) throws -> String { try ctx.secret(reference) }
+
+    /// An optional secret (a session token used only when it is set): nil when the reference
+    /// names nothing.
+    public func ifSet(_ reference: String) throws -> String? { try ctx.secretIfSet(reference) }
+}
 
 /// One provider: its target schema and the capabilities it can make from a target.
 public struct ProviderAdapter: Sendable {
@@ -70,6 +82,19 @@ public struct ProviderCatalog: Sendable {
         try make(target, .alerting, \.alerting, ctx)
     }
 
+    /// The resource a target names, made as a step makes it for `capability`: what preflight
+    /// connects to and reads.
+    public func resource(_ target: ProviderTarget, as capability: Capability, _ ctx: any StepContext) throws -> any ProviderResource {
+        switch capability {
+        case .instanceGroup: try instanceGroup(target, ctx)
+        case .dnsZone: try dnsZone(target, ctx)
+        case .objectStore: try objectStore(target, ctx)
+        case .replica: try replica(target, ctx)
+        case .alerting: try alerting(target, ctx)
+        default: throw StepError.badParameters("no provider makes \(capability.noun)")
+        }
+    }
+
     /// Checks the target again (the run resolved it from the snapshot), then makes the capability.
     private func make<C>(
         _ target: ProviderTarget, _ capability: Capability,
@@ -84,7 +109,7 @@ public struct ProviderCatalog: Sendable {
         guard let make = adapters[target.provider]?[keyPath: factory] else {
             throw StepError.badParameters("provider \(target.provider) is not \(capability.noun)")
         }
-        return try make(target, { try ctx.secret($0) })
+        return try make(target, SecretReader(ctx))
     }
 }
 

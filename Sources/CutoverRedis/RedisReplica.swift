@@ -40,6 +40,7 @@ struct RedisReplica: Replica {
     let client: RedisClient
 
     var target: String { client.target }
+    var endpoints: [String] { ["redis://\(client.host):\(client.port)"] }
     var address: String { "\(client.host):\(client.port)" }
 
     func state() async throws -> ReplicaState {

@@ -52,6 +52,14 @@ public struct AlertsMove: StepType {
         try await calling("listing the silences of \(a.target)") { try await a.activeSilences() }
     }
 
+    /// The silences active now, and how many of them the step would end.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let a = try providers.alerting(try p[Self.alerts], ctx)
+        let serving = try Self.labels(try p[Self.unsilence], field: "unsilence")
+        let now = try await read(a)
+        return "\(now.count) active silences, \(serving.isEmpty ? 0 : now.filter { $0.silences(serving) }.count) of them over the side that will serve"
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let a = try providers.alerting(try p[Self.alerts], ctx)
         let silenced = try Self.labels(try p[Self.silence], field: "silence")

@@ -78,6 +78,23 @@ public struct DNSSwitch: StepType {
         return Output(provider: provider, name: name, type: type, previous: before.set, records: records, ttl: ttl, confirmedAfterMillis: confirmed)
     }
 
+    /// The record set as the zone serves it now, and what the nameserver answers for it.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let (_, api) = try zoneAPI(p, ctx)
+        let type = try recordType(p)
+        let name = fqdn(try p[Self.recordName])
+        let set = try await read(api, name, type)
+        var line = "\(name) \(type) is \(set.map { "\($0.records.joined(separator: ",")) (TTL \($0.ttl))" } ?? "not set")"
+        if let ns = try p[Self.nameserver] {
+            guard let query = DNSQuery(address: ns), let qtype = DNSQuery.RecordType(name: type) else {
+                throw StepError.badParameters("nameserver: expected host:port, got \"\(ns)\"")
+            }
+            let answer = try await calling("asking \(query.target) for \(name) \(type)") { try await query.ask(name, qtype) }
+            line += "; \(query.target) answers \(answer.records.isEmpty ? "nothing" : answer.records.sorted().joined(separator: ","))"
+        }
+        return line
+    }
+
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? {
         guard let before = await ctx.recordedBefore(Snapshot.self) else { return nil }
         let (provider, api) = try zoneAPI(p, ctx)

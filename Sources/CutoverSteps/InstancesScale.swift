@@ -62,6 +62,21 @@ public struct InstancesScale: StepType {
         return reached
     }
 
+    static func fits(_ capacity: Int, max: Int, _ g: any InstanceGroup) throws {
+        if capacity > max {
+            throw StepError(code: "over-max-size", message: "\(g.target) allows at most \(max) instances; \(capacity) asked. Raise the group's maximum or lower the runbook's capacity", retryable: false)
+        }
+    }
+
+    /// The group's size now, and whether its bounds allow the capacity asked.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let g = try providers.instanceGroup(try p[Self.group], ctx)
+        let capacity = try p[Self.capacity]
+        let s = try await size(g)
+        try Self.fits(capacity, max: s.max, g)
+        return "\(g.name): \(s.running) of \(s.desired) running (bounds \(s.min)–\(s.max)); the step sets \(capacity)"
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let g = try providers.instanceGroup(try p[Self.group], ctx)
         let capacity = try p[Self.capacity]
@@ -69,9 +84,7 @@ public struct InstancesScale: StepType {
             let s = try await size(g)
             return Before(desired: s.desired, min: s.min, max: s.max)
         }
-        if capacity > before.max {
-            throw StepError(code: "over-max-size", message: "\(g.target) allows at most \(before.max) instances; \(capacity) asked. Raise the group's maximum or lower the runbook's capacity", retryable: false)
-        }
+        try Self.fits(capacity, max: before.max, g)
         let started = ctx.now()
         // An earlier attempt's resize may have landed (the driver stopped before recording it):
         // the same resize is not sent twice.

@@ -66,6 +66,19 @@ public struct ModelsSync: StepType {
         var source: StoredObject
     }
 
+    /// The manifest the step copies from, and both registries' listings.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let src = try providers.objectStore(try p[Self.primary], ctx)
+        let dst = try providers.objectStore(try p[Self.dr], ctx)
+        let manifestKey = try p[Self.manifest]
+        let manifest = try await ModelManifest.read(src, manifestKey)
+        _ = try await RegistryCheck.open(src, blobs: try p[Self.blobs])
+        let to = try await RegistryCheck.open(dst, blobs: try p[Self.blobs])
+        let bytes = manifest.artifacts.compactMap(\.bytes).reduce(0, +)
+        let there = manifest.artifacts.filter { to.listed[to.address($0)] != nil }.count
+        return "\(src.url(manifestKey)) names \(manifest.artifacts.count) artifacts (\(bytes) bytes\(manifest.version.map { ", version \($0)" } ?? "")); \(there) already stand under their digest at \(dst.target)"
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let src = try providers.objectStore(try p[Self.primary], ctx)
         let dst = try providers.objectStore(try p[Self.dr], ctx)

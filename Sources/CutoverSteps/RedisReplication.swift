@@ -35,10 +35,9 @@ public struct ReplicationCheck: StepType {
     let providers: ProviderCatalog
     public init(providers: ProviderCatalog) { self.providers = providers }
 
-    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
-        let rpo = try p[Self.rpo]
-        let primary = try providers.replica(try p[Self.primary], ctx)
-        let replica = try providers.replica(try p[Self.replica], ctx)
+    /// The replica's state, once it is shown to follow with its link up, and how many bytes
+    /// of replication it is behind the primary (when both say).
+    static func following(_ replica: any Replica, _ primary: any Replica) async throws -> (ReplicaState, Int64?) {
         let info = try await state(of: replica, doing: "reading replication of the DR replica")
         guard info.role == .replica else {
             throw StepError(code: "not-a-replica", message: "\(replica.target) is a primary, not a replica; DR is not following the primary", retryable: false)
@@ -47,7 +46,25 @@ public struct ReplicationCheck: StepType {
             throw StepError(code: "link-down", message: "\(replica.target): replication link to \(info.following ?? "its primary") is down (last contact \(info.secondsSinceContact.map { "\($0)s ago" } ?? "unknown"))", retryable: true)
         }
         let primaryInfo = try await state(of: primary, doing: "reading replication of the primary")
-        let behind = primaryInfo.offset.flatMap { po in info.offset.map { max(0, po - $0) } }
+        return (info, primaryInfo.offset.flatMap { po in info.offset.map { max(0, po - $0) } })
+    }
+
+    /// The reads of `execute` without its heartbeat write (preflight writes nothing): the
+    /// replica follows with its link up, and how far behind it is; the lag against the RPO is
+    /// measured when the run starts.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let primary = try providers.replica(try p[Self.primary], ctx)
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let (info, behind) = try await Self.following(replica, primary)
+        let contact = info.secondsSinceContact.map { ", last contact \($0)s ago" } ?? ""
+        return "\(info.summary), link up\(contact)\(behind.map { ", \($0) bytes behind" } ?? ""); the lag against the RPO is measured with a heartbeat write when the run starts"
+    }
+
+    public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
+        let rpo = try p[Self.rpo]
+        let primary = try providers.replica(try p[Self.primary], ctx)
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let (_, behind) = try await Self.following(replica, primary)
         let key = try p[Self.heartbeatKey]
         let token = "\(ctx.runID)/\(ctx.stepID)/\(ctx.attempt)/\(Int64(ctx.now().timeIntervalSince1970 * 1_000))"
         let started = ctx.now()
@@ -125,6 +142,31 @@ public struct WritesEnable: StepType {
     let providers: ProviderCatalog
     public init(providers: ProviderCatalog) { self.providers = providers }
 
+    /// Whether this run proves the promotion possible instead of making it (a drill, when the
+    /// promotion could not be undone).
+    static func rehearses(_ replica: any Replica, _ ctx: any StepContext) -> Bool {
+        ctx.mode == .drill && !replica.promotionUndoable
+    }
+
+    static func promotable(_ replica: any Replica) async throws {
+        let problems = try await calling("checking that \(replica.target) can be promoted") { try await replica.promotionProblems() }
+        guard problems.isEmpty else {
+            throw StepError(code: "not-promotable", message: "\(replica.target) could not be promoted now: \(problems.joined(separator: "; "))", retryable: true)
+        }
+    }
+
+    /// The replica's role now, and (in a drill that rehearses) that it could be promoted.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let replica = try providers.replica(try p[Self.replica], ctx)
+        let now = try await state(of: replica, doing: "reading the role of the DR replica")
+        guard now.role == .replica else { return "\(replica.target) is already a primary; the step will find nothing to do" }
+        if Self.rehearses(replica, ctx) {
+            try await Self.promotable(replica)
+            return "\(now.summary), and could be promoted (the drill rehearses it)"
+        }
+        return "\(now.summary)"
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let replica = try providers.replica(try p[Self.replica], ctx)
         let before = try await ctx.recordBefore(Before.self) {
@@ -135,12 +177,9 @@ public struct WritesEnable: StepType {
         if let primary = try? providers.replica(try p[Self.primary], ctx), let pi = try? await primary.state(), let po = pi.offset, let ro = before.offset {
             behind = max(0, po - ro)
         }
-        if ctx.mode == .drill && !replica.promotionUndoable && before.role != "master" {
+        if Self.rehearses(replica, ctx) && before.role != "master" {
             // A drill rolls back; this promotion could not be: prove it possible instead.
-            let problems = try await calling("checking that \(replica.target) can be promoted") { try await replica.promotionProblems() }
-            guard problems.isEmpty else {
-                throw StepError(code: "not-promotable", message: "\(replica.target) could not be promoted now: \(problems.joined(separator: "; "))", retryable: true)
-            }
+            try await Self.promotable(replica)
             try await ctx.note("drill: \(replica.target) can be promoted (a replica of \(before.master ?? "?"), streaming and replaying, and the role may promote it); the promotion was rehearsed, not made: it cannot be undone without rebuilding the replica")
             return Output(
                 previousRole: before.role, previousMaster: before.master, secondsSinceMasterIO: before.secondsSinceMasterIO, offsetBehind: behind,

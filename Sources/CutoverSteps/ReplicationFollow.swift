@@ -41,6 +41,15 @@ public struct ReplicationFollow: StepType {
         }
     }
 
+    /// Both nodes' roles now.
+    public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? {
+        let node = try providers.replica(try p[Self.node], ctx)
+        let of = try providers.replica(try p[Self.of], ctx)
+        let n = try await state(of: node, doing: "reading the role of \(node.target)")
+        let o = try await state(of: of, doing: "reading the role of \(of.target)")
+        return "\(node.target) is \(n.summary); \(of.target) is \(o.summary)"
+    }
+
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let node = try providers.replica(try p[Self.node], ctx)
         let master = try providers.replica(try p[Self.of], ctx).address

@@ -104,8 +104,8 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// `cutover ARGS` against `db`, as the on-call engineer `oncall`.
-    public func cutover(_ args: [String], db: String, as actor: String = "oncall") throws -> CutoverBinary.Result {
-        var env = environment
+    public func cutover(_ args: [String], db: String, as actor: String = "oncall", environment extra: [String: String] = [:]) throws -> CutoverBinary.Result {
+        var env = environment.merging(extra) { _, new in new }
         env["CUTOVER_DB"] = db
         env["CUTOVER_ACTOR"] = actor
         return try CutoverBinary.run(args, in: repositoryRoot, environment: env)
