@@ -22,12 +22,16 @@ struct Preflight {
         var passed: Bool
         var detail: String
         var millis: Double?
+        /// A readiness check after a step that changes things or waits for people: it would
+        /// meet the world before that step, not the one the run gives it, so the run checks it.
+        var skipped = false
 
         var json: JSONValue {
             var o: [String: JSONValue] = [
                 "kind": .string(kind.rawValue), "steps": .array(steps.map { .string($0) }), "subject": .string(subject),
                 "passed": .bool(passed), "detail": .string(detail),
             ]
+            if skipped { o["skipped"] = .bool(true) }
             if let millis { o["millis"] = .double((millis * 1_000).rounded() / 1_000) }
             return .object(o)
         }
@@ -46,6 +50,10 @@ struct Preflight {
         var connected: Set<String> = []
         var outputs: [String: JSONValue] = [:]
         var failedChecks: Set<String> = []
+        // The first step that changes something or waits for people: the readiness checks after
+        // it would meet the world before that step, so they are left to the run. (Reads of the
+        // steps that change things run everywhere: they say what the targets hold now.)
+        var changedBy: String?
         let run: [String: JSONValue] = [
             "id": .string("preflight"), "mode": .string(mode.rawValue), "startedBy": .string(startedBy), "service": .string(runbook.service),
         ]
@@ -79,6 +87,12 @@ struct Preflight {
             }
             let subject = "\(step.id) (\(step.type))"
             let isCheck = type.kind(with: step.with) == .check && !step.pivot && !Workflow.notReadinessChecks.contains(step.type)
+            if isCheck, let after = changedBy {
+                let what = registry[workflow.steps.first { $0.id == after }?.type ?? ""]?.kind == .check ? "waits for people" : "changes things"
+                collector.add(Row(kind: .check, steps: [step.id], subject: subject, passed: true, detail: "left to the run: it comes after \(after), which \(what) first", skipped: true))
+                continue
+            }
+            if type.kind(with: step.with) != .check || step.pivot || step.type == "approval" { changedBy = changedBy ?? step.id }
             if !unresolved.isEmpty {
                 // A reference to another step's output: resolvable only once that step ran here.
                 if isCheck {

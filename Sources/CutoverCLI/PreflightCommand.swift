@@ -50,16 +50,19 @@ enum PreflightCommand {
 
     static func verdict(_ rows: [Preflight.Row], took: Duration) -> String {
         let failed = rows.filter { !$0.passed }.count
+        let skipped = rows.filter(\.skipped).count
+        let ran = rows.count - skipped
         let time = DurationText.format(took)
-        if failed == 0 { return "\(rows.count) checks passed in \(time); nothing was changed or written" }
-        return "\(failed) of \(rows.count) checks FAILED (\(time)); nothing was changed or written"
+        let left = skipped == 0 ? "" : "; \(skipped) readiness checks after the first change or approval are left to the run"
+        if failed == 0 { return "\(ran) checks passed in \(time)\(left); nothing was changed or written" }
+        return "\(failed) of \(ran) checks FAILED (\(time))\(left); nothing was changed or written"
     }
 
     /// One line per check: result, kind, what, time, the steps that need it, what was found.
     static func table(_ rows: [Preflight.Row], _ console: Console) -> [String] {
         let width = min(48, rows.map(\.subject.count).max() ?? 0)
         return rows.map { r in
-            let result = r.passed ? console.paint("ok  ", .green) : console.paint("FAIL", .red)
+            let result = r.skipped ? console.paint("skip", .yellow) : r.passed ? console.paint("ok  ", .green) : console.paint("FAIL", .red)
             let kind = r.kind.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)
             let subject = r.subject.count >= width ? r.subject : r.subject.padding(toLength: width, withPad: " ", startingAt: 0)
             let time = r.millis.map(Self.time) ?? ""

@@ -94,7 +94,13 @@ extension SandboxTests {
     @Test func theCapacityCheckRefusesWhatTheQuotaCannotHold() throws {
         let before = try sandbox.restorable()
         try sandbox.control("\(Self.gce)/_gce/control", #"{"quota": {"NVIDIA_A100_GPUS": 2}}"#)
-        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json"], db: db)
+        // Preflight finds it before anything is written...
+        let refused = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json"], db: db)
+        #expect(refused.status == 1 && refused.stdout.isEmpty, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("FAIL check  dr-capacity (capacity.check)") && refused.stderr.contains("quota NVIDIA_A100_GPUS in us-central1"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+        // ...and a run started without it stops at the same check, before any change.
+        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json", "--no-preflight"], db: db)
         #expect(start.status == 1, "\(start.stdout)\(start.stderr)")
         let out = try JSONSerialization.jsonObject(with: Data((start.lines.last ?? "").utf8)) as? [String: Any]
         let reason = out?["reason"] as? String ?? ""

@@ -110,7 +110,9 @@ extension SandboxTests {
 
     @Test func garbageFromTheDREndpointFailsCleanly() throws {
         try sandbox.control("http://127.0.0.1:18090/_control/dr", #"{"garbage": true}"#)
-        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json"], db: db)
+        let refused = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json"], db: db)
+        #expect(refused.status == 1 && refused.stderr.contains("FAIL check  dr-health (health.http)") && refused.stderr.contains("answer is not JSON"), "preflight names it first: \(refused.stderr)")
+        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--json", "--no-preflight"], db: db)
         #expect(start.status == 1)
         let out = try JSONSerialization.jsonObject(with: Data((start.lines.last ?? "").utf8)) as? [String: Any]
         #expect(out?["state"] as? String == "failed")
