@@ -106,7 +106,7 @@ enum AuditCommands {
                 if let seq = f.seq { p["seq"] = .int(seq) }
                 o["problem"] = .object(p)
             }
-            ctx.console.out(JSONValue.object(o).canonicalString)
+            ctx.console.json(JSONValue.object(o))
         } else {
             let c = ctx.console
             if let f = report.findings.first {
@@ -179,7 +179,7 @@ enum AuditCommands {
         guard !events.isEmpty else { throw CommandFailure("run \(run) had not started by \(args["--at"] ?? "")") }
         let state = try RunState.fold(run, events)
         if args.has("--json") {
-            ctx.console.out(JSONValue.object(["state": Summary.json(state), "events": .int(Int64(events.count)), "of": .int(Int64(all.count))]).canonicalString)
+            ctx.console.json(JSONValue.object(["state": Summary.json(state), "events": .int(Int64(events.count)), "of": .int(Int64(all.count))]))
             return ExitCode.ok
         }
         let c = ctx.console
@@ -257,9 +257,9 @@ enum AuditCommands {
             for r in reports {
                 var o = r.json.objectValue ?? [:]
                 if let s = scheduledBy[r.run] { o["schedule"] = .string(s) }
-                ctx.console.out(JSONValue.object(o).canonicalString)
+                ctx.console.json(JSONValue.object(o))
             }
-            for g in gaps { ctx.console.out(g.json.canonicalString) }
+            for g in gaps { ctx.console.json(g.json) }
             return ExitCode.ok
         }
         guard !reports.isEmpty || !gaps.isEmpty else {

@@ -21,6 +21,12 @@ struct Console: Sendable {
         FileHandle.standardOutput.write(Data((safe(line) + "\n").utf8))
     }
 
+    /// Writes one JSON value on a line, with every character a terminal could act on written as
+    /// a JSON escape (`TerminalText.jsonEscaped`): valid JSON for programs, harmless on a screen.
+    func json(_ value: JSONValue) {
+        outRaw(TerminalText.jsonEscaped(value.canonicalString) + "\n")
+    }
+
     /// Writes text as it is, without adding a newline: exports (JSON lines, HTML), whose own
     /// encoding escapes what they carry, written for files and programs.
     func outRaw(_ text: String) {

@@ -16,7 +16,7 @@ enum InspectCommands {
         }
         let state = try fold(runID, store)
         if args.has("--json") {
-            ctx.console.out(Summary.json(state).canonicalString)
+            ctx.console.json(Summary.json(state))
             return ExitCode.ok
         }
         let c = ctx.console
@@ -51,11 +51,11 @@ enum InspectCommands {
         let states = try store.runIDs().map { try fold($0, store) }
         if args.has("--json") {
             for s in states {
-                ctx.console.out(JSONValue.object([
+                ctx.console.json(JSONValue.object([
                     "run": .string(s.runID), "state": .string(s.status.rawValue), "service": .string(s.plan?.scope ?? ""),
                     "workflow": .string(s.plan?.workflow ?? ""), "mode": .string(s.plan?.mode.rawValue ?? ""),
                     "startedBy": .string(s.plan?.startedBy ?? ""), "startedAt": .string(Summary.iso(s.startedAtMillis)),
-                ]).canonicalString)
+                ]))
             }
             return ExitCode.ok
         }
@@ -75,11 +75,11 @@ enum InspectCommands {
         let stepWidth = max(4, events.compactMap { $0.body.stepID?.count }.max() ?? 0)
         for e in events {
             if args.has("--json") {
-                ctx.console.out(JSONValue.object([
+                ctx.console.json(JSONValue.object([
                     "seq": .int(e.seq), "runSeq": .int(e.runSeq), "type": .string(e.type),
                     "step": e.body.stepID.map(JSONValue.string) ?? .null, "at": .string(Summary.iso(e.atMillis)),
                     "actor": .string(e.actor), "hash": .string(Hex.encode(e.hash)), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
-                ]).canonicalString)
+                ]))
             } else {
                 let step = line(e.body.stepID ?? "")
                 ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(line(e.type).padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(line(describe(e)))")

@@ -33,10 +33,10 @@ enum PlanCommand {
             ]))
         }
         if args.has("--json") {
-            ctx.console.out(JSONValue.object([
+            ctx.console.json(JSONValue.object([
                 "workflow": .string(wf.name), "workflowDigest": .string(wfDigest), "runbook": .string(rb.service),
                 "mode": .string(mode.rawValue), "steps": .array(steps),
-            ]).canonicalString)
+            ]))
             return ExitCode.ok
         }
         let c = ctx.console

@@ -53,7 +53,7 @@ struct Preflight {
         // The first step that changes something or waits for people: the readiness checks after
         // it would meet the world before that step, so they are left to the run. (Reads of the
         // steps that change things run everywhere: they say what the targets hold now.)
-        var changedBy: String?
+        var changedBy: (step: String, what: String)?
         let run: [String: JSONValue] = [
             "id": .string("preflight"), "mode": .string(mode.rawValue), "startedBy": .string(startedBy), "service": .string(runbook.service),
         ]
@@ -73,47 +73,52 @@ struct Preflight {
                 case .secret:
                     guard let text = value.stringValue else { continue }
                     let url = SecretReference.isReference(text) ? try? ctx.secret(text) : text
-                    if let url, let endpoint = Endpoint(url) { await connect(endpoint, step.id, &connected, collector) }
+                    if let url, url.contains("://") { await connect(url, step.id, &connected, collector) }
                 case .url:
-                    if let text = value.stringValue, let endpoint = Endpoint(text) { await connect(endpoint, step.id, &connected, collector) }
+                    if let text = value.stringValue { await connect(text, step.id, &connected, collector) }
                 case .target(let capability):
                     guard var fields = value.objectValue, let provider = fields.removeValue(forKey: "provider")?.stringValue else { continue }
                     guard let resource = try? providers.resource(ProviderTarget(provider: provider, fields: fields), as: capability, ctx) else { continue }
-                    for text in resource.endpoints {
-                        if let endpoint = Endpoint(text) { await connect(endpoint, step.id, &connected, collector) }
-                    }
+                    for text in resource.endpoints { await connect(text, step.id, &connected, collector) }
                 default: continue
                 }
             }
             let subject = "\(step.id) (\(step.type))"
-            let isCheck = type.kind(with: step.with) == .check && !step.pivot && !Workflow.notReadinessChecks.contains(step.type)
-            if isCheck, let after = changedBy {
-                let what = registry[workflow.steps.first { $0.id == after }?.type ?? ""]?.kind == .check ? "waits for people" : "changes things"
+            let kind = type.kind(with: step.with)
+            let isCheck = kind == .check && !step.pivot && !Workflow.notReadinessChecks.contains(step.type)
+            if isCheck, let (after, what) = changedBy {
                 collector.add(Row(kind: .check, steps: [step.id], subject: subject, passed: true, detail: "left to the run: it comes after \(after), which \(what) first", skipped: true))
                 continue
             }
-            if type.kind(with: step.with) != .check || step.pivot || step.type == "approval" { changedBy = changedBy ?? step.id }
+            if changedBy == nil, kind != .check || step.pivot || step.type == "approval" {
+                changedBy = (step.id, kind == .check && !step.pivot ? "waits for people" : "changes things")
+            }
             if !unresolved.isEmpty {
-                // A reference to another step's output: resolvable only once that step ran here.
-                if isCheck {
-                    let missing = unresolved.sorted().joined(separator: ", ")
-                    let why = failedChecks.isEmpty ? "it reads the output of a step preflight does not run" : "it reads the output of a check that failed"
-                    collector.add(Row(kind: .check, steps: [step.id], subject: subject, passed: false, detail: "not run: \(missing): \(why)"))
+                // A reference to another step's output: known only once that step ran, here only
+                // for checks preflight ran through `execute`.
+                let text = JSONValue.object(step.with.filter { unresolved.contains($0.key) }).canonicalString
+                let needs = workflow.steps.map(\.id).filter { text.contains("${steps.\($0).") }
+                let fields = unresolved.sorted().joined(separator: ", ")
+                if let failed = needs.first(where: failedChecks.contains) {
+                    collector.add(Row(kind: isCheck ? .check : .read, steps: [step.id], subject: subject, passed: false, detail: "not run: \(fields) reads the output of \(failed), which failed"))
+                } else if isCheck || kind != .check {
+                    let from = needs.isEmpty ? "another step" : needs.joined(separator: ", ")
+                    collector.add(Row(kind: isCheck ? .check : .read, steps: [step.id], subject: subject, passed: true, detail: "left to the run: \(fields) reads the output of \(from), known once the run has it", skipped: true))
                 }
                 continue
             }
             let parameters = JSONValue.object(with)
             let started = ContinuousClock.now
             do {
-                if let found = try await within(step.timeout, { try await type.preflight(parameters, ctx) }) {
+                if let found = try await attempts(step, { try await type.preflight(parameters, ctx) }) {
                     collector.add(Row(kind: isCheck ? .check : .read, steps: [step.id], subject: subject, passed: true, detail: found, millis: Self.millis(since: started)))
                 } else if isCheck {
-                    let output = try await within(step.timeout) { try await type.execute(parameters, ctx) }
+                    let output = try await attempts(step) { try await type.execute(parameters, ctx) }
                     outputs[step.id] = output
                     collector.add(Row(kind: .check, steps: [step.id], subject: subject, passed: true, detail: Self.summary(output), millis: Self.millis(since: started)))
                 }
             } catch {
-                if isCheck { failedChecks.insert(step.id) }
+                failedChecks.insert(step.id)
                 collector.add(Row(kind: isCheck ? .check : .read, steps: [step.id], subject: subject, passed: false, detail: describe(error, step: step.id), millis: Self.millis(since: started)))
             }
         }
@@ -135,32 +140,56 @@ struct Preflight {
         }
     }
 
-    /// Connects once per endpoint: TCP, then TLS for `https`.
-    private func connect(_ endpoint: Endpoint, _ step: String, _ connected: inout Set<String>, _ collector: Collector) async {
-        guard connected.insert(endpoint.display).inserted else {
-            collector.also(step, subject: endpoint.display)
+    /// Connects once per endpoint: TCP, then TLS for `https`; each timed, failed ones too.
+    private func connect(_ text: String, _ step: String, _ connected: inout Set<String>, _ collector: Collector) async {
+        guard let endpoint = Endpoint(text) else {
+            let shown = URLText.redacted(text)
+            guard connected.insert(shown).inserted else { return collector.also(step, subject: shown) }
+            collector.add(Row(kind: .tcp, steps: [step], subject: shown, passed: false, detail: "not checked: no host and port can be told from it (scheme://host:port)"))
             return
         }
-        if endpoint.isHTTP {
+        guard connected.insert(endpoint.display).inserted else { return collector.also(step, subject: endpoint.display) }
+        // TCP first (curl's connect-only mode on a plain URL: names resolved as the run's
+        // clients resolve them, nothing sent), then for https the handshake on its own, so that
+        // a handshake that fails is told apart from a connection that does not open.
+        let tcp = await http.handshake("http://\(endpoint.authority)", timeout: connectTimeout, direct: !endpoint.isHTTP)
+        guard let connected = tcp.connect, tcp.error == nil else {
+            collector.add(Row(kind: .tcp, steps: [step], subject: endpoint.display, passed: false, detail: tcp.error.map(plain) ?? "no connection", millis: Self.millis(tcp.elapsed)))
+            return
+        }
+        collector.add(Row(kind: .tcp, steps: [step], subject: endpoint.display, passed: true, detail: "connected", millis: Self.millis(connected)))
+        guard endpoint.scheme == "https" else { return }
+        let h = await http.handshake(endpoint.url, timeout: connectTimeout, direct: false)
+        if let error = h.error {
+            // The handshake's own time: all curl took, less its connection.
+            collector.add(Row(kind: .tls, steps: [step], subject: endpoint.display, passed: false, detail: plain(error), millis: max(0, Self.millis(h.elapsed) - Self.millis(h.connect ?? connected))))
+        } else {
+            collector.add(Row(kind: .tls, steps: [step], subject: endpoint.display, passed: true, detail: "handshake done, certificate verified", millis: h.tls.map(Self.millis)))
+        }
+    }
+
+    /// A transport failure's own words (it names its target), without a step's prefix.
+    private func plain(_ error: Error) -> String {
+        switch error {
+        case let e as HTTPError: vault.redact(e.description)
+        case let e as SocketError: vault.redact(e.description)
+        default: describe(error, step: "")
+        }
+    }
+
+    /// Runs `body` under the step's timeout, again after a failure the step's retry policy
+    /// would retry (a 503 the run would ride out does not refuse the start), without waiting
+    /// longer than 5 s between attempts.
+    private func attempts<T: Sendable>(_ step: WorkflowStep, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
             do {
-                let (tcp, tls) = try await http.handshake(endpoint.display, timeout: connectTimeout)
-                collector.add(Row(kind: .tcp, steps: [step], subject: endpoint.display, passed: true, detail: "connected", millis: Self.millis(tcp)))
-                if let tls {
-                    collector.add(Row(kind: .tls, steps: [step], subject: endpoint.display, passed: true, detail: "handshake done, certificate verified", millis: Self.millis(tls)))
-                }
-            } catch {
-                let tlsFailed = (error as? HTTPError)?.kind == .tls
-                collector.add(Row(kind: tlsFailed ? .tls : .tcp, steps: [step], subject: endpoint.display, passed: false, detail: describe(error, step: step)))
+                return try await within(step.timeout, body)
+            } catch let e as StepError where step.retry.allowsRetry(after: attempt, error: e) && e.code != StepError.interrupted.code {
+                let wait = min(5_000, step.retry.backoffMillis(after: attempt, unit: 0.5))
+                try await Task.sleep(for: .milliseconds(wait))
+                attempt += 1
             }
-            return
-        }
-        let started = ContinuousClock.now
-        do {
-            let timeout = connectTimeout
-            try await onThread { _ = try BlockingSocket.tcp(host: endpoint.host, port: endpoint.port, timeout: timeout) }
-            collector.add(Row(kind: .tcp, steps: [step], subject: endpoint.display, passed: true, detail: "connected", millis: Self.millis(since: started)))
-        } catch {
-            collector.add(Row(kind: .tcp, steps: [step], subject: endpoint.display, passed: false, detail: describe(error, step: step), millis: Self.millis(since: started)))
         }
     }
 
@@ -209,16 +238,21 @@ struct Preflight {
         var port: Int
 
         init?(_ text: String) {
-            guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), let host = c.host, !host.isEmpty else { return nil }
-            let defaults = ["http": 80, "https": 443, "redis": 6379, "postgresql": 5432]
-            guard let port = c.port ?? defaults[scheme] else { return nil }
+            guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), var host = c.host?.lowercased(), !host.isEmpty else { return nil }
+            // An IPv6 literal comes with its brackets.
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let defaults = ["http": 80, "https": 443, "redis": 6379, "rediss": 6379, "postgres": 5432, "postgresql": 5432]
+            guard !host.isEmpty, let port = c.port ?? defaults[scheme] else { return nil }
             self.scheme = scheme
             self.host = host
             self.port = port
         }
 
         var isHTTP: Bool { scheme == "http" || scheme == "https" }
-        var display: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+        var authority: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+        var display: String { "\(scheme)://\(authority)" }
+        /// What curl connects to.
+        var url: String { display }
     }
 
     /// The rows as they come, and each secret reference once, with every step that asked.
@@ -314,6 +348,9 @@ struct PreflightContext: StepContext {
         } catch let e as StepError where e.code == "secret-missing" {
             secrets.secret(reference, step: stepID, .success(()), optional: true)
             return nil
+        } catch {
+            secrets.secret(reference, step: stepID, .failure(error))
+            throw error
         }
     }
 

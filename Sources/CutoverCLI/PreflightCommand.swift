@@ -15,10 +15,10 @@ enum PreflightCommand {
         let rows = await checks(wf, rb, mode: mode, ctx)
         let took = ContinuousClock.now - started
         if args.has("--json") {
-            ctx.console.out(JSONValue.object([
+            ctx.console.json(JSONValue.object([
                 "workflow": .string(wf.name), "runbook": .string(rb.service), "mode": .string(mode.rawValue),
                 "passed": .bool(rows.allSatisfy(\.passed)), "checks": .array(rows.map(\.json)),
-            ]).canonicalString)
+            ]))
         } else {
             ctx.console.out("preflight of \(wf.name) with runbook \(rb.service) (\(mode.rawValue)), from \(ProcessIdentity.host)")
             for line in table(rows, ctx.console) { ctx.console.out(line) }
@@ -64,10 +64,12 @@ enum PreflightCommand {
         return rows.map { r in
             let result = r.skipped ? console.paint("skip", .yellow) : r.passed ? console.paint("ok  ", .green) : console.paint("FAIL", .red)
             let kind = r.kind.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)
-            let subject = r.subject.count >= width ? r.subject : r.subject.padding(toLength: width, withPad: " ", startingAt: 0)
+            // What a provider answered, or a name from a file, stays on its own row, escaped.
+            let plain = TerminalText.escaped(r.subject)
+            let subject = plain.count >= width ? plain : plain.padding(toLength: width, withPad: " ", startingAt: 0)
             let time = r.millis.map(Self.time) ?? ""
             let steps = r.kind == .read || r.kind == .check ? "" : " [\(r.steps.joined(separator: ", "))]"
-            return "  \(result) \(kind) \(subject) \(String(repeating: " ", count: max(0, 8 - time.count)))\(time)  \(r.detail)\(console.paint(steps, .dim))"
+            return "  \(result) \(kind) \(subject) \(String(repeating: " ", count: max(0, 8 - time.count)))\(time)  \(TerminalText.escaped(r.detail))\(console.paint(TerminalText.escaped(steps), .dim))"
         }
     }
 

@@ -149,7 +149,7 @@ enum ScheduleCommands {
         let zone = try ZoneInfo.load(d.timeZone)
         let times = cron.times(after: Int64(Date().timeIntervalSince1970), count: count, in: zone)
         if args.has("--json") {
-            for t in times { ctx.console.out(JSONValue.object(["at": .string(Summary.iso(t * 1_000)), "local": .string(LocalTimeText.format(t, zone))]).canonicalString) }
+            for t in times { ctx.console.json(JSONValue.object(["at": .string(Summary.iso(t * 1_000)), "local": .string(LocalTimeText.format(t, zone))])) }
             return ExitCode.ok
         }
         ctx.console.out("\(name): \(d.cron) in \(d.timeZone)\(state.paused ? " (paused: none of these starts until resumed)" : "")")
@@ -206,7 +206,7 @@ extension ScheduleCommands {
                     o["lastRun"] = .string(last.run)
                     if let f = last.finished { o["lastPassed"] = .bool(f.passed) }
                 }
-                ctx.console.out(JSONValue.object(o).canonicalString)
+                ctx.console.json(JSONValue.object(o))
             }
             return ExitCode.ok
         }

@@ -36,7 +36,7 @@ enum Summary {
 
     static func print(_ s: RunState, _ ctx: Context, json: Bool) {
         if json {
-            ctx.console.out(Self.json(s).canonicalString)
+            ctx.console.json(Self.json(s))
             return
         }
         let c = ctx.console

@@ -12,7 +12,7 @@ public struct Runbook: Sendable {
 
     static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "drill"]
     static let thresholdFields: [String: ParameterField.FieldType] = [
-        "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number(min: 0, max: 1), "rtoUntil": .oneOf(["monitor", "dns"]),
+        "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number(), "rtoUntil": .oneOf(["monitor", "dns"]),
     ]
 
     /// Stand-ins for `${run...}` while validating, before a run exists.

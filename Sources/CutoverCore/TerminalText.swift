@@ -19,6 +19,25 @@ public enum TerminalText {
         text.unicodeScalars.contains { needsEscape($0, keepNewlines: false) || $0 == "\t" }
     }
 
+    /// JSON text (one value, its control characters below 0x20 already escaped, as
+    /// `canonicalString` writes them) with every other character `escaped` would rewrite
+    /// written as a JSON `\uXXXX` escape: the same value, still valid JSON, and nothing a
+    /// terminal acts on. Such characters occur only inside strings, so the escape is legal there.
+    public static func jsonEscaped(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { needsEscape($0, keepNewlines: false) }) else { return json }
+        var out = ""
+        out.reserveCapacity(json.utf8.count + 16)
+        for scalar in json.unicodeScalars {
+            if needsEscape(scalar, keepNewlines: false) {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     static func needsEscape(_ s: Unicode.Scalar, keepNewlines: Bool) -> Bool {
         switch s.value {
         case 0x0A: return !keepNewlines

@@ -26,16 +26,24 @@ public struct HTTPClient: Sendable {
         }
     }
 
+    /// What opening a connection took: the TCP connection (nil when none was made), the TLS
+    /// handshake after it (https only; how long it ran, even when it failed), and the error.
+    public struct Handshake: Sendable {
+        public var connect: Duration?
+        public var tls: Duration?
+        public var elapsed: Duration
+        public var error: HTTPError?
+    }
+
     /// Opens a connection to `url`'s host and port and, for `https`, completes the TLS
-    /// handshake with the certificate verified; sends nothing and closes. Returns how long the
-    /// TCP connection took, and the handshake after it (nil for `http`).
-    /// - Throws: `HTTPError` naming the target (`http://host:port`) and what failed.
-    public func handshake(_ url: String, timeout: Duration) async throws -> (connect: Duration, tls: Duration?) {
+    /// handshake with the certificate verified; sends nothing and closes. `direct` ignores the
+    /// environment's proxy settings (for a connection that is not HTTP).
+    public func handshake(_ url: String, timeout: Duration, direct: Bool) async -> Handshake {
         let target = HTTPRequest.redacted(url)
-        let result: Result<(Duration, Duration?), Error> = await withCheckedContinuation { c in
+        return await withCheckedContinuation { c in
             Thread.detachNewThread {
                 guard let handle = curl_easy_init() else {
-                    c.resume(returning: .failure(HTTPError(kind: .other, target: target, detail: "libcurl could not start a connection")))
+                    c.resume(returning: Handshake(connect: nil, tls: nil, elapsed: .zero, error: HTTPError(kind: .other, target: target, detail: "libcurl could not start a connection")))
                     return
                 }
                 defer { curl_easy_cleanup(handle) }
@@ -47,19 +55,22 @@ public struct HTTPClient: Sendable {
                 cutover_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout.wholeMilliseconds)
                 cutover_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.wholeMilliseconds)
                 cutover_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+                if direct { cutover_curl_setopt_string(handle, CURLOPT_NOPROXY, "*") }
                 let rc = curl_easy_perform(handle)
-                guard rc == CURLE_OK else {
-                    c.resume(returning: .failure(HTTPError(kind: HTTPError.Kind(rc), target: target, detail: String(cString: curl_easy_strerror(rc)))))
-                    return
-                }
-                var connect = 0.0, tls = 0.0
+                // Both times count from the start; the handshake is what follows the connection.
+                var connect = 0.0, appConnect = 0.0, total = 0.0
                 cutover_curl_getinfo_double(handle, CURLINFO_CONNECT_TIME, &connect)
-                cutover_curl_getinfo_double(handle, CURLINFO_APPCONNECT_TIME, &tls)
+                cutover_curl_getinfo_double(handle, CURLINFO_APPCONNECT_TIME, &appConnect)
+                cutover_curl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &total)
+                func duration(_ seconds: Double) -> Duration { .microseconds(Int64(max(0, seconds) * 1e6)) }
                 let secure = url.lowercased().hasPrefix("https:")
-                c.resume(returning: .success((.microseconds(Int64(connect * 1e6)), secure ? .microseconds(Int64(max(0, tls - connect) * 1e6)) : nil)))
+                let connected = connect > 0 ? duration(connect) : nil
+                let error = rc == CURLE_OK ? nil : HTTPError(kind: HTTPError.Kind(rc), target: target, detail: String(cString: curl_easy_strerror(rc)))
+                var tls: Duration?
+                if secure, connected != nil { tls = duration((rc == CURLE_OK ? appConnect : total) - connect) }
+                c.resume(returning: Handshake(connect: connected, tls: tls, elapsed: duration(total), error: error))
             }
         }
-        return try result.get()
     }
 }
 

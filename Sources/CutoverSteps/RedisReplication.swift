@@ -164,7 +164,10 @@ public struct WritesEnable: StepType {
             try await Self.promotable(replica)
             return "\(now.summary), and could be promoted (the drill rehearses it)"
         }
-        return "\(now.summary)"
+        // A live run promotes without asking (its primary may be the thing that is down, so
+        // the replica not streaming is expected): what stands in the way is said, not refused.
+        let problems = (try? await replica.promotionProblems()) ?? []
+        return "\(now.summary)\(problems.isEmpty ? "" : "; note: \(problems.joined(separator: "; ")) (the run promotes anyway)")"
     }
 
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {

@@ -77,7 +77,7 @@ import TestSupport
         p.dir.write("runbooks/pct.json", #"{"service": "pct", "primary": {"endpoint": "http://127.0.0.1:1"}, "dr": {"endpoint": "http://127.0.0.1:1"}, "thresholds": {"errorRate": 5}}"#)
         let r = try p.cutover("validate", "runbooks/pct.json")
         #expect(r.status == 64)
-        #expect(r.stderr.contains("runbooks/pct.json: thresholds.errorRate: expected a number from 0 to 1"), "\(r.stderr)")
+        #expect(r.stderr.contains("runbooks/pct.json: thresholds.errorRate: expected a fraction from 0 to 1"), "\(r.stderr)")
     }
 
     @Test func preflightTimesEachCheckAndStartRefusesWhenOneFails() throws {
