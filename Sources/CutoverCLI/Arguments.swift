@@ -1,12 +1,27 @@
+import CutoverCore
+
 /// The words after the command: flags with values, switches and positionals.
 struct Arguments {
     var positionals: [String] = []
     var options: [String: String] = [:]
     var switches: Set<String> = []
 
-    /// Parses `words` against what a command accepts.
-    /// - Throws: `UsageError` for an unknown flag or a flag missing its value.
-    init(_ words: [String], options known: Set<String>, switches allowed: Set<String>) throws {
+    /// Parses `words` against the options `command` declares (and `--db` where it uses the
+    /// database).
+    /// - Throws: `UsageError` for an option the command does not declare, or one missing its value.
+    init(_ words: [String], for command: CommandSpec) throws {
+        var known: Set<String> = command.usesDatabase ? ["--db"] : []
+        var allowed: Set<String> = []
+        for o in command.options {
+            switch o.kind {
+            case .flag: allowed.insert(o.name)
+            case .value: known.insert(o.name)
+            }
+        }
+        try self.init(words, options: known, switches: allowed, command: command.name)
+    }
+
+    init(_ words: [String], options known: Set<String>, switches allowed: Set<String>, command: String) throws {
         var i = 0
         var onlyPositionals = false
         while i < words.count {
@@ -40,37 +55,15 @@ struct Arguments {
                 switches.insert(name)
             } else {
                 let all = known.union(allowed).union(["--help"])
-                throw UsageError("unknown option \(name)\(hint(name, all))")
+                let hint = Suggestion.closest(to: name, in: all.sorted()).map { "; did you mean \($0)?" } ?? ""
+                let accepted = all.subtracting(["--help", "--db"]).sorted()
+                throw UsageError("unknown option \(name)\(hint) (`cutover \(command)` takes \(accepted.isEmpty ? "no options" : accepted.joined(separator: ", ")))")
             }
         }
     }
 
     func has(_ flag: String) -> Bool { switches.contains(flag) }
     subscript(option: String) -> String? { options[option] }
-
-    private func hint(_ word: String, _ candidates: Set<String>) -> String {
-        var best: (String, Int)?
-        for c in candidates {
-            let d = editDistance(word, c)
-            if d <= 2, d < (best?.1 ?? .max) { best = (c, d) }
-        }
-        return best.map { "; did you mean \($0.0)?" } ?? ""
-    }
-
-    private func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let saved = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = saved
-            }
-        }
-        return row[b.count]
-    }
 }
 
 /// A command line that cannot be carried out as written: exit 64 with one line and a hint.
@@ -93,4 +86,17 @@ enum ExitCode {
     static let waiting: Int32 = 75
     /// Interrupted by SIGINT or SIGTERM; the run can be resumed.
     static let interrupted: Int32 = 130
+}
+
+extension Arguments {
+    /// Exactly `count` positionals, named in the usage error.
+    func positionals(_ names: String...) throws -> [String] {
+        if positionals.count < names.count {
+            throw UsageError("missing \(names[positionals.count])")
+        }
+        if positionals.count > names.count {
+            throw UsageError("unexpected argument \"\(positionals[names.count])\"")
+        }
+        return positionals
+    }
 }

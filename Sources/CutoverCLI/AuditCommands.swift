@@ -6,9 +6,9 @@ import Foundation
 
 /// `cutover keys init`, `cutover audit verify|checkpoint|replay|export`, `cutover report`.
 enum AuditCommands {
-    static func keys(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        if args.positionals.first == "trust" { return try trust(args, ctx) }
-        guard args.positionals.first == "init", args.positionals.count == 1 else { throw UsageError("expected `cutover keys init [--dir DIR]` or `cutover keys trust PUBLIC.pem`") }
+    /// `cutover keys init [--dir DIR]`.
+    static func keysInit(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        _ = try args.positionals()
         let defaults = Auditor.keyPaths(database: ctx.dbPath)
         var paths = defaults
         if let dir = args["--dir"] {
@@ -31,8 +31,7 @@ enum AuditCommands {
     /// `cutover keys trust PUBLIC.pem`: pins the key `audit verify` checks signatures with when
     /// no `--key` is given, in the auditor's own configuration.
     static func trust(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.count == 2 else { throw UsageError("expected `cutover keys trust PUBLIC.pem`") }
-        let source = args.positionals[1]
+        let source = try args.positionals("PUBLIC.pem")[0]
         let key: Ed25519Key
         do { key = try Ed25519Key.read(file: source) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
         guard let path = Auditor.pinnedKeyPath(environment: ctx.environment) else { throw CommandFailure("neither XDG_CONFIG_HOME nor HOME is set: nowhere to pin the key") }
@@ -45,18 +44,6 @@ enum AuditCommands {
         return ExitCode.ok
     }
 
-    static func audit(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
-        guard let sub = args.positionals.first else { throw UsageError("missing what to do: verify, checkpoint, replay or export") }
-        switch sub {
-        case "verify": return try verify(args, ctx)
-        case "checkpoint": return try checkpoint(args, ctx)
-        case "replay": return try replay(args, ctx)
-        case "export": return try export(args, ctx)
-        default:
-            throw UsageError("unknown audit command \"\(sub)\"\(Suggestion.hint(for: sub, in: ["verify", "checkpoint", "replay", "export"])); expected verify, checkpoint, replay or export")
-        }
-    }
-
     /// `--key`, else the key pinned with `cutover keys trust`, else none.
     static func trustedKey(_ args: Arguments, _ ctx: Context) throws -> (key: Ed25519Key, from: String)? {
         var path = args["--key"]
@@ -66,7 +53,7 @@ enum AuditCommands {
     }
 
     static func verify(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.count == 1 else { throw UsageError("unexpected argument \"\(args.positionals[1])\"") }
+        _ = try args.positionals()
         let trusted = try trustedKey(args, ctx)
         let key = trusted?.key
         var kept: StoredCheckpoint?
@@ -137,6 +124,7 @@ enum AuditCommands {
     /// and with `-o` writes the latest signed checkpoint to FILE, for an auditor to keep away
     /// from the database and hold it to later (`audit verify --checkpoint FILE`).
     static func checkpoint(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        _ = try args.positionals()
         let log = try ctx.openStore(creating: false)
         var latest: StoredCheckpoint?
         if let key = ctx.signingKey() {
@@ -169,8 +157,7 @@ enum AuditCommands {
     }
 
     static func replay(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.count == 2 else { throw UsageError(args.positionals.count < 2 ? "missing RUN" : "unexpected argument \"\(args.positionals[2])\"") }
-        let run = args.positionals[1]
+        let run = try args.positionals("RUN")[0]
         let (seq, millis) = try cutoff(args["--at"])
         let log = try ctx.openStore(creating: false)
         let all = try log.events(of: run, after: 0)
@@ -213,8 +200,7 @@ enum AuditCommands {
     }
 
     static func export(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.count == 2 else { throw UsageError(args.positionals.count < 2 ? "missing RUN" : "unexpected argument \"\(args.positionals[2])\"") }
-        let run = args.positionals[1]
+        let run = try args.positionals("RUN")[0]
         let format = args["--format"] ?? "jsonl"
         guard ["jsonl", "html"].contains(format) else { throw UsageError("--format: expected jsonl or html, got \"\(format)\"") }
         let log = try ctx.openStore(creating: false)
@@ -240,7 +226,7 @@ enum AuditCommands {
     }
 
     static func report(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
+        _ = try args.positionals()
         let since = try cutoff(args["--since"] ?? "1970-01-01").millis ?? 0
         let log = try ctx.openStore(creating: false)
         var reports: [DrillReport] = []

@@ -25,31 +25,37 @@ public enum CLI {
             }
         }
         guard let name = words.first else {
-            console.err(Help.overview)
+            console.err(Commands.overview)
             return ExitCode.usage
         }
-        if name == "--help" || name == "-h" || name == "help" {
-            if words.count > 1, let command = Command(rawValue: words[1]) {
-                console.out(Help.text(for: command))
-            } else {
-                console.out(Help.overview)
-            }
+        if name == "--help" || name == "-h" {
+            console.out(Commands.overview)
             return ExitCode.ok
         }
-        if name == "--version" {
-            console.out("cutover 0.1.0")
-            return ExitCode.ok
-        }
-        guard let command = Command(rawValue: name) else {
-            let hint = Suggestion.hint(for: name, in: Command.allCases.map(\.rawValue))
-            console.err("cutover: unknown command \"\(name)\"\(hint)")
+        if name == "--version" || name == "-v" || name == "-V" { words[0] = "version" }
+        let command: CommandSpec
+        let rest: [String]
+        do {
+            (command, rest) = try Commands.find(words)
+        } catch let e as UnknownCommand {
+            console.err("cutover: unknown command \"\(e.word)\"\(e.hint)")
             console.err("Run `cutover --help` for the list of commands.")
+            return ExitCode.usage
+        } catch let e as GroupHelp {
+            console.out(HelpCommand.group(e.group))
+            return ExitCode.ok
+        } catch let e as UsageError {
+            console.err("cutover \(name): \(e.message)")
+            console.err("Run `cutover \(name) --help` for usage.")
+            return ExitCode.usage
+        } catch {
+            console.err("cutover: \(error)")
             return ExitCode.usage
         }
         do {
-            let args = try Arguments(Array(words.dropFirst()), options: command.options.union(["--db"]), switches: command.switches)
+            let args = try Arguments(rest, for: command)
             if args.has("--help") {
-                console.out(Help.text(for: command))
+                console.out(command.help)
                 return ExitCode.ok
             }
             let location = args["--db"] ?? dbOption ?? environment["CUTOVER_DB"] ?? ".cutover/cutover.sqlite"
@@ -62,7 +68,7 @@ public enum CLI {
                     case .sqlite(let path): dbPath = path
                     }
                 } catch let e as StoreError {
-                    console.err("cutover \(command.rawValue): \(e.description)")
+                    console.err("cutover \(command.name): \(e.description)")
                     console.err("Nothing was read or written.")
                     return ExitCode.usage
                 }
@@ -71,24 +77,24 @@ public enum CLI {
             try refuseControlCharacters(args, command, context)
             return try await command.run(args, context)
         } catch let e as UsageError {
-            console.err("cutover \(command.rawValue): \(e.message)")
-            console.err("Run `cutover \(command.rawValue) --help` for usage.")
+            console.err("cutover \(command.name): \(e.message)")
+            console.err("Run `cutover \(command.name) --help` for usage.")
             return ExitCode.usage
         } catch let e as ValidationFailure {
             for issue in e.issues { console.err(issue.description) }
             console.err("Nothing was started or written.")
             return ExitCode.usage
         } catch let e as CommandFailure {
-            console.err("cutover \(command.rawValue): \(e.message)")
+            console.err("cutover \(command.name): \(e.message)")
             return e.code
         } catch let e as StoreError {
-            console.err("cutover \(command.rawValue): \(e.description)")
+            console.err("cutover \(command.name): \(e.description)")
             return ExitCode.failure
         } catch is CancellationError {
-            console.err("cutover \(command.rawValue): interrupted")
+            console.err("cutover \(command.name): interrupted")
             return ExitCode.interrupted
         } catch {
-            console.err("cutover \(command.rawValue): \(error)")
+            console.err("cutover \(command.name): \(error)")
             return ExitCode.failure
         }
     }
@@ -97,7 +103,7 @@ public enum CLI {
 /// Names and comments end up on other people's terminals (`history`, `status`, reports): one
 /// with a control character (an escape sequence that moves the cursor or erases a line) is
 /// refused before anything is written.
-func refuseControlCharacters(_ args: Arguments, _ command: Command, _ ctx: Context) throws {
+func refuseControlCharacters(_ args: Arguments, _ command: CommandSpec, _ ctx: Context) throws {
     for option in ["--as", "--comment", "--reason", "--approved-by"] {
         if let value = args[option], TerminalText.hasControlCharacters(value) {
             throw UsageError("\(option) holds a control character (\"\(TerminalText.escaped(value))\"); names and comments are shown on other people's terminals: write plain text")

@@ -4,25 +4,11 @@ import CutoverSchedule
 import CutoverStore
 import Foundation
 
-/// `cutover schedule add|list|remove|pause|resume|next`: schedules are events in the log.
+/// `cutover schedule add|list|next|pause|resume|remove` (declared in `Commands`): schedules
+/// are events in the log.
 enum ScheduleCommands {
-    static func run(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard let sub = args.positionals.first else { throw UsageError("missing what to do: add, list, next, pause, resume or remove") }
-        let rest = Array(args.positionals.dropFirst())
-        switch sub {
-        case "add": return try add(name(rest), args, ctx)
-        case "list": return try list(rest, args, ctx)
-        case "remove": return try signal(name(rest), .scheduleRemoved(Signal(reason: args["--reason"])), args, ctx)
-        case "pause": return try signal(name(rest), .schedulePaused(Signal(reason: args["--reason"])), args, ctx)
-        case "resume": return try signal(name(rest), .scheduleResumed(Signal(reason: args["--reason"])), args, ctx)
-        case "next": return try next(name(rest), args, ctx)
-        default:
-            let hint = Suggestion.hint(for: sub, in: ["add", "list", "next", "pause", "resume", "remove"])
-            throw UsageError("unknown schedule command \"\(sub)\"\(hint); expected add, list, next, pause, resume or remove")
-        }
-    }
-
-    private static func name(_ rest: [String]) throws -> String {
+    /// The schedule's NAME, the one operand.
+    static func name(_ rest: [String]) throws -> String {
         guard let name = rest.first else { throw UsageError("missing NAME") }
         guard rest.count == 1 else { throw UsageError("unexpected argument \"\(rest[1])\"") }
         guard Workflow.isIdentifier(name) else { throw UsageError("schedule name \"\(name)\": use letters, digits, \"-\" or \"_\"") }

@@ -6,6 +6,8 @@ public struct AnyStepType: Sendable {
     public let kind: StepKind
     public let schema: StepSchema
     public let compensation: String?
+    public let summary: String
+    public let observation: String?
     private let kindWith: @Sendable ([String: JSONValue]) -> StepKind
     private let crossProblems: @Sendable ([String: JSONValue], Duration?) -> [(field: String, problem: String)]
     private let executeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue
@@ -18,6 +20,8 @@ public struct AnyStepType: Sendable {
         kind = S.kind
         schema = S.schema
         compensation = S.compensation
+        summary = S.summary
+        observation = S.observation
         kindWith = { S.kind(with: $0) }
         crossProblems = { S.problems(with: $0, timeout: $1) }
         executeJSON = { p, ctx in

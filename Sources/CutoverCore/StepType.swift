@@ -17,6 +17,11 @@ public protocol StepType: Sendable {
     static var schema: StepSchema { get }
     /// What compensation does, for `cutover plan`; nil when there is nothing to undo.
     static var compensation: String? { get }
+    /// What the step does and what it changes, one or two sentences, for the reference.
+    static var summary: String { get }
+    /// What `observe` reads to settle an attempt a crash left in flight, for the reference; nil
+    /// when it reads nothing (the attempt runs again).
+    static var observation: String? { get }
     /// Rules across fields that each pass alone (three approvals of one approver, a window
     /// longer than the step may run): `(field, problem)`, the field `timeout` for the step's
     /// own. `with` holds the values as resolved where they could be (a step reference stays
@@ -38,6 +43,8 @@ public protocol StepType: Sendable {
 
 extension StepType {
     public static var compensation: String? { nil }
+    public static var summary: String { "" }
+    public static var observation: String? { nil }
     public static func kind(with parameters: [String: JSONValue]) -> StepKind { kind }
     public static func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] { [] }
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? { nil }

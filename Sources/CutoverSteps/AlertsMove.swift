@@ -22,6 +22,8 @@ public struct AlertsMove: StepType {
     }
 
     public static let name = "alerts.move"
+    public static let summary = "Silences the alerts of the side traffic left and ends the silences over the side that now serves, on an alert manager: the pager follows the traffic."
+    public static let observation: String? = "the silence it made, found by the run and step in its comment"
     public static let kind = StepKind.compensable
     public static let compensation: String? = "ends the silence it made and puts back the silences it ended"
     static let alerts = Param<ProviderTarget>.target("alerts", .alerting, "the alert manager, like \"${runbook.alerts}\"")

@@ -8,6 +8,8 @@ public struct Approval: StepType {
     }
 
     public static let name = "approval"
+    public static let summary = "Waits until enough distinct people allowed to approve have run `cutover approve`; in a live run the person who started it cannot approve it. Changes nothing."
+    public static let observation: String? = "the approvals recorded so far"
     public static let kind = StepKind.check
     static let required = Param<Int>.integer("required", 1...100, default: 1, "how many distinct approvers")
     static let approvers = Param<[String]?>.stringList("approvers", "who may approve; default anyone but the starter of a live run")

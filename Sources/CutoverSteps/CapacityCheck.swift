@@ -15,6 +15,7 @@ public struct CapacityCheck: StepType {
     }
 
     public static let name = "capacity.check"
+    public static let summary = "Reads whether the instance group can grow to the capacity: its maximum size and the region's quotas (GPUs, CPUs, instances) less what is used. Changes nothing."
     public static let kind = StepKind.check
     static let group = Param<ProviderTarget>.target("group", .instanceGroup, "the instance group, like \"${runbook.dr.gpuGroup}\"")
     static let capacity = Param<Int>.integer("capacity", 0...10_000, "the size the group must be able to reach")

@@ -14,6 +14,7 @@ public struct CutoverMonitor: StepType {
     }
 
     public static let name = "cutover.monitor"
+    public static let summary = "Probes the new endpoint for a window; fails when the error rate or the p95 latency goes over the runbook's thresholds. Changes nothing."
     public static let kind = StepKind.check
     static let url = Param<String>.url("url", "the endpoint now serving, probed with GET")
     static let window = Param<Duration>.duration("window", "how long to watch")

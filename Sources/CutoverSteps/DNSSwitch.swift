@@ -20,6 +20,8 @@ public struct DNSSwitch: StepType {
     }
 
     public static let name = "dns.switch"
+    public static let summary = "Replaces one record set in a DNS zone (PowerDNS, Route 53, Cloud DNS), then confirms the provider applied it and, with a nameserver, that a DNS query answers the new records."
+    public static let observation: String? = "the record set now: when it holds the new records the change is confirmed and taken as done"
     public static let kind = StepKind.compensable
     public static let compensation: String? = "restores the old record set and confirms the nameserver answers it"
     static let zone = Param<ProviderTarget>.target("zone", .dnsZone, "the zone, like \"${runbook.dns.authoritative}\"")

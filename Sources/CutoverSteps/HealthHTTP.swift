@@ -12,6 +12,7 @@ public struct HealthHTTP: StepType {
     }
 
     public static let name = "health.http"
+    public static let summary = "Sends N GET requests to an endpoint; every one must answer the expected status (and JSON field) within the p95 latency. Changes nothing."
     public static let kind = StepKind.check
     static let url = Param<String>.url("url", "the endpoint to probe")
     static let requests = Param<Int>.integer("requests", 1...10_000, default: 5, "how many requests")

@@ -17,6 +17,7 @@ public struct InferenceCheck: StepType {
     }
 
     public static let name = "inference.check"
+    public static let summary = "POSTs the runbook's test payload to the inference endpoint and checks the answer: non-empty recommendations, the model version the registry names, the p95 over N requests. Changes nothing."
     public static let kind = StepKind.check
     static let url = Param<String>.url("url", "the inference endpoint, like \"${runbook.dr.endpoint}/recommend\"")
     static let payload = Param<JSONValue>.object("payload", "the JSON body of each request, like {\"user\": \"dr-check\", \"count\": 5}")

@@ -48,6 +48,7 @@ public struct ModelsSync: StepType {
     }
 
     public static let name = "models.sync"
+    public static let summary = "Copies to the DR model registry, content-addressed and create-only, the artifacts of the primary's current manifest that DR lacks, checking each digest as the bytes pass, then writes the manifest; resumable by artifact and by part."
     public static let kind = StepKind.compensable
     public static let compensation: String? = "puts DR's manifest back as it was (the artifacts copied stay, stored once by digest)"
     static let primary = Param<ProviderTarget>.target("primary", .objectStore, "the registry to copy from, like \"${runbook.primary.models}\"")

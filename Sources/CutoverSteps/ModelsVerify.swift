@@ -28,6 +28,7 @@ public struct ModelsVerify: StepType {
     }
 
     public static let name = "models.verify"
+    public static let summary = "Checks that the DR model registry holds every artifact of the primary's current manifest, digest for digest, without reading what the stores' own checksums settle. Changes nothing."
     public static let kind = StepKind.check
     static let primary = Param<ProviderTarget>.target("primary", .objectStore, "the primary's model registry, like \"${runbook.primary.models}\"")
     static let dr = Param<ProviderTarget>.target("dr", .objectStore, "the DR model registry, like \"${runbook.dr.models}\"")

@@ -10,6 +10,7 @@ public struct Notify: StepType {
     }
 
     public static let name = "notify"
+    public static let summary = "POSTs a message to a webhook: Slack-style text, a PagerDuty Events v2 event, or cutover's own JSON."
     public static let kind = StepKind.check
     static let url = Param<String>.secret("url", literalAllowed: true, "the webhook; use env:NAME when the URL holds a token")
     static let message = Param<String>.string("message", "the text to send")

@@ -25,6 +25,7 @@ public struct ReplicationCheck: StepType {
     }
 
     public static let name = "replication.check"
+    public static let summary = "Checks that the DR replica follows the primary with its link up, and that a heartbeat written on the primary shows on the replica within the RPO (the heartbeat key is its only write)."
     public static let kind = StepKind.check
     static let primary = Param<ProviderTarget>.target("primary", .replica, "the primary, like \"${runbook.primary.redis}\"")
     static let replica = Param<ProviderTarget>.target("replica", .replica, "the DR replica, like \"${runbook.dr.redis}\"")
@@ -132,6 +133,8 @@ public struct WritesEnable: StepType {
     }
 
     public static let name = "writes.enable"
+    public static let summary = "Promotes the DR replica so DR takes writes: the pivot. A drill proves a promotion that could not be undone possible instead of making it."
+    public static let observation: String? = "the replica's role: a primary now means the promotion landed"
     public static let kind = StepKind.pivot
     public static let compensation: String? = "makes DR a replica of the old primary again, discarding writes made on DR since (drills and explicit rollbacks only)"
     static let replica = Param<ProviderTarget>.target("replica", .replica, "the DR replica to promote, like \"${runbook.dr.redis}\"")

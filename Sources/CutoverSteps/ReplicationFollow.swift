@@ -13,6 +13,8 @@ public struct ReplicationFollow: StepType {
     }
 
     public static let name = "replication.follow"
+    public static let summary = "Makes a node a replica of another and waits until it is in sync (a failback first makes the returning primary follow DR)."
+    public static let observation: String? = "the node's role: a replica of the node to follow, in sync, means it is done"
     public static let kind = StepKind.compensable
     public static let compensation: String? = "gives the node back its old role (primary, or a replica of what it followed)"
     static let node = Param<ProviderTarget>.target("node", .replica, "the node that will follow, like \"${runbook.primary.redis}\"")

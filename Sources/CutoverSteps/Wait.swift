@@ -7,6 +7,7 @@ public struct Wait: StepType {
     }
 
     public static let name = "wait"
+    public static let summary = "A durable soak timer: after a crash only the time left is waited. Changes nothing."
     public static let kind = StepKind.check
     static let duration = Param<Duration>.duration("duration", "how long to wait")
     public static let schema = StepSchema(duration)

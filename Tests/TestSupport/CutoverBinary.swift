@@ -20,8 +20,8 @@ public enum CutoverBinary {
     }
 
     /// Runs `cutover ARGS` in `directory` and waits for it.
-    public static func run(_ args: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-        let p = start(args, in: directory, environment: environment)
+    public static func run(_ args: [String], in directory: URL, environment: [String: String] = [:], executable: String? = nil) throws -> Result {
+        let p = start(args, in: directory, environment: environment, executable: executable)
         let out = p.standardOutput as! Pipe
         let err = p.standardError as! Pipe
         try p.run()
@@ -40,9 +40,9 @@ public enum CutoverBinary {
     }
 
     /// A configured, not yet started process, for tests that signal it while it runs.
-    public static func start(_ args: [String], in directory: URL, environment: [String: String] = [:]) -> Process {
+    public static func start(_ args: [String], in directory: URL, environment: [String: String] = [:], executable: String? = nil) -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
         p.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment

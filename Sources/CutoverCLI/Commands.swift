@@ -1,0 +1,332 @@
+import CutoverCore
+
+/// Every command of `cutover`, in the order the overview and the reference list them. The one
+/// place a command's name, operands and options are written.
+enum Commands {
+    static let all: [CommandSpec] = [
+        // Runs
+        CommandSpec(
+            path: ["start"], operands: "WORKFLOW",
+            options: [.runbook, .drill,
+                      .flag("--readiness-only", "run the workflow's readiness checks alone (health, replication lag, models, capacity) as a recorded run; changes nothing but the lag heartbeat"),
+                      .flag("--no-preflight", "start without the preflight (when the primary is down its checks fail: read them, then use this)"),
+                      .detach, .json],
+            section: .runs, summary: "Preflight, then start a failover, failback or drill and follow it live.",
+            details: """
+                Validates both files and runs `cutover preflight` (nothing is written if either
+                fails; the checks that failed are listed), records the run, prints its id, then
+                follows it step by step. A drill fails over, then rolls everything back on purpose
+                once every step passed. Only one run per service is active at a time.
+                SIGINT/SIGTERM stop the run where it is; `cutover resume RUN` carries on.
+                Exit 0 succeeded (or a drill rolled back as planned), 1 failed, rolled back, needs
+                attention or refused by preflight, 64 invalid input, 75 waiting for approval with
+                --detach.
+                """,
+            recordsActor: true, operandCompletion: .workflow, run: { try await StartCommand.run($0, $1) }),
+        CommandSpec(
+            path: ["resume"], operands: "RUN", options: [.detach, .json], section: .runs,
+            summary: "Carry a run on after a crash, a pause or a decision.",
+            details: """
+                Carries a run on: after the process driving it died (a step left in flight is
+                checked against the world before it runs again; timers wait only what is left),
+                after a pause, after approvals, or after a person decided how a run needing
+                attention goes on. If another live process drives the run, it carries on instead.
+                """,
+            recordsActor: true, run: { try await SignalCommands.resume($0, $1) }),
+        CommandSpec(
+            path: ["status"], operands: "[RUN]", options: [.json], section: .runs,
+            summary: "Where a run stands (the latest run without RUN).",
+            details: """
+                The run's state, each step's state, attempts and duration, what is left to undo,
+                and what a person must decide if anything.
+                """,
+            run: { try InspectCommands.status($0, $1) }),
+        CommandSpec(
+            path: ["list"], operands: "", options: [.json], section: .runs,
+            summary: "Every run in the database, oldest first.", details: "--json prints one object per line.",
+            run: { try InspectCommands.list($0, $1) }),
+        CommandSpec(
+            path: ["history"], operands: "RUN", options: [.json], section: .runs,
+            summary: "A run's events in order, with their hashes.",
+            details: "--json prints one object per line with seq, runSeq, type, step, at, actor, hash and body.",
+            run: { try InspectCommands.history($0, $1) }),
+        // People
+        CommandSpec(
+            path: ["approve"], operands: "RUN",
+            options: [.value("--as", "NAME", "who approves", default: "$CUTOVER_ACTOR or $USER"), .value("--comment", "TEXT", "recorded with the approval")],
+            section: .people, summary: "Approve the step a run waits on.",
+            details: """
+                Approvals come from distinct people on the runbook's list; the starter of a live
+                run cannot approve it.
+                """,
+            recordsActor: true, run: { try SignalCommands.approve($0, $1) }),
+        CommandSpec(
+            path: ["pause"], operands: "RUN", options: [.reason], section: .people,
+            summary: "Pause a run at the next step boundary or during a wait.",
+            details: "Timers keep running while paused. `cutover resume RUN` carries on.",
+            recordsActor: true, run: { try SignalCommands.pause($0, $1) }),
+        CommandSpec(
+            path: ["abort"], operands: "RUN", options: [.reason, .detach, .json], section: .people,
+            summary: "Stop a run and compensate what it changed, latest first.",
+            details: """
+                A live run past its pivot is not rolled back on its own: it stops for a person to
+                decide (`cutover rollback RUN` or `cutover resume RUN`).
+                """,
+            recordsActor: true, run: { try await SignalCommands.abort($0, $1) }),
+        CommandSpec(
+            path: ["rollback"], operands: "RUN", options: [.reason, .detach, .json], section: .people,
+            summary: "Compensate a finished run (or one needing attention), pivot included.",
+            details: """
+                Compensates every completed step of a succeeded run, or of one that needs
+                attention, latest first, the pivot included (which discards writes made on DR
+                since). The service must not have another active run.
+                """,
+            recordsActor: true, run: { try await SignalCommands.rollback($0, $1) }),
+        // Audit
+        CommandSpec(
+            path: ["keys", "init"], operands: "", options: [.value("--dir", "DIR", "where to write the pair", default: "keys/ next to the database")],
+            section: .audit, summary: "Make the Ed25519 key pair that signs checkpoints.",
+            details: """
+                The private key (0600) signs a checkpoint at every stop of every run and on
+                `cutover audit checkpoint`; the public key (PEM, 0644) is for auditors. A folder
+                others can write is refused. Never overwrites. Runs find the private key there,
+                or at CUTOVER_SIGNING_KEY.
+                """,
+            recordsActor: true, run: { try AuditCommands.keysInit($0, $1) }),
+        CommandSpec(
+            path: ["keys", "trust"], operands: "PUBLIC.pem", options: [], section: .audit,
+            summary: "Pin the public key `audit verify` checks signatures with.",
+            details: "The key is pinned in $XDG_CONFIG_HOME/cutover (or ~/.config/cutover): `audit verify` uses it when no --key is given.",
+            usesDatabase: false, operandCompletion: .file, run: { try AuditCommands.trust($0, $1) }),
+        CommandSpec(
+            path: ["audit", "verify"], operands: "",
+            options: [.value("--run", "RUN", "one run's events and the links around them"), .value("--key", "PUBLIC.pem", "the trusted public key", completes: .file),
+                      .value("--bundle", "FILE", "check an exported jsonl bundle alone", completes: .file),
+                      .value("--checkpoint", "KEPT", "the log must still extend this checkpoint, kept earlier", completes: .file),
+                      .flag("--chain-only", "recompute the chain only (the fast path)"), .json],
+            section: .audit, summary: "Recompute the chain, check signatures and folds (reads only).",
+            details: """
+                Recomputes the hash chain, checks each checkpoint's signature with the trusted
+                public key and that the chain reaches it, and folds every run to see it is a legal
+                sequence of states. Opens the database read-only. With a trusted key every
+                finished run must be covered by a checkpoint that key signed. Exit 0 when intact
+                and checked against a trusted key; 3 when intact but no trusted key was given, so
+                no signature could be checked; 1 naming the first bad position and what is wrong
+                there (edited, missing, inserted, reordered, truncated, bad signature, unsigned,
+                illegal state).
+                """,
+            run: { try AuditCommands.verify($0, $1) }),
+        CommandSpec(
+            path: ["audit", "checkpoint"], operands: "", options: [.value("-o", "KEPT", "also write the latest signed checkpoint there", completes: .file)],
+            section: .audit, summary: "Sign the head of the log now.",
+            details: "-o KEPT writes the latest signed checkpoint to KEPT, to keep away from the database.",
+            run: { try AuditCommands.checkpoint($0, $1) }),
+        CommandSpec(
+            path: ["audit", "replay"], operands: "RUN", options: [.value("--at", "SEQ|TIME", "an event position, or a time"), .json],
+            section: .audit, summary: "A run as it was then: attempts, approvals, signals.", details: "",
+            run: { try AuditCommands.replay($0, $1) }),
+        CommandSpec(
+            path: ["audit", "export"], operands: "RUN",
+            options: [.value("--format", "FORMAT", "a bundle to verify elsewhere, or one HTML page", choices: ["jsonl", "html"], required: true),
+                      .value("-o", "FILE", "where to write it", completes: .file, default: "standard output")],
+            section: .audit, summary: "A self-contained bundle, or one HTML page with the timeline and the report.",
+            details: "The bundle holds the events, the chain link before them, the checkpoints and the public key.",
+            run: { try AuditCommands.export($0, $1) }),
+        CommandSpec(
+            path: ["report"], operands: "", options: [.value("--since", "DATE", "ISO 8601"), .json], section: .audit,
+            summary: "Failovers and drills with their RTO and RPO against the targets.",
+            details: """
+                Every failover and drill since DATE with its measured RTO and RPO against the
+                runbook's targets, oldest first, so a trend across quarters shows. Scheduled
+                firings that were skipped or missed are listed too: a gap in the record is visible.
+                """,
+            run: { try AuditCommands.report($0, $1) }),
+        // Schedules
+        CommandSpec(
+            path: ["schedule", "add"], operands: "NAME",
+            options: [.value("--workflow", "WORKFLOW", "the workflow: a path, or a name in workflows/", completes: .workflow, required: true),
+                      .runbook, .value("--cron", "\"EXPR\"", "five cron fields, or @daily, @weekly, @quarterly...", required: true),
+                      .value("--tz", "ZONE", "a zoneinfo name", default: "UTC"),
+                      .flag("--drill", "scheduled drills fail over and roll back"),
+                      .flag("--readiness-only", "scheduled readiness checks change nothing"),
+                      .value("--catch-up", "POLICY", "what happens to firings missed while no scheduler ran", choices: ["skip", "run-once"], default: "skip"),
+                      .value("--approved-by", "NAME,...", "people of the runbook's approvers who approve the schedule's drills in advance")],
+            section: .schedules, summary: "A drill or readiness check the scheduler starts on its own.",
+            details: """
+                Schedules are events in the log, audited like runs (`cutover history
+                schedule:NAME`). EXPR is five cron fields (minute hour day-of-month month
+                day-of-week) with ranges 1-5, lists 1,15, steps */10 and names MON, JAN; or
+                @hourly @daily @weekly @monthly @quarterly @yearly. When both day fields are
+                restricted, a day matching either one fires (as in Vixie cron). Daylight saving: a
+                time that happens twice fires once, the first time; a time the clocks skip fires
+                once, at the moment they jump. Exactly one of --drill and --readiness-only.
+                skip records missed firings; run-once records them and starts one run in their
+                place. Workflows with approval steps need --approved-by.
+                """,
+            recordsActor: true, run: { try ScheduleCommands.add(try ScheduleCommands.name($0.positionals), $0, $1) }),
+        CommandSpec(
+            path: ["schedule", "list"], operands: "", options: [.json], section: .schedules,
+            summary: "Every schedule, with its next firing and last drill.", details: "",
+            run: { try ScheduleCommands.list($0.positionals, $0, $1) }),
+        CommandSpec(
+            path: ["schedule", "next"], operands: "NAME", options: [.value("--count", "N", "how many firings", default: "5"), .json],
+            section: .schedules, summary: "When a schedule fires next, in its time zone.", details: "",
+            run: { try ScheduleCommands.next(try ScheduleCommands.name($0.positionals), $0, $1) }),
+        CommandSpec(
+            path: ["schedule", "pause"], operands: "NAME", options: [.reason], section: .schedules,
+            summary: "Stop a schedule's firings until it is resumed.", details: "",
+            recordsActor: true, run: { try ScheduleCommands.signal(try ScheduleCommands.name($0.positionals), .schedulePaused(Signal(reason: $0["--reason"])), $0, $1) }),
+        CommandSpec(
+            path: ["schedule", "resume"], operands: "NAME", options: [.reason], section: .schedules,
+            summary: "Let a paused schedule fire again.", details: "",
+            recordsActor: true, run: { try ScheduleCommands.signal(try ScheduleCommands.name($0.positionals), .scheduleResumed(Signal(reason: $0["--reason"])), $0, $1) }),
+        CommandSpec(
+            path: ["schedule", "remove"], operands: "NAME", options: [.reason], section: .schedules,
+            summary: "Remove a schedule (its history stays in the log).", details: "",
+            recordsActor: true, run: { try ScheduleCommands.signal(try ScheduleCommands.name($0.positionals), .scheduleRemoved(Signal(reason: $0["--reason"])), $0, $1) }),
+        CommandSpec(
+            path: ["scheduler"], operands: "",
+            options: [.flag("--once", "one pass: start what is due, drive it, exit (for cron or a systemd timer)"),
+                      .value("--poll", "DURATION", "how often to look for due firings", default: "10s"),
+                      .value("--grace", "DURATION", "a firing seen later than this counts as missed", default: "10m")],
+            section: .schedules, summary: "Start due drills; one scheduler per database acts, the others wait.",
+            details: """
+                Starts due drills as ordinary runs and drives them; each start, skip and miss is an
+                event. One scheduler acts per database: it holds a lease, a second one waits and
+                takes over when the first stops or dies. SIGTERM or SIGINT: the steps in flight
+                finish, then it exits (0); a second signal stops at once. Unfinished drills are
+                resumed by the next scheduler. With --once keep --grace above the timer's period.
+                """,
+            recordsActor: true, run: { try await SchedulerCommand.run($0, $1) }),
+        // Definitions
+        CommandSpec(
+            path: ["validate"], operands: "FILE...", options: [], section: .definitions,
+            summary: "Check workflow and runbook files, each workflow with each runbook; nothing is written.",
+            details: """
+                Every problem in every file is reported as `file: json.path: what was expected,
+                what was found`. Files in runbooks/ (or with a "service" and no "steps") are
+                runbooks; the rest are workflows. Each workflow is checked with each runbook given,
+                as a run loads the pair. Exit 0 when all are valid, 64 when not.
+                """,
+            usesDatabase: false, operandCompletion: .file, run: { try ValidateCommand.run($0, $1) }),
+        CommandSpec(
+            path: ["plan"], operands: "WORKFLOW", options: [.runbook, .drill, .json], section: .definitions,
+            summary: "The resolved steps and what each would undo; touches nothing.",
+            details: """
+                Shows the steps a run would take with their parameters resolved against the
+                runbook (secrets stay references, outputs of earlier steps stay ${...}), their
+                retry and timeout, and what each would undo.
+                """,
+            usesDatabase: false, operandCompletion: .workflow, run: { try PlanCommand.run($0, $1) }),
+        CommandSpec(
+            path: ["preflight"], operands: "WORKFLOW", options: [.runbook, .drill, .json], section: .definitions,
+            summary: "Secrets, endpoints, reads and readiness checks of the real targets, timed; nothing is changed or written.",
+            details: """
+                What a run would meet, checked now from this machine: every secret the steps and
+                their providers ask for resolves here; every endpoint of every target answers (TCP,
+                then the TLS handshake with the certificate verified for https); each step that
+                changes something reads what it would change through its provider's read calls;
+                the readiness checks run as the run runs them. Nothing is changed (the steps run
+                without the proof every change needs) and nothing is written. Readiness checks
+                after the first change or approval are left to the run. Exit 0 when every check
+                passed, 1 when one failed, 64 invalid definitions.
+                """,
+            usesDatabase: false, operandCompletion: .workflow, run: { try await PreflightCommand.run($0, $1) }),
+        // Reference
+        CommandSpec(
+            path: ["help"], operands: "[COMMAND | step-types | workflow | runbook | references | reference | man]", options: [], section: .reference,
+            summary: "This overview, a command's help, or the reference of the file formats.",
+            details: """
+                `help step-types` lists the step types; `help workflow` and `help runbook` the
+                fields of each file; `help references` the ${...} references; `help reference`
+                all of it as Markdown (docs/REFERENCE.md); `help man` the man page (roff).
+                """,
+            usesDatabase: false, run: { try HelpCommand.run($0, $1) }),
+        CommandSpec(
+            path: ["explain"], operands: "TYPE", options: [], section: .reference,
+            summary: "A step type: its parameters, providers, what it changes and how it is undone, an example.",
+            details: "", usesDatabase: false, run: { try HelpCommand.explain($0, $1) }),
+        CommandSpec(
+            path: ["completion"], operands: "bash|zsh", options: [], section: .reference,
+            summary: "Shell completion: `source <(cutover completion bash)`.",
+            details: "Completes commands, subcommands, each command's options, their fixed values, and workflow and runbook names from workflows/ and runbooks/.",
+            usesDatabase: false, run: { try HelpCommand.completion($0, $1) }),
+        CommandSpec(
+            path: ["version"], operands: "", options: [], section: .reference,
+            summary: "The version and the commit it was built from (also --version, -v).", details: "",
+            usesDatabase: false, run: { try HelpCommand.version($0, $1) }),
+    ]
+
+    /// The first words of every command (`schedule` for `schedule add`), in order.
+    static var names: [String] {
+        var seen: [String] = []
+        for c in all where !seen.contains(c.path[0]) { seen.append(c.path[0]) }
+        return seen
+    }
+
+    /// The subcommands under `group` (`add`, `list`... for `schedule`), empty for a plain command.
+    static func subcommands(of group: String) -> [String] {
+        all.filter { $0.path.count > 1 && $0.path[0] == group }.map { $0.path[1] }
+    }
+
+    /// The command named by the first words of `words`, and the words after its name.
+    /// - Throws: `UsageError` naming an unknown command or subcommand, with a did-you-mean.
+    static func find(_ words: [String]) throws -> (CommandSpec, [String]) {
+        guard let first = words.first else { throw UsageError("missing a command") }
+        let subs = subcommands(of: first)
+        if subs.isEmpty {
+            if let c = all.first(where: { $0.path == [first] }) { return (c, Array(words.dropFirst())) }
+            throw UnknownCommand(word: first, hint: Suggestion.hint(for: first, in: names))
+        }
+        guard words.count > 1, !words[1].hasPrefix("-") || words[1] == "--help" || words[1] == "-h" else {
+            throw UsageError("missing what to do: \(list(subs))")
+        }
+        if words[1] == "--help" || words[1] == "-h" { throw GroupHelp(group: first) }
+        guard let c = all.first(where: { $0.path == [first, words[1]] }) else {
+            throw UsageError("unknown \(first) command \"\(words[1])\"\(Suggestion.hint(for: words[1], in: subs)); expected \(list(subs))")
+        }
+        return (c, Array(words.dropFirst(2)))
+    }
+
+    /// `a, b or c`.
+    static func list(_ words: [String]) -> String {
+        words.count < 2 ? words.joined() : words.dropLast().joined(separator: ", ") + " or " + words.last!
+    }
+
+    /// The overview `cutover --help` prints, from the declarations.
+    static var overview: String {
+        var out = """
+            cutover: durable failover workflows with an audited event log
+
+            Usage: cutover [--db PATH] COMMAND [ARGS] [--help]
+            """
+        for section in CommandSpec.Section.allCases {
+            out += "\n\n\(section.rawValue):"
+            for c in all where c.section == section {
+                let left = "  \(c.name)\(c.operands.isEmpty || c.operands.count > 24 ? "" : " " + c.operands)"
+                out += "\n" + (left.count > 30 ? left + "\n" + String(repeating: " ", count: 32) : left.padding(toLength: 32, withPad: " ", startingAt: 0)) + c.summary
+            }
+        }
+        out += """
+
+
+            The database is .cutover/cutover.sqlite under the current folder unless --db PATH or
+            CUTOVER_DB says otherwise. WORKFLOW and RUNBOOK are a path or a name in workflows/
+            and runbooks/. `cutover COMMAND --help` shows a command's options. Exit status: 0 done,
+            1 failed / rolled back / needs attention, 64 bad usage or invalid definitions, 75
+            waiting for people (--detach).
+            """
+        return out
+    }
+}
+
+/// A first word that names no command.
+struct UnknownCommand: Error {
+    let word: String
+    let hint: String
+}
+
+/// `cutover schedule --help`: the group's subcommands.
+struct GroupHelp: Error {
+    let group: String
+}

@@ -1,0 +1,101 @@
+import CutoverCore
+import Foundation
+
+/// `cutover help`, `explain`, `completion` and `version`: what the reference says, generated
+/// from the declarations (commands, step schemas, provider schemas, the loaders' field lists).
+enum HelpCommand {
+    static func run(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let words = args.positionals
+        guard let topic = words.first else {
+            ctx.console.out(Commands.overview)
+            return ExitCode.ok
+        }
+        switch topic {
+        case "step-types": ctx.console.out(Reference.stepTypes(ctx.registry))
+        case "workflow": ctx.console.out(Reference.workflow)
+        case "runbook": ctx.console.out(Reference.runbook(ctx.registry))
+        case "references": ctx.console.out(Reference.references)
+        case "reference": ctx.console.outRaw(Reference.markdown(ctx.registry))
+        case "man": ctx.console.outRaw(Reference.man(ctx.registry))
+        default:
+            if let (command, rest) = try? Commands.find(words), rest.isEmpty {
+                ctx.console.out(command.help)
+            } else if !Commands.subcommands(of: topic).isEmpty, words.count == 1 {
+                ctx.console.out(group(topic))
+            } else {
+                let topics = Commands.names + ["step-types", "workflow", "runbook", "references", "reference", "man"]
+                throw UsageError("no help on \"\(words.joined(separator: " "))\"\(Suggestion.hint(for: topic, in: topics)); topics: a command, step-types, workflow, runbook, references, reference, man")
+            }
+        }
+        return ExitCode.ok
+    }
+
+    /// `cutover schedule --help`: each subcommand's usage and summary.
+    static func group(_ name: String) -> String {
+        let subs = Commands.all.filter { $0.path.count > 1 && $0.path[0] == name }
+        return "Usage:\n" + subs.map { "  \($0.usage.replacingOccurrences(of: "\n", with: "\n  "))\n      \($0.summary)" }.joined(separator: "\n")
+            + "\n\n`cutover \(name) SUBCOMMAND --help` shows one in full."
+    }
+
+    static func explain(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let name = try args.positionals("TYPE")[0]
+        let registry = ctx.registry
+        guard let type = registry[name] else {
+            throw UsageError("no step type \"\(name)\"\(Suggestion.hint(for: name, in: registry.names)); `cutover help step-types` lists them")
+        }
+        ctx.console.out(Reference.explain(type, registry))
+        return ExitCode.ok
+    }
+
+    static func completion(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        let shell = try args.positionals("bash|zsh")[0]
+        switch shell {
+        case "bash": ctx.console.outRaw(Completion.bash)
+        case "zsh": ctx.console.outRaw(Completion.zsh)
+        default: throw UsageError("no completion for \"\(shell)\"; expected bash or zsh")
+        }
+        return ExitCode.ok
+    }
+
+    static func version(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        _ = try args.positionals()
+        ctx.console.out("cutover \(BuildInfo.version) (\(BuildInfo.commit() ?? "commit unknown: built outside a git checkout and not installed by scripts/install"))")
+        return ExitCode.ok
+    }
+}
+
+/// Which version this is, and the commit it was built from: the `share/cutover/commit` file
+/// `scripts/install` writes beside the binary it installs, or, for a binary built in a
+/// checkout, that checkout's HEAD read from `.git`.
+enum BuildInfo {
+    static let version = "0.1.0"
+
+    static func commit() -> String? {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
+        let installed = exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/cutover/commit")
+        if let text = try? String(contentsOf: installed, encoding: .utf8), let line = text.split(separator: "\n").first, !line.isEmpty {
+            return String(line)
+        }
+        // .build/<triple>/<configuration>/cutover, or any folder below the checkout.
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<8 {
+            let git = dir.appendingPathComponent(".git")
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                return resolve(head.trimmingCharacters(in: .whitespacesAndNewlines), git)
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    private static func resolve(_ head: String, _ git: URL) -> String? {
+        guard head.hasPrefix("ref: ") else { return head.count == 40 ? head : nil }
+        let ref = String(head.dropFirst(5))
+        if let direct = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
+            return direct.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // A packed ref: `<hash> <ref>` lines.
+        let packed = (try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8)) ?? ""
+        return packed.split(separator: "\n").first { $0.hasSuffix(" " + ref) }.map { String($0.prefix(40)) }
+    }
+}

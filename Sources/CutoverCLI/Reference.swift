@@ -1,0 +1,214 @@
+import CutoverCore
+import Foundation
+
+/// The reference of cutover's commands and files, written from the declarations: the commands
+/// (`Commands`), each step type's schema and texts, the providers' target schemas, and the
+/// fields the loaders accept. `docs/REFERENCE.md` is `markdown` (a test keeps it so).
+enum Reference {
+    static func stepTypes(_ registry: StepRegistry) -> String {
+        let width = registry.names.map(\.count).max() ?? 0
+        return "Step types (`cutover explain TYPE` for one):\n" + registry.names.compactMap { registry[$0] }.map { t in
+            "  \(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(kindText(t.kind).padding(toLength: 11, withPad: " ", startingAt: 0))  \(firstSentence(t.summary))"
+        }.joined(separator: "\n")
+    }
+
+    static func kindText(_ kind: StepKind) -> String {
+        switch kind {
+        case .check: "check"
+        case .compensable: "compensable"
+        case .pivot: "pivot"
+        }
+    }
+
+    static func firstSentence(_ text: String) -> String {
+        guard let end = text.range(of: ". ") ?? text.range(of: ": ") else { return text }
+        return String(text[..<end.lowerBound]) + "."
+    }
+
+    /// The runbook reference a target parameter usually names.
+    static func sampleTarget(_ c: Capability) -> String {
+        switch c {
+        case .instanceGroup: "${runbook.dr.gpuGroup}"
+        case .dnsZone: "${runbook.dns.authoritative}"
+        case .objectStore: "${runbook.dr.models}"
+        case .replica: "${runbook.dr.redis}"
+        case .alerting: "${runbook.alerts}"
+        default: "${runbook.dr.target}"
+        }
+    }
+
+    /// A value a field could be given, for the example.
+    static func sample(_ f: ParameterField) -> JSONValue {
+        if let d = f.defaultValue { return d }
+        switch f.type {
+        case .string: return .string(f.name == "name" ? "recommendations.example.test." : "...")
+        case .integer(let min, _): return .int(Swift.max(1, min ?? 1))
+        case .number(let min, _): return .double(min ?? 0)
+        case .boolean: return .bool(true)
+        case .duration: return .string("30s")
+        case .url: return .string("${runbook.dr.endpoint}/health")
+        case .secret: return .string("env:WEBHOOK_URL")
+        case .stringList: return f.name == "approvers" ? .string("${runbook.approvers}") : .array([.string("${runbook.dr.address}")])
+        case .oneOf(let values): return .string(values.first ?? "")
+        case .object: return .object([:])
+        case .target(let c): return .string(sampleTarget(c))
+        }
+    }
+
+    static func example(_ t: AnyStepType) -> String {
+        var with: [String: JSONValue] = [:]
+        for f in t.parameters where f.required { with[f.name] = sample(f) }
+        let step: JSONValue = .object(["id": .string(t.name.replacingOccurrences(of: ".", with: "-")), "type": .string(t.name), "with": .object(with)])
+        return step.canonicalString
+    }
+
+    static func explain(_ t: AnyStepType, _ registry: StepRegistry) -> String {
+        var out = "\(t.name) (\(kindText(t.kind)))\n\n\(t.summary)\n\nParameters (in `with`):"
+        for f in t.parameters {
+            out += "\n  \(f.name)\(f.required ? " (required)" : "")\(f.summary.isEmpty ? "" : ": \(f.summary)")"
+            out += "\n      \(f.expectation)\(f.defaultValue.map { "; default \($0.canonicalString)" } ?? "")"
+        }
+        let targets = t.parameters.compactMap { f -> String? in
+            guard case .target(let c) = f.type else { return nil }
+            return "  \(f.name): \(c.noun), served by \(registry.providers.offering(c).joined(separator: ", "))"
+        }
+        if !targets.isEmpty { out += "\n\nProviders:\n" + targets.joined(separator: "\n") }
+        out += "\n\nUndone by compensation: \(t.compensation ?? (t.kind == .check ? "nothing to undo: it changes nothing" : "nothing"))"
+        out += "\nAfter a crash (observe): \(t.observation ?? "reads nothing; an attempt left in flight runs again")"
+        out += "\n\nExample:\n  \(example(t))"
+        return out
+    }
+
+    /// What each field of a workflow means; a test holds it to the fields the loader accepts.
+    static let workflowFields: [(String, String)] = [
+        ("name", "the workflow's name (letters, digits, - and _), required"),
+        ("version", "an integer, for people; default 1"),
+        ("description", "what the workflow does, for people"),
+        ("parameters", "an object of values the steps read as ${parameters.NAME}"),
+        ("steps", "the steps, in order, required"),
+    ]
+    static let stepFields: [(String, String)] = [
+        ("id", "the step's id, unique in the workflow (letters, digits, - and _), required"),
+        ("type", "a step type (`cutover help step-types`), required"),
+        ("description", "what the step is for, for people"),
+        ("with", "the step type's parameters (`cutover explain TYPE`); any value may be a ${...} reference"),
+        ("retry", "{\"attempts\": 3, \"backoff\": \"1s\", \"maxBackoff\": \"30s\", \"multiplier\": 2, \"jitter\": 0.2}: the defaults; attempts count the first"),
+        ("timeout", "a duration (\"2m\"); no default: a step without one may run as long as it takes"),
+        ("pivot", "true marks the step after which a run is not rolled back on its own; only a step that changes something can be one"),
+    ]
+    static let runbookFields: [(String, String)] = [
+        ("service", "the service's name (letters, digits, - and _); one active run per service, required"),
+        ("description", "what the runbook is for, for people"),
+        ("owner", "who owns the service, for people"),
+        ("procedure", "a file with the human procedure, shown with runs that need a person"),
+        ("primary", "an object describing the primary side: `endpoint` (required) and its targets"),
+        ("dr", "an object describing the DR side: `endpoint` (required) and its targets"),
+        ("aws", "AWS defaults for the runbook's targets"),
+        ("dns", "the record to switch and its zones"),
+        ("models", "the model registry's manifest and copy settings"),
+        ("monitor", "the cutover monitor's window and settings"),
+        ("thresholds", "rto, rpo, p95 (durations), errorRate (a fraction from 0 to 1), rtoUntil (monitor or dns)"),
+        ("approvers", "the people who may approve, an array of names"),
+        ("notify", "where notifications go, like {\"webhook\": \"env:WEBHOOK_URL\"}"),
+        ("alerts", "the alert manager target"),
+        ("drill", "overrides applied for drills and readiness runs (any field but service)"),
+    ]
+
+    static var workflow: String {
+        "A workflow (workflows/NAME.json) is a JSON object:\n" + fieldList(workflowFields)
+            + "\n\nEach step is an object:\n" + fieldList(stepFields)
+            + "\n\n`cutover validate` checks a workflow alone and with each runbook given; `cutover explain TYPE` shows a step type's parameters."
+    }
+
+    static func runbook(_ registry: StepRegistry) -> String {
+        var out = "A runbook (runbooks/NAME.json) is a JSON object:\n" + fieldList(runbookFields)
+        out += "\n\nAny object with a \"provider\" is a target, checked against that provider's fields:"
+        for name in registry.providers.names {
+            guard let p = registry.providers[name] else { continue }
+            let caps = p.capabilities.map(\.noun).sorted().joined(separator: ", ")
+            out += "\n  \(name) (\(caps)): " + p.fields.map { f in
+                "\(f.name)\(f.required ? "" : "?")" + (f.defaultValue.map { "=\($0.canonicalString)" } ?? "")
+            }.joined(separator: ", ")
+        }
+        return out + "\n\nSecrets are references (env:NAME, file:/path), resolved only where a step runs."
+    }
+
+    static var references: String {
+        """
+        Values in a workflow's `with` may be references, resolved when the step runs:
+          ${runbook.PATH}          a value of the runbook (drill overrides applied for drills), like ${runbook.dr.endpoint}
+          ${parameters.NAME}       a value of the workflow's `parameters`
+          ${steps.ID.output.PATH}  a field of an earlier step's output, like ${steps.models-verify.output.version}
+          ${run.id} ${run.mode} ${run.startedBy} ${run.service}
+        A value that is one reference takes the referenced value's type (an object, a number);
+        inside a longer string it is written as text. Unknown names are refused when the files
+        load, with a did-you-mean.
+        """
+    }
+
+    static func fieldList(_ fields: [(String, String)]) -> String {
+        let width = fields.map(\.0.count).max() ?? 0
+        return fields.map { "  \($0.0.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.1)" }.joined(separator: "\n")
+    }
+
+    /// `docs/REFERENCE.md`.
+    static func markdown(_ registry: StepRegistry) -> String {
+        var out = "# cutover reference\n\nWritten by `cutover help reference` from the code; a test keeps this file equal to it.\n\n## Commands\n"
+        for section in CommandSpec.Section.allCases {
+            out += "\n### \(section.rawValue)\n"
+            for c in Commands.all where c.section == section {
+                out += "\n#### `cutover \(c.name)`\n\n```\n\(c.help)\n```\n"
+            }
+        }
+        out += "\n## Workflows\n\n```\n\(workflow)\n```\n\n## Runbooks\n\n```\n\(runbook(registry))\n```\n\n## References\n\n```\n\(references)\n```\n\n## Step types\n"
+        for name in registry.names {
+            guard let t = registry[name] else { continue }
+            out += "\n### `\(name)`\n\n```\n\(explain(t, registry))\n```\n"
+        }
+        return out
+    }
+
+    /// The man page (roff), from the same declarations.
+    static func man(_ registry: StepRegistry) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\e").split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix(".") || $0.hasPrefix("'") ? "\\&" + $0 : String($0) }.joined(separator: "\n")
+        }
+        var out = """
+            .TH CUTOVER 1 "" "cutover \(BuildInfo.version)" "User Commands"
+            .SH NAME
+            cutover \\- durable failover workflows with an audited event log
+            .SH SYNOPSIS
+            .B cutover
+            [\\-\\-db PATH] COMMAND [ARGS] [\\-\\-help]
+            .SH DESCRIPTION
+            cutover runs failovers, failbacks and drills as durable workflows of typed steps,
+            recorded in an append-only, hash-chained event log.
+            .SH COMMANDS
+
+            """
+        for c in Commands.all {
+            out += ".TP\n.B cutover \(esc(c.name))\(c.operands.isEmpty ? "" : " " + esc(c.operands))\n\(esc(c.summary))\n"
+            for o in c.options {
+                out += ".RS\n.TP\n.B \(esc(o.usage))\n\(esc(o.help))\(o.defaultText.map { " (default \(esc($0)))" } ?? "")\n.RE\n"
+            }
+        }
+        out += ".SH STEP TYPES\n"
+        for name in registry.names {
+            guard let t = registry[name] else { continue }
+            out += ".TP\n.B \(esc(name))\n\(esc(t.summary))\n"
+        }
+        out += """
+            .SH EXIT STATUS
+            0 done; 1 failed, rolled back, needs attention or refused; 3 audit verify without a trusted key;
+            64 bad usage or invalid definitions; 75 waiting for people (\\-\\-detach); 130 interrupted.
+            .SH FILES
+            .I .cutover/cutover.sqlite
+            the event log (or \\-\\-db, or CUTOVER_DB).
+            .SH SEE ALSO
+            cutover help reference
+
+            """
+        return out
+    }
+}
