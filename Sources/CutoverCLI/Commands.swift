@@ -247,6 +247,17 @@ enum Commands {
             summary: "A step type: its parameters, providers, what it changes and how it is undone, an example.",
             details: "", usesDatabase: false, run: { try HelpCommand.explain($0, $1) }),
         CommandSpec(
+            path: ["schema"], operands: "workflow|runbook", options: [], section: .reference,
+            summary: "A JSON Schema (draft 2020-12) for workflow or runbook files, for an editor to complete and check them.",
+            details: """
+                Written from the step types, the providers and the loaders. It checks one file: what
+                needs the pair (a reference into the runbook, approvals against approvers, a window
+                against a timeout) is `cutover validate`'s. In VS Code: "json.schemas": [{"fileMatch":
+                ["workflows/*.json"], "url": "./workflow.schema.json"}] after
+                `cutover schema workflow > workflow.schema.json`.
+                """,
+            usesDatabase: false, run: { try HelpCommand.schema($0, $1) }),
+        CommandSpec(
             path: ["completion"], operands: "bash|zsh", options: [], section: .reference,
             summary: "Shell completion: `source <(cutover completion bash)`.",
             details: "Completes commands, subcommands, each command's options, their fixed values, and workflow and runbook names from workflows/ and runbooks/.",

@@ -76,6 +76,7 @@ enum Completion {
         out += """
                 help) COMPREPLY=($(compgen -W "\(Commands.names.joined(separator: " ")) step-types workflow runbook references reference man" -- "$cur"));;
                 completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur"));;
+                schema) COMPREPLY=($(compgen -W "workflow runbook" -- "$cur"));;
               esac
             }
             complete -F _cutover cutover

@@ -101,8 +101,8 @@ enum Reference {
         ("description", "what the runbook is for, for people"),
         ("owner", "who owns the service, for people"),
         ("procedure", "a file with the human procedure, shown with runs that need a person"),
-        ("primary", "an object describing the primary side: `endpoint` (required) and its targets"),
-        ("dr", "an object describing the DR side: `endpoint` (required) and its targets"),
+        ("primary", "an object describing the primary side, required: its `endpoint`, address and targets, as the workflows refer to them"),
+        ("dr", "an object describing the DR side, required: its `endpoint`, address and targets, as the workflows refer to them"),
         ("aws", "AWS defaults for the runbook's targets"),
         ("dns", "the record to switch and its zones"),
         ("models", "the model registry's manifest and copy settings"),
@@ -113,6 +113,8 @@ enum Reference {
         ("alerts", "the alert manager target"),
         ("drill", "overrides applied for drills and readiness runs (any field but service)"),
     ]
+
+    static let runbookTargetHelp = "the provider that serves the target; `cutover help runbook` lists each one's fields"
 
     static var workflow: String {
         "A workflow (workflows/NAME.json) is a JSON object:\n" + fieldList(workflowFields)
