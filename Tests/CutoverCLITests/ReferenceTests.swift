@@ -89,6 +89,24 @@ import TestSupport
         #expect(try complete(["cutover", "--db", "x.sqlite", "aud"]) == ["audit"])
     }
 
+    /// Loaded in a real zsh through its bash-completion layer: registered for `cutover`, and
+    /// the function answers a group's subcommands and a subcommand's options (zsh matches the
+    /// prefix itself, as its `_bash_complete` does: arrays from 0, as it sets them).
+    @Test func zshLoadsTheCompletion() throws {
+        let script = try cutover("completion", "zsh").stdout
+        let dir = TemporaryDirectory()
+        let file = dir.write("cutover.zsh", script)
+        func complete(_ words: [String]) throws -> [String] {
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            let r = try Sandbox.script(["zsh", "-c", "cd '\(dir.url.path)' && autoload -U +X compinit && compinit -u && source '\(file)' && print -r -- \"comps:$_comps[cutover]\" && setopt ksharrays && COMP_WORDS=(\(quoted)) && COMP_CWORD=\(words.count - 1) && _cutover && print -l -- \"${COMPREPLY[@]}\""])
+            #expect(r.output.contains("comps:_bash_complete -F _cutover"), "\(r.output)")
+            return r.output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("comps:") }.sorted()
+        }
+        #expect(try complete(["cutover", "schedule", ""]) == ["add", "list", "next", "pause", "remove", "resume"])
+        #expect(try complete(["cutover", "schedule", "list", "--"]) == ["--db", "--help", "--json"])
+        #expect(try complete(["cutover", "sched"]).contains("scheduler"))
+    }
+
     /// `scripts/install` into a temporary PREFIX (given the binary the suite built, so the
     /// suite does not build again): a working binary that names its commit, the man page, the
     /// bash completion.
