@@ -85,7 +85,7 @@ struct Preflight {
             }
             let subject = "\(step.id) (\(step.type))"
             let kind = type.kind(with: step.with)
-            let isCheck = kind == .check && !step.pivot && !Workflow.notReadinessChecks.contains(step.type)
+            let isCheck = Workflow.isReadinessCheck(step, kind: kind)
             if isCheck, let (after, what) = changedBy {
                 collector.add(Row(kind: .check, steps: [step.id], subject: subject, passed: true, detail: "left to the run: it comes after \(after), which \(what) first", skipped: true))
                 continue
@@ -96,8 +96,7 @@ struct Preflight {
             if !unresolved.isEmpty {
                 // A reference to another step's output: known only once that step ran, here only
                 // for checks preflight ran through `execute`.
-                let text = JSONValue.object(step.with.filter { unresolved.contains($0.key) }).canonicalString
-                let needs = workflow.steps.map(\.id).filter { text.contains("${steps.\($0).") }
+                let needs = Workflow.outputsRead(by: .object(step.with.filter { unresolved.contains($0.key) }), among: workflow.steps.map(\.id))
                 let fields = unresolved.sorted().joined(separator: ", ")
                 if let failed = needs.first(where: failedChecks.contains) {
                     collector.add(Row(kind: isCheck ? .check : .read, steps: [step.id], subject: subject, passed: false, detail: "not run: \(fields) reads the output of \(failed), which failed"))
@@ -330,22 +329,21 @@ struct PreflightContext: StepContext {
     func currentApprovals() async -> [String] { [] }
 
     func secret(_ reference: String) throws -> String {
-        do {
-            let value = try vault.resolve(reference)
-            secrets.secret(reference, step: stepID, .success(()))
-            return value
-        } catch {
-            secrets.secret(reference, step: stepID, .failure(error))
-            throw error
-        }
+        try resolve(reference, optional: false)!
     }
 
     func secretIfSet(_ reference: String) throws -> String? {
+        try resolve(reference, optional: true)
+    }
+
+    /// Resolves through the vault and records the reference's row; an optional one that names
+    /// nothing is a passing row and nil.
+    private func resolve(_ reference: String, optional: Bool) throws -> String? {
         do {
             let value = try vault.resolve(reference)
             secrets.secret(reference, step: stepID, .success(()))
             return value
-        } catch let e as StepError where e.code == "secret-missing" {
+        } catch let e as StepError where optional && e.code == "secret-missing" {
             secrets.secret(reference, step: stepID, .success(()), optional: true)
             return nil
         } catch {

@@ -6,13 +6,25 @@ extension Workflow {
     /// time (`wait`), or watch a cutover that a readiness run never makes (`cutover.monitor`).
     public static let notReadinessChecks: Set<String> = ["approval", "notify", "wait", "cutover.monitor"]
 
+    /// Whether `step`, of kind `kind`, is a readiness check: a check that is not a pivot and
+    /// says something about whether DR could take over now.
+    public static func isReadinessCheck(_ step: WorkflowStep, kind: StepKind?) -> Bool {
+        kind == .check && !step.pivot && !notReadinessChecks.contains(step.type)
+    }
+
+    /// The ids among `ids` whose outputs `with` reads (`${steps.ID.`...).
+    public static func outputsRead(by with: JSONValue, among ids: some Sequence<String>) -> [String] {
+        let text = with.canonicalString
+        return ids.filter { text.contains("${steps.\($0).") }
+    }
+
     /// The workflow cut down to its readiness checks (DR health, replication lag, model
     /// digests...): only steps of kind `check` that are not in `notReadinessChecks`, so the run
     /// changes nothing. The snapshot keeps the steps kept, so the log shows what really ran.
     /// - Throws: `ValidationFailure` when no check is left, or a kept step reads the output of
     ///   a step that was dropped.
     public func readinessOnly(kindOf: (WorkflowStep) -> StepKind?, file: String) throws -> Workflow {
-        let kept = steps.filter { kindOf($0) == .check && !$0.pivot && !Self.notReadinessChecks.contains($0.type) }
+        let kept = steps.filter { Self.isReadinessCheck($0, kind: kindOf($0)) }
         let dropped = Set(steps.map(\.id)).subtracting(kept.map(\.id))
         var issues: [ValidationIssue] = []
         if kept.isEmpty {
@@ -23,8 +35,7 @@ extension Workflow {
         let sourceSteps = source["steps"]?.arrayValue ?? []
         for (i, item) in sourceSteps.enumerated() {
             guard let id = item["id"]?.stringValue, !dropped.contains(id) else { continue }
-            let text = (item["with"] ?? .object([:])).canonicalString
-            for other in dropped.sorted() where text.contains("${steps.\(other).") {
+            for other in Self.outputsRead(by: item["with"] ?? .object([:]), among: dropped.sorted()) {
                 issues.append(ValidationIssue(
                     file: file, path: "steps[\(i)].with",
                     message: "step \(id) reads the output of \(other), which a readiness-only run leaves out; make it independent of \(other) or schedule a full drill"))
