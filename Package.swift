@@ -15,6 +15,9 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "CutoverCore"),
+        // The version and the commit of the sources, written at build time by BuildInfoPlugin.
+        .target(name: "CutoverBuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "CutoverCrypto", dependencies: ["COpenSSL"]),
         // The store's contract kept once (the chain, fencing, group commit); one adapter per database.
         .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto"]),
@@ -39,7 +42,7 @@ let package = Package(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
+                "CutoverSchedule", "CutoverBuildInfo", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),

@@ -1,3 +1,4 @@
+import CutoverBuildInfo
 import CutoverCore
 import Foundation
 
@@ -59,43 +60,7 @@ enum HelpCommand {
 
     static func version(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         _ = try args.positionals()
-        ctx.console.out("cutover \(BuildInfo.version) (\(BuildInfo.commit() ?? "commit unknown: built outside a git checkout and not installed by scripts/install"))")
+        ctx.console.out("cutover \(BuildInfo.version) (\(BuildInfo.commit.isEmpty ? "commit unknown: built outside a git checkout" : BuildInfo.commit))")
         return ExitCode.ok
-    }
-}
-
-/// Which version this is, and the commit it was built from: the `share/cutover/commit` file
-/// `scripts/install` writes beside the binary it installs, or, for a binary built in a
-/// checkout, that checkout's HEAD read from `.git`.
-enum BuildInfo {
-    static let version = "0.1.0"
-
-    static func commit() -> String? {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
-        let installed = exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/cutover/commit")
-        if let text = try? String(contentsOf: installed, encoding: .utf8), let line = text.split(separator: "\n").first, !line.isEmpty {
-            return String(line)
-        }
-        // .build/<triple>/<configuration>/cutover, or any folder below the checkout.
-        var dir = exe.deletingLastPathComponent()
-        for _ in 0..<8 {
-            let git = dir.appendingPathComponent(".git")
-            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
-                return resolve(head.trimmingCharacters(in: .whitespacesAndNewlines), git)
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
-    private static func resolve(_ head: String, _ git: URL) -> String? {
-        guard head.hasPrefix("ref: ") else { return head.count == 40 ? head : nil }
-        let ref = String(head.dropFirst(5))
-        if let direct = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
-            return direct.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        // A packed ref: `<hash> <ref>` lines.
-        let packed = (try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8)) ?? ""
-        return packed.split(separator: "\n").first { $0.hasSuffix(" " + ref) }.map { String($0.prefix(40)) }
     }
 }

@@ -1,3 +1,4 @@
+import CutoverBuildInfo
 import CutoverCore
 import Foundation
 

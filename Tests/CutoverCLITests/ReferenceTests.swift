@@ -27,7 +27,7 @@ import TestSupport
         let head = try Sandbox.script(["git", "-C", repositoryRoot.path, "rev-parse", "HEAD"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         for spelling in ["version", "--version", "-v"] {
             let r = try cutover(spelling)
-            #expect(r.status == 0 && r.stdout.hasPrefix("cutover 0.1.0 (\(head))"), "\(spelling): \(r.stdout)\(r.stderr)")
+            #expect(r.status == 0 && r.stdout.hasPrefix("cutover 0.1.0 (\(head)"), "\(spelling): \(r.stdout)\(r.stderr)")
         }
     }
 
