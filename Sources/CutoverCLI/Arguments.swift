@@ -9,8 +9,13 @@ struct Arguments {
     /// Parses `words` against the options `command` declares (and `--db` where it uses the
     /// database).
     /// - Throws: `UsageError` for an option the command does not declare, or one missing its value.
+    /// - Throws: `UsageError` for an option the command does not declare, one missing its
+    ///   value, a value outside its choices, a required option absent, or switches that
+    ///   exclude each other given together (unless `--help` is asked for).
     init(_ words: [String], for command: CommandSpec) throws {
-        var known: Set<String> = command.usesDatabase ? ["--db"] : []
+        // --db is accepted everywhere (a shell alias may add it to every command); commands
+        // that never open the log ignore it.
+        var known: Set<String> = ["--db"]
         var allowed: Set<String> = []
         for o in command.options {
             switch o.kind {
@@ -18,10 +23,29 @@ struct Arguments {
             case .value: known.insert(o.name)
             }
         }
-        try self.init(words, options: known, switches: allowed, command: command.name)
+        try self.init(words, options: known, switches: allowed, command: command.name, hidden: command.usesDatabase ? [] : ["--db"])
+        if has("--help") { return }
+        for o in command.options {
+            guard case .value = o.kind else { continue }
+            if let value = options[o.name] {
+                if !o.choices.isEmpty, !o.choices.contains(value) {
+                    throw UsageError("\(o.name): expected \(Commands.list(o.choices)), got \"\(TerminalText.escaped(value))\"\(Suggestion.hint(for: value, in: o.choices))")
+                }
+            } else if let value = o.defaultValue {
+                options[o.name] = value
+            } else if o.required {
+                throw UsageError("missing \(o.usage) (\(o.help))")
+            }
+        }
+        for group in command.exclusive {
+            let given = group.names.filter { switches.contains($0) }
+            if given.count > 1 || (group.required && given.isEmpty) {
+                throw UsageError("\(given.count > 1 ? given.joined(separator: " and ") + " exclude each other" : "one of " + group.names.joined(separator: " or ") + " is needed"): \(group.why)")
+            }
+        }
     }
 
-    init(_ words: [String], options known: Set<String>, switches allowed: Set<String>, command: String) throws {
+    init(_ words: [String], options known: Set<String>, switches allowed: Set<String>, command: String, hidden: Set<String> = []) throws {
         var i = 0
         var onlyPositionals = false
         while i < words.count {
@@ -54,7 +78,7 @@ struct Arguments {
                 guard inlineValue == nil else { throw UsageError("\(name) takes no value") }
                 switches.insert(name)
             } else {
-                let all = known.union(allowed).union(["--help"])
+                let all = known.union(allowed).union(["--help"]).subtracting(hidden)
                 let hint = Suggestion.closest(to: name, in: all.sorted()).map { "; did you mean \($0)?" } ?? ""
                 let accepted = all.subtracting(["--help", "--db"]).sorted()
                 throw UsageError("unknown option \(name)\(hint) (`cutover \(command)` takes \(accepted.isEmpty ? "no options" : accepted.joined(separator: ", ")))")
@@ -63,7 +87,10 @@ struct Arguments {
     }
 
     func has(_ flag: String) -> Bool { switches.contains(flag) }
+    /// The option's value as given, or its declared default; nil when absent without one.
     subscript(option: String) -> String? { options[option] }
+    /// An option declared required or with a default: the parser has made sure it is there.
+    func value(_ option: String) -> String { options[option] ?? "" }
 }
 
 /// A command line that cannot be carried out as written: exit 64 with one line and a hint.

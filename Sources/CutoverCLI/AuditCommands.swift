@@ -201,8 +201,7 @@ enum AuditCommands {
 
     static func export(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let run = try args.positionals("RUN")[0]
-        let format = args["--format"] ?? "jsonl"
-        guard ["jsonl", "html"].contains(format) else { throw UsageError("--format: expected jsonl or html, got \"\(format)\"") }
+        let format = args.value("--format")
         let log = try ctx.openStore(creating: false)
         guard try log.span(of: run) != nil else { throw CommandFailure("no run \(run) in \(ctx.dbPath)") }
         let publicKey = ctx.signingKey()

@@ -24,15 +24,20 @@ public enum CLI {
                 words.removeFirst()
             }
         }
-        guard let name = words.first else {
+        guard let first = words.first else {
             console.err(Commands.overview)
             return ExitCode.usage
         }
-        if name == "--help" || name == "-h" {
-            console.out(Commands.overview)
-            return ExitCode.ok
+        if first == "--help" || first == "-h" {
+            guard words.count > 1 else {
+                console.out(Commands.overview)
+                return ExitCode.ok
+            }
+            // `cutover --help start` is `cutover help start`.
+            words[0] = "help"
         }
-        if name == "--version" || name == "-v" || name == "-V" { words[0] = "version" }
+        if first == "--version" || first == "-v" || first == "-V" { words[0] = "version" }
+        let name = words[0]
         let command: CommandSpec
         let rest: [String]
         do {

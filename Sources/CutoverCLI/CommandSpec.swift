@@ -17,21 +17,29 @@ struct Option: Sendable {
     var choices: [String] = []
     /// What completes its value: `workflow`, `runbook`, `file` or nothing.
     var completes: Completion = .none
-    /// What an absent option means, for people.
+    /// The value an absent option takes: the parser fills it in, so the command reads it
+    /// from the declaration and nowhere else.
+    var defaultValue: String?
+    /// What an absent option means, for people, when it is no single value ("standard output").
     var defaultText: String?
     /// Whether the command refuses to run without it (shown without brackets).
     var required = false
 
-    enum Completion: String, Sendable { case none, workflow, runbook, file }
+    enum Completion: String, Sendable { case none, workflow, runbook, file, stepType, helpTopic }
 
     static func flag(_ name: String, _ help: String) -> Option { Option(name: name, kind: .flag, help: help) }
 
     static func value(
         _ name: String, _ placeholder: String, _ help: String, choices: [String] = [], completes: Completion = .none,
-        default defaultText: String? = nil, required: Bool = false
+        default defaultValue: String? = nil, absent defaultText: String? = nil, required: Bool = false
     ) -> Option {
-        Option(name: name, kind: .value(placeholder), help: help, choices: choices, completes: completes, defaultText: defaultText, required: required)
+        Option(
+            name: name, kind: .value(placeholder), help: help, choices: choices, completes: completes, defaultValue: defaultValue,
+            defaultText: defaultText, required: required)
     }
+
+    /// What `--help` shows after the help: `(default UTC)`.
+    var defaultShown: String? { defaultValue ?? defaultText }
 
     var usage: String {
         switch kind {
@@ -69,6 +77,10 @@ struct CommandSpec: Sendable {
     var recordsActor = false
     /// What completes its first operand.
     var operandCompletion: Option.Completion = .none
+    /// The words its first operand is one of (`bash`, `zsh`), completed by the shells.
+    var operandChoices: [String] = []
+    /// Switches of which at most one (or, when required, exactly one) may be given.
+    var exclusive: [Exclusive] = []
     let run: @Sendable (Arguments, Context) async throws -> Int32
 
     var name: String { path.joined(separator: " ") }
@@ -77,7 +89,17 @@ struct CommandSpec: Sendable {
     var usage: String {
         var words = ["cutover", name]
         if !operands.isEmpty { words.append(operands) }
-        for o in options { words.append(o.required ? o.usage : "[\(o.usage)]") }
+        for o in options {
+            if let group = exclusive.first(where: { $0.names.contains(o.name) }) {
+                // The group is shown once, where its first switch is declared.
+                if group.names.first == o.name {
+                    let inner = group.names.joined(separator: " | ")
+                    words.append(group.required ? "(\(inner))" : "[\(inner)]")
+                }
+                continue
+            }
+            words.append(o.required ? o.usage : "[\(o.usage)]")
+        }
         var lines: [String] = []
         var line = ""
         for w in words {
@@ -100,10 +122,19 @@ struct CommandSpec: Sendable {
             let width = min(28, all.map(\.usage.count).max() ?? 0)
             for o in all {
                 let left = o.usage.count > width ? o.usage + "\n" + String(repeating: " ", count: width + 4) : o.usage.padding(toLength: width, withPad: " ", startingAt: 0)
-                out += "\n  \(left)  \(o.help)\(o.defaultText.map { " (default \($0))" } ?? "")"
+                out += "\n  \(left)  \(o.help)\(o.defaultShown.map { " (default \($0))" } ?? "")"
             }
         }
         if !details.isEmpty { out += "\n\n" + details }
         return out
     }
+}
+
+/// Switches that exclude each other: `[--drill | --readiness-only]`, or with `required`
+/// `(--drill | --readiness-only)`, one of them must be given.
+struct Exclusive: Sendable {
+    let names: [String]
+    var required = false
+    /// Why, said when the rule is broken.
+    let why: String
 }

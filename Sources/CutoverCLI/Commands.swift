@@ -22,7 +22,9 @@ enum Commands {
                 attention or refused by preflight, 64 invalid input, 75 waiting for approval with
                 --detach.
                 """,
-            recordsActor: true, operandCompletion: .workflow, run: { try await StartCommand.run($0, $1) }),
+            recordsActor: true, operandCompletion: .workflow,
+            exclusive: [Exclusive(names: ["--drill", "--readiness-only"], why: "a drill changes things and undoes them, a readiness run only checks")],
+            run: { try await StartCommand.run($0, $1) }),
         CommandSpec(
             path: ["resume"], operands: "RUN", options: [.detach, .json], section: .runs,
             summary: "Carry a run on after a crash, a pause or a decision.",
@@ -53,7 +55,7 @@ enum Commands {
         // People
         CommandSpec(
             path: ["approve"], operands: "RUN",
-            options: [.value("--as", "NAME", "who approves", default: "$CUTOVER_ACTOR or $USER"), .value("--comment", "TEXT", "recorded with the approval")],
+            options: [.value("--as", "NAME", "who approves", absent: "$CUTOVER_ACTOR or $USER"), .value("--comment", "TEXT", "recorded with the approval")],
             section: .people, summary: "Approve the step a run waits on.",
             details: """
                 Approvals come from distinct people on the runbook's list; the starter of a live
@@ -84,7 +86,7 @@ enum Commands {
             recordsActor: true, run: { try await SignalCommands.rollback($0, $1) }),
         // Audit
         CommandSpec(
-            path: ["keys", "init"], operands: "", options: [.value("--dir", "DIR", "where to write the pair", default: "keys/ next to the database")],
+            path: ["keys", "init"], operands: "", options: [.value("--dir", "DIR", "where to write the pair", absent: "keys/ next to the database")],
             section: .audit, summary: "Make the Ed25519 key pair that signs checkpoints.",
             details: """
                 The private key (0600) signs a checkpoint at every stop of every run and on
@@ -127,8 +129,8 @@ enum Commands {
             run: { try AuditCommands.replay($0, $1) }),
         CommandSpec(
             path: ["audit", "export"], operands: "RUN",
-            options: [.value("--format", "FORMAT", "a bundle to verify elsewhere, or one HTML page", choices: ["jsonl", "html"], required: true),
-                      .value("-o", "FILE", "where to write it", completes: .file, default: "standard output")],
+            options: [.value("--format", "FORMAT", "a bundle to verify elsewhere, or one HTML page", choices: ["jsonl", "html"], default: "jsonl"),
+                      .value("-o", "FILE", "where to write it", completes: .file, absent: "standard output")],
             section: .audit, summary: "A self-contained bundle, or one HTML page with the timeline and the report.",
             details: "The bundle holds the events, the chain link before them, the checkpoints and the public key.",
             run: { try AuditCommands.export($0, $1) }),
@@ -145,7 +147,7 @@ enum Commands {
         CommandSpec(
             path: ["schedule", "add"], operands: "NAME",
             options: [.value("--workflow", "WORKFLOW", "the workflow: a path, or a name in workflows/", completes: .workflow, required: true),
-                      .runbook, .value("--cron", "\"EXPR\"", "five cron fields, or @daily, @weekly, @quarterly...", required: true),
+                      .runbook, .value("--cron", "EXPR", "five cron fields, or @daily, @weekly, @quarterly...", required: true),
                       .value("--tz", "ZONE", "a zoneinfo name", default: "UTC"),
                       .flag("--drill", "scheduled drills fail over and roll back"),
                       .flag("--readiness-only", "scheduled readiness checks change nothing"),
@@ -163,7 +165,11 @@ enum Commands {
                 skip records missed firings; run-once records them and starts one run in their
                 place. Workflows with approval steps need --approved-by.
                 """,
-            recordsActor: true, run: { try ScheduleCommands.add(try ScheduleCommands.name($0.positionals), $0, $1) }),
+            recordsActor: true,
+            exclusive: [Exclusive(
+                names: ["--drill", "--readiness-only"], required: true,
+                why: "scheduled runs are drills (--drill) or readiness checks (--readiness-only); a live failover is started by a person with `cutover start`")],
+            run: { try ScheduleCommands.add(try ScheduleCommands.name($0.positionals), $0, $1) }),
         CommandSpec(
             path: ["schedule", "list"], operands: "", options: [.json], section: .schedules,
             summary: "Every schedule, with its next firing and last drill.", details: "",
@@ -241,11 +247,11 @@ enum Commands {
                 fields of each file; `help references` the ${...} references; `help reference`
                 all of it as Markdown (docs/REFERENCE.md); `help man` the man page (roff).
                 """,
-            usesDatabase: false, run: { try HelpCommand.run($0, $1) }),
+            usesDatabase: false, operandCompletion: .helpTopic, run: { try HelpCommand.run($0, $1) }),
         CommandSpec(
             path: ["explain"], operands: "TYPE", options: [], section: .reference,
             summary: "A step type: its parameters, providers, what it changes and how it is undone, an example.",
-            details: "", usesDatabase: false, run: { try HelpCommand.explain($0, $1) }),
+            details: "", usesDatabase: false, operandCompletion: .stepType, run: { try HelpCommand.explain($0, $1) }),
         CommandSpec(
             path: ["schema"], operands: "workflow|runbook", options: [], section: .reference,
             summary: "A JSON Schema (draft 2020-12) for workflow or runbook files, for an editor to complete and check them.",
@@ -256,12 +262,12 @@ enum Commands {
                 ["workflows/*.json"], "url": "./workflow.schema.json"}] after
                 `cutover schema workflow > workflow.schema.json`.
                 """,
-            usesDatabase: false, run: { try HelpCommand.schema($0, $1) }),
+            usesDatabase: false, operandChoices: ["workflow", "runbook"], run: { try HelpCommand.schema($0, $1) }),
         CommandSpec(
             path: ["completion"], operands: "bash|zsh", options: [], section: .reference,
             summary: "Shell completion: `source <(cutover completion bash)`.",
             details: "Completes commands, subcommands, each command's options, their fixed values, and workflow and runbook names from workflows/ and runbooks/.",
-            usesDatabase: false, run: { try HelpCommand.completion($0, $1) }),
+            usesDatabase: false, operandChoices: ["bash", "zsh"], run: { try HelpCommand.completion($0, $1) }),
         CommandSpec(
             path: ["version"], operands: "", options: [], section: .reference,
             summary: "The version and the commit it was built from (also --version, -v).", details: "",
@@ -289,14 +295,29 @@ enum Commands {
             if let c = all.first(where: { $0.path == [first] }) { return (c, Array(words.dropFirst())) }
             throw UnknownCommand(word: first, hint: Suggestion.hint(for: first, in: names))
         }
-        guard words.count > 1, !words[1].hasPrefix("-") || words[1] == "--help" || words[1] == "-h" else {
-            throw UsageError("missing what to do: \(list(subs))")
+        // Options may come between the group and the subcommand (`schedule --db x list`):
+        // they are kept, with the value of one that takes a value, and parsed as the
+        // subcommand's.
+        let takingValues = Set(all.filter { $0.path.first == first }.flatMap { c in
+            c.options.compactMap { o -> String? in if case .value = o.kind { o.name } else { nil } }
+        } + ["--db"])
+        var leading: [String] = []
+        var i = 1
+        while i < words.count, words[i].hasPrefix("-"), words[i] != "-", words[i] != "--" {
+            if words[i] == "--help" || words[i] == "-h" { throw GroupHelp(group: first) }
+            leading.append(words[i])
+            if takingValues.contains(words[i]), i + 1 < words.count {
+                leading.append(words[i + 1])
+                i += 1
+            }
+            i += 1
         }
-        if words[1] == "--help" || words[1] == "-h" { throw GroupHelp(group: first) }
-        guard let c = all.first(where: { $0.path == [first, words[1]] }) else {
-            throw UsageError("unknown \(first) command \"\(words[1])\"\(Suggestion.hint(for: words[1], in: subs)); expected \(list(subs))")
+        guard i < words.count, words[i] != "--" else { throw UsageError("missing what to do: \(list(subs))") }
+        let sub = words[i]
+        guard let c = all.first(where: { $0.path == [first, sub] }) else {
+            throw UsageError("unknown \(first) command \"\(TerminalText.escaped(sub))\"\(Suggestion.hint(for: sub, in: subs)); expected \(list(subs))")
         }
-        return (c, Array(words.dropFirst(2)))
+        return (c, leading + words[(i + 1)...])
     }
 
     /// `a, b or c`.

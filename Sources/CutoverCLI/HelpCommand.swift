@@ -5,6 +5,9 @@ import Foundation
 /// `cutover help`, `explain`, `completion` and `version`: what the reference says, generated
 /// from the declarations (commands, step schemas, provider schemas, the loaders' field lists).
 enum HelpCommand {
+    /// What `cutover help TOPIC` knows besides the commands.
+    static let topics = ["step-types", "workflow", "runbook", "references", "reference", "man"]
+
     static func run(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let words = args.positionals
         guard let topic = words.first else {
@@ -19,14 +22,20 @@ enum HelpCommand {
         case "reference": ctx.console.outRaw(Reference.markdown(ctx.registry))
         case "man": ctx.console.outRaw(Reference.man(ctx.registry))
         default:
-            if let (command, rest) = try? Commands.find(words), rest.isEmpty {
-                ctx.console.out(command.help)
-            } else if !Commands.subcommands(of: topic).isEmpty, words.count == 1 {
-                ctx.console.out(group(topic))
-            } else {
-                let topics = Commands.names + ["step-types", "workflow", "runbook", "references", "reference", "man"]
-                throw UsageError("no help on \"\(words.joined(separator: " "))\"\(Suggestion.hint(for: topic, in: topics)); topics: a command, step-types, workflow, runbook, references, reference, man")
+            guard Commands.names.contains(topic) else {
+                throw UsageError(
+                    "no help on \"\(TerminalText.escaped(topic))\"\(Suggestion.hint(for: topic, in: Commands.names + topics)); topics: a command, \(topics.joined(separator: ", "))")
             }
+            if words.count == 1, !Commands.subcommands(of: topic).isEmpty {
+                ctx.console.out(group(topic))
+                return ExitCode.ok
+            }
+            // An unknown subcommand is named as such (`help schedule bogus`).
+            let (command, rest) = try Commands.find(words)
+            guard rest.isEmpty else {
+                throw UsageError("no help on \"\(TerminalText.escaped(words.joined(separator: " ")))\": `cutover help \(command.name)` shows that command's")
+            }
+            ctx.console.out(command.help)
         }
         return ExitCode.ok
     }
@@ -51,8 +60,8 @@ enum HelpCommand {
     static func completion(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let shell = try args.positionals("bash|zsh")[0]
         switch shell {
-        case "bash": ctx.console.outRaw(Completion.bash)
-        case "zsh": ctx.console.outRaw(Completion.zsh)
+        case "bash": ctx.console.outRaw(Completion.bash(stepTypes: ctx.registry.names))
+        case "zsh": ctx.console.outRaw(Completion.zsh(stepTypes: ctx.registry.names))
         default: throw UsageError("no completion for \"\(shell)\"; expected bash or zsh")
         }
         return ExitCode.ok

@@ -8,8 +8,12 @@ import CutoverCore
 enum JSONSchemas {
     static let draft = "https://json-schema.org/draft/2020-12/schema"
 
-    /// A string holding a `${...}` reference: stands for any type until the run resolves it.
-    static let reference: JSONValue = .object(["type": .string("string"), "pattern": .string("\\$\\{[^}]+\\}")])
+    /// A value that is exactly one `${...}` reference: it takes the referenced value with its
+    /// type when the run resolves it, so it may stand for a number, a list or a target.
+    static let reference: JSONValue = .object(["type": .string("string"), "pattern": .string("^\\$\\{[^}]+\\}$")])
+    /// Text holding references among other text: they are replaced by their text, so only a
+    /// text field (a string, a URL, a duration, a secret reference) may hold one.
+    static let interpolated: JSONValue = .object(["type": .string("string"), "pattern": .string("\\$\\{[^}]+\\}")])
     static let identifier: JSONValue = .object(["type": .string("string"), "pattern": .string("^[A-Za-z0-9_-]+$")])
     static let duration: JSONValue = .object([
         "type": .string("string"), "pattern": .string("^([0-9]+(ms|s|m|h|d))+$"), "description": .string("a duration like \"30s\", \"5m\", \"1h30m\" or \"250ms\""),
@@ -48,8 +52,9 @@ enum JSONSchemas {
         }
         let summary = f.summary + (f.defaultValue.map { " (default \($0.canonicalString))" } ?? "")
         guard templated else { return describe(own, summary) }
-        // In a workflow a value may be a reference, resolved when the step runs.
-        return describe(.object(["anyOf": .array([own, reference])]), summary)
+        // In a workflow a value may be a reference, resolved when the step runs: a whole value
+        // for any type, references inside text only for text.
+        return describe(.object(["anyOf": .array([own, f.takesText ? interpolated : reference])]), summary)
     }
 
     static func object(_ fields: [ParameterField], templated: Bool, providers: ProviderSchemas, extra: [String: JSONValue] = [:]) -> JSONValue {
@@ -61,14 +66,15 @@ enum JSONSchemas {
         ])
     }
 
-    /// `#/$defs/target`: an object naming its provider, with that provider's fields.
-    static func target(_ providers: ProviderSchemas) -> JSONValue {
+    /// `#/$defs/target`: an object naming its provider, with that provider's fields; in a
+    /// workflow (`templated`) those fields may hold references.
+    static func target(_ providers: ProviderSchemas, templated: Bool) -> JSONValue {
         var cases: [JSONValue] = []
         for name in providers.names {
             guard let p = providers[name] else { continue }
             cases.append(.object([
                 "if": .object(["properties": .object(["provider": .object(["const": .string(name)])])]),
-                "then": object(p.fields, templated: false, providers: providers, extra: ["provider": .object(["const": .string(name)])]),
+                "then": object(p.fields, templated: templated, providers: providers, extra: ["provider": .object(["const": .string(name)])]),
             ]))
         }
         return .object([
@@ -84,7 +90,11 @@ enum JSONSchemas {
             guard let t = registry[name] else { continue }
             cases.append(.object([
                 "if": .object(["properties": .object(["type": .object(["const": .string(name)])]), "required": .array([.string("type")])]),
-                "then": .object(["properties": .object(["with": describe(object(t.parameters, templated: true, providers: registry.providers), t.summary)])]),
+                "then": .object([
+                    "properties": .object(["with": describe(object(t.parameters, templated: true, providers: registry.providers), t.summary)]),
+                    // A type with required parameters needs its `with`.
+                    "required": .array(t.parameters.contains(where: \.required) ? [.string("with")] : []),
+                ]),
             ]))
         }
         let retry: JSONValue = .object([
@@ -120,7 +130,7 @@ enum JSONSchemas {
                 "parameters": .object(["type": .string("object"), "description": .string(top["parameters"] ?? "")]),
                 "steps": .object(["type": .string("array"), "minItems": .int(1), "items": .object(["$ref": .string("#/$defs/step")])]),
             ]),
-            "$defs": .object(["step": step, "target": target(registry.providers)]),
+            "$defs": .object(["step": step, "target": target(registry.providers, templated: true)]),
         ])
     }
 
@@ -148,24 +158,30 @@ enum JSONSchemas {
             ]),
         ])
         var properties: [String: JSONValue] = [:]
-        for (name, help) in Reference.runbookFields {
+        for (name, help) in Reference.runbookFields where name != "drill" {
             let schema: JSONValue = switch name {
             case "service": identifier
             case "description", "owner", "procedure": .object(["type": .string("string")])
             case "primary", "dr": side
             case "thresholds": thresholds
-            case "approvers": .object(["type": .string("array"), "items": identifier])
-            case "drill": .object(["type": .string("object"), "not": .object(["required": .array([.string("service")])]), "additionalProperties": .object(["$ref": .string("#/$defs/node")])])
+            case "approvers": .object(["type": .string("array"), "items": .object(["type": .string("string")])])
             default: .object(["$ref": .string("#/$defs/node")])
             }
             properties[name] = describe(schema, help)
         }
+        // Drill overrides: the same fields but the service and the overrides themselves; an
+        // object without a provider merges into the base's, so none is required.
+        var overrides = properties
+        overrides["service"] = nil
+        properties["drill"] = describe(
+            .object(["type": .string("object"), "additionalProperties": .bool(false), "properties": .object(overrides)]),
+            Dictionary(uniqueKeysWithValues: Reference.runbookFields)["drill"] ?? "")
         return .object([
             "$schema": .string(draft), "$id": .string("urn:cutover:schema:runbook"), "title": .string("cutover runbook"),
             "type": .string("object"), "additionalProperties": .bool(false),
             "required": .array([.string("service"), .string("primary"), .string("dr")]),
             "properties": .object(properties),
-            "$defs": .object(["node": node, "target": target(registry.providers)]),
+            "$defs": .object(["node": node, "target": target(registry.providers, templated: false)]),
         ])
     }
 }

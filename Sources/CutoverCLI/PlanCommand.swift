@@ -5,7 +5,7 @@ import Foundation
 enum PlanCommand {
     static func run(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let workflow = try args.positionals("WORKFLOW")[0]
-        guard let runbook = args["--runbook"] else { throw UsageError("missing --runbook RUNBOOK") }
+        let runbook = args.value("--runbook")
         let mode: RunMode = args.has("--drill") ? .drill : .live
         let registry = ctx.registry
         let (wf, rb, wfDigest, _) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: registry)

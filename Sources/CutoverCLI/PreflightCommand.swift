@@ -8,7 +8,7 @@ import Foundation
 enum PreflightCommand {
     static func run(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         let workflow = try args.positionals("WORKFLOW")[0]
-        guard let runbook = args["--runbook"] else { throw UsageError("missing --runbook RUNBOOK") }
+        let runbook = args.value("--runbook")
         let mode: RunMode = args.has("--drill") ? .drill : .live
         let (wf, rb, _, _) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: ctx.registry)
         let started = ContinuousClock.now

@@ -74,7 +74,7 @@ enum Reference {
             return "  \(f.name): \(c.noun), served by \(registry.providers.offering(c).joined(separator: ", "))"
         }
         if !targets.isEmpty { out += "\n\nProviders:\n" + targets.joined(separator: "\n") }
-        out += "\n\nUndone by compensation: \(t.compensation ?? (t.kind == .check ? "nothing to undo: it changes nothing" : "nothing"))"
+        out += "\n\nUndone by compensation: \(t.compensation ?? (t.kind == .check ? "nothing to undo: a check leaves nothing to restore" : "nothing"))"
         out += "\nAfter a crash (observe): \(t.observation ?? "reads nothing; an attempt left in flight runs again")"
         out += "\n\nExample:\n  \(example(t))"
         return out
@@ -173,8 +173,12 @@ enum Reference {
 
     /// The man page (roff), from the same declarations.
     static func man(_ registry: StepRegistry) -> String {
+        // Backslashes printed as such; every "-" a minus sign (`\-`), so an option copied from
+        // the page is typed right; quotes as `\(dq`, so a macro's arguments are not split
+        // or joined by them; a line starting with "." or "'" is text, not a request.
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\e").split(separator: "\n", omittingEmptySubsequences: false)
+            s.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-").replacingOccurrences(of: "\"", with: "\\(dq")
+                .split(separator: "\n", omittingEmptySubsequences: false)
                 .map { $0.hasPrefix(".") || $0.hasPrefix("'") ? "\\&" + $0 : String($0) }.joined(separator: "\n")
         }
         var out = """
@@ -193,7 +197,7 @@ enum Reference {
         for c in Commands.all {
             out += ".TP\n.B cutover \(esc(c.name))\(c.operands.isEmpty ? "" : " " + esc(c.operands))\n\(esc(c.summary))\n"
             for o in c.options {
-                out += ".RS\n.TP\n.B \(esc(o.usage))\n\(esc(o.help))\(o.defaultText.map { " (default \(esc($0)))" } ?? "")\n.RE\n"
+                out += ".RS\n.TP\n.B \(esc(o.usage))\n\(esc(o.help))\(o.defaultShown.map { " (default \(esc($0)))" } ?? "")\n.RE\n"
             }
         }
         out += ".SH STEP TYPES\n"

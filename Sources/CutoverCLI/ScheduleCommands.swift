@@ -16,29 +16,18 @@ enum ScheduleCommands {
     }
 
     static func add(_ name: String, _ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard let workflow = args["--workflow"] else { throw UsageError("missing --workflow WORKFLOW") }
-        guard let runbook = args["--runbook"] else { throw UsageError("missing --runbook RUNBOOK") }
-        guard let cronText = args["--cron"] else { throw UsageError("missing --cron \"EXPR\" (five fields, or @weekly, @quarterly...)") }
-        let mode: RunMode
-        if args.has("--readiness-only") {
-            mode = .readiness
-        } else if args.has("--drill") {
-            mode = .drill
-        } else {
-            throw UsageError("scheduled runs are drills (--drill) or readiness checks (--readiness-only); a live failover is started by a person with `cutover start`")
-        }
+        let workflow = args.value("--workflow")
+        let runbook = args.value("--runbook")
+        let cronText = args.value("--cron")
+        // The parser has made sure exactly one of --drill and --readiness-only is given.
+        let mode: RunMode = args.has("--readiness-only") ? .readiness : .drill
         let cron: CronExpression
         do { cron = try CronExpression(parsing: cronText) } catch { throw CommandFailure("\(error); nothing was written", code: ExitCode.usage) }
-        let zoneName = args["--tz"] ?? "UTC"
+        let zoneName = args.value("--tz")
         let zone: ZoneInfo
         do { zone = try ZoneInfo.load(zoneName) } catch { throw CommandFailure("--tz: \(error); nothing was written", code: ExitCode.usage) }
-        let catchUp: CatchUpPolicy
-        if let text = args["--catch-up"] {
-            guard let p = CatchUpPolicy(rawValue: text) else { throw UsageError("--catch-up: expected skip or run-once, got \"\(text)\"") }
-            catchUp = p
-        } else {
-            catchUp = .skip
-        }
+        // The parser has checked the value against the declared choices.
+        let catchUp = CatchUpPolicy(rawValue: args.value("--catch-up")) ?? .skip
         var approvedBy: [String] = []
         for name in (args["--approved-by"] ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             // Approvals count distinct people: a name twice would promise one it cannot keep.
@@ -125,7 +114,7 @@ enum ScheduleCommands {
     }
 
     static func next(_ name: String, _ args: Arguments, _ ctx: Context) throws -> Int32 {
-        let count = Int(args["--count"] ?? "5") ?? 0
+        let count = Int(args.value("--count")) ?? 0
         guard (1...1_000).contains(count) else { throw UsageError("--count: expected a number from 1 to 1000") }
         let store = try ctx.openStore(creating: false)
         guard let state = try store.schedule(name), let d = state.definition, !state.removed else {

@@ -13,8 +13,8 @@ import Foundation
 enum SchedulerCommand {
     static func run(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
-        let poll = try duration(args["--poll"] ?? "10s", "--poll")
-        let grace = try duration(args["--grace"] ?? "10m", "--grace")
+        let poll = try duration(args.value("--poll"), "--poll")
+        let grace = try duration(args.value("--grace"), "--grace")
         let store = try ctx.openStore(creating: true)
         let stop = StopRequest()
         let console = ctx.console

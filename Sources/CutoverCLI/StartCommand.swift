@@ -7,10 +7,7 @@ import Foundation
 enum StartCommand {
     static func run(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         let workflow = try args.positionals("WORKFLOW")[0]
-        guard let runbook = args["--runbook"] else { throw UsageError("missing --runbook RUNBOOK") }
-        if args.has("--drill") && args.has("--readiness-only") {
-            throw UsageError("--drill and --readiness-only exclude each other: a drill changes things and undoes them, a readiness run only checks")
-        }
+        let runbook = args.value("--runbook")
         let mode: RunMode = args.has("--readiness-only") ? .readiness : args.has("--drill") ? .drill : .live
         // Everything is validated before the database is even opened.
         var (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: ctx.registry)

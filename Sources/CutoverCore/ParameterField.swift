@@ -35,6 +35,15 @@ public struct ParameterField: Sendable {
         self.defaultValue = defaultValue
     }
 
+    /// Whether a value of this type is text, so references may sit inside longer text
+    /// (`"${runbook.dr.endpoint}/health"`, replaced by their text). Any other type takes a
+    /// reference only as the whole value, which then brings its own type.
+    public var takesText: Bool {
+        switch type {
+        case .string, .duration, .url, .secret, .oneOf: true
+        case .integer, .number, .boolean, .stringList, .object, .target: false
+        }
+    }
 
     /// What the field expects, for error messages.
     public var expectation: String {

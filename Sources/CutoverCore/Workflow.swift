@@ -151,6 +151,13 @@ extension Workflow {
                 c.add(fieldPath, problem)
                 continue
             }
+            // Text around a reference makes text, which only a text field can hold.
+            if !field.takesText, let text = value.stringValue, text.contains("${"),
+                case .success(let refs) = Template.references(in: text), refs.count != 1 || refs[0].text != text
+            {
+                c.add(fieldPath, "\(value.shortDescription) is text with references in it, but \(field.name) takes \(field.expectation): give one reference as the whole value, like \"${parameters.\(field.name)}\"")
+                continue
+            }
             // A value that is one reference is type-checked once it can be resolved.
             var resolved = value
             if value.stringValue?.contains("${") == true {

@@ -9,6 +9,7 @@ public struct Wait: StepType {
     public static let name = "wait"
     public static let summary = "A durable soak timer: after a crash only the time left is waited. Changes nothing."
     public static let kind = StepKind.check
+    public static let observation: String? = "nothing to read: the timer is durable, so a run resumed after a crash waits only the time left, never the whole duration again"
     static let duration = Param<Duration>.duration("duration", "how long to wait")
     public static let schema = StepSchema(duration)
 

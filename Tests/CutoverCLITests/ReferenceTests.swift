@@ -87,24 +87,92 @@ import TestSupport
         #expect(try complete(["cutover", "schedule", "add", "x", "--catch-up", ""]) == ["run-once", "skip"])
         #expect(try complete(["cutover", "start", "failover", "--runbook", ""]) == ["alpha", "beta"])
         #expect(try complete(["cutover", "--db", "x.sqlite", "aud"]) == ["audit"])
+        // The first operand is not offered again; a group's options may precede its subcommand.
+        #expect(try complete(["cutover", "start", "fail over", ""]) == [])
+        #expect(try complete(["cutover", "schedule", "--db", "x", "l"]) == ["list"])
+        // Switches that exclude each other: one given, the other is not offered.
+        #expect(try complete(["cutover", "start", "x", "--drill", "--r"]) == ["--runbook"])
+        // `--opt=value`, which bash splits at "=".
+        #expect(try complete(["cutover", "audit", "export", "r", "--format", "=", ""]) == ["html", "jsonl"])
+        #expect(try complete(["cutover", "explain", "dns."]) == ["dns.switch"])
+        #expect(try complete(["cutover", "help", "schedule", "re"]) == ["remove", "resume"])
+        #expect(try complete(["cutover", "help", "step"]) == ["step-types"])
+    }
+
+    /// Typed into an interactive bash on a terminal, TAB pressed: what the line becomes, as
+    /// readline leaves it (quoting included).
+    @Test func bashCompletesOnATerminalWithQuotesAndEquals() throws {
+        let script = try cutover("completion", "bash").stdout
+        let dir = TemporaryDirectory()
+        let file = dir.write("cutover.bash", script)
+        dir.write("workflows/fail over.json", "{}")
+        dir.write("workflows/failback.json", "{}")
+        dir.write("my log.sqlite", "")
+        let typist = dir.write("type.py", #"""
+            import os, pty, select, sys, time
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.chdir(sys.argv[1])
+                os.environ.update(PS1="$ ", TERM="dumb", INPUTRC="/dev/null")
+                os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+            def read(seconds):
+                out, end = b"", time.time() + seconds
+                while time.time() < end:
+                    if select.select([fd], [], [], 0.05)[0]:
+                        try: out += os.read(fd, 4096)
+                        except OSError: break
+                return out
+            read(0.5)
+            os.write(fd, ("source " + sys.argv[2] + "\n").encode()); read(0.5)
+            # The text, TAB, Ctrl-E and a marker: the line as completed is echoed before it.
+            os.write(fd, sys.argv[3].encode() + b"\t"); out = read(1.0)
+            os.write(fd, b"\x05#END\n"); out += read(0.5)
+            os.write(fd, b"exit\n"); read(0.2)
+            line = [l for l in out.decode(errors="replace").splitlines() if "#END" in l]
+            print(line[0].split("#END")[0] if line else "no line: " + repr(out))
+            """#)
+        func typed(_ text: String) throws -> String {
+            let r = try Sandbox.script(["python3", typist, dir.url.path, file, text])
+            return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try typed("cutover list --db=my") == #"cutover list --db=my\ log.sqlite"#)
+        #expect(try typed(#"cutover start "fail o"#) == #"cutover start "fail over""#)
+        #expect(try typed(#"cutover start fail\ "#) == #"cutover start fail\ over"#)
+        #expect(try typed("cutover audit export r --format=h") == "cutover audit export r --format=html")
     }
 
     /// Loaded in a real zsh through its bash-completion layer: registered for `cutover`, and
-    /// the function answers a group's subcommands and a subcommand's options (zsh matches the
-    /// prefix itself, as its `_bash_complete` does: arrays from 0, as it sets them).
+    /// the function, called through zsh's own `compgen -F` as `_bash_complete` calls it (in
+    /// its sh emulation: arrays from 0, words split), answers a group's subcommands, a
+    /// subcommand's options and an option's values.
     @Test func zshLoadsTheCompletion() throws {
         let script = try cutover("completion", "zsh").stdout
         let dir = TemporaryDirectory()
         let file = dir.write("cutover.zsh", script)
         func complete(_ words: [String]) throws -> [String] {
             let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-            let r = try Sandbox.script(["zsh", "-c", "cd '\(dir.url.path)' && autoload -U +X compinit && compinit -u && source '\(file)' && print -r -- \"comps:$_comps[cutover]\" && setopt ksharrays && COMP_WORDS=(\(quoted)) && COMP_CWORD=\(words.count - 1) && _cutover && print -l -- \"${COMPREPLY[@]}\""])
+            let r = try Sandbox.script(["zsh", "-c", "cd '\(dir.url.path)' && autoload -U +X compinit && compinit -u && source '\(file)' && print -r -- \"comps:$_comps[cutover]\" && COMP_WORDS=(\(quoted)) && COMP_CWORD=\(words.count - 1) && compgen -F _cutover -- '\(words.last!)'"])
             #expect(r.output.contains("comps:_bash_complete -F _cutover"), "\(r.output)")
             return r.output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("comps:") }.sorted()
         }
         #expect(try complete(["cutover", "schedule", ""]) == ["add", "list", "next", "pause", "remove", "resume"])
         #expect(try complete(["cutover", "schedule", "list", "--"]) == ["--db", "--help", "--json"])
-        #expect(try complete(["cutover", "sched"]).contains("scheduler"))
+        #expect(try complete(["cutover", "sched"]) == ["schedule", "scheduler"])
+        #expect(try complete(["cutover", "start", "x", "--drill", "--r"]) == ["--runbook"])
+        #expect(try complete(["cutover", "audit", "export", "r", "--format", "=", "h"]) == ["html"])
+    }
+
+    /// The man page as groff reads it: no warning at the strictest level, and the options
+    /// come out as typed (ASCII "--", quotes kept), one `.TP` per command.
+    @Test func theManPageRendersAsTyped() throws {
+        let dir = TemporaryDirectory()
+        let page = dir.write("cutover.1", try cutover("help", "man").stdout)
+        let check = try Sandbox.script(["groff", "-man", "-Tutf8", "-ww", "-z", page])
+        #expect(check.status == 0 && check.output.isEmpty, "groff warns: \(check.output)")
+        let shown = try Sandbox.script(["sh", "-c", "groff -man -Tutf8 -P-cbou '\(page)' 2>&1"])
+        for text in ["--runbook RUNBOOK", "--cron EXPR", "cutover schedule add NAME", "--catch-up skip|run-once", "(default UTC)", "$CUTOVER_ACTOR or $USER"] {
+            #expect(shown.output.contains(text), "the rendered page lacks \(text)")
+        }
     }
 
     /// `scripts/install` into a temporary PREFIX (given the binary the suite built, so the

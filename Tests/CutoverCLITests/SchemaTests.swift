@@ -27,16 +27,37 @@ import TestSupport
         Bad(name: "a duration that is not one", kind: "workflow", json: #"{"name": "w", "steps": [{"id": "s", "type": "wait", "with": {"duration": "fast"}}]}"#),
         Bad(name: "a pivot that is not a boolean", kind: "workflow", json: #"{"name": "w", "steps": [{"id": "s", "type": "wait", "with": {"duration": "1s"}, "pivot": "yes"}]}"#),
         Bad(name: "no attempts", kind: "workflow", json: #"{"name": "w", "steps": [{"id": "s", "type": "wait", "with": {"duration": "1s"}, "retry": {"attempts": 0}}]}"#),
+        Bad(name: "a step without the parameters its type requires", kind: "workflow", json: #"{"name": "w", "steps": [{"id": "s", "type": "wait"}]}"#),
+        Bad(name: "a reference inside the text of a number", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "h", "type": "health.http", "with": {"url": "http://x/health", "requests": "1${parameters.n}"}}], "parameters": {"n": 3}}"#),
+        Bad(name: "an inline target with an unknown field", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "r", "type": "replication.check", "with": {"primary": {"provider": "redis", "url": "${runbook.primary.redis.url}", "passwd": "x"}, "replica": "${runbook.dr.redis}"}}]}"#),
         Bad(name: "a target of a provider that is not a DNS zone", kind: "workflow",
             json: #"{"name": "w", "steps": [{"id": "d", "type": "dns.switch", "with": {"zone": {"provider": "redis", "url": "redis://127.0.0.1:1"}, "name": "a.example.", "records": ["10.0.0.1"]}}]}"#),
         Bad(name: "a misspelt runbook field", kind: "runbook", json: #"{\#(rb), "thresholdz": {}}"#),
         Bad(name: "no DR side", kind: "runbook", json: #"{"service": "svc", "primary": {"endpoint": "http://127.0.0.1:1"}}"#),
         Bad(name: "a side that is not an object", kind: "runbook", json: #"{"service": "svc", "primary": [], "dr": {"endpoint": "http://127.0.0.1:2"}}"#),
         Bad(name: "an unknown provider", kind: "runbook", json: #"{\#(rb), "dns": {"zone": {"provider": "route66", "zone": "example."}}}"#),
-        Bad(name: "a target without a required field", kind: "runbook", json: #"{\#(rb), "cache": {"provider": "redis"}}"#),
-        Bad(name: "an unknown field of a target", kind: "runbook", json: #"{\#(rb), "cache": {"provider": "redis", "url": "redis://127.0.0.1:1", "passwd": "x"}}"#),
+        Bad(name: "a target without a required field", kind: "runbook",
+            json: #"{"service": "svc", "primary": {"endpoint": "http://127.0.0.1:1"}, "dr": {"endpoint": "http://127.0.0.1:2", "cache": {"provider": "redis"}}}"#),
+        Bad(name: "an unknown field of a target", kind: "runbook",
+            json: #"{"service": "svc", "primary": {"endpoint": "http://127.0.0.1:1"}, "dr": {"cache": {"provider": "redis", "url": "redis://127.0.0.1:1", "passwd": "x"}}}"#),
+        Bad(name: "an approver that is not a name", kind: "runbook", json: #"{\#(rb), "approvers": ["alice", 7]}"#),
+        Bad(name: "a misspelt field in the drill overrides", kind: "runbook", json: #"{\#(rb), "drill": {"thresholdz": {"p95": "1s"}}}"#),
+        Bad(name: "a drill threshold that is not a duration", kind: "runbook", json: #"{\#(rb), "drill": {"thresholds": {"p95": "slow"}}}"#),
         Bad(name: "an error rate that is not a fraction", kind: "runbook", json: #"{\#(rb), "thresholds": {"errorRate": 3}}"#),
         Bad(name: "a drill that renames the service", kind: "runbook", json: #"{\#(rb), "drill": {"service": "other"}}"#),
+    ]
+
+    /// Files both the schema and `cutover validate` (with the sandbox runbook) accept: whole
+    /// references standing for numbers and targets, references inside a target's fields.
+    static let good: [Bad] = [
+        Bad(name: "a whole reference for a number", kind: "workflow",
+            json: #"{"name": "w", "parameters": {"n": 3}, "steps": [{"id": "h", "type": "health.http", "with": {"url": "${runbook.dr.endpoint}/health", "requests": "${parameters.n}"}}]}"#),
+        Bad(name: "an inline target whose fields are references", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "r", "type": "replication.check", "with": {"primary": {"provider": "redis", "url": "${runbook.primary.redis.url}"}, "replica": "${runbook.dr.redis}", "rpo": "${runbook.thresholds.rpo}"}}]}"#),
+        Bad(name: "a drill override completing a target", kind: "runbook",
+            json: #"{\#(rb), "approvers": ["alice", "bob@example.com"], "drill": {"dr": {"cache": {"provider": "redis", "url": "redis://127.0.0.1:3"}}, "thresholds": {"p95": "1s"}, "approvers": ["carol"]}}"#),
     ]
 
     static var python: String { repositoryRoot.appendingPathComponent(".sandbox/venv/bin/python").path }
@@ -70,6 +91,25 @@ import TestSupport
             #expect(files.count >= 3)
             let results = try Self.check(kind, files)
             #expect(results.count == files.count && results.allSatisfy { $0 == "OK" }, "\(zip(files, results).filter { $0.1 != "OK" })")
+        }
+    }
+
+    @Test func filesWithReferencesPassTheSchemaAndValidate() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "no \(Self.python): scripts/sandbox up installs it (scripts/test runs it)")
+        let dir = TemporaryDirectory()
+        for kind in ["workflow", "runbook"] {
+            let cases = Self.good.filter { $0.kind == kind }
+            let files = cases.enumerated().map { i, c in dir.write("\(kind)s/good\(i).json", c.json) }
+            let results = try Self.check(kind, files)
+            #expect(results.count == cases.count)
+            for (c, result) in zip(cases, results) {
+                #expect(result == "OK", "the \(kind) schema refuses \(c.name): \(result)")
+            }
+            for (c, file) in zip(cases, files) {
+                let pair = kind == "workflow" ? [file, repositoryRoot.appendingPathComponent("runbooks/sandbox.json").path] : [file]
+                let v = try CutoverBinary.run(["validate"] + pair, in: dir.url)
+                #expect(v.status == 0, "validate refuses \(c.name): \(v.stdout)\(v.stderr)")
+            }
         }
     }
 
