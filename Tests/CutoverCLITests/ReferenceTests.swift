@@ -68,14 +68,19 @@ import TestSupport
         #expect(unknown.status == 64 && unknown.stderr.contains("did you mean \"dns.switch\"?"), "\(unknown.stderr)")
     }
 
+    /// `cutover completion SHELL` written into a fresh folder beside the (empty) files named,
+    /// and its path.
+    func script(_ shell: String, beside files: [String]) throws -> (TemporaryDirectory, String) {
+        let dir = TemporaryDirectory()
+        let file = dir.write("cutover.\(shell)", try cutover("completion", shell).stdout)
+        for f in files { dir.write(f, "") }
+        return (dir, file)
+    }
+
     /// Loaded in a real bash: the first word, a group's subcommands, a subcommand's options,
     /// an option's fixed values, and runbook names.
     @Test func bashCompletesCommandsSubcommandsAndOptions() throws {
-        let script = try cutover("completion", "bash").stdout
-        let dir = TemporaryDirectory()
-        let file = dir.write("cutover.bash", script)
-        dir.write("runbooks/alpha.json", "{}")
-        dir.write("runbooks/beta.json", "{}")
+        let (dir, file) = try script("bash", beside: ["runbooks/alpha.json", "runbooks/beta.json"])
         func complete(_ words: [String]) throws -> [String] {
             let quoted = words.map { "'\($0)'" }.joined(separator: " ")
             let r = try Sandbox.script(["bash", "-c", "cd '\(dir.url.path)' && source '\(file)' && COMP_WORDS=(\(quoted)) && COMP_CWORD=\(words.count - 1) && _cutover && printf '%s\\n' \"${COMPREPLY[@]}\""])
@@ -102,12 +107,7 @@ import TestSupport
     /// Typed into an interactive bash on a terminal, TAB pressed: what the line becomes, as
     /// readline leaves it (quoting included).
     @Test func bashCompletesOnATerminalWithQuotesAndEquals() throws {
-        let script = try cutover("completion", "bash").stdout
-        let dir = TemporaryDirectory()
-        let file = dir.write("cutover.bash", script)
-        dir.write("workflows/fail over.json", "{}")
-        dir.write("workflows/failback.json", "{}")
-        dir.write("my log.sqlite", "")
+        let (dir, file) = try script("bash", beside: ["workflows/fail over.json", "workflows/failback.json", "my log.sqlite"])
         let typist = dir.write("type.py", #"""
             import os, pty, select, sys, time
             pid, fd = pty.fork()
@@ -146,9 +146,7 @@ import TestSupport
     /// its sh emulation: arrays from 0, words split), answers a group's subcommands, a
     /// subcommand's options and an option's values.
     @Test func zshLoadsTheCompletion() throws {
-        let script = try cutover("completion", "zsh").stdout
-        let dir = TemporaryDirectory()
-        let file = dir.write("cutover.zsh", script)
+        let (dir, file) = try script("zsh", beside: [])
         func complete(_ words: [String]) throws -> [String] {
             let quoted = words.map { "'\($0)'" }.joined(separator: " ")
             let r = try Sandbox.script(["zsh", "-c", "cd '\(dir.url.path)' && autoload -U +X compinit && compinit -u && source '\(file)' && print -r -- \"comps:$_comps[cutover]\" && COMP_WORDS=(\(quoted)) && COMP_CWORD=\(words.count - 1) && compgen -F _cutover -- '\(words.last!)'"])
