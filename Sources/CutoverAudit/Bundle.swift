@@ -9,7 +9,10 @@ import Foundation
 /// since the chain passes through them); then the checkpoints that sign the range. Every line
 /// is canonical JSON, so any changed byte changes what is hashed or breaks the line.
 public enum AuditBundle {
-    public static let format = "cutover-audit-bundle-v1"
+    /// v2 writes each time as RFC 3339 (`at`) beside its milliseconds (`atMillis`, what the
+    /// chain hashes); v1 bundles (milliseconds in `at`) still verify.
+    public static let format = "cutover-audit-bundle-v2"
+    static let formats = ["cutover-audit-bundle-v1", format]
 
     public static func export(_ log: any EventLog, run: String, publicKey: Ed25519Key?) throws -> String {
         guard let span = try log.span(of: run) else { throw KeyError("no run \(run) in \(log.location)") }
@@ -30,13 +33,14 @@ public enum AuditBundle {
         try log.forEachEvent(from: span.lowerBound, through: through) { e in
             let body = (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .string(e.bodyJSON)
             lines.append(JSONValue.object(["event": .object([
-                "seq": .int(e.seq), "run": .string(e.runID), "runSeq": .int(e.runSeq), "at": .int(e.atMillis), "actor": .string(e.actor),
+                "seq": .int(e.seq), "run": .string(e.runID), "runSeq": .int(e.runSeq), "at": .string(TimeText.rfc3339(e.atMillis)),
+                "atMillis": .int(e.atMillis), "actor": .string(e.actor),
                 "type": .string(e.type), "body": body, "hash": .string(Hex.encode(e.hash)),
             ])]).canonicalString)
         }
         for cp in checkpoints where cp.seq >= span.lowerBound && cp.seq <= through {
             lines.append(JSONValue.object(["checkpoint": .object([
-                "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis),
+                "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .string(TimeText.rfc3339(cp.atMillis)), "atMillis": .int(cp.atMillis),
                 "key": .string(cp.key), "signature": .string(Hex.encode(cp.signature)),
             ])]).canonicalString)
         }
@@ -62,10 +66,10 @@ public enum AuditBundle {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         guard let first = lines.first else { return fail(1, "empty bundle") }
-        guard let h = try? JSONValue.parse(Data(first.utf8)), h.canonicalString == first, h["format"]?.stringValue == format,
+        guard let h = try? JSONValue.parse(Data(first.utf8)), h.canonicalString == first, let version = h["format"]?.stringValue, formats.contains(version),
             let run = h["run"]?.stringValue, let from = h["from"]?.intValue, let through = h["through"]?.intValue,
             let linkHex = h["link"]?.stringValue, let link = Hex.decode(linkHex), link.count == 32, Hex.encode(link) == linkHex
-        else { return fail(1, "not a \(format) header") }
+        else { return fail(1, "not a \(formats.joined(separator: " or ")) header") }
         var bundleKey: Ed25519Key?
         if let pem = h["publicKey"]?.stringValue {
             do { bundleKey = try Ed25519Key.read(pem: pem, source: "\(source) public key") } catch { return fail(1, "\(error)") }
@@ -80,6 +84,14 @@ public enum AuditBundle {
             return fail(1, "unexpected fields in the header")
         }
         let header = Header(run: run, from: from, through: through, keyFromBundle: bundleKey)
+        // A time: v1's milliseconds in `at`; v2's in `atMillis`, with `at` the same instant in
+        // RFC 3339 (a line whose two disagree was edited).
+        let v1 = version == formats[0]
+        func time(_ o: JSONValue) -> Int64? {
+            if v1 { return o["at"]?.intValue }
+            guard let millis = o["atMillis"]?.intValue, o["at"]?.stringValue == TimeText.rfc3339(millis) else { return nil }
+            return millis
+        }
         var events: [StoredEvent] = []
         var checkpoints: [StoredCheckpoint] = []
         for (i, line) in lines.enumerated().dropFirst() {
@@ -87,17 +99,17 @@ public enum AuditBundle {
             guard v.canonicalString == line else { return fail(i + 1, "not in canonical form: the line was changed") }
             guard v.objectValue?.count == 1 else { return fail(i + 1, "expected one event or one checkpoint") }
             if let e = v["event"] {
-                guard e.objectValue?.count == 8, let seq = e["seq"]?.intValue, let r = e["run"]?.stringValue, let rs = e["runSeq"]?.intValue, let at = e["at"]?.intValue,
+                guard e.objectValue?.count == (v1 ? 8 : 9), let seq = e["seq"]?.intValue, let r = e["run"]?.stringValue, let rs = e["runSeq"]?.intValue, let at = time(e),
                     let actor = e["actor"]?.stringValue, let type = e["type"]?.stringValue, let body = e["body"],
                     let hashHex = e["hash"]?.stringValue, let hash = Hex.decode(hashHex), Hex.encode(hash) == hashHex
-                else { return fail(i + 1, "an event without seq, run, runSeq, at, actor, type, body and hash") }
+                else { return fail(i + 1, "an event without exactly seq, run, runSeq, at\(v1 ? "" : ", atMillis (the same time)"), actor, type, body and hash") }
                 events.append(StoredEvent(seq: seq, runID: r, runSeq: rs, type: type, atMillis: at, actor: actor, bodyJSON: body.canonicalString, hash: hash))
             } else if let c = v["checkpoint"] {
                 let n = Int64(checkpoints.count + 1)
-                guard c.objectValue?.count == 5, let seq = c["seq"]?.intValue, let hashHex = c["hash"]?.stringValue, let hash = Hex.decode(hashHex),
-                    Hex.encode(hash) == hashHex, let at = c["at"]?.intValue, let key = c["key"]?.stringValue,
+                guard c.objectValue?.count == (v1 ? 5 : 6), let seq = c["seq"]?.intValue, let hashHex = c["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+                    Hex.encode(hash) == hashHex, let at = time(c), let key = c["key"]?.stringValue,
                     let sigHex = c["signature"]?.stringValue, let sig = Hex.decode(sigHex), Hex.encode(sig) == sigHex
-                else { return fail(i + 1, "a checkpoint without exactly seq, hash, at, key and signature") }
+                else { return fail(i + 1, "a checkpoint without exactly seq, hash, at\(v1 ? "" : ", atMillis (the same time)"), key and signature") }
                 checkpoints.append(StoredCheckpoint(n: n, seq: seq, hash: hash, atMillis: at, key: key, signature: sig))
             } else {
                 return fail(i + 1, "neither an event nor a checkpoint")

@@ -10,6 +10,13 @@ public struct DrillReport: Sendable {
     public var service: String
     public var mode: String
     public var state: String
+    /// The state as people read it: a drill that rolled back as planned passed.
+    public var verdict: RunVerdict
+    public var workflowDigest: String
+    public var runbookDigest: String
+    public var startedBy: String
+    /// Who approved each approval step, in order.
+    public var approvers: [String]
     public var startedAtMillis: Int64
     public var plannedRollback: Bool
     public var rtoMillis: Int64?
@@ -40,6 +47,11 @@ public struct DrillReport: Sendable {
         service = plan.scope
         mode = plan.mode.rawValue
         state = s.status.rawValue
+        verdict = s.verdict
+        workflowDigest = plan.workflowDigest
+        runbookDigest = plan.runbookDigest
+        startedBy = plan.startedBy
+        approvers = s.orderedSteps.filter { $0.approvalRequest != nil }.flatMap { s.countedApprovers($0.id) }
         startedAtMillis = start
         plannedRollback = s.outcome?.planned == true
         let thresholds = plan.runbookSnapshot["thresholds"]
@@ -93,7 +105,11 @@ public struct DrillReport: Sendable {
     public var json: JSONValue {
         var o: [String: JSONValue] = [
             "run": .string(run), "workflow": .string(workflow), "service": .string(service), "mode": .string(mode),
-            "state": .string(state), "startedAtMillis": .int(startedAtMillis), "plannedRollback": .bool(plannedRollback),
+            "kind": .string("report"),
+            "state": .string(state), "verdict": .string(verdict.text), "startedAt": .string(TimeText.rfc3339(startedAtMillis)),
+            "startedAtMillis": .int(startedAtMillis), "plannedRollback": .bool(plannedRollback),
+            "workflowDigest": .string(workflowDigest), "runbookDigest": .string(runbookDigest), "startedBy": .string(startedBy),
+            "approvers": .array(approvers.map { .string($0) }),
             "rtoUntil": .string(rtoUntil), "approvalMillis": .int(approvalMillis),
         ]
         if let v = rtoMillis { o["rtoMillis"] = .int(v) }

@@ -109,6 +109,9 @@ enum ExitCode {
     static let unverified: Int32 = 3
     /// Bad command line or invalid workflow/runbook (sysexits EX_USAGE).
     static let usage: Int32 = 64
+    /// Refused because another run holds the service (sysexits EX_UNAVAILABLE): nothing was
+    /// started or recorded; `cutover status` on the run named shows where it is.
+    static let busy: Int32 = 69
     /// The run waits for people and the process detached (sysexits EX_TEMPFAIL).
     static let waiting: Int32 = 75
     /// Interrupted by SIGINT or SIGTERM; the run can be resumed.

@@ -145,15 +145,27 @@ enum AuditCommands {
     }
 
     /// `--at` as a global position, epoch milliseconds or an ISO 8601 time.
+    /// `--at`: an event position (a number), or a time.
     static func cutoff(_ text: String?) throws -> (seq: Int64?, millis: Int64?) {
         guard let text else { return (nil, nil) }
         if let n = Int64(text) { return n > 100_000_000_000 ? (nil, n) : (n, nil) }
-        let f = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
-            f.formatOptions = options
-            if let d = f.date(from: text) { return (nil, Int64(d.timeIntervalSince1970 * 1_000)) }
+        if let millis = TimeText.parse(text) { return (nil, millis) }
+        throw UsageError("--at: expected an event position (a number) or a time like 2026-11-25T18:46:57Z, got \"\(TerminalText.escaped(text))\"")
+    }
+
+    /// `--since`: a date or time, `today` or `yesterday` (from midnight UTC), or a duration
+    /// ago (`7d`, `12h`).
+    static func since(_ text: String, now: Date = Date()) throws -> Int64 {
+        let nowMillis = Int64(now.timeIntervalSince1970 * 1_000)
+        let midnight = nowMillis - nowMillis % 86_400_000
+        switch text {
+        case "today": return midnight
+        case "yesterday": return midnight - 86_400_000
+        default: break
         }
-        throw UsageError("--at: expected an event position (a number) or a time like 2026-11-25T18:46:57Z, got \"\(text)\"")
+        if let millis = TimeText.parse(text) { return millis }
+        if let ago = DurationText.parse(text) { return nowMillis - ago.milliseconds }
+        throw UsageError("--since: expected a date (2026-10-01), a time (2026-10-01T09:00:00Z), today, yesterday or a duration ago (90d), got \"\(TerminalText.escaped(text))\"")
     }
 
     static func replay(_ args: Arguments, _ ctx: Context) throws -> Int32 {
@@ -212,7 +224,7 @@ enum AuditCommands {
             let events = try log.events(of: run, after: 0)
             let state = try RunState.fold(run, events)
             let verification = try Auditor.verify(log, run: run, key: publicKey).0
-            text = HTMLReport.render(state: state, timeline: Timeline(runID: run, events: events), report: DrillReport(state), verification: verification)
+            text = HTMLReport.render(state: state, timeline: Timeline(runID: run, events: events), report: DrillReport(state), changes: state.changes(ctx.registry), verification: verification)
         }
         if let out = args["-o"] {
             // 0600: an export holds the run's whole history, like the database it came from.
@@ -226,7 +238,7 @@ enum AuditCommands {
 
     static func report(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         _ = try args.positionals()
-        let since = try cutoff(args["--since"] ?? "1970-01-01").millis ?? 0
+        let since = try args["--since"].map { try Self.since($0) } ?? 0
         let log = try ctx.openStore(creating: false)
         var reports: [DrillReport] = []
         var scheduledBy: [String: String] = [:]
@@ -252,9 +264,10 @@ enum AuditCommands {
             return ExitCode.ok
         }
         let fmt = { (v: Int64?) in v.map { DurationText.format(.milliseconds($0)) } ?? "—" }
-        let verdict = { (p: Bool?) in p.map { $0 ? "pass" : "FAIL" } ?? "" }
+        let verdict = { (p: Bool?) in p.map { $0 ? "pass" : ctx.console.paint("FAIL", .red) } ?? "" }
         var rows: [(Int64, [String])] = reports.map { r in
-            (r.startedAtMillis, [String(Summary.iso(r.startedAtMillis).prefix(10)), r.run, r.workflow, r.mode + (scheduledBy[r.run].map { " (\($0))" } ?? ""), r.state,
+            (r.startedAtMillis, [String(Summary.iso(r.startedAtMillis).prefix(10)), r.run, r.workflow, r.mode + (scheduledBy[r.run].map { " (\($0))" } ?? ""),
+             ctx.console.paint(r.verdict.text, RunView.tone(r.verdict.tone)),
              r.mode == "readiness" ? "—" : fmt(r.rtoMillis.map { $0 - r.approvalMillis }), r.mode == "readiness" ? "" : fmt(r.rtoTargetMillis),
              r.mode == "readiness" ? "" : verdict(r.rtoPass),
              fmt(r.rpoMillis), fmt(r.rpoTargetMillis), verdict(r.rpoPass)])
@@ -264,7 +277,7 @@ enum AuditCommands {
             rows.append((g.dueAtMillis, [String(Summary.iso(g.dueAtMillis).prefix(10)), "—", g.workflow, "\(g.mode) (\(g.schedule))", c.paint(g.kind, .red), "", "", "", "", "", ""]))
         }
         rows.sort { $0.0 < $1.0 }
-        for line in Table.render(["DATE", "RUN", "WORKFLOW", "MODE", "STATE", "RTO", "TARGET", "", "RPO", "TARGET", ""], rows.map(\.1)) {
+        for line in Table.render(["DATE", "RUN", "WORKFLOW", "MODE", "STATE", "RTO", "TARGET", "RTO OK", "RPO", "TARGET", "RPO OK"], rows.map(\.1)) {
             c.out(line)
         }
         for g in gaps { c.out(c.paint("\(g.kind) \(Summary.iso(g.dueAtMillis)) (\(g.schedule)): \(g.reason)", .yellow)) }
@@ -304,7 +317,8 @@ struct ScheduleGap {
 
     var json: JSONValue {
         .object([
-            "schedule": .string(schedule), "workflow": .string(workflow), "mode": .string(mode), "dueAt": .string(Summary.iso(dueAtMillis)),
+            "kind": .string("gap"), "schedule": .string(schedule), "workflow": .string(workflow), "mode": .string(mode),
+            "dueAt": .string(Summary.iso(dueAtMillis)), "dueAtMillis": .int(dueAtMillis),
             "state": .string(kind), "reason": .string(reason),
         ])
     }

@@ -36,6 +36,17 @@ enum Commands {
                 """,
             recordsActor: true, run: { try await SignalCommands.resume($0, $1) }),
         CommandSpec(
+            path: ["watch"], operands: "RUN", options: [.json], section: .runs,
+            summary: "Follow a run live from another terminal, to its end.",
+            details: """
+                Shows the run so far, then each event as it is appended, and the summary when the
+                run ends; it reads the log only. It says when nobody drives the run (a driver that
+                detached at an approval, or one that stopped) and watches on. --json writes JSON
+                Lines: one event object per line, then the summary object (`cutover help json`).
+                Exit as `start` would for the run's end; 0 when interrupted (the run goes on).
+                """,
+            run: { try await WatchCommand.run($0, $1) }),
+        CommandSpec(
             path: ["status"], operands: "[RUN]", options: [.json], section: .runs,
             summary: "Where a run stands (the latest run without RUN).",
             details: """
@@ -240,11 +251,12 @@ enum Commands {
             usesDatabase: false, operandCompletion: .workflow, run: { try await PreflightCommand.run($0, $1) }),
         // Reference
         CommandSpec(
-            path: ["help"], operands: "[COMMAND | step-types | workflow | runbook | references | reference | man]", options: [], section: .reference,
+            path: ["help"], operands: "[COMMAND | step-types | workflow | runbook | references | json | reference | man]", options: [], section: .reference,
             summary: "This overview, a command's help, or the reference of the file formats.",
             details: """
                 `help step-types` lists the step types; `help workflow` and `help runbook` the
-                fields of each file; `help references` the ${...} references; `help reference`
+                fields of each file; `help references` the ${...} references; `help json` the
+                JSON the commands write; `help reference`
                 all of it as Markdown (docs/REFERENCE.md); `help man` the man page (roff).
                 """,
             usesDatabase: false, operandCompletion: .helpTopic, run: { try HelpCommand.run($0, $1) }),

@@ -12,7 +12,7 @@ enum Driving {
     enum Goal { case finish, undo }
 
     static func drive(_ run: String, store: any EventStore, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
-        let progress = Progress(ctx.console, quiet: json)
+        let progress = Progress(ctx.console, json: json)
         let engine = ctx.engine(store, detach: detach, observer: { progress.observe($0, $1) })
         let result: RunState? = try await withThrowingTaskGroup(of: RunState?.self) { group in
             group.addTask { try await engine.drive(run) }

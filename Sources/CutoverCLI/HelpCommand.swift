@@ -6,7 +6,7 @@ import Foundation
 /// from the declarations (commands, step schemas, provider schemas, the loaders' field lists).
 enum HelpCommand {
     /// What `cutover help TOPIC` knows besides the commands.
-    static let topics = ["step-types", "workflow", "runbook", "references", "reference", "man"]
+    static let topics = ["step-types", "workflow", "runbook", "references", "json", "reference", "man"]
 
     static func run(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let words = args.positionals
@@ -19,6 +19,7 @@ enum HelpCommand {
         case "workflow": ctx.console.out(Reference.workflow)
         case "runbook": ctx.console.out(Reference.runbook(ctx.registry))
         case "references": ctx.console.out(Reference.references)
+        case "json": ctx.console.out(JSONShapes.text)
         case "reference": ctx.console.outRaw(Reference.markdown(ctx.registry))
         case "man": ctx.console.outRaw(Reference.man(ctx.registry))
         default:

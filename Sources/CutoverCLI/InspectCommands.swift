@@ -15,15 +15,25 @@ enum InspectCommands {
             runID = try args.positionals("RUN")[0]
         }
         let state = try fold(runID, store)
+        let view = try RunView(state, store: store)
         if args.has("--json") {
-            ctx.console.json(Summary.json(state))
+            var o = Summary.json(state, changes: state.changes(ctx.registry)).objectValue ?? [:]
+            o.merge(view.json) { _, new in new }
+            ctx.console.json(JSONValue.object(o))
             return ExitCode.ok
         }
         let c = ctx.console
         let plan = state.plan!
-        c.out(c.paint(line(runID), .bold) + "  \(line(plan.workflow)) for \(line(plan.scope)) (\(plan.mode.rawValue))  " + c.paint(state.status.rawValue, tone(state.status)))
+        c.out(c.paint(line(runID), .bold) + "  \(line(plan.workflow)) for \(line(plan.scope)) (\(plan.mode.rawValue))  " + c.paint(view.verdict.text, RunView.tone(view.verdict.tone)))
         c.out("started \(Summary.iso(state.startedAtMillis)) by \(line(plan.startedBy)); last event \(Summary.iso(state.lastEventMillis))")
-        if let holder = try store.leaseHolder(run: runID), holder.expires > Date() { c.out("driven by \(line(holder.owner))") }
+        c.out("workflow \(plan.workflowDigest.prefix(16)) · runbook \(plan.runbookDigest.prefix(16)) (SHA-256 of the definitions as run)")
+        if let driver = view.driver { c.out("driven by \(line(driver))") }
+        if let a = view.approvals {
+            let who = a.counted.isEmpty ? "none yet" : a.counted.map(line).joined(separator: ", ")
+            let more = a.counted.count < a.required && !a.others.isEmpty ? "; may approve: \(a.others.map(line).joined(separator: ", "))" : ""
+            c.out("approvals for \(line(a.step)): \(a.counted.count) of \(a.required) (\(who))\(more)")
+        }
+        for note in view.notes { c.out(c.paint(line(note), .yellow)) }
         c.out("")
         let rows = state.orderedSteps.map { step -> [String] in
             let planned = state.planned(step.id)
@@ -37,7 +47,7 @@ enum InspectCommands {
             c.out("last error (\(line(failing.id))): \(line(e.message))")
         }
         c.out("")
-        Summary.print(state, ctx, json: false)
+        Summary.print(state, ctx, json: false, view: view)
         return ExitCode.ok
     }
 
@@ -48,19 +58,22 @@ enum InspectCommands {
             return ExitCode.ok
         }
         let store = try ctx.openStore(creating: false)
-        let states = try store.runIDs().map { try fold($0, store) }
+        let views = try store.runIDs().map { try RunView(fold($0, store), store: store) }
         if args.has("--json") {
-            for s in states {
+            for v in views {
+                let s = v.state
                 ctx.console.json(JSONValue.object([
-                    "run": .string(s.runID), "state": .string(s.status.rawValue), "service": .string(s.plan?.scope ?? ""),
+                    "kind": .string("run"), "run": .string(s.runID), "state": .string(s.status.rawValue), "verdict": .string(v.verdict.text), "service": .string(s.plan?.scope ?? ""),
                     "workflow": .string(s.plan?.workflow ?? ""), "mode": .string(s.plan?.mode.rawValue ?? ""),
                     "startedBy": .string(s.plan?.startedBy ?? ""), "startedAt": .string(Summary.iso(s.startedAtMillis)),
+                    "startedAtMillis": .int(s.startedAtMillis ?? 0),
                 ]))
             }
             return ExitCode.ok
         }
-        let rows = states.map { s in
-            [line(s.runID), line(s.plan?.scope ?? ""), line(s.plan?.workflow ?? ""), s.plan?.mode.rawValue ?? "", ctx.console.paint(s.status.rawValue, tone(s.status)),
+        let rows = views.map { v in
+            let s = v.state
+            return [line(s.runID), line(s.plan?.scope ?? ""), line(s.plan?.workflow ?? ""), s.plan?.mode.rawValue ?? "", ctx.console.paint(v.verdict.text, RunView.tone(v.verdict.tone)),
              Summary.iso(s.startedAtMillis), line(s.plan?.startedBy ?? "")]
         }
         for line in Table.render(["RUN", "SERVICE", "WORKFLOW", "MODE", "STATE", "STARTED", "BY"], rows) { ctx.console.out(line) }
@@ -73,19 +86,34 @@ enum InspectCommands {
         let events = try store.events(of: runID, after: 0)
         guard !events.isEmpty else { throw StoreError.unknownRun(runID) }
         let stepWidth = max(4, events.compactMap { $0.body.stepID?.count }.max() ?? 0)
+        let c = ctx.console
+        if !args.has("--json") {
+            c.out(c.paint("   #  \("AT".padding(toLength: 24, withPad: " ", startingAt: 0))  \("HASH".padding(toLength: 12, withPad: " ", startingAt: 0))  \("EVENT".padding(toLength: 22, withPad: " ", startingAt: 0)) \("STEP".padding(toLength: stepWidth, withPad: " ", startingAt: 0))  WHAT", .dim))
+        }
         for e in events {
             if args.has("--json") {
-                ctx.console.json(JSONValue.object([
-                    "seq": .int(e.seq), "runSeq": .int(e.runSeq), "type": .string(e.type),
-                    "step": e.body.stepID.map(JSONValue.string) ?? .null, "at": .string(Summary.iso(e.atMillis)),
-                    "actor": .string(e.actor), "hash": .string(Hex.encode(e.hash)), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
-                ]))
+                c.json(eventJSON(e))
             } else {
                 let step = line(e.body.stepID ?? "")
-                ctx.console.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(line(e.type).padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(line(describe(e)))")
+                c.out("\(String(e.runSeq).leftPad(4))  \(Summary.iso(e.atMillis))  \(Hex.encode(e.hash).prefix(12))  \(line(e.type).padding(toLength: 22, withPad: " ", startingAt: 0)) \(step.padding(toLength: stepWidth, withPad: " ", startingAt: 0))  \(line(describe(e)))")
             }
         }
         return ExitCode.ok
+    }
+
+    /// One event as JSON: `history --json`, and the event lines of `start --json`,
+    /// `resume --json` and `watch --json`.
+    static func eventJSON(_ e: Event) -> JSONValue {
+        .object([
+            "kind": .string("event"), "run": .string(e.runID), "seq": .int(e.seq), "runSeq": .int(e.runSeq), "type": .string(e.type),
+            "step": e.body.stepID.map(JSONValue.string) ?? .null, "at": .string(Summary.iso(e.atMillis)), "atMillis": .int(e.atMillis),
+            "actor": .string(e.actor), "hash": .string(Hex.encode(e.hash)), "body": (try? JSONValue.parse(Data(e.bodyJSON.utf8))) ?? .null,
+        ])
+    }
+
+    /// At most `limit` characters of `text`, with "…" where it was cut.
+    static func cut(_ text: String, _ limit: Int = 160) -> String {
+        text.count > limit ? text.prefix(limit - 1) + "…" : text
     }
 
     static func fold(_ runID: String, _ store: any EventStore) throws -> RunState {
@@ -99,27 +127,18 @@ enum InspectCommands {
     /// Log text on one line of a terminal: control characters and newlines written out visibly.
     static func line(_ text: String) -> String { TerminalText.escaped(text) }
 
-    static func tone(_ s: RunStatus) -> Console.Tone {
-        switch s {
-        case .succeeded: .green
-        case .rolledBack, .running, .compensating: .cyan
-        case .waitingApproval, .paused, .needsAttention: .yellow
-        case .failed, .aborted: .red
-        }
-    }
-
     /// One human line for an event in `history`.
     static func describe(_ e: Event) -> String {
         switch e.body {
         case .runStarted(let p): "\(p.workflow) for \(p.scope), \(p.mode.rawValue), by \(p.startedBy) (workflow \(p.workflowDigest.prefix(12)))"
         case .driverAttached(let p): "\(p.owner)\(p.resumed ? " (resumed)" : "")"
         case .stepStarted(let p), .compensationStarted(let p), .compensationSucceeded(let p): "attempt \(p.attempt)"
-        case .stepSucceeded(let p): "attempt \(p.attempt)\(p.observed ? " (observed after restart)" : ""): \(p.output.canonicalString.prefix(100))"
+        case .stepSucceeded(let p): "attempt \(p.attempt)\(p.observed ? " (observed after restart)" : ""): \(cut(p.output.canonicalString))"
         case .stepFailed(let p), .compensationFailed(let p):
             "attempt \(p.attempt) [\(p.error.code)] \(p.error.message)\(p.retryAtMillis.map { " · retry at \(Summary.iso($0))" } ?? "")"
         case .stepNote(let p): p.message
         case .stepProgress(let p): p.message
-        case .beforeRecorded(let p): "before: \(p.state.canonicalString.prefix(100))"
+        case .beforeRecorded(let p): "before: \(cut(p.state.canonicalString))"
         case .timerSet(let p): "\(p.name) until \(Summary.iso(p.untilMillis))"
         case .approvalRequested(let p): "\(p.required) of \(p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", "))"
         case .approvalGranted(let p): "by \(p.by)\(p.comment.map { ": \($0)" } ?? "")"

@@ -6,17 +6,22 @@ import Foundation
 final class Progress: @unchecked Sendable {
     // @unchecked: `started` is only touched under `lock`; the engine calls `observe` from one actor.
     private let console: Console
-    private let quiet: Bool
+    /// JSON Lines: every event of the run as it is appended, one object per line.
+    private let json: Bool
     private let lock = NSLock()
     private var started: [String: Int64] = [:]
 
-    init(_ console: Console, quiet: Bool) {
+    init(_ console: Console, json: Bool) {
         self.console = console
-        self.quiet = quiet
+        self.json = json
     }
 
     func observe(_ event: Event, _ state: RunState) {
-        guard !quiet, let line = line(for: event, state) else { return }
+        if json {
+            console.json(InspectCommands.eventJSON(event))
+            return
+        }
+        guard let line = line(for: event, state) else { return }
         console.out(line)
     }
 

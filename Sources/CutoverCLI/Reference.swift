@@ -163,7 +163,7 @@ enum Reference {
                 out += "\n#### `cutover \(c.name)`\n\n```\n\(c.help)\n```\n"
             }
         }
-        out += "\n## Workflows\n\n```\n\(workflow)\n```\n\n## Runbooks\n\n```\n\(runbook(registry))\n```\n\n## References\n\n```\n\(references)\n```\n\n## Step types\n"
+        out += "\n## Workflows\n\n```\n\(workflow)\n```\n\n## Runbooks\n\n```\n\(runbook(registry))\n```\n\n## References\n\n```\n\(references)\n```\n\n## JSON output\n\n```\n\(JSONShapes.text)\n```\n\n## Step types\n"
         for name in registry.names {
             guard let t = registry[name] else { continue }
             out += "\n### `\(name)`\n\n```\n\(explain(t, registry))\n```\n"

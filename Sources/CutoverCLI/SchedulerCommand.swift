@@ -88,7 +88,7 @@ enum SchedulerHost {
         do {
             let events = try store.events(of: state.runID, after: 0)
             let verification = try Auditor.verify(store, run: state.runID, key: ctx.signingKey()).0
-            let html = HTMLReport.render(state: state, timeline: Timeline(runID: state.runID, events: events), report: DrillReport(state), verification: verification)
+            let html = HTMLReport.render(state: state, timeline: Timeline(runID: state.runID, events: events), report: DrillReport(state), changes: state.changes(ctx.registry), verification: verification)
             let dir = URL(fileURLWithPath: ctx.dbPath).deletingLastPathComponent().appendingPathComponent("reports")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let file = dir.appendingPathComponent("\(state.runID).html")

@@ -81,7 +81,7 @@ enum SignalCommands {
             _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store, relock: state.status == .succeeded)
         } catch let locked as StoreError where locked.code == .scopeLocked {
             let scope = locked.scope ?? "", holder = locked.holder ?? ""
-            throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)")
+            throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)", code: ExitCode.busy)
         }
         ctx.console.out("rollback requested for \(runID); compensating every completed step in reverse, the pivot included")
         return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"), goal: .undo)

@@ -21,7 +21,7 @@ enum StartCommand {
             try await PreflightCommand.beforeStart(wf, rb, mode: mode, ctx)
         }
         let store = try ctx.openStore(creating: true)
-        let progress = Progress(ctx.console, quiet: args.has("--json"))
+        let progress = Progress(ctx.console, json: args.has("--json"))
         let engine = ctx.engine(store, detach: args.has("--detach"), observer: nil)
         let request = Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: ctx.actor, workflowDigest: wfDigest, runbookDigest: rbDigest)
         let runID: String
@@ -29,9 +29,11 @@ enum StartCommand {
             runID = try engine.start(request)
         } catch let locked as StoreError where locked.code == .scopeLocked {
             let scope = locked.scope ?? "", holder = locked.holder ?? ""
-            throw CommandFailure("service \(scope) already has an active run, \(holder); see `cutover status \(holder)`. One run per service at a time.")
+            throw CommandFailure("service \(scope) already has an active run, \(holder); see `cutover status \(holder)`. One run per service at a time; nothing was started.", code: ExitCode.busy)
         }
-        ctx.console.out(runID)
+        // For people the id first, to resume or approve it by; a script reads it from the
+        // stream's first event.
+        if !args.has("--json") { ctx.console.out(runID) }
         if let first = try store.events(of: runID, after: 0).first, let state = try? RunState.fold(runID, [first]) {
             progress.observe(first, state)
         }

@@ -4,10 +4,15 @@ import Foundation
 
 /// How a run is shown when a command ends and in `cutover status`.
 enum Summary {
-    static func json(_ s: RunState) -> JSONValue {
+    /// The run's summary object (`status --json`, the last line of `start --json`).
+    static func json(_ s: RunState, changes: [StepChange] = []) -> JSONValue {
         let plan = s.plan
         var o: [String: JSONValue] = [
-            "run": .string(s.runID), "state": .string(s.status.rawValue),
+            "kind": .string("summary"),
+            "run": .string(s.runID), "state": .string(s.status.rawValue), "verdict": .string(s.verdict.text),
+            "workflowDigest": .string(plan?.workflowDigest ?? ""), "runbookDigest": .string(plan?.runbookDigest ?? ""),
+            "startedAtMillis": .int(s.startedAtMillis ?? 0),
+            "changes": .array(changes.map(\.json)),
             "mode": .string(plan?.mode.rawValue ?? ""), "workflow": .string(plan?.workflow ?? ""),
             "service": .string(plan?.scope ?? ""), "startedBy": .string(plan?.startedBy ?? ""),
             "startedAt": .string(iso(s.startedAtMillis)), "durationMillis": .int((s.lastEventMillis ?? 0) - (s.startedAtMillis ?? 0)),
@@ -34,9 +39,9 @@ enum Summary {
         return .object(o)
     }
 
-    static func print(_ s: RunState, _ ctx: Context, json: Bool) {
+    static func print(_ s: RunState, _ ctx: Context, json: Bool, view: RunView? = nil) {
         if json {
-            ctx.console.json(Self.json(s))
+            ctx.console.json(Self.json(s, changes: s.changes(ctx.registry)))
             return
         }
         let c = ctx.console
@@ -56,12 +61,16 @@ enum Summary {
         case .needsAttention:
             c.out(c.paint("! needs attention", .yellow) + ": \(s.attention?.reason ?? "")")
             c.out("  Decide: \(s.attention?.decision ?? "")")
+        case .waitingApproval where view?.verdict.text == "approved":
+            c.out(c.paint("✓ approved", .green) + " by \(view?.approvals?.counted.map { TerminalText.escaped($0) }.joined(separator: ", ") ?? ""): `cutover resume \(s.runID)` carries it on")
         case .waitingApproval:
             c.out(c.paint("⏸ waiting for approval", .yellow) + ": `cutover approve \(s.runID) --as NAME`, then `cutover resume \(s.runID)`")
         case .paused:
             c.out(c.paint("⏸ paused", .yellow) + ": `cutover resume \(s.runID)` carries on")
+        case .running where view?.stalled == true, .compensating where view?.stalled == true:
+            c.out(c.paint("! stalled", .red) + ": no process drives this run; `cutover resume \(s.runID)` carries it on from where it stopped")
         case .running, .compensating:
-            c.out("\(s.status.rawValue): `cutover resume \(s.runID)` carries on")
+            c.out("\(s.status.rawValue)\(view?.driver.map { " (driven by \(TerminalText.escaped($0)))" } ?? ""): `cutover watch \(s.runID)` follows it")
         }
         if let report = DrillReport(s), report.rtoMillis != nil || (s.status.isTerminal && report.rpoMillis != nil) {
             for line in report.lines {
@@ -69,13 +78,19 @@ enum Summary {
                 c.out("  " + (failed ? c.paint(line, .red) : line))
             }
         }
+        printChanges(s.changes(ctx.registry), c)
         c.out(c.paint("  run \(s.runID) · history: cutover history \(s.runID)", .dim))
     }
 
-    static func iso(_ millis: Int64?) -> String {
-        guard let millis else { return "" }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1_000))
+    /// What the run changed, each step's before → after.
+    static func printChanges(_ changes: [StepChange], _ c: Console) {
+        guard !changes.isEmpty else { return }
+        c.out("")
+        c.out("Changes:")
+        for ch in changes {
+            c.out("  \(TerminalText.escaped(ch.step)): \(TerminalText.escaped(ch.text))" + (ch.undone ? c.paint(" (undone)", .dim) : ""))
+        }
     }
+
+    static func iso(_ millis: Int64?) -> String { millis.map(TimeText.rfc3339) ?? "" }
 }

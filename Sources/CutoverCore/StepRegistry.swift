@@ -14,6 +14,7 @@ public struct AnyStepType: Sendable {
     private let observeJSON: @Sendable (JSONValue, any StepContext) async throws -> JSONValue?
     private let compensateJSON: @Sendable (JSONValue, JSONValue, any StepContext) async throws -> Void
     private let preflightJSON: @Sendable (JSONValue, any StepContext) async throws -> String?
+    private let changeJSON: @Sendable (JSONValue) -> String?
 
     public init<S: StepType>(_ step: S) {
         name = S.name
@@ -42,7 +43,12 @@ public struct AnyStepType: Sendable {
             try await step.compensate(params, previous, ctx)
         }
         preflightJSON = { p, ctx in try await step.preflight(try Self.parameters(p, of: S.self), ctx) }
+        changeJSON = { output in (try? output.decode(S.Output.self)).flatMap { S.change($0) } }
     }
+
+    /// What a step of this type changed, from the output it recorded (`StepType.change`);
+    /// nil for an output this type cannot read or a change not worth a line.
+    public func change(_ output: JSONValue) -> String? { changeJSON(output) }
 
     /// The type's rules across fields, on resolved values.
     public func problems(with: [String: JSONValue], timeout: Duration?) -> [(field: String, problem: String)] {

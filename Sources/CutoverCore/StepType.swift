@@ -39,6 +39,10 @@ public protocol StepType: Sendable {
     /// read. Throws what would stop the step (a replica that is not one). Never changes anything:
     /// the preflight's context refuses `proof()` and `recordBefore`.
     func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String?
+    /// What the step changed, from the output it recorded: one line, before → after (the
+    /// record set, the group's size, the replica's role), for `status`, the drill report and
+    /// the HTML export; nil when it changed nothing worth saying.
+    static func change(_ output: Output) -> String?
 }
 
 extension StepType {
@@ -50,6 +54,7 @@ extension StepType {
     public func observe(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output? { nil }
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {}
     public func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String? { nil }
+    public static func change(_ output: Output) -> String? { nil }
 }
 
 /// What a step can ask of the engine while it runs.

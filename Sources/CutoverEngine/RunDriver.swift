@@ -59,6 +59,11 @@ actor RunDriver {
                 if let c = chained, c.id == id, c.attempt == attempt {
                     chained = nil
                     if try await execute(id, attempt: attempt) == .detached { return state }
+                } else if waitsWithoutChange(id) {
+                    // A check that was waiting (for approvals, on a durable timer) when its
+                    // driver detached or stopped changed nothing: the same attempt waits on,
+                    // nothing failed. Timers wait only what is left; approvals given meanwhile count.
+                    if try await execute(id, attempt: attempt) == .detached { return state }
                 } else {
                     try await settle(id, attempt: attempt)
                 }
@@ -90,6 +95,13 @@ actor RunDriver {
                 try await waitForNewEvents()
             }
         }
+    }
+
+    /// Whether the step in flight is a check that was waiting: an approval it asked for or a
+    /// durable timer it set. Such an attempt is carried on, not settled as interrupted.
+    private func waitsWithoutChange(_ id: String) -> Bool {
+        guard let record = state.steps[id], record.approvalRequest != nil || !record.timers.isEmpty else { return false }
+        return state.planned(id)?.kind == .check
     }
 
     /// Asked to stop, the driver still records what needs no side effect (a run's end, a

@@ -22,6 +22,11 @@ public struct AlertsMove: StepType {
     }
 
     public static let name = "alerts.move"
+
+    public static func change(_ o: Output) -> String? {
+        let matchers = o.silenced.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        return "silence \(o.silenceID) over \(matchers)\(o.ended.isEmpty ? "" : "; \(o.ended.count) silence(s) ended")"
+    }
     public static let summary = "Silences the alerts of the side traffic left and ends the silences over the side that now serves, on an alert manager: the pager follows the traffic."
     public static let observation: String? = "the silence it made, found by the run and step in its comment"
     public static let kind = StepKind.compensable

@@ -20,6 +20,12 @@ public struct DNSSwitch: StepType {
     }
 
     public static let name = "dns.switch"
+
+    public static func change(_ o: Output) -> String? {
+        let before = o.previous.map { "\($0.records.joined(separator: ", ")) (ttl \($0.ttl))" } ?? "no record"
+        return "\(o.name) \(o.type): \(before) → \(o.records.joined(separator: ", ")) (ttl \(o.ttl))"
+            + (o.confirmedAfterMillis.map { "; served after \(DurationText.format(.milliseconds($0)))" } ?? "")
+    }
     public static let summary = "Replaces one record set in a DNS zone (PowerDNS, Route 53, Cloud DNS), then confirms the provider applied it and, with a nameserver, that a DNS query answers the new records."
     public static let observation: String? = "the record set now: when it holds the new records the change is confirmed and taken as done"
     public static let kind = StepKind.compensable

@@ -22,6 +22,10 @@ public struct InstancesScale: StepType {
     }
 
     public static let name = "instances.scale"
+
+    public static func change(_ o: Output) -> String? {
+        "\(o.group): \(o.previous) → \(o.capacity) instances (\(o.inService) in service)"
+    }
     public static let summary = "Sets the desired size of an instance group (an Auto Scaling group, a managed instance group) and waits until exactly that many instances run; a stock-out or a quota stops it at once and scales back."
     public static let observation: String? = "the group's size: when it runs the capacity asked, the step is done"
     public static let kind = StepKind.compensable

@@ -48,6 +48,11 @@ public struct ModelsSync: StepType {
     }
 
     public static let name = "models.sync"
+
+    public static func change(_ o: Output) -> String? {
+        "\(o.model)\(o.version.map { " \($0)" } ?? ""): \(o.copied) of \(o.artifacts) artifacts copied (\(o.bytesCopied) bytes), \(o.present) already there"
+            + (o.manifestWritten.map { "; manifest written (sha256 \($0.prefix(12)))" } ?? "; manifest unchanged")
+    }
     public static let summary = "Copies to the DR model registry, content-addressed and create-only, the artifacts of the primary's current manifest that DR lacks, checking each digest as the bytes pass, then writes the manifest; resumable by artifact and by part."
     public static let kind = StepKind.compensable
     public static let compensation: String? = "puts DR's manifest back as it was (the artifacts copied stay, stored once by digest)"

@@ -133,6 +133,13 @@ public struct WritesEnable: StepType {
     }
 
     public static let name = "writes.enable"
+
+    public static func change(_ o: Output) -> String? {
+        let who = o.replica ?? "the replica"
+        if o.rehearsed == true { return "\(who): \(o.previousRole), promotion rehearsed, not made (still \(o.previousRole))" }
+        return "\(who): \(o.previousRole)\(o.previousMaster.map { " of \($0)" } ?? "") → primary, taking writes"
+            + (o.offsetBehind.map { "; \($0) bytes behind at promotion" } ?? "")
+    }
     public static let summary = "Promotes the DR replica so DR takes writes: the pivot. A drill proves a promotion that could not be undone possible instead of making it."
     public static let observation: String? = "the replica's role: a primary now means the promotion landed"
     public static let kind = StepKind.pivot

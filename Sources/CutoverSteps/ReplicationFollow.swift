@@ -13,6 +13,10 @@ public struct ReplicationFollow: StepType {
     }
 
     public static let name = "replication.follow"
+
+    public static func change(_ o: Output) -> String? {
+        "\(o.previousRole)\(o.previousMaster.map { " of \($0)" } ?? "") → replica, in sync after \(DurationText.format(.milliseconds(o.syncedAfterMillis)))"
+    }
     public static let summary = "Makes a node a replica of another and waits until it is in sync (a failback first makes the returning primary follow DR)."
     public static let observation: String? = "the node's role: a replica of the node to follow, in sync, means it is done"
     public static let kind = StepKind.compensable

@@ -28,7 +28,7 @@ import TestSupport
         lines[0] = JSONValue.object(header).canonicalString
         for i in lines.indices where lines[i].hasPrefix("{\"checkpoint\"") {
             var cp = try JSONValue.parse(Data(lines[i].utf8))["checkpoint"]!.objectValue!
-            let message = StoredCheckpoint.message(seq: cp["seq"]!.intValue!, hash: Hex.decode(cp["hash"]!.stringValue!)!, atMillis: cp["at"]!.intValue!, key: mallory.fingerprint)
+            let message = StoredCheckpoint.message(seq: cp["seq"]!.intValue!, hash: Hex.decode(cp["hash"]!.stringValue!)!, atMillis: cp["atMillis"]!.intValue!, key: mallory.fingerprint)
             cp["key"] = .string(mallory.fingerprint)
             cp["signature"] = .string(Hex.encode(try mallory.sign(message)))
             lines[i] = JSONValue.object(["checkpoint": .object(cp)]).canonicalString

@@ -13,7 +13,7 @@ import TestSupport
         let events = try store.events(of: log.runs[run], after: 0)
         let state = try RunState.fold(log.runs[run], events)
         let verification = try Auditor.verify(store, run: log.runs[run], key: log.key).0
-        let html = HTMLReport.render(state: state, timeline: Timeline(runID: log.runs[run], events: events), report: DrillReport(state), verification: verification)
+        let html = HTMLReport.render(state: state, timeline: Timeline(runID: log.runs[run], events: events), report: DrillReport(state), changes: [], verification: verification)
         return (html, events)
     }
 

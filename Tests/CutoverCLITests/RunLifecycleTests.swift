@@ -23,11 +23,15 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         let p = try Project()
         let r = try p.cutover("start", "check", "--runbook", "svc", "--drill", "--json")
         #expect(r.status == 0, "\(r.stderr)")
-        let run = r.lines.first ?? ""
-        #expect(run.hasPrefix("run-"))
+        // JSON Lines and nothing else: the run's events as they were appended, then the summary.
+        let lines = r.lines.map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.allSatisfy { $0 != nil }, "every line of start --json is a JSON object: \(r.stdout)")
+        let run = lines.first??["run"] as? String ?? ""
+        #expect(run.hasPrefix("run-") && lines.first??["type"] as? String == "RunStarted" && lines.first??["kind"] as? String == "event")
+        #expect(lines.dropLast().allSatisfy { $0?["kind"] as? String == "event" && $0?["run"] as? String == run })
         let summary = p.lastJSON(r)
-        #expect(summary["run"] as? String == run)
-        #expect(summary["state"] as? String == "rolled-back")
+        #expect(summary["kind"] as? String == "summary" && summary["run"] as? String == run)
+        #expect(summary["state"] as? String == "rolled-back" && summary["verdict"] as? String == "drill passed")
         #expect(summary["planned"] as? Bool == true)
         #expect(try p.fixture.received().count == 1)
 
@@ -46,9 +50,75 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         #expect(p.lastJSON(status)["state"] as? String == "rolled-back")
         let list = try p.cutover("list", "--json")
         #expect(list.lines.count == 1)
-        #expect(list.stdout.contains(run))
+        #expect(p.lastJSON(list)["run"] as? String == run && p.lastJSON(list)["verdict"] as? String == "drill passed")
+        let table = try p.cutover("list")
+        #expect(table.stdout.contains("drill passed") && !table.stdout.contains("rolled-back"), "\(table.stdout)")
         let text = try p.cutover("status", run)
         #expect(text.stdout.contains("drill passed and rolled back as planned"))
+    }
+
+    /// A drill whose check fails is `drill failed` wherever it is shown; one that passed is
+    /// `drill passed`: in `list`, `status` and `report`.
+    @Test func aFailedDrillAndAPassedOneReadAsSuch() throws {
+        let p = try Project()
+        let passed = p.lastJSON(try p.cutover("start", "check", "--runbook", "svc", "--drill", "--json"))
+        try p.fixture.control("dr", errorRate: 1.0)
+        let failedRun = try p.cutover("start", "check", "--runbook", "svc", "--drill", "--json", "--no-preflight")
+        #expect(failedRun.status == 1)
+        let failed = p.lastJSON(failedRun)
+        #expect(failed["verdict"] as? String == "drill failed", "\(failed)")
+        let verdicts = try p.cutover("list", "--json").lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["verdict"] as? String }
+        #expect(verdicts == ["drill passed", "drill failed"])
+        let table = try p.cutover("list").stdout
+        #expect(table.contains("drill passed") && table.contains("drill failed"))
+        let status = try p.cutover("status", failed["run"] as? String ?? "").stdout
+        #expect(status.contains("drill failed"))
+        #expect(passed["verdict"] as? String == "drill passed")
+    }
+
+    /// `start --json` streams: each event is a line while the run goes (the first arrives
+    /// while the run still waits), and `watch --json` from another process sees the same run
+    /// to its summary.
+    @Test func startJSONStreamsEventsWhileTheRunGoesAndWatchFollowsIt() throws {
+        let p = try Project()
+        let process = CutoverBinary.start(["start", "soak", "--runbook", "svc", "--no-preflight", "--json"], in: p.dir.url, environment: p.environment)
+        try process.run()
+        let out = (process.standardOutput as! Pipe).fileHandleForReading
+        var buffer = ""
+        var objects: [[String: Any]] = []
+        let began = Date()
+        // Read line by line until the timer is set: the run is then 6s from its end.
+        while !objects.contains(where: { $0["type"] as? String == "TimerSet" }), Date().timeIntervalSince(began) < 30 {
+            let chunk = out.availableData
+            if chunk.isEmpty { break }
+            buffer += String(decoding: chunk, as: UTF8.self)
+            while let nl = buffer.firstIndex(of: "\n") {
+                let line = String(buffer[..<nl])
+                buffer = String(buffer[buffer.index(after: nl)...])
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+                objects.append(object)
+            }
+        }
+        #expect(process.isRunning, "the events came while the run still went")
+        let run = try #require(objects.first?["run"] as? String)
+        #expect(objects.first?["type"] as? String == "RunStarted")
+        for o in objects {
+            #expect(o["kind"] as? String == "event" && (o["at"] as? String)?.hasSuffix("Z") == true && o["atMillis"] is Int)
+        }
+        let watch = try p.cutover("watch", run, "--json")
+        #expect(watch.status == 0, "\(watch.stderr)")
+        let watched = watch.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(watched.count == watch.lines.count && watched.first?["type"] as? String == "RunStarted")
+        #expect(watched.last?["kind"] as? String == "summary" && watched.last?["state"] as? String == "succeeded")
+        process.waitWithoutRunLoop()
+        let rest = String(decoding: out.readDataToEndOfFile(), as: UTF8.self)
+        let final = (buffer + rest).split(separator: "\n").last.map(String.init) ?? ""
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(final.utf8)) as? [String: Any])
+        #expect(summary["kind"] as? String == "summary" && summary["run"] as? String == run && summary["state"] as? String == "succeeded")
+        // The watcher saw every event the driver appended.
+        let events = watched.filter { $0["kind"] as? String == "event" }.compactMap { $0["runSeq"] as? Int }
+        #expect(!events.isEmpty && events == Array(1...events.count))
+        #expect(watched.dropLast().last?["type"] as? String == "RunSucceeded")
     }
 
     @Test func approvalsDetachAndResume() throws {
@@ -57,9 +127,12 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         #expect(r.status == 75)
         let run = r.lines[0]
         #expect(r.stdout.contains("cutover approve \(run) --as NAME"))
+        let waiting = try p.cutover("status", run)
+        #expect(waiting.stdout.contains("waiting-approval (0 of 1)") && waiting.stdout.contains("approvals for go: 0 of 1 (none yet); may approve: alice, bob"), "\(waiting.stdout)")
 
+        // Refused because another run holds the service: its own exit status.
         let second = try p.cutover("start", "check", "--runbook", "svc")
-        #expect(second.status == 1)
+        #expect(second.status == 69)
         #expect(second.stderr.contains("service svc already has an active run, \(run)"))
 
         let own = try p.cutover("approve", run)
@@ -74,9 +147,35 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         #expect(ok.stdout.contains("approved step go of \(run) as alice (1 of 1)"))
         #expect(ok.stdout.contains("cutover resume \(run)"))
 
-        let resumed = try p.cutover("resume", run, "--json")
+        let approved = try p.cutover("status", run)
+        #expect(approved.stdout.contains("approved") && approved.stdout.contains("1 of 1 (alice)") && approved.stdout.contains("`cutover resume \(run)` carries it on"), "\(approved.stdout)")
+        #expect(!approved.stdout.contains("waiting for approval"))
+        let approvedJSON = p.lastJSON(try p.cutover("status", run, "--json"))
+        #expect(approvedJSON["verdict"] as? String == "approved" && approvedJSON["next"] as? String == "cutover resume \(run)")
+
+        // Detach, approve, resume: the normal path, with nothing failed on the way.
+        let resumed = try p.cutover("resume", run)
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(p.lastJSON(resumed)["state"] as? String == "succeeded")
+        #expect(!resumed.stdout.contains("✗") && !resumed.stdout.contains("stopped") && !resumed.stdout.contains("failed"), "\(resumed.stdout)")
+        let done = try p.cutover("status", run)
+        #expect(done.stdout.contains("succeeded") && !done.stdout.contains("last error"), "\(done.stdout)")
+        let types = try p.cutover("history", run, "--json").lines.compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["type"] as? String
+        }
+        #expect(!types.contains("StepFailed"), "\(types)")
+    }
+
+    /// A pause asked for while a step runs is shown until it takes effect.
+    @Test func aRequestedPauseIsShown() throws {
+        let p = try Project()
+        let (process, seen) = try startUntilWaiting(p)
+        let run = String(seen.split(separator: "\n").first ?? "")
+        _ = try p.cutover("pause", run, "--reason", "checking the dashboards")
+        let status = try p.cutover("status", run)
+        // Either the request is shown, or (a wait takes the pause at once) the run is paused.
+        #expect(status.stdout.contains("pause requested by oncall") || status.stdout.contains("paused"), "\(status.stdout)")
+        process.terminate()
+        process.waitWithoutRunLoop()
     }
 
     @Test func abortOfAWaitingRunStopsIt() throws {
@@ -98,7 +197,7 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         let p = try Project()
         let r = try p.cutover("start", "check", "--runbook", "svc", "--json")
         #expect(p.lastJSON(r)["state"] as? String == "succeeded")
-        let run = r.lines[0]
+        let run = p.lastJSON(r)["run"] as? String ?? ""
         let resume = try p.cutover("resume", run)
         #expect(resume.status == 1)
         #expect(resume.stderr.contains("nothing to resume"))
@@ -118,8 +217,12 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         process.waitWithoutRunLoop()
         #expect(process.terminationReason == .uncaughtSignal)
 
-        let status = try p.cutover("status", run, "--json")
-        #expect(p.lastJSON(status)["state"] as? String == "running")
+        // Nobody drives it: stalled, with the command that carries it on.
+        let status = p.lastJSON(try p.cutover("status", run, "--json"))
+        #expect(status["state"] as? String == "running" && status["verdict"] as? String == "stalled" && status["stalled"] as? Bool == true)
+        #expect(status["next"] as? String == "cutover resume \(run)" && status["driver"] is NSNull)
+        let text = try p.cutover("status", run).stdout
+        #expect(text.contains("stalled") && text.contains("cutover resume \(run)"), "\(text)")
 
         let resumeStarted = Date()
         let resumed = try p.cutover("resume", run, "--json")
@@ -134,7 +237,7 @@ func startUntilWaiting(_ p: Project) throws -> (Process, String) {
         }
         #expect(types.filter { $0 == "TimerSet" }.count == 1)
         #expect(types.filter { $0 == "DriverAttached" }.count == 2)
-        #expect(types.contains("StepFailed"), "the killed attempt is recorded as interrupted")
+        #expect(!types.contains("StepFailed"), "a wait changes nothing: the killed attempt waits on, nothing failed")
     }
 
     @Test func sigtermStopsCleanlyAndResumeCarriesOn() throws {

@@ -44,7 +44,7 @@ extension SandboxTests {
         // A database with a run in it: the readiness checks alone, as a recorded run.
         let ready = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--readiness-only", "--json"], db: db)
         #expect(ready.status == 0, "\(ready.stdout)\(ready.stderr)")
-        let run = ready.lines.first ?? ""
+        let run = (try? JSONSerialization.jsonObject(with: Data((ready.lines.last ?? "").utf8)) as? [String: Any])?["run"] as? String ?? ""
         let s = try status(run)
         #expect(s["mode"] as? String == "readiness", "\(s)")
         let steps = (s["steps"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }

@@ -29,6 +29,23 @@ extension SandboxTests {
         #expect(try sandbox.cutover(["audit", "export", run, "--format", "html", "-o", html], db: db).status == 0)
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<svg") && page.contains("Drill report") && page.contains("pill ok\">intact"))
+        // As a browser shows it: the verdict, what changed (the DNS step's records before →
+        // after, the GPU group's size, the replica), who approved, the digests, the legend of
+        // the dashed lines, and the rollback on its own scale.
+        let dom = try Sandbox.script(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://\(html)"]).output
+        #expect(dom.contains("id=\"verdict\">drill passed</span>") && dom.contains("class=\"pill ok\" id=\"verdict\""), "a passed drill is green")
+        let dnsRow = dom.components(separatedBy: "<tr data-step=\"switch-dns\">").dropFirst().first?.components(separatedBy: "</tr>").first ?? ""
+        #expect(dnsRow.contains("recommendations.example.test. A: 10.0.1.10 (ttl 30) → 10.1.1.10 (ttl 30)") && dnsRow.contains("undone"), "the DNS change, before → after: \(dnsRow)")
+        #expect(dom.contains("recsys-dr-gpu: 1 → 4 instances"), "the GPU group's size, before → after")
+        #expect(dom.contains("Approved by") && dom.contains("go: alice"))
+        let workflowDigest = status["workflowDigest"] as? String ?? "?"
+        #expect(workflowDigest.count == 64 && dom.contains("sha256 \(workflowDigest)"))
+        #expect(dom.contains("id=\"legend\"") && dom.contains("pivot step started") && dom.contains("rollback started") && dom.contains("an approval given"))
+        #expect(dom.contains("class=\"timeline-rollback\""), "the rollback is drawn on its own scale")
+        let changes = status["changes"] as? [[String: Any]] ?? []
+        #expect(changes.contains { $0["step"] as? String == "switch-dns" && $0["undone"] as? Bool == true }, "\(changes)")
+        let text = try sandbox.cutover(["status", run], db: db).stdout
+        #expect(text.contains("Changes:") && text.contains("switch-dns: recommendations.example.test. A: 10.0.1.10"), "\(text)")
 
         let replay = try sandbox.cutover(["audit", "replay", run, "--at", "12"], db: db)
         #expect(replay.stdout.contains("as it was at event 12"), "\(replay.stdout)")
@@ -37,7 +54,12 @@ extension SandboxTests {
         #expect(whole.stdout.contains("alice: approved go"), "\(whole.stdout)")
         #expect(whole.stdout.contains("compensation 1: succeeded"))
         let trend = try sandbox.cutover(["report", "--since", "2026-01-01"], db: db)
-        #expect(trend.stdout.contains(run) && trend.stdout.contains("pass"), "\(trend.stdout)")
+        #expect(trend.stdout.contains(run) && trend.stdout.contains("pass") && trend.stdout.contains("drill passed"), "\(trend.stdout)")
+        #expect(trend.stdout.contains("RTO OK") && trend.stdout.contains("RPO OK"), "every column has a header")
+        let yesterday = try sandbox.cutover(["report", "--since", "yesterday", "--json"], db: db)
+        #expect(yesterday.status == 0 && yesterday.stdout.contains(run), "\(yesterday.stderr)")
+        let bad = try sandbox.cutover(["report", "--since", "last tuesday"], db: db)
+        #expect(bad.status == 64 && bad.stderr.contains("--since:") && !bad.stderr.contains("--at"), "\(bad.stderr)")
 
         // Underneath cutover: one event's actor changed.
         let target = 9

@@ -1,0 +1,40 @@
+/// A run's state as people read it in `status`, `list`, `report` and the HTML export. A
+/// drill's rollback is its plan: one that rolled back as planned passed, one that ended any
+/// other way failed. Scripts read the plain `state` (`RunStatus`) beside it.
+public struct RunVerdict: Sendable, Equatable {
+    public enum Tone: String, Sendable {
+        /// Done as wanted: green.
+        case good
+        /// Failed, or undone because it failed: red.
+        case bad
+        /// Waits for a person: yellow.
+        case waiting
+        /// Under way: cyan.
+        case busy
+    }
+
+    public let text: String
+    public let tone: Tone
+
+    public init(_ text: String, _ tone: Tone) {
+        self.text = text
+        self.tone = tone
+    }
+}
+
+extension RunState {
+    public var verdict: RunVerdict {
+        let drill = plan?.mode == .drill
+        switch status {
+        case .succeeded: return RunVerdict("succeeded", .good)
+        case .rolledBack where drill: return outcome?.planned == true ? RunVerdict("drill passed", .good) : RunVerdict("drill failed", .bad)
+        case .rolledBack: return RunVerdict("rolled-back", .bad)
+        case .failed: return RunVerdict(drill ? "drill failed" : "failed", .bad)
+        case .aborted: return RunVerdict("aborted", .bad)
+        case .needsAttention: return RunVerdict("needs-attention", .waiting)
+        case .waitingApproval: return RunVerdict("waiting-approval", .waiting)
+        case .paused: return RunVerdict("paused", .waiting)
+        case .running, .compensating: return RunVerdict(status.rawValue, .busy)
+        }
+    }
+}
