@@ -29,10 +29,12 @@ final class Progress: @unchecked Sendable {
         let c = console
         let t = c.isTerminal
         let step = event.body.stepID.map { $0.padding(toLength: max(14, $0.count), withPad: " ", startingAt: 0) } ?? ""
-        func since(_ key: String) -> String {
+        // Since this process saw it begin, else since the log says it began (a step another
+        // process started, before a detach or a crash).
+        func since(_ key: String, else recorded: Int64? = nil) -> String {
             lock.lock()
             defer { lock.unlock() }
-            guard let s = started[key] else { return "" }
+            guard let s = started[key] ?? recorded else { return "" }
             return DurationText.format(.milliseconds(event.atMillis - s))
         }
         func mark(_ key: String) {
@@ -55,7 +57,7 @@ final class Progress: @unchecked Sendable {
             if p.observed {
                 return t ? "  \(c.paint("✓", .green)) \(step)already done, found on resume" : "step \(p.step) succeeded (already done, found on resume)"
             }
-            let d = since("step:\(p.step)")
+            let d = since("step:\(p.step)", else: state.steps[p.step]?.firstStartedMillis)
             return t ? "  \(c.paint("✓", .green)) \(step)\(d)" : "step \(p.step) succeeded in \(d)"
         case .stepFailed(let p):
             let retry = p.retryAtMillis.map { "; next attempt in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? ""

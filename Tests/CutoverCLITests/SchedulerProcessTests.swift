@@ -194,6 +194,7 @@ extension Project {
         let rows = try p.cutover("report", "--since", "2026-01-01", "--json").lines.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
+        try DocumentedShapes().check(rows, "report --json with gaps")
         let skipped = rows.filter { $0["state"] as? String == "skipped" }
         let missed = rows.filter { $0["state"] as? String == "missed" }
         #expect(skipped.count == 2, "nightly's firing and minutely's latest: \(rows)")
