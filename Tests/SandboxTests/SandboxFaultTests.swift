@@ -95,6 +95,16 @@ extension SandboxTests {
         #expect(failures.dropLast().allSatisfy { ($0["body"] as? [String: Any])?["retryAtMillis"] != nil }, "retried with backoff")
         #expect(try sandbox.restorable() == before)
         #expect(try chainIntact(), "nothing in the log is lost")
+        // A drill that did not pass reads as failed wherever it is shown.
+        #expect(st["verdict"] as? String == "drill failed")
+        let list = try sandbox.cutover(["list"], db: db).stdout
+        #expect(list.contains("drill failed") && !list.contains("drill passed"), "\(list)")
+        let report = try sandbox.cutover(["report"], db: db).stdout
+        #expect(report.contains(run) && report.contains("drill failed"), "\(report)")
+        let html = dir.path("failed.html")
+        #expect(try sandbox.cutover(["audit", "export", run, "--format", "html", "-o", html], db: db).status == 0)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<span class=\"pill bad\" id=\"verdict\">drill failed</span>"))
     }
 
     @Test func motoAnswering500IsRetriedAndTheFailoverGoesOn() throws {
