@@ -22,6 +22,7 @@ let package = Package(
         // The store's contract kept once (the chain, fencing, group commit); one adapter per database.
         .target(name: "CutoverStore", dependencies: ["CutoverCore", "CutoverCrypto"]),
         .target(name: "CutoverSQLite", dependencies: ["CutoverCore", "CutoverStore", "CSQLite"]),
+        .target(name: "CutoverPostgresStore", dependencies: ["CutoverCore", "CutoverStore", "CutoverPQ"]),
         // Transport: HTTP (libcurl), sockets, DNS queries. Knows no vendor.
         .target(name: "CutoverNet", dependencies: ["CutoverCore", "CCurl", "CutoverCrypto"]),
         // What steps need from a cloud (instance group, DNS zone, object store, replica), vendor-neutral.
@@ -32,7 +33,9 @@ let package = Package(
         .target(name: "CutoverRedis", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
         .target(name: "CutoverGoogle", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAlertmanager", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet"]),
-        .target(name: "CutoverPostgres", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CPostgres"]),
+        // libpq, wrapped once: the postgres provider and the PostgreSQL store both speak through it.
+        .target(name: "CutoverPQ", dependencies: ["CutoverCore", "CPostgres"]),
+        .target(name: "CutoverPostgres", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverPQ"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
@@ -41,7 +44,7 @@ let package = Package(
         .target(
             name: "CutoverCLI",
             dependencies: [
-                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
                 "CutoverSchedule", "CutoverBuildInfo", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ]
         ),
@@ -57,13 +60,13 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders",
                 "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "CutoverCoreTests", dependencies: ["CutoverCore", "CutoverSteps", "CutoverEngine", "TestSupport"]),
-        .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverSQLite", "CutoverCrypto", "TestSupport"]),
+        .testTarget(name: "CutoverStoreTests", dependencies: ["CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverCrypto", "TestSupport"]),
         .testTarget(name: "CutoverEngineTests", dependencies: ["CutoverEngine", "CutoverStore", "TestSupport"]),
         .testTarget(
             name: "CutoverStepsTests",

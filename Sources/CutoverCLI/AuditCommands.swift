@@ -9,7 +9,7 @@ enum AuditCommands {
     /// `cutover keys init [--dir DIR]`.
     static func keysInit(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         _ = try args.positionals()
-        let defaults = Auditor.keyPaths(database: ctx.dbPath)
+        let defaults = ctx.keyPaths
         var paths = defaults
         if let dir = args["--dir"] {
             paths = ((dir as NSString).appendingPathComponent("cutover.ed25519.pem"), (dir as NSString).appendingPathComponent("cutover.ed25519.pub.pem"))

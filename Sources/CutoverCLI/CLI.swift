@@ -2,6 +2,7 @@ import CutoverAudit
 import CutoverCore
 import CutoverCrypto
 import CutoverEngine
+import CutoverPostgresStore
 import CutoverSQLite
 import CutoverStore
 import CutoverSteps
@@ -64,21 +65,19 @@ public enum CLI {
                 return ExitCode.ok
             }
             let location = args["--db"] ?? dbOption ?? environment["CUTOVER_DB"] ?? ".cutover/cutover.sqlite"
-            // The store is chosen by the form of the location; one this build has no store
-            // for is refused before anything is read or written, never taken for a file name.
-            var dbPath = location
+            // The store is chosen by the form of the location; one cutover has no store for is
+            // refused before anything is read or written, never taken for a file name.
+            var store = StoreLocation.sqlite(path: location)
             if command.usesDatabase {
                 do {
-                    switch try StoreLocation.parse(location) {
-                    case .sqlite(let path): dbPath = path
-                    }
+                    store = try StoreLocation.parse(location)
                 } catch let e as StoreError {
                     console.err("cutover \(command.name): \(e.description)")
                     console.err("Nothing was read or written.")
                     return ExitCode.usage
                 }
             }
-            let context = Context(console: console, environment: environment, dbPath: dbPath)
+            let context = Context(console: console, environment: environment, store: store)
             try refuseControlCharacters(args, command, context)
             return try await command.run(args, context)
         } catch let e as UsageError {
@@ -133,7 +132,30 @@ struct CommandFailure: Error {
 struct Context {
     let console: Console
     let environment: [String: String]
-    let dbPath: String
+    /// The event log: a SQLite file or a PostgreSQL database.
+    let store: StoreLocation
+
+    /// The log as people see it: the file's path, or the database's URI without its password.
+    var dbPath: String { store.description }
+
+    /// Where this machine keeps what is its own beside the log (the signing key, the
+    /// scheduler's reports): the SQLite file's folder, or `.cutover` here for a database
+    /// elsewhere.
+    var localFolder: String {
+        switch store {
+        case .sqlite(let path): URL(fileURLWithPath: path).deletingLastPathComponent().path
+        case .postgres: ".cutover"
+        }
+    }
+
+    /// Whether there is a log to read: the file exists, or a database is named (opening it
+    /// says what is wrong with it).
+    var logExists: Bool {
+        switch store {
+        case .sqlite(let path): FileManager.default.fileExists(atPath: path)
+        case .postgres: true
+        }
+    }
 
     var actor: String { ProcessIdentity.actor(environment) }
     var registry: StepRegistry { Composition.registry() }
@@ -142,22 +164,38 @@ struct Context {
     /// is the SQLite file `CLI.run` found in `--db` / `CUTOVER_DB` (`StoreLocation`): this is
     /// the one place the CLI names a concrete store.
     func openStore(creating: Bool) throws -> any EventStore {
-        if !creating, !FileManager.default.fileExists(atPath: dbPath) {
-            throw CommandFailure("no event log at \(dbPath); start a run first, or point --db / CUTOVER_DB at the database")
+        switch store {
+        case .sqlite(let path):
+            if !creating, !FileManager.default.fileExists(atPath: path) {
+                throw CommandFailure("no event log at \(path); start a run first, or point --db / CUTOVER_DB at the database")
+            }
+            return try SQLiteStore.open(path: path)
+        case .postgres(let uri):
+            // A PostgreSQL log is made once by `cutover db init`, never by a run.
+            return try PostgresStore.open(uri: uri)
         }
-        return try SQLiteStore.open(path: dbPath)
     }
 
     /// Opens the event log for reading only (`audit verify` never writes, not even a WAL switch).
     func openStoreReadingOnly() throws -> any EventStore {
-        guard FileManager.default.fileExists(atPath: dbPath) else { throw CommandFailure("no event log at \(dbPath)") }
-        return try SQLiteStore.open(readingOnly: dbPath)
+        switch store {
+        case .sqlite(let path):
+            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no event log at \(path)") }
+            return try SQLiteStore.open(readingOnly: path)
+        case .postgres(let uri):
+            return try PostgresStore.open(uri: uri)
+        }
+    }
+
+    /// Where `cutover keys init` puts the pair and runs look for the private key.
+    var keyPaths: (privateKey: String, publicKey: String) {
+        Auditor.keyPaths(database: URL(fileURLWithPath: localFolder).appendingPathComponent("log").path)
     }
 
     /// The signing key: `CUTOVER_SIGNING_KEY`, else the one `cutover keys init` made next to
-    /// the database; nil when there is none.
+    /// the database (in `.cutover/keys` for a PostgreSQL log); nil when there is none.
     func signingKey() -> Ed25519Key? {
-        let path = environment["CUTOVER_SIGNING_KEY"] ?? Auditor.keyPaths(database: dbPath).privateKey
+        let path = environment["CUTOVER_SIGNING_KEY"] ?? keyPaths.privateKey
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try? Ed25519Key.read(file: path)
     }

@@ -58,7 +58,7 @@ struct Option: Sendable {
 /// One command or subcommand (`start`, `schedule add`), declared once.
 struct CommandSpec: Sendable {
     enum Section: String, CaseIterable, Sendable {
-        case runs = "Runs", people = "People", audit = "Audit", schedules = "Schedules", definitions = "Definitions", reference = "Reference"
+        case runs = "Runs", people = "People", audit = "Audit", database = "Database", schedules = "Schedules", definitions = "Definitions", reference = "Reference"
     }
 
     /// The words that name it: `["schedule", "add"]`.

@@ -154,6 +154,33 @@ enum Commands {
                 firings that were skipped or missed are listed too: a gap in the record is visible.
                 """,
             run: { try AuditCommands.report($0, $1) }),
+        CommandSpec(
+            path: ["db", "init"], operands: "", options: [.value("--grant", "ROLE,...", "PostgreSQL roles that run cutover, granted what they need")],
+            section: .database, summary: "Make the event log's tables where --db says (a PostgreSQL database, once).",
+            details: """
+                A PostgreSQL log (--db postgresql://USER@HOST/DATABASE) is made once, by a role that
+                may create tables in that database, never by a run: its tables, the triggers that
+                refuse UPDATE, DELETE and TRUNCATE of events and checkpoints (even to their owner),
+                and its schema version, which every cutover checks when it opens the log (a log made
+                by a newer cutover is refused). --grant gives the roles cutover runs as INSERT and
+                SELECT on the history and the coordination tables in full, nothing more. Run again,
+                it changes nothing but the grants. A SQLite log is made by the first run.
+                """,
+            run: { try DatabaseCommands.initialize($0, $1) }),
+        CommandSpec(
+            path: ["db", "copy"], operands: "",
+            options: [.value("--from", "LOG", "the log to copy: a SQLite file or a PostgreSQL URI", completes: .file, required: true),
+                      .value("--to", "LOG", "an empty log to copy it into (a PostgreSQL log made by `db init`)", required: true)],
+            section: .database, summary: "Copy a log event for event into an empty one, the chain checked on both sides.",
+            details: """
+                How a team moves its SQLite log onto PostgreSQL: the source's chain is verified, its
+                events are copied exactly as stored (positions, times, actors, bodies, hashes) in
+                batches, each event checked to follow the one before, then its checkpoints and the
+                service locks of runs still active; the copy must verify to the source's head.
+                Nothing is copied into a log that holds events. Stop every cutover using the source
+                first.
+                """,
+            usesDatabase: false, run: { try DatabaseCommands.copy($0, $1) }),
         // Schedules
         CommandSpec(
             path: ["schedule", "add"], operands: "NAME",

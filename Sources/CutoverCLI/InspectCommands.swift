@@ -52,7 +52,7 @@ enum InspectCommands {
     }
 
     static func list(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        guard FileManager.default.fileExists(atPath: ctx.dbPath) else {
+        guard ctx.logExists else {
             if args.has("--json") { return ExitCode.ok }
             ctx.console.out("no runs yet (\(ctx.dbPath) does not exist)")
             return ExitCode.ok

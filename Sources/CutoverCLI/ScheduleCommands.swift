@@ -155,7 +155,7 @@ enum LocalTimeText {
 extension ScheduleCommands {
     static func list(_ rest: [String], _ args: Arguments, _ ctx: Context) throws -> Int32 {
         guard rest.isEmpty else { throw UsageError("unexpected argument \"\(rest[0])\"") }
-        guard FileManager.default.fileExists(atPath: ctx.dbPath) else {
+        guard ctx.logExists else {
             ctx.console.out("no schedules (no event log at \(ctx.dbPath) yet)")
             return ExitCode.ok
         }

@@ -89,7 +89,7 @@ enum SchedulerHost {
             let events = try store.events(of: state.runID, after: 0)
             let verification = try Auditor.verify(store, run: state.runID, key: ctx.signingKey()).0
             let html = HTMLReport.render(state: state, timeline: Timeline(runID: state.runID, events: events), report: DrillReport(state), changes: state.changes(ctx.registry), verification: verification)
-            let dir = URL(fileURLWithPath: ctx.dbPath).deletingLastPathComponent().appendingPathComponent("reports")
+            let dir = URL(fileURLWithPath: ctx.localFolder).appendingPathComponent("reports")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let file = dir.appendingPathComponent("\(state.runID).html")
             try FileOutput.write(html, to: file.path, mode: 0o600)

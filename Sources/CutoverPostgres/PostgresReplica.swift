@@ -1,5 +1,6 @@
 import CutoverCore
 import CutoverNet
+import CutoverPQ
 import CutoverProviders
 import Foundation
 
@@ -68,7 +69,7 @@ struct PostgresReplica: Replica {
     var promotionUndoable: Bool { false }
 
     /// Connects, runs `body` on the connection's own thread, closes.
-    private func session<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+    private func session<T: Sendable>(_ body: @escaping @Sendable (PQConnection) throws -> T) async throws -> T {
         let parameters = [
             ("host", host), ("port", String(port)), ("dbname", database), ("user", user), ("sslmode", sslmode),
             ("connect_timeout", "5"), ("application_name", "cutover"),
@@ -78,7 +79,7 @@ struct PostgresReplica: Replica {
             ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"), ("tcp_user_timeout", "15000"),
         ] + (password.map { [("password", $0)] } ?? [])
         let target = self.target
-        return try await onThread { try body(try PGConnection.open(parameters, target: target)) }
+        return try await onThread { try body(try PQConnection.open(parameters, target: target)) }
     }
 
     func state() async throws -> ReplicaState {

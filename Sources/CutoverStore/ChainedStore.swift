@@ -7,9 +7,9 @@ import Foundation
 public final class ChainedStore: EventStore, @unchecked Sendable {
     // @unchecked: every use of `database` and `hasher` happens under `lock`, and `commits`
     // too; `group` locks itself.
-    private let database: StoreDatabase
+    let database: StoreDatabase
     private let lock = NSLock()
-    private var hasher = ChainHasher()
+    var hasher = ChainHasher()
     private var commits = 0
     private var group: GroupCommit<AppendRequest, [Event]>!
 
@@ -27,6 +27,21 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body(database)
+    }
+
+    /// Runs `body` in one write transaction with the database, alone; rolled back if it throws.
+    func withTransaction<T>(_ body: (StoreDatabase) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        try database.begin()
+        do {
+            let value = try body(database)
+            try database.commit()
+            return value
+        } catch {
+            database.rollback()
+            throw error
+        }
     }
 
     // MARK: Appending

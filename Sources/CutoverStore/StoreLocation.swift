@@ -1,10 +1,12 @@
 import CutoverCore
 
 /// Which store a `--db` / `CUTOVER_DB` value names, decided by its form: a path (or a
-/// `file:` URL) is a SQLite file; any other `scheme://` names a kind of store, refused here
-/// when this build has none, and never taken for a file name.
+/// `file:` URL) is a SQLite file; `postgresql://` or `postgres://` a PostgreSQL database
+/// (libpq's URI, passed to it whole); any other `scheme://` is refused, never taken for a
+/// file name.
 public enum StoreLocation: Sendable, Equatable {
     case sqlite(path: String)
+    case postgres(uri: String)
 
     /// - Throws: `StoreError` with code `.unsupported` for a scheme this build has no store
     ///   for, and `.unavailable` for an empty value; the message never repeats a password.
@@ -24,10 +26,10 @@ public enum StoreLocation: Sendable, Equatable {
             if rest.hasPrefix("localhost/") { return .sqlite(path: String(rest.dropFirst("localhost".count))) }
             throw StoreError(.unsupported, "\(redacted(text)): a file URL must name a local path (file:///path/to/cutover.sqlite)")
         }
-        let kind = ["postgres": "PostgreSQL", "postgresql": "PostgreSQL"][scheme.lowercased()]
+        if ["postgres", "postgresql"].contains(scheme.lowercased()) { return .postgres(uri: text) }
         throw StoreError(
             .unsupported,
-            "\(redacted(text)): \(kind.map { "\($0) stores are" } ?? "a \"\(scheme)\" store is") not supported by this build of cutover; give the path of a SQLite file (--db .cutover/cutover.sqlite)"
+            "\(redacted(text)): a \"\(scheme)\" store is not supported by cutover; give the path of a SQLite file (--db .cutover/cutover.sqlite) or a PostgreSQL URI (postgresql://USER@HOST/DATABASE)"
         )
     }
 
@@ -56,6 +58,7 @@ public enum StoreLocation: Sendable, Equatable {
     public var description: String {
         switch self {
         case .sqlite(let path): path
+        case .postgres(let uri): Self.redacted(uri)
         }
     }
 }

@@ -89,12 +89,15 @@ import TestSupport
     }
 
     @Test func anUnsupportedSchemeIsRefusedWithoutItsPassword() throws {
-        let error = #expect(throws: StoreError.self) { try StoreLocation.parse("postgresql://cutover:s3cret-pw@db.internal:5432/cutover") }
+        let error = #expect(throws: StoreError.self) { try StoreLocation.parse("mysql://cutover:s3cret-pw@db.internal:3306/cutover") }
         #expect(error?.code == .unsupported)
-        #expect(error?.message.contains("PostgreSQL stores are not supported by this build") == true)
+        #expect(error?.message.contains("a \"mysql\" store is not supported") == true)
         #expect(error?.message.contains("s3cret-pw") == false, "\(error?.message ?? "")")
-        #expect(error?.message.contains("postgresql://cutover:***@db.internal:5432/cutover") == true)
+        #expect(error?.message.contains("mysql://cutover:***@db.internal:3306/cutover") == true)
         #expect(throws: StoreError.self) { try StoreLocation.parse("") }
+        let pg = try StoreLocation.parse("postgresql://cutover:s3cret-pw@db.internal:5432/cutover")
+        #expect(pg == .postgres(uri: "postgresql://cutover:s3cret-pw@db.internal:5432/cutover"))
+        #expect(pg.description == "postgresql://cutover:***@db.internal:5432/cutover")
     }
 
     @Test(arguments: [
@@ -105,7 +108,9 @@ import TestSupport
     ])
     func passwordsAreTakenOutOfLocations(_ text: String, _ shown: String) throws {
         #expect(StoreLocation.redacted(text) == shown)
-        let error = #expect(throws: StoreError.self) { try StoreLocation.parse(text) }
-        #expect(error?.message.hasPrefix(shown) == true, "\(error?.message ?? "")")
+        #expect(try StoreLocation.parse(text).description == shown, "a PostgreSQL location is shown without its password")
+        let other = text.replacingOccurrences(of: "postgresql://", with: "mysql://").replacingOccurrences(of: "postgres://", with: "mysql://")
+        let error = #expect(throws: StoreError.self) { try StoreLocation.parse(other) }
+        #expect(error?.message.hasPrefix(StoreLocation.redacted(other)) == true, "\(error?.message ?? "")")
     }
 }

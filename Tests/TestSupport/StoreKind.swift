@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverPostgresStore
 import CutoverSQLite
 import CutoverStore
 import Foundation
@@ -31,8 +32,16 @@ public struct StoreKind: Sendable, CustomStringConvertible {
         make: { dir, name in try SQLiteStore.open(path: dir.path("\(name).sqlite")) },
         raw: { dir, name, sql in try SQLiteStoreDatabase.execute(sql, onFileAt: dir.path("\(name).sqlite")) })
 
+    /// A database of its own on the sandbox's pg-log, as the role cutover runs as; tampering
+    /// as the database's owner.
+    public static let postgres = StoreKind(
+        name: "PostgreSQL",
+        liftAppendOnly: "DROP TRIGGER events_append_only ON events;\nDROP TRIGGER checkpoints_append_only ON checkpoints;",
+        make: { dir, name in try PostgresStore.open(uri: try PostgresTestServer.database(dir, name)) },
+        raw: { dir, name, sql in try PostgresStoreDatabase.execute(sql, uri: try PostgresTestServer.database(dir, name, role: "cutover_admin")) })
+
     /// Every store this build has.
-    public static let all: [StoreKind] = [.sqlite]
+    public static let all: [StoreKind] = [.sqlite, .postgres]
 }
 
 extension EventLog {

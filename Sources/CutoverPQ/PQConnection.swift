@@ -1,0 +1,173 @@
+import CutoverCore
+import Foundation
+internal import CPostgres
+
+/// A PostgreSQL call that failed: the connection, or the server's error with its SQLSTATE.
+/// Names the server and what was being done; never the password.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    /// `connect`, `auth`, `garbage`, or the SQLSTATE (`28P01`, `42501`...).
+    public var code: String
+    public var message: String
+    public var retryable: Bool
+
+    public init(code: String, message: String, retryable: Bool) {
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+    }
+
+    public var description: String { message }
+
+    /// The connection itself failed (class 08, or no answer at all): reconnecting may cure it.
+    public var isConnectionLoss: Bool { code == "connect" || code.hasPrefix("08") || code == "57P01" || code == "57P02" || code == "57P03" }
+}
+
+/// A value sent as a statement parameter: text, an integer, bytes (sent as `bytea`'s hex
+/// input form), or NULL.
+public enum PQValue: Sendable {
+    case text(String)
+    case int(Int64)
+    case bytes([UInt8])
+    case null
+
+    var wire: String? {
+        switch self {
+        case .text(let s): s
+        case .int(let n): String(n)
+        case .bytes(let b): "\\x" + b.map { String(format: "%02x", $0) }.joined()
+        case .null: nil
+        }
+    }
+}
+
+/// A statement's rows in libpq's binary format, borrowed until the result is dropped: `int`
+/// for `bigint` (8 bytes, big-endian), `bytes` for `text` and `bytea` alike (no copy).
+public final class PQRows {
+    private let result: OpaquePointer
+
+    init(_ result: OpaquePointer) { self.result = result }
+    deinit { PQclear(result) }
+
+    public var count: Int { Int(PQntuples(result)) }
+    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
+
+    public func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
+        let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+        guard length > 0, let p = PQgetvalue(result, Int32(row), Int32(column)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: length)
+    }
+
+    public func int(_ row: Int, _ column: Int) -> Int64 {
+        let b = bytes(row, column)
+        guard b.count == 8 else { return b.count == 4 ? Int64(b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) : 0 }
+        return Int64(bitPattern: b.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    public func text(_ row: Int, _ column: Int) -> String { String(decoding: bytes(row, column), as: UTF8.self) }
+}
+
+/// One libpq connection, used by one thread at a time (libpq calls block).
+public final class PQConnection {
+    private let conn: OpaquePointer
+    /// Where it is connected, for messages: never with a password.
+    public let target: String
+
+    private init(_ conn: OpaquePointer, target: String) {
+        self.conn = conn
+        self.target = target
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// Connects with libpq's keyword/value form (no connection string is parsed, so no value
+    /// can smuggle another keyword in).
+    public static func open(_ parameters: [(String, String)], target: String) throws -> PQConnection {
+        let keys = parameters.map { strdup($0.0) } + [nil]
+        let values = parameters.map { strdup($0.1) } + [nil]
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let conn = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 0) }
+        }
+        return try checked(conn, target: target)
+    }
+
+    /// Connects with a connection URI or string the user gave (`postgresql://...`).
+    public static func open(uri: String, target: String) throws -> PQConnection {
+        try checked(PQconnectdb(uri), target: target)
+    }
+
+    private static func checked(_ conn: OpaquePointer?, target: String) throws -> PQConnection {
+        guard let conn else { throw PostgresError(code: "connect", message: "\(target): out of memory", retryable: true) }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let detail = message(PQerrorMessage(conn))
+            PQfinish(conn)
+            // A refused password or role is not cured by trying again.
+            let auth = detail.contains("password authentication failed") || detail.contains("role \"") || detail.contains("no pg_hba.conf entry")
+                || detail.contains("database \"")
+            throw PostgresError(code: auth ? "auth" : "connect", message: "\(target): cannot connect: \(detail)", retryable: !auth)
+        }
+        return PQConnection(conn, target: target)
+    }
+
+    /// Whether the connection is still up, as libpq last saw it.
+    public var isOK: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// Reconnects with the same parameters after the server went away.
+    /// - Throws: `PostgresError` when the server still does not answer.
+    public func reset() throws {
+        PQreset(conn)
+        guard PQstatus(conn) == CONNECTION_OK else {
+            throw PostgresError(code: "connect", message: "\(target): cannot reconnect: \(Self.message(PQerrorMessage(conn)))", retryable: true)
+        }
+    }
+
+    /// Runs one statement with text parameters ($1, $2...).
+    /// - Returns: the rows as text (nil for NULL) and the number of rows the command touched.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws -> (rows: [[String?]], affected: Int) {
+        let result = try run(sql, parameters, binary: false)
+        defer { PQclear(result) }
+        var rows: [[String?]] = []
+        for r in 0..<PQntuples(result) {
+            rows.append((0..<PQnfields(result)).map { c in PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c)) })
+        }
+        return (rows, Int(String(cString: PQcmdTuples(result))) ?? 0)
+    }
+
+    /// Runs one statement and returns its rows in binary form.
+    public func query(_ sql: String, _ parameters: [PQValue] = []) throws -> PQRows {
+        PQRows(try run(sql, parameters.map(\.wire), binary: true))
+    }
+
+    private func run(_ sql: String, _ parameters: [String?], binary: Bool) throws -> OpaquePointer {
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, binary ? 1 : 0)
+        }
+        guard let result else {
+            throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+        }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                ?? (PQstatus(conn) == CONNECTION_OK ? "error" : "connect")
+            let text = Self.message(PQresultErrorMessage(result))
+            PQclear(result)
+            // Connection trouble (08...), serialization failures, deadlocks and lock timeouts
+            // can pass; the rest will not.
+            let retryable = state == "connect" || state.hasPrefix("08") || state == "40001" || state == "40P01" || state == "55P03" || state.hasPrefix("57P")
+            throw PostgresError(code: state, message: "\(target): \(text)", retryable: retryable)
+        }
+        return result
+    }
+
+    /// libpq's message, on one line and escaped for a terminal.
+    static func message(_ p: UnsafePointer<CChar>?) -> String {
+        let text = p.map { String(cString: $0) } ?? "no message"
+        return TerminalText.escaped(text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " "))
+    }
+}
