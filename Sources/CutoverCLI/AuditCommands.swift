@@ -64,6 +64,8 @@ enum AuditCommands {
         let report: VerifyReport
         var source: String
         var keyFromBundle = false
+        // The log's last link, for comparing two logs (a copy and its source).
+        var head: ChainLink?
         if let bundle = args["--bundle"] {
             guard let text = try? String(contentsOfFile: bundle, encoding: .utf8) else { throw CommandFailure("\(bundle): cannot be read") }
             if kept != nil { throw UsageError("--checkpoint holds a database to a kept checkpoint; a bundle carries its own") }
@@ -79,6 +81,7 @@ enum AuditCommands {
                 throw CommandFailure(e.description)
             }
             source = ctx.dbPath + (args["--run"].map { " run \($0)" } ?? "")
+            if args["--run"] == nil, report.intact { head = try log.head() }
         }
         if args.has("--json") {
             var o: [String: JSONValue] = [
@@ -88,6 +91,7 @@ enum AuditCommands {
                 "seconds": .double(report.seconds),
             ]
             if let k = report.key { o["key"] = .string(k) }
+            if let head { o["head"] = .object(["seq": .int(head.seq), "hash": .string(Hex.encode(head.hash))]) }
             if let f = report.findings.first {
                 var p: [String: JSONValue] = ["kind": .string(f.kind.rawValue), "message": .string(f.message)]
                 if let seq = f.seq { p["seq"] = .int(seq) }

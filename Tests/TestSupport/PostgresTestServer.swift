@@ -31,11 +31,30 @@ public enum PostgresTestServer {
         lock.lock()
         defer { lock.unlock() }
         if let db = made[key] { return try uri(role, db) }
-        let db = "log_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        try PostgresStoreDatabase.execute("CREATE DATABASE \(db);", uri: try uri("cutover_admin", "postgres"))
+        let db = try create(key)
         _ = try PostgresSchema.initialize(try uri("cutover_admin", db), granting: ["cutover_writer"])
-        made[key] = db
         return try uri(role, db)
+    }
+
+    /// A database without a log yet, for `dir`, dropped once `dir` is gone; its name.
+    public static func emptyDatabase(_ dir: TemporaryDirectory) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return try create(dir.url.path + "/empty-" + UUID().uuidString)
+    }
+
+    /// Makes a database for `key` (a test's folder and a name), first dropping those of tests
+    /// whose folder is gone: a test's databases live as long as its temporary folder.
+    private static func create(_ key: String) throws -> String {
+        let admin = try uri("cutover_admin", "postgres")
+        for (k, db) in made where !FileManager.default.fileExists(atPath: String(k[..<(k.lastIndex(of: "/") ?? k.endIndex)])) {
+            try? PostgresStoreDatabase.execute("DROP DATABASE IF EXISTS \(db) WITH (FORCE);", uri: admin)
+            made[k] = nil
+        }
+        let db = "log_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        try PostgresStoreDatabase.execute("CREATE DATABASE \(db);", uri: admin)
+        made[key] = db
+        return db
     }
 }
 

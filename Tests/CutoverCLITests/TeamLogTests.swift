@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A team's log on PostgreSQL (the sandbox's pg-log), through the command line: made once by
+/// `db init`, runs started and approved from "two laptops" (two folders) sharing it, audited
+/// from it, and a SQLite log with runs and schedules moved onto it by `db copy`.
+@Suite struct TeamLogTests {
+    /// An empty database on pg-log, without its log yet: its URI as its owner and as the writer.
+    func emptyDatabase(_ p: Project) throws -> (admin: String, writer: String) {
+        let db = try PostgresTestServer.emptyDatabase(p.dir)
+        return (try PostgresTestServer.uri("cutover_admin", db), try PostgresTestServer.uri("cutover_writer", db))
+    }
+
+    @Test func aRunStartedOnOneLaptopIsApprovedAndResumedFromAnotherThroughPostgreSQL() throws {
+        let starter = try Project(), approver = try Project()
+        let (admin, writer) = try emptyDatabase(starter)
+        let env = { (p: Project) in p.environment.merging(["CUTOVER_DB": writer]) { $1 } }
+        // No log yet: a run says what to do, and writes nothing.
+        let early = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach"], in: starter.dir.url, environment: env(starter))
+        #expect(early.status == 1 && early.stderr.contains("cutover db init"), "\(early.stderr)")
+        let initialized = try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", admin], in: starter.dir.url)
+        #expect(initialized.status == 0 && initialized.stdout.contains("created the event log"), "\(initialized.stdout)\(initialized.stderr)")
+        #expect(!initialized.stdout.contains(try PostgresTestServer.password("cutover_admin")), "no password is printed")
+        let again = try CutoverBinary.run(["db", "init", "--db", admin], in: starter.dir.url)
+        #expect(again.status == 0 && again.stdout.contains("already holds an event log"))
+
+        let start = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach"], in: starter.dir.url, environment: env(starter))
+        #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
+        let run = start.lines[0]
+        // The other laptop sees the run, approves it and carries it on.
+        let seen = try CutoverBinary.run(["status", run], in: approver.dir.url, environment: env(approver))
+        #expect(seen.stdout.contains("waiting-approval (0 of 1)"), "\(seen.stdout)\(seen.stderr)")
+        let approved = try CutoverBinary.run(["approve", run, "--as", "alice"], in: approver.dir.url, environment: env(approver).merging(["CUTOVER_ACTOR": "alice"]) { $1 })
+        #expect(approved.status == 0, "\(approved.stderr)")
+        let resumed = try CutoverBinary.run(["resume", run, "--json"], in: approver.dir.url, environment: env(approver))
+        #expect(resumed.status == 0 && approver.lastJSON(resumed)["state"] as? String == "succeeded", "\(resumed.stderr)")
+        // Audited from the shared log.
+        let verify = try CutoverBinary.run(["audit", "verify", "--json"], in: starter.dir.url, environment: env(starter))
+        #expect(verify.status == 3 && verify.stdout.contains("\"intact\":true"), "intact, no key pinned: \(verify.stdout)\(verify.stderr)")
+        let list = try CutoverBinary.run(["list"], in: starter.dir.url, environment: env(starter))
+        #expect(list.stdout.contains(run) && list.stdout.contains("succeeded"))
+    }
+
+    @Test func aSQLiteLogWithRunsAndSchedulesIsCopiedAndVerifiesToTheSameHead() throws {
+        let p = try Project()
+        _ = try p.cutover("start", "check", "--runbook", "svc", "--drill")
+        _ = try p.cutover("start", "check", "--runbook", "svc")
+        #expect(try p.cutover("schedule", "add", "weekly", "--workflow", "check", "--runbook", "svc", "--cron", "@weekly", "--drill").status == 0)
+        _ = try p.cutover("schedule", "pause", "weekly")
+        let gated = try p.cutover("start", "gated", "--runbook", "svc", "--detach")
+        #expect(gated.status == 75)
+        let (admin, writer) = try emptyDatabase(p)
+        #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", admin], in: p.dir.url).status == 0)
+        let sqlite = p.dir.path(".cutover/cutover.sqlite")
+        let copy = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
+        #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+        #expect(copy.stdout.contains("both verify to event"), "\(copy.stdout)")
+        let heads = try [sqlite, writer].map { db -> String in
+            let v = try CutoverBinary.run(["audit", "verify", "--json", "--db", db], in: p.dir.url)
+            let o = try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any]
+            #expect(o?["intact"] as? Bool == true, "\(db): \(v.stdout)")
+            let head = o?["head"] as? [String: Any]
+            return "\(head?["seq"] ?? "?") \(head?["hash"] ?? "?")"
+        }
+        #expect(heads[0] == heads[1], "\(heads)")
+        // The copy holds what the file held: the runs, the schedule, the active run's service.
+        let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
+        let list = try CutoverBinary.run(["list", "--json"], in: p.dir.url, environment: env)
+        #expect(list.lines.count == 3)
+        let schedules = try CutoverBinary.run(["schedule", "list"], in: p.dir.url, environment: env)
+        #expect(schedules.stdout.contains("weekly") && schedules.stdout.contains("paused"), "\(schedules.stdout)")
+        let busy = try CutoverBinary.run(["start", "check", "--runbook", "svc"], in: p.dir.url, environment: env)
+        #expect(busy.status == 69, "the gated run still holds svc in the copy: \(busy.stderr)")
+        // Never into a log that holds events.
+        let twice = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
+        #expect(twice.status == 1 && twice.stderr.contains("already holds events"), "\(twice.stderr)")
+    }
+}
