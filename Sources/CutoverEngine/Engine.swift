@@ -109,6 +109,10 @@ public struct EngineConfiguration: Sendable {
     public var isOwnerGone: @Sendable (String) -> Bool
     /// Set to stop at the next step boundary (the step in flight finishes first).
     public var stop: StopRequest
+    /// How long a driver waits, between two events, for a log that stopped answering (a
+    /// PostgreSQL server restarting, a connection lost) before it stops; nothing else happens
+    /// meanwhile, so the run waits at that step boundary.
+    public var storeOutageLimit: Duration = .seconds(600)
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

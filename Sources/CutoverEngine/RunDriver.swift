@@ -15,6 +15,8 @@ actor RunDriver {
     var chained: (id: String, attempt: Int)?
     /// When the lease was last extended (every append extends it too).
     private var leaseRenewedAt = Date.distantPast
+    /// Since when (uptime) the log has not answered a wait's reads, while it does not.
+    private var outageSince: Duration?
     /// Until when, on the monotonic clock, this process may trust its lease: the uptime just
     /// before the last write that extended it, plus the TTL, less the margin.
     private(set) var leaseTrustedUntil: Duration = .zero
@@ -138,10 +140,25 @@ actor RunDriver {
             try store.extendLease(run: runID, owner: config.owner, now: now, ttl: config.leaseTTL)
             leaseExtended(startedAt: before)
             leaseRenewedAt = now
+            outageSince = nil
+        } catch where outlasts(error) {
+            // The log does not answer for now: the lease is not renewed (a proof will not hold
+            // past it), the wait goes on.
         } catch {
             fatal = fatal ?? error
             throw error
         }
+    }
+
+    /// Whether `error` says the log does not answer for now (a server restarting, a
+    /// connection lost), and the outage is still within `storeOutageLimit`: a wait rides it
+    /// out, and the next append waits for the log at its step boundary.
+    private func outlasts(_ error: Error) -> Bool {
+        guard let e = error as? StoreError, e.isRetryable, e.code == .unavailable || e.code == .busy else { return false }
+        let now = engine.clock.uptime()
+        let since = outageSince ?? now
+        outageSince = since
+        return now - since < config.storeOutageLimit
     }
 
     /// Appends events as this run's driver; when signals from others got there first, folds
@@ -160,27 +177,52 @@ actor RunDriver {
 
     func append(_ bodies: [EventBody], unlock: Bool, relock: Bool) throws -> Bool {
         let now = engine.clock.now()
-        let before = engine.clock.uptime()
         let scope = state.plan?.scope
         let drafts = bodies.map { EventDraft(at: now, actor: config.actor, body: $0) }
-        do {
-            let events = try store.append(
-                drafts, to: runID, expectedNext: state.lastRunSeq + 1,
-                options: AppendOptions(
-                    leaseOwner: config.owner, now: now, lockScope: relock ? scope : nil, unlockScope: unlock ? scope : nil,
-                    leaseTTL: config.leaseTTL))
-            leaseRenewedAt = now
-            leaseExtended(startedAt: before)
-            try fold(events)
-            return true
-        } catch let e as StoreError where e.code == .conflict {
-            try reload()
-            return false
-        } catch {
-            let e = naming(inFlightIn: error)
-            fatal = fatal ?? e
-            throw e
+        // Set once an append failed with the log unreachable: its commit may have landed
+        // without the answer reaching us, so a conflict after it may be our own events.
+        var uncertain = false
+        let outageStarted = engine.clock.uptime()
+        var pause = 0.2
+        while true {
+            let before = engine.clock.uptime()
+            let expected = state.lastRunSeq + 1
+            do {
+                let events = try store.append(
+                    drafts, to: runID, expectedNext: expected,
+                    options: AppendOptions(
+                        leaseOwner: config.owner, now: now, lockScope: relock ? scope : nil, unlockScope: unlock ? scope : nil,
+                        leaseTTL: config.leaseTTL))
+                leaseRenewedAt = now
+                leaseExtended(startedAt: before)
+                try fold(events)
+                return true
+            } catch let e as StoreError where e.code == .conflict {
+                try reload()
+                if uncertain, try landed(drafts, from: expected) { return true }
+                return false
+            } catch let e as StoreError where e.isRetryable && (e.code == .unavailable || e.code == .busy)
+                && engine.clock.uptime() - outageStarted < config.storeOutageLimit && !Task.isCancelled
+            {
+                // The log does not answer: wait at this boundary, nothing else happens, then
+                // append the same events again.
+                uncertain = uncertain || e.code == .unavailable
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 5)
+            } catch {
+                let e = naming(inFlightIn: error)
+                fatal = fatal ?? e
+                throw e
+            }
         }
+    }
+
+    /// Whether the run's events from position `first` are `drafts`, exactly: an append whose
+    /// commit landed though its answer was lost.
+    private func landed(_ drafts: [EventDraft], from first: Int64) throws -> Bool {
+        let found = try store.events(of: runID, after: first - 1).prefix(drafts.count)
+        return found.count == drafts.count
+            && zip(found, drafts).allSatisfy { $0.body == $1.body && $0.actor == $1.actor && $0.atMillis == $1.atMillis }
     }
 
     /// A log that vanished under the driver: the message says which step was in flight, the
@@ -233,7 +275,13 @@ actor RunDriver {
 
     @discardableResult
     private func reloadOrStop() throws -> Bool {
-        do { return try reload() } catch {
+        do {
+            let found = try reload()
+            outageSince = nil
+            return found
+        } catch where outlasts(error) {
+            return false
+        } catch {
             fatal = fatal ?? error
             throw error
         }

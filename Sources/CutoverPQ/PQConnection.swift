@@ -104,9 +104,12 @@ public final class PQConnection {
         guard PQstatus(conn) == CONNECTION_OK else {
             let detail = message(PQerrorMessage(conn))
             PQfinish(conn)
-            // A refused password or role is not cured by trying again.
-            let auth = detail.contains("password authentication failed") || detail.contains("role \"") || detail.contains("no pg_hba.conf entry")
-                || detail.contains("database \"")
+            // A refused password, role or database is not cured by trying again; a server
+            // starting, stopping, or not taking connections to the database for now may be.
+            let passing = detail.contains("not currently accepting connections") || detail.contains("shutting down") || detail.contains("starting up")
+                || detail.contains("in recovery mode")
+            let auth = !passing && (detail.contains("password authentication failed") || detail.contains("role \"") || detail.contains("no pg_hba.conf entry")
+                || detail.contains("database \""))
             throw PostgresError(code: auth ? "auth" : "connect", message: "\(target): cannot connect: \(detail)", retryable: !auth)
         }
         return PQConnection(conn, target: target)

@@ -76,4 +76,55 @@ import TestSupport
         let twice = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
         #expect(twice.status == 1 && twice.stderr.contains("already holds events"), "\(twice.stderr)")
     }
+
+    /// The log's database stops taking connections and every connection to it is cut while
+    /// a run soaks, past the moment its wait ends: the driver rides out the wait, waits at the
+    /// step boundary for the log, and carries on when it is back; nothing is lost or doubled.
+    @Test func theLogGoingAwayMidRunMakesTheRunWaitAtAStepBoundary() throws {
+        let p = try Project()
+        let db = try PostgresTestServer.emptyDatabase(p.dir)
+        #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", try PostgresTestServer.uri("cutover_admin", db)], in: p.dir.url).status == 0)
+        let writer = try PostgresTestServer.uri("cutover_writer", db)
+        let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
+        let process = CutoverBinary.start(["start", "soak", "--runbook", "svc", "--no-preflight"], in: p.dir.url, environment: env)
+        try process.run()
+        let out = (process.standardOutput as! Pipe).fileHandleForReading
+        var seen = ""
+        let began = Date()
+        while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
+            let chunk = out.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        let run = String(seen.split(separator: "\n").first ?? "")
+        #expect(run.hasPrefix("run-"), "\(seen)")
+        // As the server's superuser (root's socket): the database refuses new connections,
+        // and the driver's is cut.
+        let socket = repositoryRoot.appendingPathComponent(".sandbox/pg-log/socket").path
+        func superuser(_ sql: String) throws {
+            let r = try Sandbox.script(["psql", "-h", socket, "-p", "\(PostgresTestServer.port)", "-U", "postgres", "-Atc", sql])
+            #expect(r.status == 0, "\(r.output)")
+        }
+        Thread.sleep(forTimeInterval: 3)
+        try superuser("ALTER DATABASE \(db) ALLOW_CONNECTIONS false")
+        try superuser("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(db)'")
+        // The 6s soak ends meanwhile; the driver must wait for the log to record it.
+        Thread.sleep(forTimeInterval: 6)
+        #expect(process.isRunning, "the driver waits for the log instead of failing")
+        #expect(try p.fixture.requests()["dr"] == 1, "only dr-health reached DR: the step after the soak waits for the log")
+        try superuser("ALTER DATABASE \(db) ALLOW_CONNECTIONS true")
+        process.waitWithoutRunLoop()
+        let rest = seen + String(decoding: out.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(rest)")
+        #expect(rest.contains("succeeded"), "\(rest)")
+        let history = try CutoverBinary.run(["history", run, "--json"], in: p.dir.url, environment: env).lines.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let soaked = history.filter { $0["type"] as? String == "StepSucceeded" && $0["step"] as? String == "soak" }
+        #expect(soaked.count == 1, "recorded once: \(soaked)")
+        #expect(try p.fixture.requests()["dr"] == 2, "the step after the soak ran once the log was back")
+        #expect(!history.contains { $0["type"] as? String == "StepFailed" }, "nothing failed")
+        let verify = try CutoverBinary.run(["audit", "verify", "--json"], in: p.dir.url, environment: env)
+        #expect(verify.stdout.contains("\"intact\":true"), "\(verify.stdout)\(verify.stderr)")
+    }
 }
