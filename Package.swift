@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "CutoverBench",
             dependencies: [
-                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverCrypto", "CutoverAudit",
+                "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverEngine", "CutoverCrypto", "CutoverAudit",
                 "CutoverSteps", "CutoverProviders", "CutoverNet", "CutoverAWS", "CutoverGoogle",
             ]
         ),

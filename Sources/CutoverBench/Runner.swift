@@ -144,6 +144,9 @@ struct Runner {
             budget: "not slower than sequential", met: pairRatio >= 0.95, peakMB: concurrentPeak,
             note: String(format: "%.2f durable commits per step (group commit: one transaction carries every run's append that waited)", concurrentCommits)))
 
+        // The same two on the PostgreSQL store.
+        results += try await postgresFigures()
+
         if options.engineOnly { return results }
         // 3-5. Fold, resume and chain verification, each in a child process for its peak memory.
         for size in Set(options.memorySizes + [options.foldEvents]).sorted() {

@@ -58,7 +58,7 @@ public final class PostgresStoreDatabase: StoreDatabase {
     /// A PostgreSQL failure as the store's error: a lost connection or a server shutting down
     /// may pass (`.unavailable`, retryable), as may a serialization failure or a deadlock
     /// (`.busy`); a refused privilege or the append-only trigger is `.refused`.
-    static func storeError(_ e: PostgresError, _ location: String, doing what: String) -> StoreError {
+    public static func storeError(_ e: PostgresError, _ location: String, doing what: String) -> StoreError {
         let message = "\(what) on \(location): \(e.message)"
         switch e.code {
         case _ where e.isConnectionLoss: return StoreError(.unavailable, message, cause: e, retryable: true)
