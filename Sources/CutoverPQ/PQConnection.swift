@@ -71,10 +71,16 @@ public final class PQConnection {
     private let conn: OpaquePointer
     /// Where it is connected, for messages: never with a password.
     public let target: String
+    /// Statements `query` has prepared on this connection, by their SQL: parsed and planned
+    /// once, not at every append. Forgotten when the connection is made again.
+    private var prepared: [String: String] = [:]
+    private var nextName = 0
 
     private init(_ conn: OpaquePointer, target: String) {
         self.conn = conn
         self.target = target
+        // The server's notices ("already exists, skipping") are not cutover's output.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
     deinit { PQfinish(conn) }
@@ -121,6 +127,7 @@ public final class PQConnection {
     /// Reconnects with the same parameters after the server went away.
     /// - Throws: `PostgresError` when the server still does not answer.
     public func reset() throws {
+        prepared.removeAll()
         PQreset(conn)
         guard PQstatus(conn) == CONNECTION_OK else {
             throw PostgresError(code: "connect", message: "\(target): cannot reconnect: \(Self.message(PQerrorMessage(conn)))", retryable: true)
@@ -140,20 +147,40 @@ public final class PQConnection {
         return (rows, Int(String(cString: PQcmdTuples(result))) ?? 0)
     }
 
-    /// Runs one statement and returns its rows in binary form.
+    /// Runs one statement, prepared on first use, and returns its rows in binary form.
     public func query(_ sql: String, _ parameters: [PQValue] = []) throws -> PQRows {
-        PQRows(try run(sql, parameters.map(\.wire), binary: true))
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "s\(nextName)"
+            nextName += 1
+            guard let result = PQprepare(conn, name, sql, Int32(parameters.count), nil) else {
+                throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+            }
+            try check(result)
+            PQclear(result)
+            prepared[sql] = name
+        }
+        return PQRows(try run(sql, parameters.map(\.wire), binary: true, prepared: name))
     }
 
-    private func run(_ sql: String, _ parameters: [String?], binary: Bool) throws -> OpaquePointer {
+    private func run(_ sql: String, _ parameters: [String?], binary: Bool, prepared name: String? = nil) throws -> OpaquePointer {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, binary ? 1 : 0)
+            if let name { return PQexecPrepared(conn, name, Int32(parameters.count), p.baseAddress, nil, nil, binary ? 1 : 0) }
+            return PQexecParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, binary ? 1 : 0)
         }
         guard let result else {
             throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
         }
+        try check(result)
+        return result
+    }
+
+    /// Throws the result's error (and frees it) unless it succeeded.
+    private func check(_ result: OpaquePointer) throws {
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
@@ -163,9 +190,10 @@ public final class PQConnection {
             // Connection trouble (08...), serialization failures, deadlocks and lock timeouts
             // can pass; the rest will not.
             let retryable = state == "connect" || state.hasPrefix("08") || state == "40001" || state == "40P01" || state == "55P03" || state.hasPrefix("57P")
+            // A connection that broke forgets its prepared statements.
+            if PQstatus(conn) != CONNECTION_OK { prepared.removeAll() }
             throw PostgresError(code: state, message: "\(target): \(text)", retryable: retryable)
         }
-        return result
     }
 
     /// libpq's message, on one line and escaped for a terminal.

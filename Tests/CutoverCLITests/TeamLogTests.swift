@@ -86,16 +86,8 @@ import TestSupport
         #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", try PostgresTestServer.uri("cutover_admin", db)], in: p.dir.url).status == 0)
         let writer = try PostgresTestServer.uri("cutover_writer", db)
         let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
-        let process = CutoverBinary.start(["start", "soak", "--runbook", "svc", "--no-preflight"], in: p.dir.url, environment: env)
-        try process.run()
+        let (process, seen) = try startUntilWaiting(p, environment: env)
         let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var seen = ""
-        let began = Date()
-        while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
-            let chunk = out.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
         let run = String(seen.split(separator: "\n").first ?? "")
         #expect(run.hasPrefix("run-"), "\(seen)")
         // As the server's superuser (root's socket): the database refuses new connections,
