@@ -93,19 +93,24 @@ public final class PostgresStoreDatabase: StoreDatabase {
     // MARK: Transactions
 
     public func begin() throws {
-        try call("starting a write") {
-            if !conn.isOK { try conn.reset() }
-            try conn.execute("BEGIN")
-            open = true
-            // One writer at a time, in every process; the log id confirmed in the same step.
-            let id = try conn.query("SELECT id FROM cutover_log, pg_advisory_xact_lock($1) LIMIT 1", [.int(Self.writerLock)])
-            guard id.count == 1, id.text(0, 0) == logID else {
-                rollback()
-                throw StoreError(
-                    .unavailable,
-                    "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
-                    retryable: false)
+        do {
+            try call("starting a write") {
+                if !conn.isOK { try conn.reset() }
+                try conn.execute("BEGIN")
+                open = true
+                // One writer at a time, in every process; the log id confirmed in the same step.
+                let id = try conn.query("SELECT id FROM cutover_log, pg_advisory_xact_lock($1) LIMIT 1", [.int(Self.writerLock)])
+                guard id.count == 1, id.text(0, 0) == logID else {
+                    throw StoreError(
+                        .unavailable,
+                        "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
+                        retryable: false)
+                }
             }
+        } catch {
+            // A transaction begun but not usable is never left open for the next write.
+            if open { rollback() }
+            throw error
         }
     }
 
