@@ -88,7 +88,7 @@ let package = Package(
                 "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
                 "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverCrypto", "TestSupport",
             ]),
-        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "TestSupport"]),
+        .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -52,6 +52,8 @@ struct Options {
     var engineOnly = false
     /// `--models`: only the models.sync figures (the sandbox must be up).
     var modelsOnly = false
+    /// `--postgres`: the PostgreSQL store's figures alone.
+    var postgresOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 1_000
@@ -68,6 +70,7 @@ struct Options {
         smoke = args.contains("--smoke")
         engineOnly = args.contains("--engine")
         modelsOnly = args.contains("--models")
+        postgresOnly = args.contains("--postgres")
         if smoke {
             reps = 2
             noopSteps = 20

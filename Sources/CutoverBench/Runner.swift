@@ -73,6 +73,7 @@ struct Runner {
     func run() async throws -> [Result] {
         defer { try? FileManager.default.removeItem(at: dir) }
         if options.modelsOnly { return try await modelsFigure() }
+        if options.postgresOnly { return try await postgresFigures() }
         var results: [Result] = []
         // 1. A durable no-op step, and the raw commits it needs.
         var perStep: [Double] = []

@@ -168,6 +168,19 @@ enum Commands {
                 """,
             run: { try DatabaseCommands.initialize($0, $1) }),
         CommandSpec(
+            path: ["db", "migrate"], operands: "", options: [],
+            section: .database, summary: "Bring a PostgreSQL log made by an older cutover to this one's schema.",
+            details: """
+                Every cutover checks the schema version of a PostgreSQL log when it opens it: a log
+                made by a newer cutover is refused (upgrade cutover), and one made by an older
+                cutover too, until it is migrated here, by the role that made it, once every
+                cutover using the log is upgraded. The missing migrations run in order in one
+                transaction, under the writers' lock, and the new version is recorded beside the
+                old (the version table is append-only too); no event is touched. Run again, it
+                changes nothing.
+                """,
+            run: { try DatabaseCommands.migrate($0, $1) }),
+        CommandSpec(
             path: ["db", "copy"], operands: "",
             options: [.value("--from", "LOG", "the log to copy: a SQLite file or a PostgreSQL URI", completes: .file, required: true),
                       .value("--to", "LOG", "an empty log to copy it into (a PostgreSQL log made by `db init`)", required: true)],

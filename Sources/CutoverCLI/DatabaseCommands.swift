@@ -21,8 +21,11 @@ enum DatabaseCommands {
                 ctx.console.out("created the event log in \(ctx.dbPath): schema version \(PostgresSchema.version), log id \(id)")
             case .alreadyThere(let version) where version == PostgresSchema.version:
                 ctx.console.out("\(ctx.dbPath) already holds an event log (schema version \(version)); its tables were left as they are")
-            case .alreadyThere(let version):
-                throw CommandFailure("\(ctx.dbPath) holds an event log of schema version \(version); this cutover makes version \(PostgresSchema.version) and does not migrate it")
+            case .alreadyThere(let version) where version < PostgresSchema.version:
+                throw CommandFailure(
+                    "\(ctx.dbPath) holds an event log of schema version \(version), older than this cutover's \(PostgresSchema.version); nothing was changed: `cutover db migrate` brings it up to date")
+            case .alreadyThere(let version), .migrated(_, let version):
+                throw CommandFailure("\(ctx.dbPath) holds an event log of schema version \(version), made by a newer cutover than this one (version \(PostgresSchema.version)); nothing was changed")
             }
             if !roles.isEmpty {
                 ctx.console.out("granted \(roles.joined(separator: ", ")): INSERT and SELECT on events and checkpoints, the leases and service locks; no UPDATE or DELETE of history")
@@ -33,6 +36,22 @@ enum DatabaseCommands {
 }
 
 extension DatabaseCommands {
+    /// `cutover db migrate`: a PostgreSQL log made by an older cutover brought to this one's
+    /// schema version, only when asked.
+    static func migrate(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+        _ = try args.positionals()
+        guard case .postgres(let uri) = ctx.store else {
+            throw UsageError("--db names a SQLite file: its schema is cutover's own and needs no migration; `db migrate` is for a PostgreSQL log")
+        }
+        switch try PostgresSchema.migrate(uri) {
+        case .migrated(let from, let to):
+            ctx.console.out("migrated the event log in \(ctx.dbPath) from schema version \(from) to \(to); no event was touched")
+        case .alreadyThere, .created:
+            ctx.console.out("\(ctx.dbPath) is at schema version \(PostgresSchema.version) already; nothing was changed")
+        }
+        return ExitCode.ok
+    }
+
     /// `cutover db copy --from FILE --to URL`: a log copied event for event into an empty one
     /// (a SQLite file into PostgreSQL, as a team moves), the chain checked on both sides.
     static func copy(_ args: Arguments, _ ctx: Context) throws -> Int32 {

@@ -23,20 +23,50 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A value sent as a statement parameter: text, an integer, bytes (sent as `bytea`'s hex
-/// input form), or NULL.
+/// input form), an array of texts or integers (in the array input form), or NULL.
 public enum PQValue: Sendable {
     case text(String)
     case int(Int64)
     case bytes([UInt8])
+    case texts([String?])
+    case ints([Int64])
     case null
 
     var wire: String? {
         switch self {
         case .text(let s): s
         case .int(let n): String(n)
-        case .bytes(let b): "\\x" + b.map { String(format: "%02x", $0) }.joined()
+        case .bytes(let b): Self.hex(b)
+        case .texts(let items): "{" + items.map { $0.map(Self.quoted) ?? "NULL" }.joined(separator: ",") + "}"
+        case .ints(let items): "{" + items.map(String.init).joined(separator: ",") + "}"
         case .null: nil
         }
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// `\x` and two hex digits a byte.
+    static func hex(_ bytes: [UInt8]) -> String {
+        var chars: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        chars.reserveCapacity(2 + bytes.count * 2)
+        for b in bytes {
+            chars.append(digits[Int(b >> 4)])
+            chars.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: chars, as: UTF8.self)
+    }
+
+    /// An array element in double quotes, its quotes and backslashes escaped: read back
+    /// exactly, whatever it holds.
+    static func quoted(_ text: String) -> String {
+        var out = [UInt8(ascii: "\"")]
+        out.reserveCapacity(text.utf8.count + 2)
+        for c in text.utf8 {
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(c)
+        }
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

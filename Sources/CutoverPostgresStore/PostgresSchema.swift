@@ -7,10 +7,15 @@ import Foundation
 /// `cutover_log` holds the schema version and the log's own random id (a database dropped and
 /// made again under a running driver is a different log). Events and checkpoints refuse
 /// UPDATE, DELETE and TRUNCATE through triggers, even to their owner; the roles cutover runs
-/// as are granted INSERT and SELECT on them and nothing more.
+/// as are granted INSERT and SELECT on them and nothing more. Each version is a migration
+/// from the one before; `cutover db init` runs them all, `cutover db migrate` the missing
+/// ones, and nothing else ever changes the schema.
 public enum PostgresSchema {
     /// The schema this build reads and writes.
-    public static let version = 1
+    public static let version = 2
+
+    /// The script that makes each version from the one before, in order (index 0 makes 1).
+    static let migrations = [tables, appendAtOnce]
 
     static let tables = """
         CREATE TABLE cutover_log(id text NOT NULL, version integer NOT NULL, created_ms bigint NOT NULL);
@@ -48,17 +53,88 @@ public enum PostgresSchema {
         REVOKE ALL ON events, checkpoints, locks, leases, cutover_log FROM PUBLIC;
         """
 
-    /// What `cutover db init` did.
+
+    /// Version 2: a whole group commit in one statement, so an append is one round trip and
+    /// one commit. `ChainedStore` chains the events from the head it last wrote and sends them
+    /// with what it expects; the function takes the writers' lock, checks the log id, that
+    /// head, each run's lease, position and service lock exactly as `ChainedStore` does inside
+    /// its own transaction, and writes; when anything differs it writes nothing and raises
+    /// `CV409`, and the store appends the slow way, reading everything again. It runs with the
+    /// caller's rights: a role that may not insert events may not call it to insert them.
+    static let appendAtOnce = """
+        CREATE FUNCTION cutover_append(
+            log_id text, head_seq bigint, head_hash bytea,
+            runs text[], owners text[], expires bigint[], nexts bigint[], firsts integer[], lock_scopes text[], unlock_scopes text[],
+            types text[], ats bigint[], actors text[], bodies text[], hashes bytea
+        ) RETURNS void
+        LANGUAGE plpgsql SECURITY INVOKER AS $$
+        DECLARE
+            found_id text;
+            last_seq bigint;
+            last_hash bytea;
+            holder text;
+            first integer;
+            after integer;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(PostgresStoreDatabase.writerLock));
+            SELECT l.id, e.seq, e.hash INTO found_id, last_seq, last_hash
+                FROM (SELECT id FROM cutover_log LIMIT 1) AS l
+                LEFT JOIN (SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1) AS e ON true;
+            IF found_id IS DISTINCT FROM log_id THEN
+                RAISE EXCEPTION 'the event log is not the one this process opened' USING ERRCODE = 'CV410';
+            END IF;
+            IF COALESCE(last_seq, 0) <> head_seq OR (last_seq IS NOT NULL AND last_hash <> head_hash) THEN
+                RAISE EXCEPTION 'the head moved' USING ERRCODE = 'CV409';
+            END IF;
+            FOR i IN 1..cardinality(runs) LOOP
+                -- The lease renewed only if this owner holds it and the run is where expected.
+                IF owners[i] IS NOT NULL THEN
+                    UPDATE leases SET expires_ms = expires[i] WHERE run_id = runs[i] AND owner = owners[i]
+                        AND (SELECT COALESCE(MAX(run_seq), 0) FROM events WHERE run_id = runs[i]) = nexts[i] - 1;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'the lease is not held or the run moved' USING ERRCODE = 'CV409';
+                    END IF;
+                ELSIF (SELECT COALESCE(MAX(run_seq), 0) FROM events WHERE run_id = runs[i]) <> nexts[i] - 1 THEN
+                    RAISE EXCEPTION 'the run moved' USING ERRCODE = 'CV409';
+                END IF;
+                IF lock_scopes[i] IS NOT NULL THEN
+                    SELECT run_id INTO holder FROM locks WHERE scope = lock_scopes[i];
+                    IF holder IS NOT NULL AND holder <> runs[i] THEN
+                        RAISE EXCEPTION 'the service is held' USING ERRCODE = 'CV409';
+                    END IF;
+                    INSERT INTO locks(scope, run_id) VALUES (lock_scopes[i], runs[i])
+                        ON CONFLICT (scope) DO UPDATE SET run_id = EXCLUDED.run_id;
+                END IF;
+                -- This request's rows: from firsts[i] up to the next request's first.
+                first := firsts[i];
+                after := COALESCE(firsts[i + 1], cardinality(types) + 1);
+                INSERT INTO events(seq, run_id, run_seq, type, at_ms, actor, body, hash)
+                    SELECT head_seq + first - 1 + t.n, runs[i], nexts[i] - 1 + t.n, t.type, t.at, t.actor, t.body,
+                        substring(hashes FROM (first - 2 + t.n::integer) * 32 + 1 FOR 32)
+                    FROM unnest(types[first:after - 1], ats[first:after - 1], actors[first:after - 1], bodies[first:after - 1])
+                        WITH ORDINALITY AS t(type, at, actor, body, n);
+                IF unlock_scopes[i] IS NOT NULL THEN
+                    DELETE FROM locks WHERE scope = unlock_scopes[i] AND run_id = runs[i];
+                END IF;
+            END LOOP;
+        END $$;
+        """
+
+    /// What `cutover db init` or `cutover db migrate` did.
     public enum Outcome: Equatable, Sendable {
         case created(id: String)
         case alreadyThere(version: Int)
+        case migrated(from: Int, to: Int)
     }
 
     /// Makes the tables in the database `uri` names (as its owner), and grants each role in
     /// `roles` what a cutover process needs: INSERT and SELECT on events and checkpoints, the
-    /// coordination tables in full, never UPDATE or DELETE of history.
+    /// coordination tables in full, never UPDATE or DELETE of history. A database that holds
+    /// a log is left as it is (but for the grants when its version is this one).
+    /// - Parameter target: the version to make (tests make older ones, to migrate them).
     /// - Throws: `StoreError` naming the database; nothing is made when any statement fails.
-    public static func initialize(_ uri: String, granting roles: [String] = []) throws -> Outcome {
+    public static func initialize(_ uri: String, granting roles: [String] = [], version target: Int = version) throws -> Outcome {
+        precondition((1...version).contains(target), "no schema version \(target)")
         let location = StoreLocation.redacted(uri)
         let conn = try PostgresStoreDatabase.connect(uri, location)
         do {
@@ -72,8 +148,10 @@ public enum PostgresSchema {
             }
             let id = UUID().uuidString.lowercased()
             try conn.execute("BEGIN")
-            for statement in split(tables) { try conn.execute(statement) }
-            try conn.execute("INSERT INTO cutover_log(id, version, created_ms) VALUES ($1, $2, $3)", [id, String(version), String(Int64(Date().timeIntervalSince1970 * 1_000))])
+            for script in migrations[0..<target] {
+                for statement in split(script) { try conn.execute(statement) }
+            }
+            try record(id: id, version: target, conn)
             try grant(roles, conn)
             try conn.execute("COMMIT")
             return .created(id: id)
@@ -81,6 +159,51 @@ public enum PostgresSchema {
             _ = try? conn.execute("ROLLBACK")
             throw PostgresStoreDatabase.storeError(e, location, doing: "creating the event log's tables")
         }
+    }
+
+    /// Brings the log in the database `uri` names to this build's version, in one transaction,
+    /// as its owner: the migrations it misses run in order and the new version is recorded
+    /// (a row more in `cutover_log`, which is append-only too). Events are never touched.
+    /// - Throws: `StoreError` when there is no log, or one newer than this build.
+    public static func migrate(_ uri: String) throws -> Outcome {
+        let location = StoreLocation.redacted(uri)
+        let conn = try PostgresStoreDatabase.connect(uri, location)
+        do {
+            try conn.execute("BEGIN")
+            // Two migrations at once would both run: the writers' lock keeps them, and every
+            // append, apart.
+            _ = try conn.execute("SELECT pg_advisory_xact_lock(\(PostgresStoreDatabase.writerLock))")
+            guard let found = try version(conn) else {
+                _ = try? conn.execute("ROLLBACK")
+                throw StoreError(.schemaMismatch, "\(location) holds no cutover event log: create it with `cutover db init --db URL`", retryable: false)
+            }
+            guard found <= version else {
+                _ = try? conn.execute("ROLLBACK")
+                throw StoreError(
+                    .schemaMismatch,
+                    "\(location) holds an event log of schema version \(found), made by a newer cutover; this one knows version \(version): upgrade cutover, never migrate down",
+                    retryable: false)
+            }
+            guard found < version else {
+                _ = try? conn.execute("ROLLBACK")
+                return .alreadyThere(version: found)
+            }
+            for script in migrations[found..<version] {
+                for statement in split(script) { try conn.execute(statement) }
+            }
+            let id: String?? = try conn.execute("SELECT id FROM cutover_log LIMIT 1").rows.first?.first
+            try record(id: (id ?? nil) ?? "", version: version, conn)
+            try conn.execute("COMMIT")
+            return .migrated(from: found, to: version)
+        } catch let e as PostgresError {
+            _ = try? conn.execute("ROLLBACK")
+            throw PostgresStoreDatabase.storeError(e, location, doing: "migrating the event log's schema")
+        }
+    }
+
+    private static func record(id: String, version: Int, _ conn: PQConnection) throws {
+        try conn.execute(
+            "INSERT INTO cutover_log(id, version, created_ms) VALUES ($1, $2, $3)", [id, String(version), String(Int64(Date().timeIntervalSince1970 * 1_000))])
     }
 
     /// What a role that runs cutover needs, and no more: history is inserted and read, never

@@ -38,7 +38,7 @@ public final class PostgresStoreDatabase: StoreDatabase {
                     .schemaMismatch,
                     found > PostgresSchema.version
                         ? "\(location) holds an event log of schema version \(found), made by a newer cutover; this one reads version \(PostgresSchema.version): upgrade cutover"
-                        : "\(location) holds an event log of schema version \(found); this cutover reads version \(PostgresSchema.version): migrate it with `cutover db init --db URL` when every cutover reading it is upgraded",
+                        : "\(location) holds an event log of schema version \(found); this cutover reads version \(PostgresSchema.version): migrate it with `cutover db migrate --db URL` (as the role that made it) once every cutover using it is upgraded",
                     retryable: false)
             }
             logID = try conn.query("SELECT id FROM cutover_log LIMIT 1").text(0, 0)
@@ -260,6 +260,51 @@ public final class PostgresStoreDatabase: StoreDatabase {
             return (0..<r.count).map { i in
                 StoredCheckpoint(n: r.int(i, 0), seq: r.int(i, 1), hash: Array(r.bytes(i, 2)), atMillis: r.int(i, 3), key: r.text(i, 4), signature: Array(r.bytes(i, 5)))
             }
+        }
+    }
+}
+
+extension PostgresStoreDatabase: OneTripAppending {
+    /// The batch as one call of `cutover_append` (schema version 2), in a transaction of its
+    /// own: one round trip, one commit.
+    public func appendAtOnce(_ batch: [PlannedAppend], after head: ChainLink) throws -> Bool {
+        // Each request's fields in arrays of their own, its rows from `firsts[i]` on (1-based).
+        var runs: [String?] = [], owners: [String?] = [], expires: [Int64] = [], nexts: [Int64] = [], firsts: [Int64] = []
+        var locks: [String?] = [], unlocks: [String?] = []
+        var types: [String?] = [], ats: [Int64] = [], actors: [String?] = [], bodies: [String?] = [], hashes: [UInt8] = []
+        hashes.reserveCapacity(32 * batch.reduce(0) { $0 + $1.events.count })
+        for a in batch {
+            runs.append(a.run)
+            owners.append(a.leaseOwner)
+            expires.append(a.leaseExpiresMillis)
+            nexts.append(a.expectedNext)
+            firsts.append(Int64(types.count + 1))
+            locks.append(a.lockScope)
+            unlocks.append(a.unlockScope)
+            for e in a.events {
+                types.append(e.kind.name)
+                ats.append(e.atMillis)
+                actors.append(e.actor)
+                bodies.append(e.bodyJSON)
+                hashes += e.hash
+            }
+        }
+        do {
+            if !conn.isOK { try conn.reset() }
+            _ = try conn.query(
+                "SELECT cutover_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                [.text(logID), .int(head.seq), .bytes(head.hash), .texts(runs), .texts(owners), .ints(expires), .ints(nexts), .ints(firsts), .texts(locks), .texts(unlocks),
+                 .texts(types), .ints(ats), .texts(actors), .texts(bodies), .bytes(hashes)])
+            return true
+        } catch let e as PostgresError where e.code == "CV409" {
+            return false
+        } catch let e as PostgresError where e.code == "CV410" {
+            throw StoreError(
+                .unavailable,
+                "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
+                retryable: false)
+        } catch let e as PostgresError {
+            throw Self.storeError(e, location, doing: "appending")
         }
     }
 }

@@ -11,6 +11,10 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     private let lock = NSLock()
     var hasher = ChainHasher()
     private var commits = 0
+    private var oneTrips = 0
+    /// The log's last link as this store last wrote it, while nothing else has written since
+    /// as far as it knows: the head a one-trip append chains from. Nil when unknown.
+    private var knownHead: ChainLink?
     private var group: GroupCommit<AppendRequest, [Event]>!
 
     public var location: String { database.location }
@@ -21,6 +25,8 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     }
 
     public var durableCommits: Int { lock.withLock { commits } }
+    /// How many of those were one-trip appends (`OneTripAppending`), the rest read first.
+    public var oneTripCommits: Int { lock.withLock { oneTrips } }
 
     /// Runs `body` with the database, alone.
     private func withDatabase<T>(_ body: (StoreDatabase) throws -> T) rethrows -> T {
@@ -33,6 +39,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     func withTransaction<T>(_ body: (StoreDatabase) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        knownHead = nil
         try database.begin()
         do {
             let value = try body(database)
@@ -68,6 +75,10 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     private func commit(_ batch: [AppendRequest]) -> [Result<[Event], Error>] {
         lock.lock()
         defer { lock.unlock() }
+        if let oneTrip = database as? OneTripAppending, let head = knownHead, let results = commitAtOnce(batch, oneTrip, after: head) {
+            return results
+        }
+        knownHead = nil
         do {
             try database.begin()
         } catch {
@@ -75,6 +86,8 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         }
         let nested = batch.count > 1
         var results: [Result<[Event], Error>] = []
+        // The head once the batch is committed, if one was read (the last event written).
+        var written: ChainLink?
         for request in batch {
             // After some errors (disk full, I/O) a database rolls the whole transaction back by
             // itself: then nothing more may run, or it would commit on its own, outside the batch.
@@ -87,6 +100,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
                 let events = try apply(request)
                 if nested { try database.releaseSavepoint() }
                 results.append(.success(events))
+                if let last = events.last { written = ChainLink(seq: last.seq, hash: last.hash) }
             } catch {
                 if nested, database.inTransaction { database.rollbackToSavepoint() }
                 results.append(.failure(error))
@@ -106,6 +120,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
         do {
             try database.commit()
             commits += 1
+            knownHead = written
             return results
         } catch {
             database.rollback()
@@ -115,6 +130,33 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
 
     private static func rolledBack(_ why: String) -> StoreError {
         StoreError(.io, "the transaction was rolled back by the database after \(why); nothing of this append was written", retryable: true)
+    }
+
+    /// The whole batch in one round trip, chained from `head`; nil when the database refuses
+    /// it (something changed since this store last wrote) or an event cannot be encoded, and
+    /// the batch is to be appended the slow way.
+    private func commitAtOnce(_ batch: [AppendRequest], _ database: OneTripAppending, after head: ChainLink) -> [Result<[Event], Error>]? {
+        var link = head
+        var planned: [PlannedAppend] = []
+        planned.reserveCapacity(batch.count)
+        for r in batch {
+            guard let events = try? chain(r, after: link) else { return nil }
+            planned.append(PlannedAppend(
+                run: r.run, leaseOwner: r.options.leaseOwner, leaseExpiresMillis: Self.millis(r.options.now) + r.options.leaseTTL.milliseconds,
+                expectedNext: r.expectedNext, lockScope: r.options.lockScope, unlockScope: r.options.unlockScope, events: events))
+            if let last = events.last { link = ChainLink(seq: last.seq, hash: last.hash) }
+        }
+        do {
+            guard try database.appendAtOnce(planned, after: head) else { return nil }
+        } catch {
+            // Whether it was written is not known (an answer lost): the engine finds out.
+            knownHead = nil
+            return batch.map { _ in .failure(error) }
+        }
+        commits += 1
+        oneTrips += 1
+        knownHead = link
+        return planned.map { .success($0.events) }
     }
 
     /// One append inside the open transaction: the lease fences it, the run position must be
@@ -133,7 +175,17 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
             if let holder = try database.lockHolder(scope: scope), holder != r.run { throw StoreError.scopeLocked(scope: scope, heldBy: holder) }
             try database.putLock(scope: scope, run: r.run)
         }
-        var link = try database.lastLink() ?? .genesis
+        let appended = try chain(r, after: try database.lastLink() ?? .genesis)
+        for e in appended {
+            try database.insert(seq: e.seq, run: r.run, runSeq: e.runSeq, type: e.kind.name, atMillis: e.atMillis, actor: e.actor, body: e.bodyJSON, hash: e.hash)
+        }
+        if let scope = r.options.unlockScope { try database.deleteLock(scope: scope, run: r.run) }
+        return appended
+    }
+
+    /// The request's events with their positions and hashes, chained after `link`.
+    private func chain(_ r: AppendRequest, after link: ChainLink) throws -> [Event] {
+        var link = link
         var appended: [Event] = []
         appended.reserveCapacity(r.drafts.count)
         for (i, draft) in r.drafts.enumerated() {
@@ -146,13 +198,11 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
             }
             let hash = hasher.hash(
                 seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, type: kind.name, body: body, after: link.hash)
-            try database.insert(seq: seq, run: r.run, runSeq: runSeq, type: kind.name, atMillis: draft.atMillis, actor: draft.actor, body: body, hash: hash)
             appended.append(Event(
                 seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, body: draft.body, bodyJSON: body, hash: hash,
                 kind: kind))
             link = ChainLink(seq: seq, hash: hash)
         }
-        if let scope = r.options.unlockScope { try database.deleteLock(scope: scope, run: r.run) }
         return appended
     }
 

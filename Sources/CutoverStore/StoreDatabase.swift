@@ -49,3 +49,30 @@ public protocol StoreDatabase: AnyObject {
     func span(of run: String) throws -> ClosedRange<Int64>?
     func checkpoints() throws -> [StoredCheckpoint]
 }
+
+/// A database across a network, where each statement is a round trip: it can write a whole
+/// group commit at once, as one statement in a transaction of its own, checking there what
+/// `ChainedStore.apply` checks (the log, the head, each run's lease, position and service
+/// lock). `ChainedStore` chains the events itself from the head it last wrote and keeps the
+/// slow way, which reads everything again, for whenever this one refuses.
+public protocol OneTripAppending: AnyObject {
+    /// Writes `batch` in one transaction if `head` is still the log's last link and every
+    /// request finds what it expects; each request's lease, when it has an owner, is renewed
+    /// to its `leaseExpiresMillis`.
+    /// - Returns: false, with nothing written, when anything differs (another writer came
+    ///   first, a lease was lost, a service is held): the caller appends the slow way.
+    /// - Throws: `StoreError`, as `commit()` does; nothing is known to be written.
+    func appendAtOnce(_ batch: [PlannedAppend], after head: ChainLink) throws -> Bool
+}
+
+/// One append of a group commit, chained already: what `OneTripAppending` writes and checks.
+public struct PlannedAppend {
+    public let run: String
+    public let leaseOwner: String?
+    public let leaseExpiresMillis: Int64
+    /// The run position of the first event; the run's last must be the one before.
+    public let expectedNext: Int64
+    public let lockScope: String?
+    public let unlockScope: String?
+    public let events: [Event]
+}

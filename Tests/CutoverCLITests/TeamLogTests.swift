@@ -1,3 +1,4 @@
+import CutoverPostgresStore
 import Foundation
 import Testing
 import TestSupport
@@ -40,6 +41,30 @@ import TestSupport
         #expect(verify.status == 3 && verify.stdout.contains("\"intact\":true"), "intact, no key pinned: \(verify.stdout)\(verify.stderr)")
         let list = try CutoverBinary.run(["list"], in: starter.dir.url, environment: env(starter))
         #expect(list.stdout.contains(run) && list.stdout.contains("succeeded"))
+    }
+
+    /// A log made by an older cutover: every command that opens it is refused and names
+    /// `db migrate`; `db init` does not migrate it; `db migrate`, asked, does, once.
+    @Test func anOlderLogIsMigratedOnlyWhenAsked() throws {
+        let p = try Project()
+        let (admin, writer) = try emptyDatabase(p)
+        _ = try PostgresSchema.initialize(admin, granting: ["cutover_writer"], version: PostgresSchema.version - 1)
+        let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
+        let list = try CutoverBinary.run(["list"], in: p.dir.url, environment: env)
+        #expect(list.status != 0 && list.stderr.contains("cutover db migrate"), "\(list.stdout)\(list.stderr)")
+        let start = try CutoverBinary.run(["start", "check", "--runbook", "svc"], in: p.dir.url, environment: env)
+        #expect(start.status != 0 && start.stderr.contains("cutover db migrate"), "\(start.stderr)")
+        let initAgain = try CutoverBinary.run(["db", "init", "--db", admin], in: p.dir.url)
+        #expect(initAgain.status == 1 && initAgain.stderr.contains("`cutover db migrate`") && initAgain.stderr.contains("nothing was changed"), "\(initAgain.stderr)")
+        let migrated = try CutoverBinary.run(["db", "migrate", "--db", admin], in: p.dir.url)
+        #expect(migrated.status == 0 && migrated.stdout.contains("from schema version \(PostgresSchema.version - 1) to \(PostgresSchema.version)"), "\(migrated.stdout)\(migrated.stderr)")
+        #expect(!migrated.stdout.contains(try PostgresTestServer.password("cutover_admin")))
+        let again = try CutoverBinary.run(["db", "migrate", "--db", admin], in: p.dir.url)
+        #expect(again.status == 0 && again.stdout.contains("already"), "\(again.stdout)")
+        let run = try CutoverBinary.run(["start", "check", "--runbook", "svc", "--json"], in: p.dir.url, environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        let sqlite = try CutoverBinary.run(["db", "migrate", "--db", p.dir.path("log.sqlite")], in: p.dir.url)
+        #expect(sqlite.status == 64 && sqlite.stderr.contains("PostgreSQL"), "\(sqlite.stderr)")
     }
 
     @Test func aSQLiteLogWithRunsAndSchedulesIsCopiedAndVerifiesToTheSameHead() throws {

@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverCrypto
 import CutoverPostgresStore
 import CutoverSQLite
 import CutoverStore
@@ -68,5 +69,87 @@ import TestSupport
         let refused = #expect(throws: StoreError.self) { try pg.importEvents([bad]) }
         #expect(refused?.code == .corrupt)
         #expect(try pg.head()?.seq == 14)
+    }
+
+    /// A writer that has the head appends in one round trip; whatever the slow way refuses,
+    /// the one trip refuses too (a lease taken over, a run moved, a service held, a log
+    /// written by another), and the slow way then says why, with nothing written.
+    @Test func oneTripAppendsRefuseWhatTheSlowWayRefuses() throws {
+        let dir = TemporaryDirectory()
+        let a = try StoreKind.postgres.open(dir), b = try StoreKind.postgres.open(dir)
+        let alive: (String) -> Bool = { _ in false }
+        try a.acquireLease(run: "r", owner: "a", now: t0, ttl: .seconds(30), isGone: alive)
+        for i in 1...5 {
+            _ = try a.append([draft(note("a\(i)"))], to: "r", expectedNext: Int64(i), options: AppendOptions(leaseOwner: "a", now: t0))
+        }
+        #expect(a.oneTripCommits == 4, "the first append reads the head, the next four are one trip each")
+        var warm: Int64 = 0
+        // An append of a's own, so that a knows the head again after a refusal.
+        func knowTheHead() throws {
+            warm += 1
+            _ = try a.append([draft(note("w\(warm)"))], to: "w", expectedNext: warm, options: AppendOptions(now: t0))
+        }
+
+        // The lease taken over by another (leases are not events: the head stays a's).
+        try b.acquireLease(run: "r", owner: "b", now: t0.addingTimeInterval(31), ttl: .seconds(30), isGone: alive)
+        #expect(throws: StoreError.leaseLost(run: "r", owner: "b")) {
+            try a.append([draft(note("late"))], to: "r", expectedNext: 6, options: AppendOptions(leaseOwner: "a", now: t0.addingTimeInterval(32)))
+        }
+        #expect(try a.leaseHolder(run: "r")?.owner == "b", "the refused append renewed nothing")
+        // A position already taken, or one that skips.
+        for next: Int64 in [5, 7] {
+            try knowTheHead()
+            #expect(throws: StoreError.conflict(run: "r", expected: next, actual: 6)) {
+                try a.append([draft(note("x"))], to: "r", expectedNext: next, options: AppendOptions(now: t0))
+            }
+        }
+        // A service held by another run.
+        try b.importLock(scope: "svc", run: "other")
+        try knowTheHead()
+        #expect(throws: StoreError.scopeLocked(scope: "svc", heldBy: "other")) {
+            try a.append([draft(note("take"))], to: "s", expectedNext: 1, options: AppendOptions(now: t0, lockScope: "svc"))
+        }
+        #expect(try a.events(of: "r", after: 0).count == 5 && a.events(of: "s", after: 0).isEmpty, "nothing of a refused append is written")
+
+        // Another writer appends: a's head is stale, its next append reads again and chains on.
+        try knowTheHead()
+        let before = a.oneTripCommits
+        _ = try b.append([draft(note("by b"))], to: "s", expectedNext: 1, options: AppendOptions(now: t0))
+        _ = try a.append([draft(note("after b"))], to: "s", expectedNext: 2, options: AppendOptions(now: t0))
+        _ = try a.append([draft(note("then one trip"))], to: "s", expectedNext: 3, options: AppendOptions(now: t0, unlockScope: "svc"))
+        #expect(a.oneTripCommits == before + 1)
+        #expect(try a.lockHolder(scope: "svc") == "other", "a run lets go only of its own service")
+        let verified = try a.verifyChain()
+        #expect(verified.intact && verified.events == 5 + 4 + 3)
+    }
+
+    /// A log made by an older cutover is refused until it is migrated, only when asked; its
+    /// events are untouched by the migration and it is appended to the new way afterwards.
+    @Test func anOlderLogIsRefusedUntilMigratedAndKeepsItsEvents() throws {
+        let dir = TemporaryDirectory()
+        // Version 1 made directly, its events written as an older cutover wrote them.
+        let sqlite = try SQLiteStore.open(path: dir.path("log.sqlite"))
+        try sqlite.appendNotes(3, to: "r")
+        let db = try PostgresTestServer.emptyDatabase(dir)
+        let admin = try PostgresTestServer.uri("cutover_admin", db), writer = try PostgresTestServer.uri("cutover_writer", db)
+        #expect(try PostgresSchema.initialize(admin, granting: ["cutover_writer"], version: 1) != .alreadyThere(version: 1))
+        var inserts = ""
+        try sqlite.forEachRow(from: 1, through: 3) { row in
+            let e = row.stored
+            inserts += "INSERT INTO events VALUES (\(e.seq), '\(e.runID)', \(e.runSeq), '\(e.type)', \(e.atMillis), '\(e.actor)', '\(e.bodyJSON.replacingOccurrences(of: "'", with: "''"))', decode('\(Hex.encode(e.hash))', 'hex'));\n"
+        }
+        try PostgresStoreDatabase.execute(inserts, uri: admin)
+
+        let refused = #expect(throws: StoreError.self) { try PostgresStore.open(uri: writer) }
+        #expect(refused?.code == .schemaMismatch && refused?.message.contains("schema version 1") == true && refused?.message.contains("cutover db migrate") == true,
+                "\(String(describing: refused))")
+        #expect(try PostgresSchema.migrate(admin) == .migrated(from: 1, to: PostgresSchema.version))
+        #expect(try PostgresSchema.migrate(admin) == .alreadyThere(version: PostgresSchema.version), "a second migration changes nothing")
+
+        let log = try PostgresStore.open(uri: writer)
+        #expect(try log.head() == sqlite.head(), "no event touched")
+        try log.appendNotes(3, to: "r", from: 4)
+        #expect(log.oneTripCommits == 2)
+        #expect(try log.verifyChain().intact && log.verifyChain().events == 6)
     }
 }
