@@ -105,6 +105,15 @@ public struct AWSClient: Sendable {
 
     /// An error answer: the AWS code and message when the body says them.
     func error(from r: HTTPResponse, what: String) -> AWSError {
+        // The JSON protocol's shape (Secrets Manager): {"__type": "...#Code", "message": "..."}.
+        if let json = try? JSONValue.parse(Data(r.body)), let type = json["__type"]?.stringValue {
+            let code = String(type.split(separator: "#").last ?? Substring(type))
+            let message = json["message"]?.stringValue ?? json["Message"]?.stringValue ?? "no message"
+            let throttled = ["ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"].contains(code)
+            return AWSError(
+                target: target, code: code, message: "\(what) answered HTTP \(r.status): \(message.prefix(400))", status: r.status,
+                retryable: r.status >= 500 || r.status == 429 || throttled)
+        }
         let node = try? XMLTree.parse(r.body)
         if let node, node.name == "InvalidChangeBatch" {
             // Route 53's own shape for a change batch it refused: the reasons under <Messages>.

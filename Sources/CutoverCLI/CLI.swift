@@ -203,9 +203,13 @@ struct Context {
     func engine(_ store: any EventStore, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
         Engine(
             store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
-            configuration: EngineConfiguration(
-                owner: ProcessIdentity.owner(), actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
-                isOwnerGone: { ProcessIdentity.isGone($0) }),
+            configuration: {
+                var c = EngineConfiguration(
+                    owner: ProcessIdentity.owner(), actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
+                    isOwnerGone: { ProcessIdentity.isGone($0) })
+                c.secretSources = Composition.secretSources(environment: environment)
+                return c
+            }(),
             observer: observer)
     }
 }

@@ -16,6 +16,12 @@ enum Composition {
         ProviderCatalog(AWSProviders.adapters(http: http) + GoogleProviders.adapters(http: http) + [PowerDNSProvider.adapter(http: http), RedisProvider.adapter, PostgresProvider.adapter, AlertmanagerProvider.adapter(http: http)])
     }
 
+    /// The secret managers a step's `aws-sm:` and `gcp-sm:` references are read from, as this
+    /// process's own cloud identities (`environment`).
+    static func secretSources(environment: [String: String], http: HTTPClient = HTTPClient()) -> [any SecretSource] {
+        [AWSSecretsManager(http: http, environment: environment), GoogleSecretManager(http: http, environment: environment)]
+    }
+
     static func registry() -> StepRegistry {
         let http = HTTPClient()
         return BuiltinSteps.registry(http: http, providers: providers(http: http))

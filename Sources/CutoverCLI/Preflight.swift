@@ -66,6 +66,9 @@ struct Preflight {
             for (key, value) in step.with {
                 if let v = try? Template.resolve(value, in: scope) { with[key] = v } else { unresolved.append(key) }
             }
+            // Secret-manager references read now, as the run reads them right before the step;
+            // one that cannot be read fails the row of the field that asks for it.
+            try? await vault.fetch(referencesIn: .object(with))
             // What the step and its providers would reach: secrets asked for, endpoints connected to.
             for field in type.parameters {
                 guard let value = with[field.name] else { continue }

@@ -44,7 +44,7 @@ enum PreflightCommand {
     static func checks(_ wf: Workflow, _ rb: Runbook, mode: RunMode, _ ctx: Context) async -> [Preflight.Row] {
         let http = HTTPClient()
         let providers = Composition.providers(http: http)
-        let preflight = Preflight(registry: ctx.registry, providers: providers, http: http, vault: SecretVault(environment: ctx.environment))
+        let preflight = Preflight(registry: ctx.registry, providers: providers, http: http, vault: SecretVault(environment: ctx.environment, sources: Composition.secretSources(environment: ctx.environment, http: http)))
         return await preflight.run(wf, rb, mode: mode, startedBy: ctx.actor)
     }
 

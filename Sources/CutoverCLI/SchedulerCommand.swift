@@ -18,9 +18,10 @@ enum SchedulerCommand {
         let store = try ctx.openStore(creating: true)
         let stop = StopRequest()
         let console = ctx.console
-        let configuration = SchedulerConfiguration(
+        var configuration = SchedulerConfiguration(
             owner: ProcessIdentity.owner(), actor: "scheduler@\(ProcessIdentity.host)", pollInterval: poll, grace: grace,
             isOwnerGone: { ProcessIdentity.isGone($0) })
+        configuration.secretSources = Composition.secretSources(environment: ctx.environment)
         let environment = SchedulerEnvironment(
             request: { try SchedulerHost.request($0, firing: $1, ctx) },
             writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },
@@ -110,7 +111,9 @@ enum SchedulerHost {
         guard let webhook = notice.notify?["webhook"]?.stringValue else {
             return result(false, "the runbook has no notify.webhook; nobody was told")
         }
-        let vault = SecretVault(environment: ctx.environment)
+        let vault = SecretVault(environment: ctx.environment, sources: Composition.secretSources(environment: ctx.environment))
+        // The notice's secret-manager references, read now as a step's are.
+        try? await vault.fetch(referencesIn: notice.notify ?? .null)
         let url: String
         do { url = SecretReference.isReference(webhook) ? try vault.resolve(webhook) : webhook } catch { return result(false, "\(error)") }
         // A webhook URL often carries its token in the path: only a reference or the host is shown.

@@ -109,13 +109,62 @@ public struct ParameterField: Sendable {
     }
 }
 
-/// Secret references as they appear in parameters: `env:NAME` or `file:/absolute/path`.
+/// Secret references as they appear in parameters: `env:NAME`, `file:/absolute/path`, or a
+/// secret manager's: `aws-sm:NAME` (AWS Secrets Manager, a name or an ARN, `#KEY` picking one
+/// key of a JSON secret) and `gcp-sm:projects/P/secrets/S/versions/V` (Google Secret Manager).
 public enum SecretReference {
     public static func isReference(_ s: String) -> Bool {
         if s.hasPrefix("env:") { return s.count > 4 && !s.contains(" ") }
         if s.hasPrefix("file:") { return s.dropFirst(5).hasPrefix("/") }
+        if let name = remoteName(s, scheme: "aws-sm") { return isAWSName(name) }
+        if let name = remoteName(s, scheme: "gcp-sm") { return isGoogleVersion(name) }
         return false
     }
+
+    /// The schemes whose secrets live in a secret manager, read over the network when a step
+    /// runs (`SecretSource`).
+    public static let remoteSchemes = ["aws-sm", "gcp-sm"]
+
+    /// The text after `scheme:` when `s` is of that scheme.
+    public static func remoteName(_ s: String, scheme: String) -> String? {
+        s.hasPrefix(scheme + ":") ? String(s.dropFirst(scheme.count + 1)) : nil
+    }
+
+    /// A Secrets Manager name or ARN (letters, digits and `/_+=.@-`, up to 2,048), with an
+    /// optional `#KEY`.
+    static func isAWSName(_ name: String) -> Bool {
+        let parts = name.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let id = parts.first, !id.isEmpty, id.count <= 2_048, parts.count == 1 || !parts[1].isEmpty else { return false }
+        return id.unicodeScalars.allSatisfy { isASCIIAlphanumeric($0) || "/_+=.@-:".unicodeScalars.contains($0) }
+    }
+
+    static func isASCIIAlphanumeric(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
+    }
+
+    /// `projects/P/secrets/S/versions/V`: P a project id or number, S a secret id, V a version
+    /// number or `latest`.
+    static func isGoogleVersion(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "projects", parts[2] == "secrets", parts[4] == "versions" else { return false }
+        let plain: (Substring) -> Bool = { p in
+            !p.isEmpty && p.count <= 255 && p.unicodeScalars.allSatisfy { isASCIIAlphanumeric($0) || "-_".unicodeScalars.contains($0) }
+        }
+        return plain(parts[1]) && plain(parts[3]) && (parts[5] == "latest" || (Int(parts[5]).map { $0 > 0 } ?? false))
+    }
+}
+
+/// A secret manager a process reads one scheme of references from (`aws-sm`, `gcp-sm`): the
+/// composition root hands them to the engine, which reads every such reference a step's
+/// parameters hold right before the step runs, and nowhere else.
+public protocol SecretSource: Sendable {
+    /// The scheme it reads: the reference's text before the first colon.
+    var scheme: String { get }
+    /// The secret's value now.
+    /// - Parameter name: the reference after `scheme:`.
+    /// - Throws: `StepError` naming the reference (never a value): `secret-missing` when the
+    ///   manager has no such secret or refuses this identity, retryable when it did not answer.
+    func read(_ name: String) async throws -> String
 }
 
 /// URLs as messages show them.

@@ -113,6 +113,8 @@ public struct EngineConfiguration: Sendable {
     /// PostgreSQL server restarting, a connection lost) before it stops; nothing else happens
     /// meanwhile, so the run waits at that step boundary.
     public var storeOutageLimit: Duration = .seconds(600)
+    /// The secret managers this process reads `aws-sm:` and `gcp-sm:` references from.
+    public var secretSources: [any SecretSource] = []
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

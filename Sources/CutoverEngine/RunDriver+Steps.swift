@@ -10,6 +10,7 @@ extension RunDriver {
         let outcome: Result<JSONValue, Error>
         do {
             let (type, parameters) = try prepare(id)
+            try await vault.fetch(referencesIn: parameters)
             let ctx = context(id, attempt: attempt)
             outcome = .success(try await withTimeout(id) { try await type.execute(parameters, ctx) })
         } catch {
@@ -47,6 +48,7 @@ extension RunDriver {
         var observed: JSONValue?
         do {
             let (type, parameters) = try prepare(id)
+            try await vault.fetch(referencesIn: parameters)
             let ctx = context(id, attempt: attempt)
             observed = try await withTimeout(id) { try await type.observe(parameters, ctx) }
         } catch {
@@ -67,6 +69,7 @@ extension RunDriver {
         var failure: Error?
         do {
             let (type, parameters) = try prepare(id)
+            try await vault.fetch(referencesIn: parameters)
             guard let output = state.steps[id]?.output else {
                 throw StepError(code: "no-output", message: "step \(id) recorded no output to compensate from", retryable: false)
             }

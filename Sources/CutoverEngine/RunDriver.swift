@@ -7,7 +7,7 @@ actor RunDriver {
     let engine: Engine
     let runID: String
     var state: RunState
-    let vault = SecretVault()
+    let vault: SecretVault
     /// A failure of the log itself met inside a step: the driver must stop, not record it.
     var fatal: Error?
     /// A step whose `StepStarted` went into the log with the previous step's success (group
@@ -39,6 +39,7 @@ actor RunDriver {
     init(engine: Engine, runID: String) throws {
         self.engine = engine
         self.runID = runID
+        vault = SecretVault(sources: engine.configuration.secretSources)
         state = try engine.state(of: runID)
     }
 

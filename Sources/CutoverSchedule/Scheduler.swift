@@ -16,6 +16,8 @@ public struct SchedulerConfiguration: Sendable {
     /// Whether a lease owner's process is gone, so its lease is taken over at once.
     public var isOwnerGone: @Sendable (String) -> Bool
     public var zoneDirectory: String
+    /// The secret managers the runs it drives read `aws-sm:` and `gcp-sm:` references from.
+    public var secretSources: [any SecretSource] = []
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), pollInterval: Duration = .seconds(10),
@@ -94,9 +96,13 @@ public actor Scheduler {
     var engine: Engine {
         Engine(
             store: store, registry: registry, clock: clock, ids: ids,
-            configuration: EngineConfiguration(
-                owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
-                detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop))
+            configuration: {
+                var c = EngineConfiguration(
+                    owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
+                    detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop)
+                c.secretSources = configuration.secretSources
+                return c
+            }())
     }
 
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }

@@ -20,51 +20,69 @@ extension SandboxTests {
         return nil
     }
 
-    /// Checks the fake's request log against Google's client for `api` (compute, dns): nil when
-    /// it holds, else the violations.
-    func shapesViolations(apis: String, api: String = "compute") throws -> String? {
+    /// Checks the fake's request log against Google's client for `api` (compute, dns,
+    /// secretmanager), the requests under `base` (the client's own base path unless given): nil
+    /// when it holds, else the violations.
+    func shapesViolations(apis: String, api: String = "compute", base: String? = nil) throws -> String? {
         let r = try sandbox.run([
             sandbox.directory.appendingPathComponent("venv/bin/python").path, "scripts/fixtures/check_google_shapes.py",
             "--client", "\(apis)/\(api)/v1/\(api)_v1_client.py", "--messages", "\(apis)/\(api)/v1/\(api)_v1_messages.py",
             "--url", "\(Self.gce)/_gce/requests",
-        ])
+        ] + (base.map { ["--base", $0] } ?? []))
         return r.status == 0 && r.output.contains("no violations") ? nil : r.output
     }
 
-    @Test func gcloudDrivesTheComputeFakeAndEveryAnswerHasGooglesShape() throws {
-        guard let install = Self.gcloudInstall() else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("gcloud is not installed: CI must hold the Compute Engine fake to Google's own client (install google-cloud-cli)")
-            } else {
-                print("note: gcloud is not installed here; the Compute Engine fake was not driven by Google's client in this run")
-            }
-            return
+    /// Runs gcloud (with a configuration folder of its own, the fake's token and endpoints);
+    /// its exit status, standard output and standard error.
+    func runGcloud(_ gcloud: String, _ args: [String], tokenFile: String, config: String, overrides: [String: String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gcloud)
+        p.arguments = args + ["--access-token-file", tokenFile]
+        var env = ProcessInfo.processInfo.environment.merging(overrides) { $1 }
+        env["CLOUDSDK_CONFIG"] = config
+        env["CLOUDSDK_CORE_DISABLE_PROMPTS"] = "1"
+        p.environment = env
+        let out = dir.path("gcloud.out"), err = dir.path("gcloud.err")
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try p.run()
+        p.waitWithoutRunLoop(timeout: 120)
+        return (p.terminationStatus, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
+    }
+
+    /// The installed gcloud, or nil (a failed test on CI, where it must be, a note elsewhere).
+    func requireGcloud(_ what: String) -> (gcloud: String, apis: String)? {
+        if let install = Self.gcloudInstall() { return install }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("gcloud is not installed: CI must hold \(what) to Google's own client (install google-cloud-cli)")
+        } else {
+            print("note: gcloud is not installed here; \(what) was not driven by Google's client in this run")
         }
+        return nil
+    }
+
+    /// A token the fake issued, in a file for gcloud's --access-token-file, and a gcloud
+    /// configuration folder; both in the test's folder.
+    func gcloudToken() throws -> (token: String, file: String, config: String) {
         let issued = try sandbox.run(["curl", "-sf", "-X", "POST", "--data", #"{"issueToken": true}"#, "\(Self.gce)/_gce/control"])
         let token = try #require((try JSONSerialization.jsonObject(with: Data(issued.output.utf8)) as? [String: Any])?["access_token"] as? String)
         let tokenFile = dir.path("gcloud-token")
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let config = dir.path("gcloud-config")
         try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        return (token, tokenFile, config)
+    }
 
-        /// Runs gcloud against the fake; its exit status, standard output and standard error.
+    @Test func gcloudDrivesTheComputeFakeAndEveryAnswerHasGooglesShape() throws {
+        guard let install = requireGcloud("the Compute Engine fake") else { return }
+        let (token, tokenFile, config) = try gcloudToken()
+
         func gcloud(_ args: [String], tokenFile: String = tokenFile) throws -> (status: Int32, out: String, err: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: install.gcloud)
-            p.arguments = args + ["--project", "recsys-dr", "--access-token-file", tokenFile]
-            var env = ProcessInfo.processInfo.environment
-            env["CLOUDSDK_CONFIG"] = config
-            env["CLOUDSDK_CORE_DISABLE_PROMPTS"] = "1"
-            env["CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"] = "\(Self.gce)/compute/v1/"
-            p.environment = env
-            let out = dir.path("gcloud.out"), err = dir.path("gcloud.err")
-            _ = FileManager.default.createFile(atPath: out, contents: nil)
-            _ = FileManager.default.createFile(atPath: err, contents: nil)
-            p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-            p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-            try p.run()
-            p.waitWithoutRunLoop(timeout: 120)
-            return (p.terminationStatus, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
+            try runGcloud(
+                install.gcloud, args + ["--project", "recsys-dr"], tokenFile: tokenFile, config: config,
+                overrides: ["CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": "\(Self.gce)/compute/v1/"])
         }
         func json(_ r: (status: Int32, out: String, err: String)) throws -> Any {
             #expect(r.status == 0, "gcloud: \(r.err)")
@@ -120,6 +138,32 @@ extension SandboxTests {
         }
         #expect(!log.description.contains(token), "the request log never holds a token")
         let violations = try shapesViolations(apis: install.apis)
+        #expect(violations == nil, "\(violations ?? "")")
+    }
+
+    @Test func gcloudReadsTheSecretManagerFakeAndEveryAnswerHasGooglesShape() throws {
+        guard let install = requireGcloud("the Secret Manager fake") else { return }
+        let (token, tokenFile, config) = try gcloudToken()
+        let secret = "gcloud-" + UUID().uuidString.prefix(8).lowercased()
+        _ = try googleSecret(secret, "first")
+        _ = try googleSecret(secret, "second value with a quote \" and a newline\n")
+        func gcloud(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            try runGcloud(
+                install.gcloud, ["secrets", "versions", "access"] + args + ["--secret", secret, "--project", "recsys-dr"], tokenFile: tokenFile, config: config,
+                overrides: ["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": "\(Self.gce)/secretmanager/"])
+        }
+        let latest = try gcloud(["latest"])
+        #expect(latest.status == 0 && latest.out == "second value with a quote \" and a newline\n", "\(latest.out)\(latest.err)")
+        let first = try gcloud(["1"])
+        #expect(first.status == 0 && first.out == "first", "\(first.out)\(first.err)")
+        let missing = try gcloud(["7"])
+        #expect(missing.status != 0 && missing.err.contains("not found"), "\(missing.err)")
+        try sandbox.control("\(Self.gce)/_gce/control", #"{"disableSecretVersion": {"secret": "\#(secret)", "version": 1}}"#)
+        let disabled = try gcloud(["1"])
+        #expect(disabled.status != 0 && disabled.err.contains("DISABLED"), "\(disabled.err)")
+        let log = try sandbox.run(["curl", "-sf", "\(Self.gce)/_gce/requests"]).output
+        #expect(!log.contains(token) && !log.contains(Data("second value".utf8).base64EncodedString()), "the log holds neither the token nor the payload")
+        let violations = try shapesViolations(apis: install.apis, api: "secretmanager", base: "secretmanager/")
         #expect(violations == nil, "\(violations ?? "")")
     }
 }
