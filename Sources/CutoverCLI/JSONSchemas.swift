@@ -44,7 +44,7 @@ enum JSONSchemas {
         case .duration: own = duration
         case .url: own = .object(["type": .string("string"), "pattern": .string("^https?://.+")])
         case .secret(let literal):
-            own = .object(["type": .string("string"), "pattern": .string(literal ? "^(env:.+|file:.+|https?://.+)$" : "^(env:.+|file:.+)$")])
+            own = .object(["type": .string("string"), "pattern": .string(literal ? "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+|https?://.+)$" : "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+)$")])
         case .stringList: own = .object(["type": .string("array"), "items": .object(["type": .string("string")])])
         case .oneOf(let values): own = .object(["enum": .array(values.map { .string($0) })])
         case .object: own = .object(["type": .string("object")])

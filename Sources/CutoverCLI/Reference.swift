@@ -133,7 +133,7 @@ enum Reference {
                 "\(f.name)\(f.required ? "" : "?")" + (f.defaultValue.map { "=\($0.canonicalString)" } ?? "")
             }.joined(separator: ", ")
         }
-        return out + "\n\nSecrets are references (env:NAME, file:/path), resolved only where a step runs."
+        return out + "\n\nSecrets are references (env:NAME, file:/path, aws-sm:NAME[#KEY], gcp-sm:projects/P/secrets/S/versions/V), resolved only where a step runs, right before it."
     }
 
     static var references: String {

@@ -9,7 +9,7 @@ public struct ParameterField: Sendable {
         case duration
         /// An `http://` or `https://` URL.
         case url
-        /// A reference to a secret (`env:NAME`, `file:/path`); a literal is refused so that
+        /// A reference to a secret (`env:NAME`, `file:/path`, `aws-sm:`, `gcp-sm:`); a literal is refused so that
         /// the value never reaches the event log. With `literalAllowed`, either is accepted.
         case secret(literalAllowed: Bool)
         case stringList
@@ -65,7 +65,7 @@ public struct ParameterField: Sendable {
         case .duration: "a duration like \"30s\", \"5m\" or \"250ms\""
         case .url: "an http:// or https:// URL"
         case .secret(let literal):
-            literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\" or \"file:/path\""
+            literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\", \"file:/path\", \"aws-sm:NAME\" or \"gcp-sm:projects/P/secrets/S/versions/V\""
         case .stringList: "an array of strings"
         case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
         case .object: "an object"

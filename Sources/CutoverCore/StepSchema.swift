@@ -48,7 +48,7 @@ extension Param where Value == String {
     public static func url(_ name: String, _ help: String) -> Self {
         Self(ParameterField(name, .url, help), absent: nil) { $0.stringValue }
     }
-    /// A secret reference (`env:NAME`, `file:/path`); the step resolves it with `ctx.secret`.
+    /// A secret reference (`env:NAME`, `file:/path`, `aws-sm:`, `gcp-sm:`); the step resolves it with `ctx.secret`.
     public static func secret(_ name: String, literalAllowed: Bool = false, _ help: String) -> Self {
         Self(ParameterField(name, .secret(literalAllowed: literalAllowed), help), absent: nil) { $0.stringValue }
     }

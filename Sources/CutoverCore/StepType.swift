@@ -80,7 +80,8 @@ public protocol StepContext: Sendable {
     func awaitApprovals(required: Int, approvers: [String]) async throws -> [String]
     /// The distinct people whose approvals of this step count so far (for `observe`).
     func currentApprovals() async -> [String]
-    /// Resolves a secret reference (`env:NAME`, `file:/path`) at execution time.
+    /// Resolves a secret reference (`env:NAME`, `file:/path`; `aws-sm:` and `gcp-sm:` as read
+    /// right before the step ran) at execution time.
     /// - Throws: `StepError` naming the reference (never its value) when it cannot be read.
     func secret(_ reference: String) throws -> String
     /// An optional secret: nil when the reference names nothing (an unset variable, a missing

@@ -76,7 +76,7 @@ import TestSupport
         Case(change: ["dr", "models", "endpoint"], value: .string("s3.internal"), path: "dr.models.endpoint",
              says: "expected an http:// or https:// URL, got \"s3.internal\""),
         Case(change: ["dns", "authoritative", "apiKey"], value: nil, path: "dns.authoritative.apiKey",
-             says: "missing; provider powerdns needs a secret reference like \"env:NAME\" or \"file:/path\""),
+             says: "missing; provider powerdns needs a secret reference like \"env:NAME\", \"file:/path\", \"aws-sm:NAME\" or \"gcp-sm:projects/P/secrets/S/versions/V\""),
         Case(change: ["primary", "redis", "url"], value: .string("10.0.0.1:6379"), path: "primary.redis.url",
              says: "expected redis://host:port, got \"10.0.0.1:6379\""),
         Case(change: ["primary", "models"], value: .object(["provider": .string("azure-blob"), "bucket": .string("m")]), path: "primary.models.provider",
