@@ -134,6 +134,9 @@ struct Context {
     let environment: [String: String]
     /// The event log: a SQLite file or a PostgreSQL database.
     let store: StoreLocation
+    /// Who holds the runs this command drives (`host:pid:nonce`): one owner for the whole
+    /// command, so the run `start` takes is the run its drive holds.
+    let owner = ProcessIdentity.owner()
 
     /// The log as people see it: the file's path, or the database's URI without its password.
     var dbPath: String { store.description }
@@ -205,7 +208,7 @@ struct Context {
             store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
             configuration: {
                 var c = EngineConfiguration(
-                    owner: ProcessIdentity.owner(), actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
+                    owner: owner, actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
                     isOwnerGone: { ProcessIdentity.isGone($0) })
                 c.secretSources = Composition.secretSources(environment: environment)
                 return c

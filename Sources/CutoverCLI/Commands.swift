@@ -255,6 +255,28 @@ enum Commands {
                 resumed by the next scheduler. With --once keep --grace above the timer's period.
                 """,
             recordsActor: true, run: { try await SchedulerCommand.run($0, $1) }),
+        CommandSpec(
+            path: ["worker"], operands: "",
+            options: [.flag("--schedules", "run the scheduler in this process too (one process per host is enough)"),
+                      .value("--poll", "DURATION", "how often to look at the log when nothing wakes the worker", default: "2s"),
+                      .value("--lease", "DURATION", "how long a run's lease lasts unless renewed (the time to take over from a dead worker)", default: "30s"),
+                      .value("--max-runs", "N", "runs driven at once, at most", default: "16"),
+                      .flag("--no-preflight", "take runs without checking first that this host reaches their targets and secrets")],
+            section: .runs, summary: "Drive every run that needs a driver, on this host, until stopped.",
+            details: """
+                Carries on every run that needs a driver: started with --detach and left, approved
+                since, asked to resume, or left by a driver (a process, a laptop, another worker)
+                whose lease expired; never one that waits for a person or has ended. Workers on
+                several hosts share a log: a run's lease lets exactly one drive it, and one whose
+                worker died or was cut off is taken over once its lease expires, the step it left
+                in flight settled by observing the world. Before it takes a run, a worker checks
+                from here every secret the run's steps read and every target they reach (TCP and
+                TLS), and leaves the run to another worker when one fails. On PostgreSQL it is
+                woken by the log's notifications, with polling as the fallback; on SQLite it polls.
+                SIGTERM or SIGINT: the steps in flight finish, every lease is given back, then it
+                exits (0); a second signal stops at once.
+                """,
+            recordsActor: true, run: { try await WorkerCommand.run($0, $1) }),
         // Definitions
         CommandSpec(
             path: ["validate"], operands: "FILE...", options: [], section: .definitions,

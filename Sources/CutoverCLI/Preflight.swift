@@ -45,7 +45,9 @@ struct Preflight {
 
     /// Runs every check in the workflow's order, and returns the rows: secrets, then
     /// connections, then what each step reads, then the readiness checks.
-    func run(_ workflow: Workflow, _ runbook: Runbook, mode: RunMode, startedBy: String) async -> [Row] {
+    /// - Parameter reachOnly: only the secrets and the connections (a worker about to take a
+    ///   run under way: whether this host reaches what the run needs, not what the world holds).
+    func run(_ workflow: Workflow, _ runbook: Runbook, mode: RunMode, startedBy: String, reachOnly: Bool = false) async -> [Row] {
         let collector = Collector()
         var connected: Set<String> = []
         var outputs: [String: JSONValue] = [:]
@@ -86,6 +88,7 @@ struct Preflight {
                 default: continue
                 }
             }
+            if reachOnly { continue }
             let subject = "\(step.id) (\(step.type))"
             let kind = type.kind(with: step.with)
             let isCheck = Workflow.isReadinessCheck(step, kind: kind)

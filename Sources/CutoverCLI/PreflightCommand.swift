@@ -41,11 +41,11 @@ enum PreflightCommand {
         ctx.console.err("preflight: \(verdict(rows, took: took))")
     }
 
-    static func checks(_ wf: Workflow, _ rb: Runbook, mode: RunMode, _ ctx: Context) async -> [Preflight.Row] {
+    static func checks(_ wf: Workflow, _ rb: Runbook, mode: RunMode, _ ctx: Context, reachOnly: Bool = false) async -> [Preflight.Row] {
         let http = HTTPClient()
         let providers = Composition.providers(http: http)
         let preflight = Preflight(registry: ctx.registry, providers: providers, http: http, vault: SecretVault(environment: ctx.environment, sources: Composition.secretSources(environment: ctx.environment, http: http)))
-        return await preflight.run(wf, rb, mode: mode, startedBy: ctx.actor)
+        return await preflight.run(wf, rb, mode: mode, startedBy: ctx.actor, reachOnly: reachOnly)
     }
 
     static func verdict(_ rows: [Preflight.Row], took: Duration) -> String {

@@ -18,18 +18,7 @@ enum SchedulerCommand {
         let store = try ctx.openStore(creating: true)
         let stop = StopRequest()
         let console = ctx.console
-        var configuration = SchedulerConfiguration(
-            owner: ProcessIdentity.owner(), actor: "scheduler@\(ProcessIdentity.host)", pollInterval: poll, grace: grace,
-            isOwnerGone: { ProcessIdentity.isGone($0) })
-        configuration.secretSources = Composition.secretSources(environment: ctx.environment)
-        let environment = SchedulerEnvironment(
-            request: { try SchedulerHost.request($0, firing: $1, ctx) },
-            writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },
-            notify: { await SchedulerHost.notify($0, ctx) },
-            log: { console.out("\(Progress.clock(Date()))  \($0)") })
-        let scheduler = Scheduler(
-            store: store, registry: ctx.registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration,
-            environment: environment, stop: stop)
+        let scheduler = make(store, stop: stop, poll: poll, grace: grace, ctx)
         if args.has("--once") {
             do { try await scheduler.takeLease() } catch let held as StoreError where held.code == .leaseHeld {
                 let owner = held.holder ?? "another process"
@@ -62,7 +51,25 @@ enum SchedulerCommand {
         return ExitCode.ok
     }
 
-    private static func duration(_ text: String, _ flag: String) throws -> Duration {
+    /// The scheduler of this process over `store`, with the command line's world (files,
+    /// reports, webhooks); `cutover worker --schedules` runs one too.
+    static func make(_ store: any EventStore, stop: StopRequest, poll: Duration, grace: Duration, _ ctx: Context, prefix: String = "") -> Scheduler {
+        let console = ctx.console
+        var configuration = SchedulerConfiguration(
+            owner: ProcessIdentity.owner(), actor: "scheduler@\(ProcessIdentity.host)", pollInterval: poll, grace: grace,
+            isOwnerGone: { ProcessIdentity.isGone($0) })
+        configuration.secretSources = Composition.secretSources(environment: ctx.environment)
+        let environment = SchedulerEnvironment(
+            request: { try SchedulerHost.request($0, firing: $1, ctx) },
+            writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },
+            notify: { await SchedulerHost.notify($0, ctx) },
+            log: { console.out("\(Progress.clock(Date()))  \(prefix)\($0)") })
+        return Scheduler(
+            store: store, registry: ctx.registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration,
+            environment: environment, stop: stop)
+    }
+
+    static func duration(_ text: String, _ flag: String) throws -> Duration {
         guard let d = DurationText.parse(text), d > .zero else { throw UsageError("\(flag): expected a duration like 10s or 5m, got \"\(text)\"") }
         return d
     }

@@ -38,3 +38,27 @@ extension RunState {
         }
     }
 }
+
+extension RunState {
+    /// Whether a driver taking the run now would carry it on, rather than find it waiting for
+    /// a person: a run going forward or rolling back, an approval step that has the approvals
+    /// it needs, a pause asked to end, or an abort asked for while it waits. A worker drives
+    /// only such runs (and only when no live lease holds them); a run that needs a person's
+    /// decision, or has ended, is left alone.
+    public var awaitsDriver: Bool {
+        switch status {
+        case .running, .compensating:
+            return true
+        case .waitingApproval:
+            if abortRequest != nil { return true }
+            guard let step = orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }), let request = step.approvalRequest else {
+                return true
+            }
+            return countedApprovers(step.id).count >= request.required
+        case .paused:
+            return resumeRequest != nil || abortRequest != nil
+        case .needsAttention, .succeeded, .rolledBack, .failed, .aborted:
+            return false
+        }
+    }
+}

@@ -48,7 +48,8 @@ public struct Engine: Sendable {
         }
     }
 
-    /// Appends `RunStarted`, taking the runbook's service for this run.
+    /// Appends `RunStarted`, taking the runbook's service for this run, and the run's lease
+    /// for this process (`drive` carries it on; a starter that dies lets it expire).
     /// - Throws: `StoreError.scopeLocked` naming the active run of the same service;
     ///   `EngineError.unknownStepType` if the workflow names a type this build lacks.
     public func start(_ request: StartRequest) throws -> String {
@@ -64,9 +65,18 @@ public struct Engine: Sendable {
             runbook: request.runbook.service, runbookDigest: request.runbookDigest, scope: request.runbook.service,
             mode: request.mode, startedBy: request.startedBy, steps: planned,
             workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source, schedule: request.schedule)
-        let events = try store.append(
-            [EventDraft(at: now, actor: request.startedBy, body: .runStarted(started))], to: runID, expectedNext: 1,
-            options: AppendOptions(now: now, lockScope: request.runbook.service))
+        // The starter holds the run from its first event: no worker takes a run between its
+        // start and its starter's drive.
+        try store.acquireLease(run: runID, owner: configuration.owner, now: now, ttl: configuration.leaseTTL, isGone: { _ in false })
+        let events: [Event]
+        do {
+            events = try store.append(
+                [EventDraft(at: now, actor: request.startedBy, body: .runStarted(started))], to: runID, expectedNext: 1,
+                options: AppendOptions(now: now, lockScope: request.runbook.service))
+        } catch {
+            try? store.releaseLease(run: runID, owner: configuration.owner)
+            throw error
+        }
         if let observer, let first = events.first, let state = try? RunState.fold(runID, events) { observer(first, state) }
         return runID
     }

@@ -232,3 +232,32 @@ public final class PQConnection {
         return TerminalText.escaped(text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " "))
     }
 }
+
+extension PQConnection {
+    /// Waits up to `timeout` for a notification on a channel this connection `LISTEN`s to
+    /// (consumed, their payloads dropped: a listener is told that something changed, then
+    /// reads what).
+    /// - Returns: whether one arrived.
+    /// - Throws: `PostgresError` (`connect`, retryable) when the connection is lost.
+    public func waitForNotification(_ timeout: Duration) throws -> Bool {
+        if drainNotifications() { return true }
+        let socket = PQsocket(conn)
+        guard socket >= 0 else { throw PostgresError(code: "connect", message: "\(target): the connection is closed", retryable: true) }
+        var fd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let millis = Int32(clamping: max(0, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        guard poll(&fd, 1, millis) > 0 else { return false }
+        guard PQconsumeInput(conn) == 1 else {
+            throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+        }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> Bool {
+        var any = false
+        while let n = PQnotifies(conn) {
+            any = true
+            PQfreemem(n)
+        }
+        return any
+    }
+}

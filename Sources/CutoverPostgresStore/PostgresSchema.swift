@@ -15,7 +15,7 @@ public enum PostgresSchema {
     public static let version = 2
 
     /// The script that makes each version from the one before, in order (index 0 makes 1).
-    static let migrations = [tables, appendAtOnce]
+    static let migrations = [tables, appendAtOnce + "\n" + notifications]
 
     static let tables = """
         CREATE TABLE cutover_log(id text NOT NULL, version integer NOT NULL, created_ms bigint NOT NULL);
@@ -118,6 +118,17 @@ public enum PostgresSchema {
                 END IF;
             END LOOP;
         END $$;
+        """
+
+    /// Version 2 too: every statement that inserts events tells the listeners of
+    /// `cutover_events` (workers wait on it instead of polling), once per transaction.
+    static let notifications = """
+        CREATE FUNCTION cutover_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('\(PostgresNotifications.channel)', '');
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION cutover_notify();
         """
 
     /// What `cutover db init` or `cutover db migrate` did.

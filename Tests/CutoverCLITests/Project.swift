@@ -29,6 +29,13 @@ final class Project: @unchecked Sendable {
               {"id": "dr-health", "type": "health.http", "with": {"url": "${runbook.dr.endpoint}/health", "requests": 2}}
             ]}
             """)
+        dir.write("workflows/gated-soak.json", """
+            {"name": "gated-soak", "steps": [
+              {"id": "go", "type": "approval", "with": {"approvers": "${runbook.approvers}"}},
+              {"id": "soak", "type": "wait", "with": {"duration": "4s"}},
+              {"id": "tell", "type": "notify", "with": {"url": "${runbook.notify.webhook}", "message": "${run.id} carried on"}}
+            ]}
+            """)
         dir.write("workflows/soak.json", """
             {"name": "soak", "steps": [
               {"id": "dr-health", "type": "health.http", "with": {"url": "${runbook.dr.endpoint}/health", "requests": 1}},

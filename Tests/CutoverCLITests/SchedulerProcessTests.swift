@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A running `cutover scheduler`, its output collected as it comes.
+/// A running `cutover scheduler` (or `cutover worker`), its output collected as it comes.
 final class SchedulerProcess: @unchecked Sendable {
     // @unchecked: `text` is only touched under `lock`; the process is driven by one test.
     let process: Process
@@ -13,8 +13,8 @@ final class SchedulerProcess: @unchecked Sendable {
     private var text = ""
     private let done = DispatchGroup()
 
-    init(_ p: Project, _ args: [String] = ["--poll", "1s", "--grace", "5m"]) throws {
-        process = CutoverBinary.start(["scheduler"] + args, in: p.dir.url, environment: p.environment)
+    init(_ p: Project, _ args: [String] = ["--poll", "1s", "--grace", "5m"], command: String = "scheduler", environment: [String: String] = [:]) throws {
+        process = CutoverBinary.start([command] + args, in: p.dir.url, environment: p.environment.merging(environment) { $1 })
         try process.run()
         for pipe in [process.standardOutput as! Pipe, process.standardError as! Pipe] {
             done.enter()

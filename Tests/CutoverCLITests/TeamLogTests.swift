@@ -67,6 +67,28 @@ import TestSupport
         #expect(sqlite.status == 64 && sqlite.stderr.contains("PostgreSQL"), "\(sqlite.stderr)")
     }
 
+    /// On PostgreSQL a worker is woken by the log's notifications: an approval is acted on
+    /// at once, though its poll is thirty seconds away.
+    @Test func aWorkerOnPostgreSQLIsWokenByTheApprovalNotTheNextPoll() throws {
+        let p = try Project()
+        let (admin, writer) = try emptyDatabase(p)
+        #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", admin], in: p.dir.url).status == 0)
+        let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
+        let start = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach"], in: p.dir.url, environment: env)
+        #expect(start.status == 75, "\(start.stderr)")
+        let run = start.lines[0]
+        let w = try SchedulerProcess(p, ["--poll", "30s", "--lease", "5s"], command: "worker", environment: ["CUTOVER_DB": writer])
+        try w.wait(for: "(woken by its notifications)")
+        // Past the first look at the log, which found nothing to do.
+        Thread.sleep(forTimeInterval: 1)
+        let approvedAt = Date()
+        #expect(try CutoverBinary.run(["approve", run, "--as", "alice"], in: p.dir.url, environment: env.merging(["CUTOVER_ACTOR": "alice"]) { $1 }).status == 0)
+        try w.wait(for: "run \(run): ended succeeded", seconds: 20)
+        #expect(Date().timeIntervalSince(approvedAt) < 10, "woken by the approval, not by the poll")
+        w.process.terminate()
+        #expect(try w.exit() == 0)
+    }
+
     @Test func aSQLiteLogWithRunsAndSchedulesIsCopiedAndVerifiesToTheSameHead() throws {
         let p = try Project()
         _ = try p.cutover("start", "check", "--runbook", "svc", "--drill")
