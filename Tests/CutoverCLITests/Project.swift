@@ -32,7 +32,7 @@ final class Project: @unchecked Sendable {
         dir.write("workflows/gated-soak.json", """
             {"name": "gated-soak", "steps": [
               {"id": "go", "type": "approval", "with": {"approvers": "${runbook.approvers}"}},
-              {"id": "soak", "type": "wait", "with": {"duration": "4s"}},
+              {"id": "soak", "type": "wait", "with": {"duration": "6s"}},
               {"id": "tell", "type": "notify", "with": {"url": "${runbook.notify.webhook}", "message": "${run.id} carried on"}}
             ]}
             """)

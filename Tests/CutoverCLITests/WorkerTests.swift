@@ -28,6 +28,18 @@ import TestSupport
         }
     }
 
+    /// Waits (up to 10 s) until `run`'s soak has started and not yet ended; whether it has.
+    func soaking(_ p: Project, _ run: String) throws -> Bool {
+        for _ in 0..<100 {
+            let lines = try p.cutover("history", run, "--json").lines
+            if lines.contains(where: { $0.contains(#""type":"StepStarted""#) && $0.contains(#""step":"soak""#) }) {
+                return !lines.contains { $0.contains(#""type":"StepSucceeded""#) && $0.contains(#""step":"soak""#) }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
     /// The owners that attached to drive `run`, in order.
     func drivers(_ p: Project, _ run: String) throws -> [String] {
         try p.cutover("history", run, "--json").lines.compactMap { line in
@@ -72,7 +84,7 @@ import TestSupport
         let pid = Int32(owners[1].split(separator: ":")[1])
         let (killed, other) = pid == a.process.processIdentifier ? (a, b) : (b, a)
         #expect(killed.process.processIdentifier == pid, "the driver is one of the two workers")
-        Thread.sleep(forTimeInterval: 1)
+        try #require(try soaking(p, run), "killed while the soak is in flight")
         kill(killed.process.processIdentifier, SIGKILL)
         let status = try wait(p, run, for: "succeeded")
         #expect(status["state"] as? String == "succeeded")
@@ -89,19 +101,30 @@ import TestSupport
 
     @Test func sigtermLetsTheRunGoAndAnotherWorkerFinishesIt() throws {
         let p = try Project()
-        let start = try p.cutover("start", "gated-soak", "--runbook", "svc", "--detach")
+        p.dir.write("workflows/gated-long-soak.json", #"""
+            {"name": "gated-long-soak", "steps": [
+              {"id": "go", "type": "approval", "with": {"approvers": "${runbook.approvers}"}},
+              {"id": "soak", "type": "wait", "with": {"duration": "8s"}},
+              {"id": "tell", "type": "notify", "with": {"url": "${runbook.notify.webhook}", "message": "${run.id} carried on"}}
+            ]}
+            """#)
+        let start = try p.cutover("start", "gated-long-soak", "--runbook", "svc", "--detach")
         let run = start.lines[0]
         let first = try worker(p)
         #expect(try p.cutover("approve", run, "--as", "alice").status == 0)
         try first.wait(for: "run \(run): driving it")
-        Thread.sleep(forTimeInterval: 1)
-        let stoppedAt = Date()
+        // Signalled while the soak is in flight.
+        try #require(try soaking(p, run), "the soak is in flight")
         first.process.terminate()
+        // The step in flight (the soak) is finished; the next one is not begun.
         #expect(try first.exit() == 0)
-        #expect(Date().timeIntervalSince(stoppedAt) < 3, "it did not wait out the soak")
         #expect(first.output.contains("worker stopped"), "\(first.output)")
+        let history = try p.cutover("history", run, "--json").lines
+        #expect(history.contains { $0.contains(#""type":"StepSucceeded""#) && $0.contains(#""step":"soak""#) }, "the soak finished")
+        #expect(!history.contains { $0.contains(#""type":"StepStarted""#) && $0.contains(#""step":"tell""#) }, "nothing new was begun: \(first.output)\n\(history.joined(separator: "\n"))")
+        #expect(try p.fixture.requests()["webhook"] == nil)
         let status = p.lastJSON(try p.cutover("status", run, "--json"))
-        #expect(status["driver"] is NSNull, "the lease was given back: \(status)")
+        #expect(status["driver"] is NSNull && status["state"] as? String == "running", "the lease was given back: \(status)")
         // Another worker takes it at once (no lease to wait out) and finishes it.
         let second = try worker(p)
         _ = try wait(p, run, for: "succeeded", seconds: 20)

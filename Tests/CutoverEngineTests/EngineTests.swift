@@ -336,10 +336,10 @@ func engine(_ h: Harness, store: (any EventStore)? = nil, owner: String = "test:
     @Test func aLiveLeaseKeepsASecondDriverOut() async throws {
         let h = try Harness()
         let e = h.engine()
+        // The starter holds the run from its first event.
         let run = try e.start(h.request(try h.workflow(referenceWorkflow)))
-        try h.log.acquireLease(run: run, owner: "other:99", now: h.clock.now(), ttl: .seconds(30), isGone: { _ in false })
         let blocked = h.engine(owner: "test:2", gone: { _ in false })
-        await #expect(throws: StoreError.leaseHeld(run: run, owner: "other:99")) { try await blocked.drive(run) }
+        await #expect(throws: StoreError.leaseHeld(run: run, owner: "test:1")) { try await blocked.drive(run) }
         let takeover = engine(h, owner: "test:3")
         h.clock.advance(by: 31)
         #expect(try await takeover.drive(run).status == .succeeded, "an expired lease is taken over")

@@ -71,7 +71,8 @@ import TestSupport
         var request = rig.h.request(rig.workflow, mode: .drill)
         request.schedule = ScheduledFiring(name: "daily", dueAtMillis: due)
         let run = try rig.h.engine().start(request)
-        _ = try await rig.scheduler(owner: "host:2:b").passAndDrive()
+        // Its starter (test:1) crashed with it: its lease is taken over at once.
+        _ = try await rig.scheduler(owner: "host:2:b", gone: { $0 == "test:1" }).passAndDrive()
         let after = try rig.schedule("daily")
         #expect(after.drills.map(\.run) == [run])
         #expect(try rig.h.log.runIDs() == [run])
@@ -109,7 +110,7 @@ import TestSupport
             run = try rig.h.engine().start(request)
         }
         try rig.h.signal(ScheduleStream.id("daily"), .scheduleRemoved(Signal()), by: "oncall")
-        _ = try await rig.scheduler(owner: "host:1:a").passAndDrive()
+        _ = try await rig.scheduler(owner: "host:1:a", gone: { $0 == "test:1" }).passAndDrive()
         let schedule = try rig.schedule("daily")
         #expect(schedule.pendingDue == nil)
         if let run {
