@@ -13,8 +13,17 @@ final class SchedulerProcess: @unchecked Sendable {
     private var text = ""
     private let done = DispatchGroup()
 
-    init(_ p: Project, _ args: [String] = ["--poll", "1s", "--grace", "5m"], command: String = "scheduler", environment: [String: String] = [:]) throws {
+    /// - Parameter launcher: what runs the binary instead of starting it directly (another
+    ///   network namespace: `ip netns exec NS /path/to/cutover`).
+    init(
+        _ p: Project, _ args: [String] = ["--poll", "1s", "--grace", "5m"], command: String = "scheduler", environment: [String: String] = [:],
+        launcher: [String]? = nil
+    ) throws {
         process = CutoverBinary.start([command] + args, in: p.dir.url, environment: p.environment.merging(environment) { $1 })
+        if let launcher {
+            process.executableURL = URL(fileURLWithPath: launcher[0])
+            process.arguments = Array(launcher.dropFirst()) + [command] + args
+        }
         try process.run()
         for pipe in [process.standardOutput as! Pipe, process.standardError as! Pipe] {
             done.enter()
