@@ -40,9 +40,20 @@ enum WorkerCommand {
                 return true
             }
             if schedules {
-                let scheduler = SchedulerCommand.make(store, stop: stop, poll: .seconds(10), grace: .seconds(600), ctx, prefix: "scheduler: ")
                 group.addTask {
-                    try await scheduler.run(once: false)
+                    // The scheduler's troubles (the log gone a while, its lease taken by another
+                    // host's) never stop the worker or its runs: it is made again and waits.
+                    while !stop.isRequested {
+                        let scheduler = SchedulerCommand.make(store, stop: stop, poll: .seconds(10), grace: .seconds(600), ctx, prefix: "scheduler: ")
+                        do {
+                            try await scheduler.run(once: false)
+                        } catch is CancellationError {
+                            break
+                        } catch {
+                            console.out("\(Progress.clock(Date()))  scheduler: stopped: \(error); starting again in 10s")
+                            for _ in 0..<40 where !stop.isRequested { try? await Task.sleep(for: .milliseconds(250)) }
+                        }
+                    }
                     return true
                 }
             }
@@ -98,11 +109,12 @@ final class Wakeups: @unchecked Sendable {
     // @unchecked: the listener is used by one waiting thread at a time (the worker waits once).
     private let listener: PostgresNotifications?
     private let stop: StopRequest
-    var listens: Bool { listener != nil }
+    var listens: Bool { listener?.listening == true }
 
     init(_ location: StoreLocation, stop: StopRequest) {
         self.stop = stop
-        if case .postgres(let uri) = location { listener = try? PostgresNotifications(uri: uri) } else { listener = nil }
+        if case .postgres(let uri) = location { listener = PostgresNotifications(uri: uri) } else { listener = nil }
+        _ = listener?.wait(.milliseconds(1))
     }
 
     /// Returns after `timeout`, at a notification, or at a stop, whichever is first.

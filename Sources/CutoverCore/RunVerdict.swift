@@ -42,9 +42,10 @@ extension RunState {
 extension RunState {
     /// Whether a driver taking the run now would carry it on, rather than find it waiting for
     /// a person: a run going forward or rolling back, an approval step that has the approvals
-    /// it needs, a pause asked to end, or an abort asked for while it waits. A worker drives
-    /// only such runs (and only when no live lease holds them); a run that needs a person's
-    /// decision, or has ended, is left alone.
+    /// it needs, a pause asked to end, a resume, abort or rollback asked of a run that needs
+    /// attention, a rollback asked of a run that succeeded. A worker drives only such runs
+    /// (and only when no live lease holds them); a run that waits for a person's decision, or
+    /// has ended for good, is left alone.
     public var awaitsDriver: Bool {
         switch status {
         case .running, .compensating:
@@ -57,8 +58,21 @@ extension RunState {
             return countedApprovers(step.id).count >= request.required
         case .paused:
             return resumeRequest != nil || abortRequest != nil
-        case .needsAttention, .succeeded, .rolledBack, .failed, .aborted:
+        case .needsAttention:
+            return rollbackRequest != nil || abortRequest != nil || resumeRequest != nil
+        case .succeeded:
+            return rollbackRequest != nil
+        case .rolledBack, .failed, .aborted:
             return false
+        }
+    }
+
+    /// Ended for good: no request can carry the run on again (a succeeded run can still be
+    /// rolled back).
+    public var isFinal: Bool {
+        switch status {
+        case .rolledBack, .failed, .aborted: true
+        default: false
         }
     }
 }

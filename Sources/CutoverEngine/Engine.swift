@@ -73,6 +73,14 @@ public struct Engine: Sendable {
             events = try store.append(
                 [EventDraft(at: now, actor: request.startedBy, body: .runStarted(started))], to: runID, expectedNext: 1,
                 options: AppendOptions(now: now, lockScope: request.runbook.service))
+        } catch let e as StoreError where e.isRetryable && (e.code == .unavailable || e.code == .io || e.code == .busy) {
+            // The answer may have been lost after the commit: a run that did start is this
+            // starter's (its lease kept), never a worker's to take while the starter says no.
+            if let first = try? store.events(of: runID, after: 0).first, case .runStarted = first.body {
+                return runID
+            }
+            if (try? store.span(of: runID)) == .some(nil) { try? store.releaseLease(run: runID, owner: configuration.owner) }
+            throw EngineError.startUncertain(runID: runID, cause: e)
         } catch {
             try? store.releaseLease(run: runID, owner: configuration.owner)
             throw error
@@ -147,10 +155,14 @@ public struct EngineConfiguration: Sendable {
 
 public enum EngineError: Error, Sendable, CustomStringConvertible {
     case unknownStepType(String)
+    /// The log stopped answering as the run was started: it may or may not have begun.
+    case startUncertain(runID: String, cause: StoreError)
 
     public var description: String {
         switch self {
         case .unknownStepType(let t): "step type \"\(t)\" is not part of this cutover build"
+        case .startUncertain(let run, let cause):
+            "the log stopped answering as run \(run) was started, so it may have begun: `cutover status \(run)` says whether it did (it holds the service if so; its lease keeps workers off it for now) (\(cause.message))"
         }
     }
 }

@@ -72,12 +72,17 @@ public actor Worker {
     let stop: StopRequest
     /// Runs being driven by this worker now.
     private(set) var driving: Set<String> = []
-    /// Runs that have ended: never looked at again.
-    private var ended: Set<String> = []
-    /// The other runs as last folded, carried on with their new events only.
+    /// Every run not ended for good, as last folded, carried on with its new events only.
     private var known: [String: RunState] = [:]
-    /// Why each run was last left alone, so that a reason is said once, not every poll.
-    private var leftAlone: [String: String] = [:]
+    /// The log's last position read: only runs with events after it are folded again.
+    private var lastSeq: Int64 = 0
+    /// Runs whose events do not fold: said once, never driven.
+    private var broken: Set<String> = []
+    /// Why each run was last left alone, so that a reason is said once, not every poll; and
+    /// when this host may ask again (a check that failed is not run again at every wake-up).
+    private var leftAlone: [String: (why: String, until: Date)] = [:]
+    /// How long a run this host could not drive is left before it checks again.
+    private let recheck: TimeInterval = 30
 
     public init(
         store: any EventStore, registry: StepRegistry, clock: any RunClock, ids: any IDSource, configuration: WorkerConfiguration,
@@ -106,13 +111,18 @@ public actor Worker {
         await withTaskGroup(of: Void.self) { group in
             var unavailable: String?
             while !stop.isRequested {
+                let looked = clock.now()
                 do {
-                    for (run, state) in try candidates() {
+                    for run in try candidates() {
                         guard driving.count < configuration.maxRuns, !stop.isRequested else { break }
+                        guard let state = known[run] else { continue }
                         if let why = await environment.admit(state) {
                             leftAlone(run, "left to another worker: \(why)")
                             continue
                         }
+                        // The check may have taken a while: asked to stop, or the run moved on
+                        // or taken meanwhile, it is not taken.
+                        guard !stop.isRequested, try refreshed(run)?.awaitsDriver == true, try !liveLease(run) else { continue }
                         driving.insert(run)
                         leftAlone[run] = nil
                         group.addTask { await self.drive(run) }
@@ -125,44 +135,75 @@ public actor Worker {
                     unavailable = text
                 }
                 await environment.wake(configuration.pollInterval)
+                // Woken by every append (its own drivers' too): at most five looks a second.
+                let since = clock.now().timeIntervalSince(looked)
+                if since < 0.2, !stop.isRequested { try? await Task.sleep(for: .milliseconds(Int((0.2 - since) * 1_000))) }
             }
             await group.waitForAll()
         }
     }
 
     private func leftAlone(_ run: String, _ why: String) {
-        guard leftAlone[run] != why else { return }
-        leftAlone[run] = why
-        environment.log("run \(run): \(why)")
+        let first = leftAlone[run]?.why != why
+        leftAlone[run] = (why, clock.now().addingTimeInterval(recheck))
+        if first { environment.log("run \(run): \(why)") }
     }
 
-    /// The runs a driver would carry on now, with no live lease and not driven here, oldest
-    /// first.
-    func candidates() throws -> [(String, RunState)] {
-        let now = clock.now()
-        var found: [(String, RunState)] = []
-        for run in try store.runIDs() where !ended.contains(run) && !driving.contains(run) {
-            var state: RunState
-            if var s = known[run] {
-                for e in try store.events(of: run, after: s.lastRunSeq) { try s.apply(e) }
-                state = s
-            } else {
-                guard let s = try store.fold(run) else { continue }
-                state = s
+    /// The runs a driver would carry on now, with no live lease, not driven here and not left
+    /// alone a moment ago, oldest first. Only runs with events since the last look are folded
+    /// again; a run that does not fold is said once and left.
+    func candidates() throws -> [String] {
+        if let head = try store.head(), head.seq > lastSeq {
+            var touched: [String] = []
+            var seen: Set<String> = []
+            try store.forEachRow(from: lastSeq + 1, through: head.seq) { row in
+                let run = String(decoding: row.runID, as: UTF8.self)
+                if !ScheduleStream.isSchedule(run), seen.insert(run).inserted { touched.append(run) }
             }
-            if state.status.isTerminal {
-                ended.insert(run)
-                known[run] = nil
-                leftAlone[run] = nil
-                continue
+            for run in touched where !broken.contains(run) {
+                do {
+                    var state: RunState
+                    if var s = known[run] {
+                        for e in try store.events(of: run, after: s.lastRunSeq) { try s.apply(e) }
+                        state = s
+                    } else {
+                        guard let s = try store.fold(run) else { continue }
+                        state = s
+                    }
+                    known[run] = state.isFinal ? nil : state
+                    if state.isFinal { leftAlone[run] = nil }
+                } catch let e as StoreError where e.code != .corrupt {
+                    throw e
+                } catch {
+                    broken.insert(run)
+                    known[run] = nil
+                    environment.log("run \(run): its events do not fold, so it is left alone (`cutover audit verify` tells more): \(error)")
+                }
             }
-            known[run] = state
-            guard state.awaitsDriver else { continue }
-            if configuration.leavesScheduledRuns, state.plan?.schedule != nil { continue }
-            if let lease = try store.leaseHolder(run: run), lease.expires > now, !configuration.isOwnerGone(lease.owner) { continue }
-            found.append((run, state))
+            lastSeq = head.seq
         }
-        return found
+        let now = clock.now()
+        return try known.values.sorted { ($0.startedAtMillis ?? 0, $0.runID) < ($1.startedAtMillis ?? 0, $1.runID) }.compactMap { state in
+            let run = state.runID
+            guard !driving.contains(run), state.awaitsDriver else { return nil }
+            if configuration.leavesScheduledRuns, state.plan?.schedule != nil { return nil }
+            if let left = leftAlone[run], left.until > now { return nil }
+            return try liveLease(run) ? nil : run
+        }
+    }
+
+    /// The run folded afresh (after a slow check), kept.
+    private func refreshed(_ run: String) throws -> RunState? {
+        guard var state = known[run] else { return nil }
+        for e in try store.events(of: run, after: state.lastRunSeq) { try state.apply(e) }
+        known[run] = state
+        return state
+    }
+
+    /// Whether a live lease (unexpired, its process not gone) holds the run.
+    private func liveLease(_ run: String) throws -> Bool {
+        guard let lease = try store.leaseHolder(run: run) else { return false }
+        return lease.expires > clock.now() && !configuration.isOwnerGone(lease.owner)
     }
 
     /// Drives one run until it ends, waits for a person, or the worker is asked to stop.
@@ -177,5 +218,7 @@ public actor Worker {
             environment.log("run \(run): stopped driving it: \(error)")
         }
         driving.remove(run)
+        // What the drive appended is read again at the next look.
+        if let state = try? store.fold(run) { known[run] = state.isFinal ? nil : state }
     }
 }

@@ -41,6 +41,14 @@ final class SchedulerProcess: @unchecked Sendable {
         }
     }
 
+    /// A process a failed test left running is stopped with it.
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
     var output: String {
         lock.lock()
         defer { lock.unlock() }

@@ -123,6 +123,41 @@ import TestSupport
         #expect(verified.intact && verified.events == 5 + 4 + 3)
     }
 
+    /// What a one-trip append sends as array elements is read back exactly: quotes,
+    /// backslashes, braces, commas, the word NULL, an empty text, other scripts; several runs
+    /// in one group commit, each in its order.
+    @Test func oneTripAppendsKeepEveryTextExactlyAndSeveralRunsInOneCommit() async throws {
+        let dir = TemporaryDirectory()
+        let log = try StoreKind.postgres.open(dir)
+        _ = try log.append([draft(note("first"))], to: "warm", expectedNext: 1, options: AppendOptions(now: t0))
+        let texts = [#"quote " and backslash \ and \" both"#, "NULL", "", "{braces, commas}", "ünïcödé ☃ 日本語", #"line\nbreak\t"# + " and a real\nnewline"]
+        for (i, text) in texts.enumerated() {
+            _ = try log.append(
+                [draft(note(text), actor: i % 2 == 0 ? #"o"dd \ actor"# : "NULL"), draft(note(text + "!"))], to: "r", expectedNext: Int64(2 * i + 1),
+                options: AppendOptions(now: t0))
+        }
+        #expect(log.oneTripCommits == texts.count)
+        let read = try log.events(of: "r", after: 0)
+        #expect(read.count == 2 * texts.count)
+        for (i, text) in texts.enumerated() {
+            #expect(read[2 * i].body == note(text) && read[2 * i + 1].body == note(text + "!"), "\(text)")
+            #expect(read[2 * i].actor == (i % 2 == 0 ? #"o"dd \ actor"# : "NULL"))
+        }
+        // Many runs at once: group commits of several requests, in one trip each.
+        let before = log.oneTripCommits
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for run in 0..<8 {
+                group.addTask {
+                    for n in 1...5 { _ = try log.append([draft(note("\(run)/\(n)"))], to: "many-\(run)", expectedNext: Int64(n), options: AppendOptions(now: t0)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.oneTripCommits > before)
+        for run in 0..<8 { #expect(try log.events(of: "many-\(run)", after: 0).map(\.body) == (1...5).map { note("\(run)/\($0)") }) }
+        #expect(try log.verifyChain().intact && log.verifyChain().events == 1 + 2 * texts.count + 40)
+    }
+
     /// A log made by an older cutover is refused until it is migrated, only when asked; its
     /// events are untouched by the migration and it is appended to the new way afterwards.
     @Test func anOlderLogIsRefusedUntilMigratedAndKeepsItsEvents() throws {
