@@ -73,6 +73,18 @@ enum Driving {
         }
     }
 
+    /// What a long-running command's signal task does: at the first SIGINT or SIGTERM asks
+    /// `stop` and says `stopping`; at a second one returns false (stop at once). True when
+    /// cancelled first (the work ended by itself).
+    static func stopOnSignals(_ stop: StopRequest, _ console: Console, stopping: String) async -> Bool {
+        await firstSignal()
+        if Task.isCancelled { return true }
+        stop.request()
+        console.err(stopping)
+        await firstSignal()
+        return false
+    }
+
     /// Waits for SIGINT or SIGTERM; returns early if the task is cancelled.
     static func firstSignal() async {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()

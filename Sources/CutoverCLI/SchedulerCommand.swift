@@ -32,14 +32,7 @@ enum SchedulerCommand {
                 try await scheduler.run(once: once)
                 return true
             }
-            group.addTask {
-                await Driving.firstSignal()
-                if Task.isCancelled { return true }
-                stop.request()
-                console.err("stopping: the steps in flight finish, then the scheduler exits (signal again to stop at once)")
-                await Driving.firstSignal()
-                return false
-            }
+            group.addTask { await Driving.stopOnSignals(stop, console, stopping: "stopping: the steps in flight finish, then the scheduler exits (signal again to stop at once)") }
             defer { group.cancelAll() }
             return try await group.next()!
         }

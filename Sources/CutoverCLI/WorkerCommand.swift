@@ -57,14 +57,7 @@ enum WorkerCommand {
                     return true
                 }
             }
-            group.addTask {
-                await Driving.firstSignal()
-                if Task.isCancelled { return true }
-                stop.request()
-                console.err("stopping: the steps in flight finish and their leases are given back, then the worker exits (signal again to stop at once)")
-                await Driving.firstSignal()
-                return false
-            }
+            group.addTask { await Driving.stopOnSignals(stop, console, stopping: "stopping: the steps in flight finish and their leases are given back, then the worker exits (signal again to stop at once)") }
             defer { group.cancelAll() }
             // Done when the worker (and the scheduler) have stopped, or at a second signal.
             var remaining = schedules ? 2 : 1
