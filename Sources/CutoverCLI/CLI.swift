@@ -206,13 +206,9 @@ struct Context {
     func engine(_ store: any EventStore, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
         Engine(
             store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
-            configuration: {
-                var c = EngineConfiguration(
-                    owner: owner, actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
-                    isOwnerGone: { ProcessIdentity.isGone($0) })
-                c.secretSources = Composition.secretSources(environment: environment)
-                return c
-            }(),
+            configuration: EngineConfiguration(
+                owner: owner, actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
+                isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment)),
             observer: observer)
     }
 }

@@ -110,18 +110,22 @@ final class Wakeups: @unchecked Sendable {
         _ = listener?.wait(.milliseconds(1))
     }
 
-    /// Returns after `timeout`, at a notification, or at a stop, whichever is first.
+    /// Returns after `timeout`, at a notification, or at a stop, whichever is first (a stop is
+    /// looked for every 250 ms).
     func wait(_ timeout: Duration) async {
         let until = ContinuousClock.now + timeout
-        while !stop.isRequested, ContinuousClock.now < until {
-            let slice = min(.milliseconds(250), until - ContinuousClock.now)
-            if let listener {
-                let woken = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-                    Thread.detachNewThread { c.resume(returning: listener.wait(slice)) }
+        let stop = stop
+        guard let listener else {
+            while !stop.isRequested, ContinuousClock.now < until { try? await Task.sleep(for: min(.milliseconds(250), until - ContinuousClock.now)) }
+            return
+        }
+        // The listener blocks: one thread of its own for the whole wait.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                while !stop.isRequested, ContinuousClock.now < until {
+                    if listener.wait(min(.milliseconds(250), until - ContinuousClock.now)) { break }
                 }
-                if woken { return }
-            } else {
-                try? await Task.sleep(for: slice)
+                c.resume()
             }
         }
     }

@@ -125,6 +125,13 @@ public enum SecretReference {
     /// runs (`SecretSource`).
     public static let remoteSchemes = ["aws-sm", "gcp-sm"]
 
+    /// The secret-manager scheme of a well-formed reference (`aws-sm`, `gcp-sm`); nil for
+    /// `env:` and `file:` and anything else.
+    public static func remoteScheme(of s: String) -> String? {
+        guard isReference(s) else { return nil }
+        return remoteSchemes.first { s.hasPrefix($0 + ":") }
+    }
+
     /// The text after `scheme:` when `s` is of that scheme.
     public static func remoteName(_ s: String, scheme: String) -> String? {
         s.hasPrefix(scheme + ":") ? String(s.dropFirst(scheme.count + 1)) : nil

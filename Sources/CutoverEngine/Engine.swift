@@ -132,14 +132,15 @@ public struct EngineConfiguration: Sendable {
     /// meanwhile, so the run waits at that step boundary.
     public var storeOutageLimit: Duration = .seconds(600)
     /// The secret managers this process reads `aws-sm:` and `gcp-sm:` references from.
-    public var secretSources: [any SecretSource] = []
+    public var secretSources: [any SecretSource]
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,
         signalPollInterval: Duration = .seconds(1), detachWhenWaiting: Bool = false,
         isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }, stop: StopRequest = StopRequest(),
-        beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil
+        secretSources: [any SecretSource] = [], beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil
     ) {
+        self.secretSources = secretSources
         // 5 s, or a sixth of a short lease.
         self.leaseMargin = leaseMargin ?? min(.seconds(5), leaseTTL / 6)
         self.beforeProof = beforeProof

@@ -28,7 +28,7 @@ public final class SecretVault: @unchecked Sendable {
         Self.collect(parameters, into: &references)
         var results: [String: Result<String, Error>] = [:]
         for reference in references.sorted() {
-            guard let scheme = SecretReference.remoteSchemes.first(where: { reference.hasPrefix($0 + ":") }) else { continue }
+            guard let scheme = SecretReference.remoteScheme(of: reference) else { continue }
             guard let source = sources[scheme] else {
                 results[reference] = .failure(StepError(code: "secret-missing", message: "secret \(reference): this cutover reads no \(scheme) secrets", retryable: false))
                 continue
@@ -50,7 +50,7 @@ public final class SecretVault: @unchecked Sendable {
 
     private static func collect(_ value: JSONValue, into references: inout Set<String>) {
         switch value {
-        case .string(let s) where SecretReference.isReference(s) && SecretReference.remoteSchemes.contains(where: { s.hasPrefix($0 + ":") }):
+        case .string(let s) where SecretReference.remoteScheme(of: s) != nil:
             references.insert(s)
         case .array(let items): for item in items { collect(item, into: &references) }
         case .object(let members): for (_, item) in members { collect(item, into: &references) }
@@ -73,7 +73,7 @@ public final class SecretVault: @unchecked Sendable {
                 throw StepError(code: "secret-missing", message: "secret \(reference) cannot be read; check that the file exists and is readable by this user", retryable: false)
             }
             value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if let scheme = SecretReference.remoteSchemes.first(where: { reference.hasPrefix($0 + ":") }) {
+        } else if let scheme = SecretReference.remoteScheme(of: reference) {
             lock.lock()
             let known = fetched[reference]
             lock.unlock()

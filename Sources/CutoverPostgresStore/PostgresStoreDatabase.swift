@@ -82,12 +82,18 @@ public final class PostgresStoreDatabase: StoreDatabase {
             if !conn.isOK { try conn.reset() }
             let id = try conn.query("SELECT id FROM cutover_log LIMIT 1")
             guard id.count == 1, id.text(0, 0) == logID else {
-                throw StoreError(
-                    .unavailable,
-                    "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
-                    retryable: false)
+                throw replaced
             }
         }
+    }
+
+    /// What every write finds when the log id is no longer this process's: the database was
+    /// dropped and made again, or replaced, under the driver.
+    private var replaced: StoreError {
+        StoreError(
+            .unavailable,
+            "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
+            retryable: false)
     }
 
     // MARK: Transactions
@@ -101,10 +107,7 @@ public final class PostgresStoreDatabase: StoreDatabase {
                 // One writer at a time, in every process; the log id confirmed in the same step.
                 let id = try conn.query("SELECT id FROM cutover_log, pg_advisory_xact_lock($1) LIMIT 1", [.int(Self.writerLock)])
                 guard id.count == 1, id.text(0, 0) == logID else {
-                    throw StoreError(
-                        .unavailable,
-                        "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
-                        retryable: false)
+                    throw replaced
                 }
             }
         } catch {
@@ -299,10 +302,7 @@ extension PostgresStoreDatabase: OneTripAppending {
         } catch let e as PostgresError where e.code == "CV409" {
             return false
         } catch let e as PostgresError where e.code == "CV410" {
-            throw StoreError(
-                .unavailable,
-                "the event log at \(location) is not the one this process opened (it was dropped or replaced); stopping before any further change",
-                retryable: false)
+            throw replaced
         } catch let e as PostgresError {
             throw Self.storeError(e, location, doing: "appending")
         }

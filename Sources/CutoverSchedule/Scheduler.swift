@@ -96,13 +96,9 @@ public actor Scheduler {
     var engine: Engine {
         Engine(
             store: store, registry: registry, clock: clock, ids: ids,
-            configuration: {
-                var c = EngineConfiguration(
-                    owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
-                    detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop)
-                c.secretSources = configuration.secretSources
-                return c
-            }())
+            configuration: EngineConfiguration(
+                owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
+                detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources))
     }
 
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }

@@ -98,11 +98,11 @@ public actor Worker {
     }
 
     var engine: Engine {
-        var c = EngineConfiguration(
-            owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL, detachWhenWaiting: true,
-            isOwnerGone: configuration.isOwnerGone, stop: stop)
-        c.secretSources = configuration.secretSources
-        return Engine(store: store, registry: registry, clock: clock, ids: ids, configuration: c)
+        Engine(
+            store: store, registry: registry, clock: clock, ids: ids,
+            configuration: EngineConfiguration(
+                owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL, detachWhenWaiting: true,
+                isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources))
     }
 
     /// Looks for runs to drive and drives them until asked to stop; then waits for the steps
@@ -150,34 +150,35 @@ public actor Worker {
     }
 
     /// The runs a driver would carry on now, with no live lease, not driven here and not left
-    /// alone a moment ago, oldest first. Only runs with events since the last look are folded
-    /// again; a run that does not fold is said once and left.
+    /// alone a moment ago, oldest first. The log's rows since the last look are read once: a
+    /// known run's are applied as they come, a run not known yet is folded whole; a run that
+    /// does not fold is said once and left.
     func candidates() throws -> [String] {
         if let head = try store.head(), head.seq > lastSeq {
-            var touched: [String] = []
-            var seen: Set<String> = []
+            var unknown: [String] = []
             try store.forEachRow(from: lastSeq + 1, through: head.seq) { row in
                 let run = String(decoding: row.runID, as: UTF8.self)
-                if !ScheduleStream.isSchedule(run), seen.insert(run).inserted { touched.append(run) }
-            }
-            for run in touched where !broken.contains(run) {
+                guard !ScheduleStream.isSchedule(run), !broken.contains(run) else { return }
+                guard var state = known[run] else {
+                    if !unknown.contains(run) { unknown.append(run) }
+                    return
+                }
+                // Already applied when the run was read again after a slow check.
+                guard row.runSeq > state.lastRunSeq else { return }
                 do {
-                    var state: RunState
-                    if var s = known[run] {
-                        for e in try store.events(of: run, after: s.lastRunSeq) { try s.apply(e) }
-                        state = s
-                    } else {
-                        guard let s = try store.fold(run) else { continue }
-                        state = s
-                    }
-                    known[run] = state.isFinal ? nil : state
-                    if state.isFinal { leftAlone[run] = nil }
+                    try state.apply(try row.event(knownRun: run))
+                    keep(state)
+                } catch {
+                    leaveBroken(run, error)
+                }
+            }
+            for run in unknown {
+                do {
+                    if let state = try store.fold(run) { keep(state) }
                 } catch let e as StoreError where e.code != .corrupt {
                     throw e
                 } catch {
-                    broken.insert(run)
-                    known[run] = nil
-                    environment.log("run \(run): its events do not fold, so it is left alone (`cutover audit verify` tells more): \(error)")
+                    leaveBroken(run, error)
                 }
             }
             lastSeq = head.seq
@@ -190,6 +191,18 @@ public actor Worker {
             if let left = leftAlone[run], left.until > now { return nil }
             return try liveLease(run) ? nil : run
         }
+    }
+
+    /// Keeps a run's fold, unless it has ended for good.
+    private func keep(_ state: RunState) {
+        known[state.runID] = state.isFinal ? nil : state
+        if state.isFinal { leftAlone[state.runID] = nil }
+    }
+
+    private func leaveBroken(_ run: String, _ error: Error) {
+        broken.insert(run)
+        known[run] = nil
+        environment.log("run \(run): its events do not fold, so it is left alone (`cutover audit verify` tells more): \(error)")
     }
 
     /// The run folded afresh (after a slow check), kept.
@@ -217,8 +230,7 @@ public actor Worker {
         } catch {
             environment.log("run \(run): stopped driving it: \(error)")
         }
+        // What the drive appended is applied at the next look, with the rest of the log's rows.
         driving.remove(run)
-        // What the drive appended is read again at the next look.
-        if let state = try? store.fold(run) { known[run] = state.isFinal ? nil : state }
     }
 }
