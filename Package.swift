@@ -40,7 +40,7 @@ let package = Package(
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
-        .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit"]),
+        .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit", "CutoverStore"]),
         .target(
             name: "CutoverCLI",
             dependencies: [

@@ -15,6 +15,13 @@ static inline EVP_PKEY_CTX *cutover_ed25519_keygen_ctx(void) {
 static inline int cutover_pkey_is_ed25519(const EVP_PKEY *key) {
     return EVP_PKEY_get_id(key) == EVP_PKEY_ED25519;
 }
+/* Ed25519 keys from their 32 raw bytes (an OpenSSH key file or agent holds them raw). */
+static inline EVP_PKEY *cutover_ed25519_public_raw(const unsigned char *raw) {
+    return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
+}
+static inline EVP_PKEY *cutover_ed25519_private_raw(const unsigned char *seed) {
+    return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+}
 static inline int cutover_pkey_is_rsa(const EVP_PKEY *key) {
     return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
 }

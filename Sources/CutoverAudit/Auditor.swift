@@ -109,6 +109,7 @@ public enum Auditor {
             throw error
         }
         var report = audit.finish()
+        report.findings += ApprovalAudit.findings(audit.runStates) { seq in (try? log.link(at: seq)).flatMap { $0 }.map { ApprovalStatement.hex($0.hash) } }
         report.seconds = Date().timeIntervalSince(started)
         return (report, audit.runStates)
     }

@@ -124,6 +124,8 @@ public enum AuditBundle {
         if report.intact, !events.contains(where: { $0.runID == run }) {
             report.findings.append(Finding(kind: .missing, seq: nil, message: "the bundle holds no event of run \(run)"))
         }
+        let hashes = Dictionary(events.map { ($0.seq, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        report.findings += ApprovalAudit.findings(audit.runStates) { hashes[$0].map(ApprovalStatement.hex) }
         report.seconds = Date().timeIntervalSince(started)
         return (report, header, audit.runStates[run])
     }

@@ -12,6 +12,9 @@ public struct Finding: Sendable, Equatable, CustomStringConvertible {
         case malformed
         /// A finished run no checkpoint of the trusted key covers.
         case unsigned
+        /// An approval without the proof its request asks for (a signature by a listed key, or
+        /// the approver's own account or role).
+        case unprovenApproval = "unproven-approval"
     }
 
     public var kind: Kind

@@ -34,6 +34,11 @@ struct RunFolder {
                 try schedules[name, default: ScheduleState(name: name)].apply(event)
                 return
             }
+            if run == LogStream.imports {
+                if case .logImported = event.body { return }
+                failure = Finding(kind: .illegalState, seq: r.seq, message: "\(ChainAudit.describe(run: run, runSeq: r.runSeq, type: r.type)) has no place in \(run), which holds LogImported events only")
+                return
+            }
             // In place: a copy of the run's state per event would cost its whole size each time.
             try states[run, default: RunState(runID: run)].apply(event)
         } catch let error as FoldError {

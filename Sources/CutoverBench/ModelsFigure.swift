@@ -277,7 +277,7 @@ struct ListingContext: StepContext {
     func now() -> Date { Date() }
     func sleep(until deadline: Date) async throws {}
     func durableTimer(_ name: String, duration: Duration) async throws {}
-    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
+    func awaitApprovals(required: Int, approvers: [Approver]) async throws -> [String] { [] }
     func currentApprovals() async -> [String] { [] }
     func secret(_ reference: String) throws -> String { throw StepError(code: "no-secrets", message: "the benchmark's listings take no secrets", retryable: false) }
     func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }

@@ -108,13 +108,13 @@ public enum CLI {
 /// with a control character (an escape sequence that moves the cursor or erases a line) is
 /// refused before anything is written.
 func refuseControlCharacters(_ args: Arguments, _ command: CommandSpec, _ ctx: Context) throws {
-    for option in ["--as", "--comment", "--reason", "--approved-by"] {
+    for option in ["--comment", "--reason", "--approved-by"] {
         if let value = args[option], TerminalText.hasControlCharacters(value) {
             throw UsageError("\(option) holds a control character (\"\(TerminalText.escaped(value))\"); names and comments are shown on other people's terminals: write plain text")
         }
     }
     if command.recordsActor, TerminalText.hasControlCharacters(ctx.actor) {
-        throw UsageError("the actor name from CUTOVER_ACTOR (or $USER) holds a control character (\"\(TerminalText.escaped(ctx.actor))\"); it is recorded and shown to others: set a plain name")
+        throw UsageError("this account's name holds a control character (\"\(TerminalText.escaped(ctx.actor))\"); it is recorded and shown to others: run cutover from an account with a plain name")
     }
 }
 
@@ -160,7 +160,14 @@ struct Context {
         }
     }
 
-    var actor: String { ProcessIdentity.actor(environment) }
+    /// Who runs this command, as this machine proves it: the operating-system account of the
+    /// process's effective uid. On a PostgreSQL log the actor is the database's role instead
+    /// (`actor(of:)`).
+    var actor: String { ProcessIdentity.account }
+
+    /// The actor of what this command appends to `store`: the role PostgreSQL authenticated,
+    /// or this process's account for a file.
+    func actor(of store: any EventLog) -> String { store.sessionActor ?? actor }
     var registry: StepRegistry { Composition.registry() }
 
     /// Opens the event log, creating it (mode 0600) when a command is about to write. `dbPath`
@@ -207,8 +214,9 @@ struct Context {
         Engine(
             store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
             configuration: EngineConfiguration(
-                owner: owner, actor: "cutover@\(ProcessIdentity.host)", detachWhenWaiting: detach,
-                isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment)),
+                owner: owner, actor: actor(of: store), detachWhenWaiting: detach,
+                isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment),
+                approvalSignatures: SSHApprovalSignatures()),
             observer: observer)
     }
 }

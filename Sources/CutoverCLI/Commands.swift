@@ -66,13 +66,28 @@ enum Commands {
         // People
         CommandSpec(
             path: ["approve"], operands: "RUN",
-            options: [.value("--as", "NAME", "who approves", absent: "$CUTOVER_ACTOR or $USER"), .value("--comment", "TEXT", "recorded with the approval")],
+            options: [
+                .value("--key", "FILE", "sign with this OpenSSH Ed25519 private key (unencrypted; a key with a passphrase goes through ssh-agent)", completes: .file),
+                .value("--signature", "FILE", "an armored signature made with `ssh-keygen -Y sign -n cutover-approval` of what --statement prints", completes: .file),
+                .flag("--statement", "print what an approval of this run signs, and record nothing"),
+                .value("--comment", "TEXT", "recorded with the approval"),
+                .value("--as", "NAME", "not accepted: who approves is proven, never typed"),
+            ],
             section: .people, summary: "Approve the step a run waits on.",
             details: """
                 Approvals come from distinct people on the runbook's list; the starter of a live
-                run cannot approve it.
+                run cannot approve it. Who approves is proven, never typed: on SQLite the
+                operating-system account running the command, on PostgreSQL the database role
+                it logs in as. When the runbook lists approvers with OpenSSH keys, an approval
+                must carry a signature by one of them over the run, the step and the hash of
+                the request (namespace cutover-approval): with --key FILE, through ssh-agent
+                (SSH_AUTH_SOCK) when it holds a listed key, or made elsewhere with
+                `ssh-keygen -Y sign -f KEY -n cutover-approval` of what --statement prints and
+                passed with --signature FILE. A signed approval is in the name of the key's
+                approver (on PostgreSQL it must be the role's own key), so on one shared
+                account a second person approves with their own key.
                 """,
-            recordsActor: true, run: { try SignalCommands.approve($0, $1) }),
+            recordsActor: true, run: { try ApproveCommand.run($0, $1) }),
         CommandSpec(
             path: ["pause"], operands: "RUN", options: [.reason], section: .people,
             summary: "Pause a run at the next step boundary or during a wait.",

@@ -71,15 +71,21 @@ extension DatabaseCommands {
         }
         var batch: [StoredEvent] = []
         var runs = 0
+        func flush() throws {
+            do {
+                try destination.importEvents(batch)
+            } catch let e as StoreError where e.code == .refused {
+                throw CommandFailure(
+                    "\(to.description) refused the copy: a copy keeps each event's original actor, which only the import role may write (on PostgreSQL, connect as a member of cutover_importer; the log's trigger refuses anyone else): \(e.message); nothing was copied")
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
         try source.forEachRow(from: 1, through: head.seq) { row in
             if row.runSeq == 1 { runs += 1 }
             batch.append(row.stored)
-            if batch.count == 1_000 {
-                try destination.importEvents(batch)
-                batch.removeAll(keepingCapacity: true)
-            }
+            if batch.count == 1_000 { try flush() }
         }
-        if !batch.isEmpty { try destination.importEvents(batch) }
+        if !batch.isEmpty { try flush() }
         let checkpoints = try source.checkpoints()
         for cp in checkpoints { try destination.importCheckpoint(cp) }
         // A run still active holds its service in the copy too.
@@ -91,6 +97,13 @@ extension DatabaseCommands {
         guard copied.intact, try destination.head() == head else {
             throw CommandFailure("the copy in \(to.description) does not verify to the source's head (\(copied.firstProblem?.message ?? "another head")): do not use it")
         }
+        // The copy itself, on the record: by whom (the import role, as the database proves it),
+        // from where, up to which hash.
+        let imported = LogImported(source: from.description, events: head.seq, head: Hex.encode(head.hash), checkpoints: checkpoints.count)
+        let previous = try destination.span(of: LogStream.imports).map { _ in try destination.events(of: LogStream.imports, after: 0).count } ?? 0
+        _ = try destination.append(
+            [EventDraft(at: Date(), actor: ctx.actor(of: destination), body: .logImported(imported))], to: LogStream.imports,
+            expectedNext: Int64(previous) + 1, options: AppendOptions(now: Date()))
         ctx.console.out(
             "copied \(head.seq) events (\(runs) runs and schedules) and \(checkpoints.count) checkpoints from \(from.description) to \(to.description); both verify to event \(head.seq), hash \(Hex.encode(head.hash).prefix(16))")
         return ExitCode.ok

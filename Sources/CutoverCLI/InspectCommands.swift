@@ -161,6 +161,7 @@ enum InspectCommands {
         case .drillsMissed(let p): "\(p.total) firing(s) missed (first \(Summary.iso(p.dueAtMillis.first ?? 0))), policy \(p.policy.rawValue)"
         case .drillFinished(let p): "\(p.run) \(p.status): \(p.summary)"
         case .drillNotified(let p): "\(p.run) \(p.format): \(p.delivered ? "delivered" : "NOT delivered"), \(p.detail)"
+        case .logImported(let p): "\(p.events) events and \(p.checkpoints) checkpoints from \(p.source), by \(e.actor)"
         }
     }
 }

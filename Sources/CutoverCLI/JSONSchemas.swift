@@ -19,6 +19,21 @@ enum JSONSchemas {
         "type": .string("string"), "pattern": .string("^([0-9]+(ms|s|m|h|d))+$"), "description": .string("a duration like \"30s\", \"5m\", \"1h30m\" or \"250ms\""),
     ])
 
+    /// Names, or a name with an OpenSSH Ed25519 public key.
+    static let approverList: JSONValue = .object([
+        "type": .string("array"),
+        "items": .object(["anyOf": .array([
+            .object(["type": .string("string")]),
+            .object([
+                "type": .string("object"), "additionalProperties": .bool(false), "required": .array([.string("name")]),
+                "properties": .object([
+                    "name": .object(["type": .string("string")]),
+                    "key": .object(["type": .string("string"), "pattern": .string("^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43}( .*)?$")]),
+                ]),
+            ]),
+        ])]),
+    ])
+
     static func describe(_ schema: JSONValue, _ text: String) -> JSONValue {
         guard var o = schema.objectValue, !text.isEmpty else { return schema }
         o["description"] = .string(text)
@@ -46,6 +61,7 @@ enum JSONSchemas {
         case .secret(let literal):
             own = .object(["type": .string("string"), "pattern": .string(literal ? "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+|https?://.+)$" : "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+)$")])
         case .stringList: own = .object(["type": .string("array"), "items": .object(["type": .string("string")])])
+        case .approverList: own = Self.approverList
         case .oneOf(let values): own = .object(["enum": .array(values.map { .string($0) })])
         case .object: own = .object(["type": .string("object")])
         case .target(let c): own = .object(["$ref": .string("#/$defs/target"), "properties": .object(["provider": .object(["enum": .array(providers.offering(c).map { .string($0) })])])])
@@ -164,7 +180,7 @@ enum JSONSchemas {
             case "description", "owner", "procedure": .object(["type": .string("string")])
             case "primary", "dr": side
             case "thresholds": thresholds
-            case "approvers": .object(["type": .string("array"), "items": .object(["type": .string("string")])])
+            case "approvers": Self.approverList
             default: .object(["$ref": .string("#/$defs/node")])
             }
             properties[name] = describe(schema, help)

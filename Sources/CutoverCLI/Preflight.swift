@@ -330,7 +330,7 @@ struct PreflightContext: StepContext {
 
     func durableTimer(_ name: String, duration: Duration) async throws { throw refused("set a timer") }
 
-    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { throw refused("wait for approvals") }
+    func awaitApprovals(required: Int, approvers: [Approver]) async throws -> [String] { throw refused("wait for approvals") }
 
     func currentApprovals() async -> [String] { [] }
 

@@ -29,8 +29,18 @@ enum ProcessIdentity {
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
-    /// The person running the command: `CUTOVER_ACTOR`, else the login name.
-    static func actor(_ environment: [String: String]) -> String {
-        environment["CUTOVER_ACTOR"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
-    }
+    /// The operating-system account this process runs as: the name of its effective uid in
+    /// the password database, else `uid:N`. Never `$USER`, `$LOGNAME` or `CUTOVER_ACTOR`,
+    /// which anyone sets to anything.
+    static let account: String = {
+        let uid = geteuid()
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name {
+            let text = String(cString: name)
+            if !text.isEmpty { return text }
+        }
+        return "uid:\(uid)"
+    }()
 }

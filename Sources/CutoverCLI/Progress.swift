@@ -100,7 +100,7 @@ final class Progress: @unchecked Sendable {
         case .runSucceeded, .runRolledBack, .runFailed, .runAborted, .runNeedsAttention:
             return nil  // the summary says it
         case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
-            .drillsMissed, .drillFinished, .drillNotified:
+            .drillsMissed, .drillFinished, .drillNotified, .logImported:
             return nil  // not a run's event
         }
     }

@@ -32,7 +32,7 @@ struct RunView {
         if let step = state.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }), let request = step.approvalRequest,
             state.status == .waitingApproval
         {
-            let counted = state.countedApprovers(step.id)
+            let counted = state.countedApprovers(step.id, proof: ApprovalProof(log: store, signatures: SSHApprovalSignatures()))
             let others = request.approvers.filter { !counted.contains($0) && !request.excluded.contains($0) }
             approvals = (step.id, counted, request.required, others)
         }

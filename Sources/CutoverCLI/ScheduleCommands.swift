@@ -55,7 +55,7 @@ enum ScheduleCommands {
             throw CommandFailure("schedule \(name) already exists (\(existing.definition!.cron)); `cutover schedule remove \(name)` first; nothing was written")
         }
         _ = try store.append(
-            [EventDraft(at: Date(), actor: ctx.actor, body: .scheduleAdded(definition))], to: ScheduleStream.id(name),
+            [EventDraft(at: Date(), actor: ctx.actor(of: store), body: .scheduleAdded(definition))], to: ScheduleStream.id(name),
             expectedNext: (existing?.lastRunSeq ?? 0) + 1, options: AppendOptions(now: Date()))
         let what = mode == .readiness ? "readiness check (\(request.workflow.steps.map(\.id).joined(separator: ", ")))" : "drill"
         ctx.console.out("schedule \(name) added: \(what) of \(request.workflow.name) for \(request.runbook.service), \(cron.source) in \(zone.identifier), catch-up \(catchUp.rawValue)")
@@ -73,6 +73,11 @@ enum ScheduleCommands {
         if let stranger = approvedBy.first(where: { !allowed.isEmpty && !allowed.contains($0) }) {
             throw CommandFailure(
                 "--approved-by: \(stranger) is not an approver in runbook \(request.runbook.file) (\(allowed.joined(separator: ", "))); nothing was written",
+                code: ExitCode.usage)
+        }
+        if let keyed = approvedBy.first(where: { name in request.runbook.approverList.contains { $0.name == name && $0.key != nil } }) {
+            throw CommandFailure(
+                "--approved-by: \(keyed) approves with a signature (runbook \(request.runbook.file) lists a key for them), which cannot be given in advance; name an approver without a key, or drop the key; nothing was written",
                 code: ExitCode.usage)
         }
         for step in approvals {
@@ -102,7 +107,7 @@ enum ScheduleCommands {
         default: break
         }
         _ = try store.append(
-            [EventDraft(at: Date(), actor: ctx.actor, body: body)], to: ScheduleStream.id(name), expectedNext: state.lastRunSeq + 1,
+            [EventDraft(at: Date(), actor: ctx.actor(of: store), body: body)], to: ScheduleStream.id(name), expectedNext: state.lastRunSeq + 1,
             options: AppendOptions(now: Date()))
         let verb = switch body {
         case .schedulePaused: "paused: the scheduler starts none of its drills until `cutover schedule resume \(name)`"

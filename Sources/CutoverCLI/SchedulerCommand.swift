@@ -49,7 +49,7 @@ enum SchedulerCommand {
     static func make(_ store: any EventStore, stop: StopRequest, poll: Duration, grace: Duration, _ ctx: Context, prefix: String = "") -> Scheduler {
         let console = ctx.console
         var configuration = SchedulerConfiguration(
-            owner: ProcessIdentity.owner(), actor: "scheduler@\(ProcessIdentity.host)", pollInterval: poll, grace: grace,
+            owner: ProcessIdentity.owner(), actor: ctx.actor(of: store), pollInterval: poll, grace: grace,
             isOwnerGone: { ProcessIdentity.isGone($0) })
         configuration.secretSources = Composition.secretSources(environment: ctx.environment)
         let environment = SchedulerEnvironment(

@@ -5,32 +5,6 @@ import Foundation
 /// `approve`, `pause`, `resume`, `abort`, `rollback`: requests from people, recorded as
 /// events that the driving process reads at step boundaries and during waits.
 enum SignalCommands {
-    static func approve(_ args: Arguments, _ ctx: Context) throws -> Int32 {
-        let runID = try args.positionals("RUN")[0]
-        let who = args["--as"] ?? ctx.actor
-        let store = try ctx.openStore(creating: false)
-        let state = try InspectCommands.fold(runID, store)
-        guard let step = state.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }),
-            let request = step.approvalRequest, state.status == .waitingApproval || state.status == .paused
-        else {
-            throw CommandFailure("run \(runID) is not waiting for approval (it is \(state.status.rawValue)); nothing recorded")
-        }
-        if request.excluded.contains(who) {
-            throw CommandFailure("\(who) started this live run and cannot approve it; ask one of \(request.approvers.filter { $0 != who }.joined(separator: ", ")) (nothing recorded)")
-        }
-        if !request.approvers.isEmpty, !request.approvers.contains(who) {
-            throw CommandFailure("\(who) is not an approver of step \(step.id); the runbook allows \(request.approvers.joined(separator: ", ")) (nothing recorded)")
-        }
-        if state.countedApprovers(step.id).contains(who) {
-            throw CommandFailure("\(who) already approved step \(step.id); approvals must come from \(request.required) different people")
-        }
-        let after = try append(.approvalGranted(ApprovalGranted(step: step.id, by: who, comment: args["--comment"])), to: runID, by: who, store)
-        let count = after.countedApprovers(step.id).count
-        ctx.console.out("approved step \(step.id) of \(runID) as \(who) (\(count) of \(request.required))")
-        if count >= request.required { ctx.console.out(nextStepHint(runID, store)) }
-        return ExitCode.ok
-    }
-
     static func pause(_ args: Arguments, _ ctx: Context) throws -> Int32 {
         let runID = try args.positionals("RUN")[0]
         let store = try ctx.openStore(creating: false)
@@ -38,7 +12,7 @@ enum SignalCommands {
         guard [.running, .waitingApproval, .compensating].contains(state.status) else {
             throw CommandFailure("run \(runID) is \(state.status.rawValue) and cannot be paused; nothing recorded")
         }
-        _ = try append(.pauseRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store)
+        _ = try append(.pauseRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor(of: store), store)
         ctx.console.out("pause requested for \(runID); the driver pauses at the next step boundary or wait")
         return ExitCode.ok
     }
@@ -52,7 +26,7 @@ enum SignalCommands {
             throw CommandFailure("run \(runID) is \(state.status.rawValue); there is nothing to resume (`cutover rollback \(runID)` undoes a succeeded run)")
         }
         if (state.status == .paused || state.status == .needsAttention), state.resumeRequest == nil {
-            _ = try append(.resumeRequested(Signal()), to: runID, by: ctx.actor, store)
+            _ = try append(.resumeRequested(Signal()), to: runID, by: ctx.actor(of: store), store)
         }
         return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
     }
@@ -64,7 +38,7 @@ enum SignalCommands {
         guard !state.status.isTerminal, state.status != .compensating else {
             throw CommandFailure("run \(runID) is \(state.status.rawValue); abort stops a run in progress (nothing recorded)")
         }
-        _ = try append(.abortRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store)
+        _ = try append(.abortRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor(of: store), store)
         ctx.console.out("abort requested for \(runID); what changed is compensated in reverse (never past the pivot of a live run)")
         return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"), goal: .undo)
     }
@@ -78,7 +52,7 @@ enum SignalCommands {
             throw CommandFailure("run \(runID) is \(state.status.rawValue); rollback undoes a succeeded run or one that needs attention (nothing recorded)\(hint)")
         }
         do {
-            _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor, store, relock: state.status == .succeeded)
+            _ = try append(.rollbackRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor(of: store), store, relock: state.status == .succeeded)
         } catch let locked as StoreError where locked.code == .scopeLocked {
             let scope = locked.scope ?? "", holder = locked.holder ?? ""
             throw CommandFailure("service \(scope) has another active run, \(holder); finish it before rolling back \(runID) (nothing recorded)", code: ExitCode.busy)
@@ -105,7 +79,7 @@ enum SignalCommands {
         throw CommandFailure("run \(runID) is changing too fast to record this; try again")
     }
 
-    private static func nextStepHint(_ runID: String, _ store: any EventStore) -> String {
+    static func nextStepHint(_ runID: String, _ store: any EventStore) -> String {
         if let holder = try? store.leaseHolder(run: runID), holder.expires > Date(), !ProcessIdentity.isGone(holder.owner) {
             return "enough approvals; the driving process (\(holder.owner)) carries on"
         }

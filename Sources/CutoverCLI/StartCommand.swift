@@ -23,7 +23,7 @@ enum StartCommand {
         let store = try ctx.openStore(creating: true)
         let progress = Progress(ctx.console, json: args.has("--json"))
         let engine = ctx.engine(store, detach: args.has("--detach"), observer: nil)
-        let request = Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: ctx.actor, workflowDigest: wfDigest, runbookDigest: rbDigest)
+        let request = Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: ctx.actor(of: store), workflowDigest: wfDigest, runbookDigest: rbDigest)
         let runID: String
         do {
             runID = try engine.start(request)

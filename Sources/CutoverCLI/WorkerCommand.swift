@@ -23,7 +23,7 @@ enum WorkerCommand {
         let checks = !args.has("--no-preflight")
         let schedules = args.has("--schedules")
         let configuration = WorkerConfiguration(
-            owner: ctx.owner, actor: "worker@\(ProcessIdentity.host)", leaseTTL: lease, pollInterval: poll, maxRuns: maxRuns,
+            owner: ctx.owner, actor: ctx.actor(of: store), leaseTTL: lease, pollInterval: poll, maxRuns: maxRuns,
             isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: ctx.environment),
             leavesScheduledRuns: schedules)
         let wakeups = Wakeups(ctx.store, stop: stop)

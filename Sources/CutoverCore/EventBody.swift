@@ -41,6 +41,8 @@ public enum EventBody: Sendable, Equatable {
     case drillsMissed(DrillsMissed)
     case drillFinished(DrillFinished)
     case drillNotified(DrillNotified)
+    // The log's own stream (`LogStream.imports`).
+    case logImported(LogImported)
 
     /// Every kind of event, the frequent first (finding a body's kind walks this list).
     public static let kinds: [EventKind] = [
@@ -80,6 +82,7 @@ public enum EventBody: Sendable, Equatable {
         .kind("DrillsMissed", { .drillsMissed($0) }) { if case .drillsMissed(let p) = $0 { p } else { nil } },
         .kind("DrillFinished", { .drillFinished($0) }) { if case .drillFinished(let p) = $0 { p } else { nil } },
         .kind("DrillNotified", { .drillNotified($0) }) { if case .drillNotified(let p) = $0 { p } else { nil } },
+        .kind("LogImported", { .logImported($0) }) { if case .logImported(let p) = $0 { p } else { nil } },
     ]
 
     /// The kinds by their stored name.

@@ -71,13 +71,12 @@ extension TimerSet: BytesReadablePayload {
 
 extension ApprovalGranted: BytesReadablePayload {
     public static func read(_ m: JSONMembers) -> ApprovalGranted? {
-        guard m.has(only: ["step", "by", "comment"]), let step = m.string("step"), let by = m.string("by") else { return nil }
-        var comment: String?
-        if !m.isAbsent("comment") {
-            guard let c = m.string("comment") else { return nil }
-            comment = c
-        }
-        return ApprovalGranted(step: step, by: by, comment: comment)
+        guard m.has(only: ["step", "by", "comment", "signature", "standing"]), let step = m.string("step"), let by = m.string("by") else { return nil }
+        var comment: String?, signature: String?, standing: String?
+        if !m.isAbsent("comment") { guard let c = m.string("comment") else { return nil }; comment = c }
+        if !m.isAbsent("signature") { guard let s = m.string("signature") else { return nil }; signature = s }
+        if !m.isAbsent("standing") { guard let s = m.string("standing") else { return nil }; standing = s }
+        return ApprovalGranted(step: step, by: by, comment: comment, signature: signature, standing: standing)
     }
 }
 

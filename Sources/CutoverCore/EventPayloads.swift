@@ -200,22 +200,33 @@ public struct ApprovalRequested: EventPayload, Equatable {
     public var approvers: [String]
     /// Who may not approve (the starter of a live run).
     public var excluded: [String]
-    public init(step: String, required: Int, approvers: [String], excluded: [String]) {
+    /// The OpenSSH public keys of the approvers the runbook lists with one, by name: an
+    /// approval in such a name counts only with that key's signature. Absent when none has one.
+    public var keys: [String: String]?
+    public init(step: String, required: Int, approvers: [String], excluded: [String], keys: [String: String]? = nil) {
         self.step = step
         self.required = required
         self.approvers = approvers
         self.excluded = excluded
+        self.keys = keys
     }
 }
 
 public struct ApprovalGranted: EventPayload, Equatable {
     public var step: String
+    /// Whose approval: the actor who appended it, or the listed approver whose key signed it.
     public var by: String
     public var comment: String?
-    public init(step: String, by: String, comment: String? = nil) {
+    /// The armored OpenSSH signature (namespace `cutover-approval`) of the `ApprovalStatement`.
+    public var signature: String?
+    /// The schedule whose standing approval this is, when the scheduler appended it.
+    public var standing: String?
+    public init(step: String, by: String, comment: String? = nil, signature: String? = nil, standing: String? = nil) {
         self.step = step
         self.by = by
         self.comment = comment
+        self.signature = signature
+        self.standing = standing
     }
 }
 

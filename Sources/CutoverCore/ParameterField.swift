@@ -13,6 +13,8 @@ public struct ParameterField: Sendable {
         /// the value never reaches the event log. With `literalAllowed`, either is accepted.
         case secret(literalAllowed: Bool)
         case stringList
+        /// Names, or `{"name", "key"}` objects with an OpenSSH Ed25519 public key.
+        case approverList
         case oneOf([String])
         /// Free-form JSON object.
         case object
@@ -41,7 +43,7 @@ public struct ParameterField: Sendable {
     public var takesText: Bool {
         switch type {
         case .string, .duration, .url, .secret, .oneOf: true
-        case .integer, .number, .boolean, .stringList, .object, .target: false
+        case .integer, .number, .boolean, .stringList, .approverList, .object, .target: false
         }
     }
 
@@ -67,6 +69,7 @@ public struct ParameterField: Sendable {
         case .secret(let literal):
             literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\", \"file:/path\", \"aws-sm:NAME\" or \"gcp-sm:projects/P/secrets/S/versions/V\""
         case .stringList: "an array of strings"
+        case .approverList: "an array of names or {\"name\", \"key\": \"ssh-ed25519 …\"} objects"
         case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
         case .object: "an object"
         case .target(let c): "\(c.noun): a target object like {\"provider\": ..., ...}, usually \"${runbook...}\""
@@ -89,6 +92,9 @@ public struct ParameterField: Sendable {
             guard let s = value.stringValue else { ok = false; break }
             if SecretReference.isReference(s) { ok = true } else { ok = literal && Self.isURL(s) }
         case .stringList: ok = value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
+        case .approverList:
+            if let p = Approver.problem(value) { return p.path + (p.path.isEmpty ? "" : ": ") + p.problem }
+            ok = true
         case .oneOf(let values): ok = value.stringValue.map(values.contains) ?? false
         case .object: ok = value.objectValue != nil
         case .target: ok = value.objectValue?["provider"]?.stringValue != nil

@@ -43,15 +43,32 @@ public struct RunState: Sendable, Equatable {
     /// A step's position in the plan.
     public func position(of id: String) -> Int? { positions[id] }
 
-    /// The distinct approvers of a step who count: allowed, and not excluded.
-    public func countedApprovers(_ step: String) -> [String] {
-        guard let record = steps[step], let request = record.approvalRequest else { return [] }
+    /// The distinct approvers of a step who count: allowed, not excluded, and proven. An
+    /// approval is proven by its signature when the request lists keys; otherwise by being
+    /// appended by the approver itself, or, for a drill only, by the scheduler in the name of
+    /// a standing approval. Without `proof` a signature is taken as it claims: for views and
+    /// for choosing which runs to drive, since the driver, `approve` and `audit verify` check
+    /// every signature before it counts for anything.
+    public func countedApprovers(_ step: String, proof: ApprovalProof? = nil) -> [String] {
+        guard let record = steps[step] else { return [] }
         var seen: [String] = []
-        for who in record.grants where !seen.contains(who) && !request.excluded.contains(who)
-            && (request.approvers.isEmpty || request.approvers.contains(who)) {
-            seen.append(who)
+        for grant in record.grants where !seen.contains(grant.by) && unproven(grant, of: record, proof: proof) == nil {
+            seen.append(grant.by)
         }
         return seen
+    }
+
+    /// Why an approval of a step does not count, or nil when it does.
+    public func unproven(_ grant: ApprovalGrant, of record: StepRecord, proof: ApprovalProof?) -> String? {
+        guard let request = record.approvalRequest else { return "no approval was requested" }
+        if request.excluded.contains(grant.by) { return "\(grant.by) started this live run" }
+        if !request.approvers.isEmpty, !request.approvers.contains(grant.by) { return "\(grant.by) is not a listed approver" }
+        if let keys = request.keys, !keys.isEmpty {
+            guard let proof else { return grant.signature == nil ? "it is not signed" : nil }
+            return proof.problem(runID: runID, step: record.id, requestSeq: grant.requestSeq, keys: keys, grant: grant)
+        }
+        if grant.standing != nil { return plan?.mode == .drill ? nil : "a standing approval counts for drills only" }
+        return grant.by == grant.actor ? nil : "appended by \(grant.actor), not by \(grant.by)"
     }
 
     /// Applies one event.
@@ -141,10 +158,15 @@ public struct RunState: Sendable, Equatable {
         case .timerSet(let p):
             modify(p.step) { $0.timers[p.name] = p.untilMillis }
         case .approvalRequested(let p):
-            modify(p.step) { $0.approvalRequest = p }
+            modify(p.step) {
+                $0.approvalRequest = p
+                $0.approvalRequestSeq = event.seq
+            }
             if status == .running { status = .waitingApproval }
         case .approvalGranted(let p):
-            modify(p.step) { $0.grants.append(p.by) }
+            modify(p.step) {
+                $0.grants.append(ApprovalGrant(by: p.by, actor: event.actor, signature: p.signature, standing: p.standing, seq: event.seq, requestSeq: $0.approvalRequestSeq))
+            }
         case .pauseRequested:
             pauseRequest = event.actor
         case .resumeRequested:
@@ -218,6 +240,8 @@ public struct RunState: Sendable, Equatable {
         case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
             .drillsMissed, .drillFinished, .drillNotified:
             throw FoldError(event, "is a schedule's event, which has no place in a run")
+        case .logImported:
+            throw FoldError(event, "is the log's own event, which has no place in a run")
         }
     }
 

@@ -49,8 +49,10 @@ public struct StepRecord: Sendable, Equatable {
     /// The first before-state any attempt recorded.
     public var before: JSONValue?
     public var approvalRequest: ApprovalRequested?
-    /// Everyone who approved this step, in order; see `RunState.countedApprovers`.
-    public var grants: [String] = []
+    /// The global sequence of the latest `ApprovalRequested` (signatures cover its hash).
+    public var approvalRequestSeq: Int64 = 0
+    /// Every approval of this step, in order; see `RunState.countedApprovers`.
+    public var grants: [ApprovalGrant] = []
 
     public var compensation: Phase = .pending
     public var compensationAttempts = 0

@@ -4,7 +4,9 @@ import Foundation
 public struct Runbook: Sendable {
     public var file: String
     public var service: String
-    public var approvers: [String]
+    /// Who may approve, with their keys where the runbook gives them.
+    public var approverList: [Approver]
+    public var approvers: [String] { approverList.map(\.name) }
     public var thresholds: [String: JSONValue]
     /// The runbook as references see it (`${runbook.dr.endpoint}`), drill overrides applied
     /// for drills.
@@ -59,9 +61,9 @@ public struct Runbook: Sendable {
         }
         if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
         object["drill"] = nil
-        let approvers = object["approvers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let approvers = object["approvers"].flatMap(Approver.list) ?? []
         return Runbook(
-            file: file, service: service, approvers: approvers,
+            file: file, service: service, approverList: approvers,
             thresholds: object["thresholds"]?.objectValue ?? [:], source: .object(object))
     }
 
@@ -80,8 +82,8 @@ public struct Runbook: Sendable {
                 c.add(join(path, "thresholds"), "expected an object like {\"rto\": \"15m\", \"rpo\": \"30s\"}, got \(t.typeDescription)")
             }
         }
-        if let a = object["approvers"], ParameterField("approvers", .stringList).check(a) != nil {
-            c.add(join(path, "approvers"), "expected an array of names, got \(a.shortDescription)")
+        if let a = object["approvers"], let p = Approver.problem(a) {
+            c.add(join(path, "approvers") + p.path, p.problem)
         }
         for key in ["primary", "dr", "aws", "dns", "models", "monitor", "notify"] {
             if let v = object[key], v.objectValue == nil, !path.isEmpty {

@@ -16,6 +16,33 @@ public enum ScheduleStream {
     public static func isSchedule(_ stream: String) -> Bool { stream.hasPrefix(prefix) }
 }
 
+/// Streams that are neither runs nor schedules: the log's own record of what was done to it.
+/// Run ids never contain ":", so a run is a stream without one.
+public enum LogStream {
+    /// One `LogImported` per `cutover db copy` into this log, appended by the import role.
+    public static let imports = "log:imports"
+
+    public static func isRun(_ stream: String) -> Bool { !stream.contains(":") }
+}
+
+/// A log copied in (`cutover db copy`): from where, up to which event, with how many
+/// checkpoints. Its actor is the role that imported it.
+public struct LogImported: EventPayload, Equatable {
+    /// The source log, without a password.
+    public var source: String
+    public var events: Int64
+    /// The hash of the source's last event, which the copy verified to.
+    public var head: String
+    public var checkpoints: Int
+
+    public init(source: String, events: Int64, head: String, checkpoints: Int) {
+        self.source = source
+        self.events = events
+        self.head = head
+        self.checkpoints = checkpoints
+    }
+}
+
 /// What to do with firings that passed while no scheduler was running.
 public enum CatchUpPolicy: String, Codable, Sendable, CaseIterable {
     /// Record them as missed and wait for the next one.

@@ -115,6 +115,12 @@ extension Param where Value == [String]? {
     }
 }
 
+extension Param where Value == [Approver]? {
+    public static func approvers(_ name: String, _ help: String) -> Self {
+        Self(ParameterField(name, .approverList, help), absent: { nil }) { Approver.list($0) }
+    }
+}
+
 extension Param where Value == JSONValue {
     /// A free-form JSON object (a request body).
     public static func object(_ name: String, _ help: String) -> Self {

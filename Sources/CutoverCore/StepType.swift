@@ -77,7 +77,7 @@ public protocol StepContext: Sendable {
     func durableTimer(_ name: String, duration: Duration) async throws
     /// Records an approval request once, then waits until `required` distinct people allowed
     /// to approve have approved; returns who approved.
-    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String]
+    func awaitApprovals(required: Int, approvers: [Approver]) async throws -> [String]
     /// The distinct people whose approvals of this step count so far (for `observe`).
     func currentApprovals() async -> [String]
     /// Resolves a secret reference (`env:NAME`, `file:/path`; `aws-sm:` and `gcp-sm:` as read

@@ -48,6 +48,18 @@ public final class Ed25519Key: @unchecked Sendable {
         }
     }
 
+    /// A public key from its 32 raw bytes (the form an OpenSSH public key carries).
+    public static func publicKey(raw: [UInt8]) throws -> Ed25519Key {
+        guard raw.count == 32, let key = cutover_ed25519_public_raw(raw) else { throw KeyError("an Ed25519 public key is 32 bytes") }
+        return Ed25519Key(key, hasPrivateKey: false)
+    }
+
+    /// A key pair from its 32-byte seed (the first half of an OpenSSH Ed25519 private key).
+    public static func privateKey(seed: [UInt8]) throws -> Ed25519Key {
+        guard seed.count == 32, let key = cutover_ed25519_private_raw(seed) else { throw KeyError("an Ed25519 private key is a 32-byte seed") }
+        return Ed25519Key(key, hasPrivateKey: true)
+    }
+
     public static func read(file: String) throws -> Ed25519Key {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw KeyError("\(file): cannot be read") }
         return try read(pem: text, source: file)

@@ -133,14 +133,18 @@ public struct EngineConfiguration: Sendable {
     public var storeOutageLimit: Duration = .seconds(600)
     /// The secret managers this process reads `aws-sm:` and `gcp-sm:` references from.
     public var secretSources: [any SecretSource]
+    /// Checks approval signatures; without it, no approval of a request that lists keys counts.
+    public var approvalSignatures: (any ApprovalSignatureChecking)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,
         signalPollInterval: Duration = .seconds(1), detachWhenWaiting: Bool = false,
         isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }, stop: StopRequest = StopRequest(),
-        secretSources: [any SecretSource] = [], beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil
+        secretSources: [any SecretSource] = [], approvalSignatures: (any ApprovalSignatureChecking)? = nil,
+        beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil
     ) {
         self.secretSources = secretSources
+        self.approvalSignatures = approvalSignatures
         // 5 s, or a sixth of a short lease.
         self.leaseMargin = leaseMargin ?? min(.seconds(5), leaseTTL / 6)
         self.beforeProof = beforeProof

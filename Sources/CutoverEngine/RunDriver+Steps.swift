@@ -170,19 +170,29 @@ extension RunDriver {
         if try await wait(until: deadline, forStep: step) == .detached { throw RunInterruption.detached }
     }
 
-    func awaitApprovals(step: String, required: Int, approvers: [String]) async throws -> [String] {
+    func awaitApprovals(step: String, required: Int, approvers: [Approver]) async throws -> [String] {
         // Each attempt that waits says so again, so a resumed run shows as waiting-approval.
         if state.status != .waitingApproval {
             let excluded = state.plan?.mode == .live ? [state.plan?.startedBy ?? ""] : []
-            try record([.approvalRequested(ApprovalRequested(step: step, required: required, approvers: approvers, excluded: excluded))])
+            var keys: [String: String] = [:]
+            for a in approvers { if let key = a.key { keys[a.name] = key } }
+            try record([.approvalRequested(ApprovalRequested(
+                step: step, required: required, approvers: approvers.map(\.name), excluded: excluded, keys: keys.isEmpty ? nil : keys))])
         }
         while true {
             if try await handleSignalsDuringStep() == .detached { throw RunInterruption.detached }
-            let counted = state.countedApprovers(step)
+            let counted = countedApprovers(step)
             if counted.count >= required { return Array(counted.prefix(required)) }
             if config.detachWhenWaiting { throw RunInterruption.detached }
             try await waitForNewEvents()
         }
+    }
+
+    /// The approvers of a step who count, signatures checked against the request's hash in
+    /// the log.
+    func countedApprovers(_ step: String) -> [String] {
+        let proof = ApprovalProof(log: store, signatures: config.approvalSignatures ?? NoSignatureChecker())
+        return state.countedApprovers(step, proof: proof)
     }
 
     func recordBefore(step: String, attempt: Int, _ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue {
@@ -250,12 +260,12 @@ struct DriverContext: StepContext {
         try await driver.durableTimer(step: stepID, name: name, duration: duration)
     }
 
-    func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] {
+    func awaitApprovals(required: Int, approvers: [Approver]) async throws -> [String] {
         try await driver.awaitApprovals(step: stepID, required: required, approvers: approvers)
     }
 
     func currentApprovals() async -> [String] {
-        await driver.state.countedApprovers(stepID)
+        await driver.countedApprovers(stepID)
     }
 
     func secret(_ reference: String) throws -> String {
@@ -284,5 +294,12 @@ struct DriverContext: StepContext {
 
     func proof() async throws -> RunProof {
         try await driver.proof(step: stepID)
+    }
+}
+
+/// What an engine without a signature checker has: no signed approval counts.
+struct NoSignatureChecker: ApprovalSignatureChecking {
+    func problem(signature: String, key: String, statement: String) -> String? {
+        "this process checks no signatures (EngineConfiguration.approvalSignatures is not set)"
     }
 }

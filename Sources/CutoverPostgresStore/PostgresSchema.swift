@@ -12,10 +12,53 @@ import Foundation
 /// ones, and nothing else ever changes the schema.
 public enum PostgresSchema {
     /// The schema this build reads and writes.
-    public static let version = 2
+    public static let version = 3
 
     /// The script that makes each version from the one before, in order (index 0 makes 1).
-    static let migrations = [tables, appendAtOnce + "\n" + notifications]
+    static let migrations = [tables, appendAtOnce + "\n" + notifications, provenActors]
+
+    /// The group roles of a team, made once per server by whoever administers it (they are
+    /// the server's, not one database's; the sandbox's pg-log makes them): people's login
+    /// roles are members. `db init` and `db migrate` grant each group that exists what it
+    /// needs; the trigger of version 3 holds approvals and starts to their groups.
+    public static let teamRoles: [(role: String, does: String)] = [
+        ("cutover_starter", "starts runs (and signals them)"),
+        ("cutover_approver", "approves runs it did not start"),
+        ("cutover_worker", "drives runs: workers and schedulers (starts scheduled drills)"),
+        ("cutover_importer", "copies a log in (`db copy`), keeping each event's original actor"),
+        ("cutover_auditor", "reads and verifies the log; writes nothing"),
+    ]
+    static let writingRoles = ["cutover_starter", "cutover_approver", "cutover_worker", "cutover_importer"]
+    static let auditorRole = "cutover_auditor"
+
+    /// Version 3: the actor of every event is the session's role (`session_user`, which no
+    /// `SET ROLE` or security-definer function changes), so no client can write in another
+    /// role's name; only members of `cutover_importer` may insert events of other actors (a
+    /// copied log keeps its own). Where the team's groups exist, only members of
+    /// `cutover_approver` append approvals and only members of `cutover_starter` or
+    /// `cutover_worker` start runs. Refusals raise `CV403`. A superuser passes every check
+    /// (it could drop the trigger as well): cutover's roles are never superusers.
+    static let provenActors = """
+        CREATE FUNCTION cutover_in_group(group_name text, when_absent boolean) RETURNS boolean LANGUAGE sql STABLE AS $$
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = group_name)
+                THEN pg_has_role(session_user, group_name, 'MEMBER') ELSE when_absent END
+        $$;
+        CREATE FUNCTION cutover_proven_actor() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.actor IS DISTINCT FROM session_user::text THEN
+                IF NOT cutover_in_group('cutover_importer', false) THEN
+                    RAISE EXCEPTION 'an event in the name of "%" refused: this session is "%", and only members of cutover_importer write events of other actors', NEW.actor, session_user
+                        USING ERRCODE = 'CV403';
+                END IF;
+            ELSIF NEW.type = 'ApprovalGranted' AND NOT cutover_in_group('cutover_approver', true) THEN
+                RAISE EXCEPTION '"%" may not approve: approvals are appended by members of cutover_approver', session_user USING ERRCODE = 'CV403';
+            ELSIF NEW.type = 'RunStarted' AND NOT (cutover_in_group('cutover_starter', true) OR cutover_in_group('cutover_worker', false)) THEN
+                RAISE EXCEPTION '"%" may not start runs: runs are started by members of cutover_starter or cutover_worker', session_user USING ERRCODE = 'CV403';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER events_proven_actor BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION cutover_proven_actor();
+        """
 
     static let tables = """
         CREATE TABLE cutover_log(id text NOT NULL, version integer NOT NULL, created_ms bigint NOT NULL);
@@ -150,9 +193,10 @@ public enum PostgresSchema {
         let conn = try PostgresStoreDatabase.connect(uri, location)
         do {
             if let found = try version(conn) {
-                if found == version, !roles.isEmpty {
+                if found == version {
                     try conn.execute("BEGIN")
                     try grant(roles, conn)
+                    try grantTeam(conn)
                     try conn.execute("COMMIT")
                 }
                 return .alreadyThere(version: found)
@@ -164,6 +208,7 @@ public enum PostgresSchema {
             }
             try record(id: id, version: target, conn)
             try grant(roles, conn)
+            if target == version { try grantTeam(conn) }
             try conn.execute("COMMIT")
             return .created(id: id)
         } catch let e as PostgresError {
@@ -204,6 +249,7 @@ public enum PostgresSchema {
             }
             let id: String?? = try conn.execute("SELECT id FROM cutover_log LIMIT 1").rows.first?.first
             try record(id: (id ?? nil) ?? "", version: version, conn)
+            try grantTeam(conn)
             try conn.execute("COMMIT")
             return .migrated(from: found, to: version)
         } catch let e as PostgresError {
@@ -226,6 +272,17 @@ public enum PostgresSchema {
             try conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON locks, leases TO \(r)")
             try conn.execute("GRANT SELECT ON cutover_log TO \(r)")
             try conn.execute("GRANT USAGE ON SEQUENCE checkpoints_n_seq TO \(r)")
+        }
+    }
+
+    /// Grants the team's groups that exist on this server what they need: the writers as any
+    /// role running cutover, the auditor reading only.
+    static func grantTeam(_ conn: PQConnection) throws {
+        let names = teamRoles.map { "'\($0.role)'" }.joined(separator: ", ")
+        let existing = Set(try conn.execute("SELECT rolname FROM pg_roles WHERE rolname IN (\(names))").rows.compactMap { $0.first ?? nil })
+        try grant(writingRoles.filter(existing.contains), conn)
+        if existing.contains(auditorRole) {
+            try conn.execute("GRANT SELECT ON events, checkpoints, cutover_log, locks, leases TO \(auditorRole)")
         }
     }
 

@@ -14,6 +14,9 @@ public final class PostgresStoreDatabase: StoreDatabase {
     public let location: String
     /// The log's random id, read at open: a database dropped and made again is another log.
     private let logID: String
+    /// `session_user`, read at open: the actor of every event this connection appends (the
+    /// schema's trigger refuses any other).
+    public let sessionActor: String?
     private var open = false
 
     /// The advisory lock every writer takes: "cutover" in ASCII.
@@ -41,7 +44,9 @@ public final class PostgresStoreDatabase: StoreDatabase {
                         : "\(location) holds an event log of schema version \(found); this cutover reads version \(PostgresSchema.version): migrate it with `cutover db migrate --db URL` (as the role that made it) once every cutover using it is upgraded",
                     retryable: false)
             }
-            logID = try conn.query("SELECT id FROM cutover_log LIMIT 1").text(0, 0)
+            let log = try conn.query("SELECT id, session_user::text FROM cutover_log LIMIT 1")
+            logID = log.text(0, 0)
+            sessionActor = log.text(0, 1)
         } catch let e as PostgresError {
             throw Self.storeError(e, location, doing: "opening the event log")
         }
@@ -65,7 +70,7 @@ public final class PostgresStoreDatabase: StoreDatabase {
         case "auth": return StoreError(.unavailable, message, cause: e, retryable: false)
         case "40001", "40P01", "55P03": return StoreError(.busy, message, cause: e, retryable: true)
         case "42501": return StoreError(.refused, message + " (the role lacks the privilege: `cutover db init --grant ROLE` grants what cutover needs)", cause: e, retryable: false)
-        case "P0001": return StoreError(.refused, message, cause: e, retryable: false)
+        case "P0001", "CV403": return StoreError(.refused, message, cause: e, retryable: false)
         case "53100": return StoreError(.full, message, cause: e, retryable: false)
         case "25006": return StoreError(.readOnly, message, cause: e, retryable: false)
         default: return StoreError(.other, message, cause: e, retryable: e.retryable)

@@ -1,5 +1,6 @@
 import CutoverCore
 import CutoverEngine
+import CutoverStore
 import Foundation
 
 extension Scheduler {
@@ -134,18 +135,24 @@ extension Scheduler {
             let step = state.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }),
             let request = step.approvalRequest
         else { return false }
-        let granted = Set(state.countedApprovers(step.id))
-        let allowed = definition.approvedBy.filter { (request.approvers.isEmpty || request.approvers.contains($0)) && !request.excluded.contains($0) }
+        let granted = Set(state.countedApprovers(step.id, proof: ApprovalProof(log: store, signatures: SSHApprovalSignatures())))
+        // A keyed approver approves with a signature, never in advance.
+        let keyed = request.keys ?? [:]
+        let allowed = definition.approvedBy.filter {
+            (request.approvers.isEmpty || request.approvers.contains($0)) && !request.excluded.contains($0) && keyed[$0] == nil
+        }
         let missing = allowed.filter { !granted.contains($0) }.prefix(max(0, request.required - granted.count))
         guard granted.count + missing.count >= request.required else {
-            environment.log("run \(state.runID) waits for \(request.required) approval(s) at step \(step.id) that the schedule's standing approval does not cover: `cutover approve \(state.runID) --as NAME`")
+            environment.log("run \(state.runID) waits for \(request.required) approval(s) at step \(step.id) that the schedule's standing approval does not cover: `cutover approve \(state.runID)`\(keyed.isEmpty ? "" : " (approvers with keys in the runbook sign theirs: --key FILE)")")
             return false
         }
         var seq = state.lastRunSeq
         for who in missing {
             let comment = "standing approval for the drills of schedule \(firing.name), given when it was added"
             _ = try store.append(
-                [EventDraft(at: clock.now(), actor: who, body: .approvalGranted(ApprovalGranted(step: step.id, by: who, comment: comment)))],
+                [EventDraft(
+                    at: clock.now(), actor: configuration.actor,
+                    body: .approvalGranted(ApprovalGranted(step: step.id, by: who, comment: comment, standing: firing.name)))],
                 to: state.runID, expectedNext: seq + 1, options: AppendOptions(now: clock.now()))
             seq += 1
         }

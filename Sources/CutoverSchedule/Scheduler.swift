@@ -1,5 +1,6 @@
 import CutoverCore
 import CutoverEngine
+import CutoverStore
 import Foundation
 
 /// How a scheduler process behaves.
@@ -98,7 +99,8 @@ public actor Scheduler {
             store: store, registry: registry, clock: clock, ids: ids,
             configuration: EngineConfiguration(
                 owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
-                detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources))
+                detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
+                approvalSignatures: SSHApprovalSignatures()))
     }
 
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }

@@ -1,5 +1,6 @@
 import CutoverCore
 import CutoverEngine
+import CutoverStore
 import Foundation
 
 /// How a worker behaves.
@@ -102,7 +103,8 @@ public actor Worker {
             store: store, registry: registry, clock: clock, ids: ids,
             configuration: EngineConfiguration(
                 owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL, detachWhenWaiting: true,
-                isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources))
+                isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
+                approvalSignatures: SSHApprovalSignatures()))
     }
 
     /// Looks for runs to drive and drives them until asked to stop; then waits for the steps
@@ -158,7 +160,7 @@ public actor Worker {
             var unknown: [String] = []
             try store.forEachRow(from: lastSeq + 1, through: head.seq) { row in
                 let run = String(decoding: row.runID, as: UTF8.self)
-                guard !ScheduleStream.isSchedule(run), !broken.contains(run) else { return }
+                guard LogStream.isRun(run), !broken.contains(run) else { return }
                 guard var state = known[run] else {
                     if !unknown.contains(run) { unknown.append(run) }
                     return

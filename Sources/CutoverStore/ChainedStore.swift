@@ -18,6 +18,7 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
     private var group: GroupCommit<AppendRequest, [Event]>!
 
     public var location: String { database.location }
+    public var sessionActor: String? { database.sessionActor }
 
     public init(_ database: StoreDatabase) {
         self.database = database
@@ -196,10 +197,12 @@ public final class ChainedStore: EventStore, @unchecked Sendable {
             do { body = try kind.encode(draft.body).canonicalString } catch {
                 throw StoreError(.encoding, "cannot write a \(kind.name) event as JSON: \(error)", cause: error)
             }
+            // Where the database proves who is connected, that is the actor, whatever was asked.
+            let actor = sessionActor ?? draft.actor
             let hash = hasher.hash(
-                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, type: kind.name, body: body, after: link.hash)
+                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: actor, type: kind.name, body: body, after: link.hash)
             appended.append(Event(
-                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: draft.actor, body: draft.body, bodyJSON: body, hash: hash,
+                seq: seq, runID: r.run, runSeq: runSeq, atMillis: draft.atMillis, actor: actor, body: draft.body, bodyJSON: body, hash: hash,
                 kind: kind))
             link = ChainLink(seq: seq, hash: hash)
         }

@@ -9,6 +9,8 @@ import CutoverCore
 public protocol StoreDatabase: AnyObject {
     /// Where the database is, for messages (never with a password).
     var location: String { get }
+    /// The role the database authenticated this connection as, when it has one.
+    var sessionActor: String? { get }
     /// Confirms the location still names the database this connection opened (a file not
     /// deleted or replaced; later, a PostgreSQL cluster's identity).
     /// - Throws: `StoreError` `.unavailable`, not retryable, when it does not.
@@ -75,4 +77,10 @@ public struct PlannedAppend {
     public let lockScope: String?
     public let unlockScope: String?
     public let events: [Event]
+}
+
+extension StoreDatabase {
+    /// The role the database authenticated this connection as, when it proves one
+    /// (PostgreSQL's `session_user`); nil for a file.
+    public var sessionActor: String? { nil }
 }

@@ -23,7 +23,7 @@ let referenceWorkflow = """
 func autoApprove(_ h: Harness) -> @Sendable (Event, RunState) -> Void {
     { event, state in
         guard state.status == .waitingApproval, let step = state.orderedSteps.first(where: { $0.approvalRequest != nil && $0.phase == .running }),
-            !step.grants.contains("alice")
+            !step.grants.contains(where: { $0.by == "alice" })
         else { return }
         try? h.signal(state.runID, .approvalGranted(ApprovalGranted(step: step.id, by: "alice")), by: "alice")
     }

@@ -51,6 +51,7 @@ public final class CrashingStore: EventStore, @unchecked Sendable {
     }
 
     public var location: String { inner.location }
+    public var sessionActor: String? { inner.sessionActor }
     public func confirmLocation() throws { try inner.confirmLocation() }
     public var durableCommits: Int { inner.durableCommits }
 

@@ -70,7 +70,7 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
         if s > 0 { try await Task.sleep(for: .milliseconds(Int64(s * 1_000))) }
     }
     public func durableTimer(_ name: String, duration: Duration) async throws { try await Task.sleep(for: duration) }
-    public func awaitApprovals(required: Int, approvers: [String]) async throws -> [String] { [] }
+    public func awaitApprovals(required: Int, approvers: [Approver]) async throws -> [String] { [] }
     public func currentApprovals() async -> [String] { [] }
     private var before: JSONValue?
 

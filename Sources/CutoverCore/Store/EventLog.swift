@@ -9,6 +9,9 @@ import Foundation
 public protocol EventLog: AnyObject, Sendable {
     /// Where the log lives, as a person would name it (a path; never a password).
     var location: String { get }
+    /// The role the database authenticated this process as (PostgreSQL's `session_user`):
+    /// the actor of everything it appends. Nil for a file, where the actor is the account.
+    var sessionActor: String? { get }
 
     /// Confirms the location still names the log this handle opened: not deleted, moved or
     /// replaced underneath. Every append checks it too; the engine also asks before each
@@ -89,7 +92,7 @@ extension EventLog {
     }
 
     /// Every run, oldest first (schedules' streams are not runs).
-    public func runIDs() throws -> [String] { try streamIDs().filter { !ScheduleStream.isSchedule($0) } }
+    public func runIDs() throws -> [String] { try streamIDs().filter(LogStream.isRun) }
 
     /// Every schedule ever added, by name, oldest first (removed ones included).
     public func scheduleNames() throws -> [String] { try streamIDs().compactMap(ScheduleStream.name(of:)) }
