@@ -62,7 +62,8 @@ public struct Timeline: Sendable {
                 let outcome: Bar.Outcome = p.error.code == StepError.interrupted.code ? .interrupted : p.retryAtMillis == nil ? .failed : .retrying
                 close(&open, p.step, e.atMillis, outcome, p.error.message)
             case .approvalGranted(let p):
-                marks.append(Mark(atMillis: e.atMillis, kind: .approval, actor: p.by, text: "approved \(p.step)" + (p.comment.map { ": \($0)" } ?? "")))
+                let proof = p.signature != nil ? " (signed with \(p.by)'s key, by \(e.actor))" : p.standing.map { " (standing approval of schedule \($0))" } ?? ""
+                marks.append(Mark(atMillis: e.atMillis, kind: .approval, actor: p.by, text: "approved \(p.step)" + proof + (p.comment.map { ": \($0)" } ?? "")))
             case .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested:
                 let reason: String? = {
                     switch e.body {

@@ -75,10 +75,12 @@ final class Progress: @unchecked Sendable {
         case .approvalRequested(let p):
             let who = p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", ")
             let excluded = p.excluded.isEmpty ? "" : "; not \(p.excluded.joined(separator: ", ")), who started it"
-            let text = "waiting for \(p.required) approval\(p.required == 1 ? "" : "s") from \(who)\(excluded): cutover approve \(state.runID) --as NAME"
+            let signed = p.keys?.isEmpty == false ? " --key FILE (signed)" : ""
+            let text = "waiting for \(p.required) approval\(p.required == 1 ? "" : "s") from \(who)\(excluded): cutover approve \(state.runID)\(signed)"
             return t ? "  \(c.paint("⏸", .yellow)) \(step)\(text)" : "step \(p.step) \(text)"
         case .approvalGranted(let p):
-            return t ? "    \(c.paint("approved by \(p.by)", .green))" : "step \(p.step) approved by \(p.by)"
+            let how = p.signature != nil ? " (signed)" : p.standing != nil ? " (standing approval)" : ""
+            return t ? "    \(c.paint("approved by \(p.by)\(how)", .green))" : "step \(p.step) approved by \(p.by)\(how)"
         case .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested:
             return "  \(event.type.replacingOccurrences(of: "Requested", with: "").lowercased()) requested by \(event.actor)"
         case .runPaused:

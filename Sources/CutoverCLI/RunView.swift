@@ -49,7 +49,8 @@ struct RunView {
                     if live == nil { next = "cutover resume \(run)" }
                 } else {
                     verdict = RunVerdict("waiting-approval (\(counted.count) of \(required))", .waiting)
-                    next = "cutover approve \(run) --as NAME"
+                    let signed = state.orderedSteps.first { $0.phase == .running && $0.approvalRequest != nil }?.approvalRequest?.keys?.isEmpty == false
+                    next = "cutover approve \(run)" + (signed ? " --key FILE" : "")
                 }
             }
         case .paused:

@@ -64,7 +64,7 @@ enum Summary {
         case .waitingApproval where view?.verdict.text == "approved":
             c.out(c.paint("✓ approved", .green) + " by \(view?.approvals?.counted.map { TerminalText.escaped($0) }.joined(separator: ", ") ?? ""): `cutover resume \(s.runID)` carries it on")
         case .waitingApproval:
-            c.out(c.paint("⏸ waiting for approval", .yellow) + ": `cutover approve \(s.runID) --as NAME`, then `cutover resume \(s.runID)`")
+            c.out(c.paint("⏸ waiting for approval", .yellow) + ": `cutover approve \(s.runID)` (as an approver of the runbook), then `cutover resume \(s.runID)`")
         case .paused:
             c.out(c.paint("⏸ paused", .yellow) + ": `cutover resume \(s.runID)` carries on")
         case .running where view?.stalled == true, .compensating where view?.stalled == true:

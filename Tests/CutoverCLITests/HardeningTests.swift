@@ -19,7 +19,6 @@ import TestSupport
         sh.arguments = ["-c", "umask 000; exec \(quoted)"]
         sh.currentDirectoryURL = p.dir.url
         var env = ProcessInfo.processInfo.environment
-        env["CUTOVER_ACTOR"] = "oncall"
         env.removeValue(forKey: "CUTOVER_DB")
         sh.environment = env.merging(p.environment) { $1 }
         let out = Pipe()

@@ -70,7 +70,7 @@ extension CutoverBinary.Result {
         #expect(gated.status == 75)
         let waiting = p.lastJSON(gated)["run"] as? String ?? ""
         shapes.check(try p.cutover("status", waiting, "--json").objects, "status --json (waiting)")
-        _ = try p.cutover("approve", waiting, "--as", "alice")
+        _ = try p.approve(waiting, as: "alice")
         shapes.check(try p.cutover("resume", waiting, "--json").objects, "resume --json")
         shapes.check(try p.cutover("status", run, "--json").objects, "status --json")
         shapes.check(try p.cutover("history", run, "--json").objects, "history --json")

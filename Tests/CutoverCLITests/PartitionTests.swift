@@ -40,7 +40,9 @@ import TestSupport
             return w
         }
         let first = try worker(0)
-        #expect(try CutoverBinary.run(["approve", run, "--as", "alice"], in: p.dir.url, environment: env.merging(["CUTOVER_ACTOR": "alice"]) { $1 }).status == 0)
+        // alice approves from her own login: on PostgreSQL the approver is the role.
+        let asAlice = try PostgresTestServer.database(p.dir, "cutover", role: "alice")
+        #expect(try CutoverBinary.run(["approve", run], in: p.dir.url, environment: env.merging(["CUTOVER_DB": asAlice]) { $1 }).status == 0)
         try first.wait(for: "run \(run): driving it")
         let second = try worker(1)
         // Cut while the soak is in flight.

@@ -8,9 +8,13 @@ final class Project: @unchecked Sendable {
     let dir = TemporaryDirectory()
     let fixture: FixtureServer
 
-    init(approvers: [String] = ["alice", "bob"]) throws {
+    /// Approvers with keys (`Approvers.shared`, approving with `approve(_:as:)`) unless
+    /// `signed` is false: then plain names, which on SQLite are operating-system accounts.
+    init(approvers: [String] = ["alice", "bob"], signed: Bool = true) throws {
         fixture = try FixtureServer()
-        let list = approvers.map { "\"\($0)\"" }.joined(separator: ", ")
+        let list = signed
+            ? String(Approvers.shared.list(approvers).dropFirst().dropLast())
+            : approvers.map { "\"\($0)\"" }.joined(separator: ", ")
         dir.write("runbooks/svc.json", """
             {"service": "svc", "primary": {"endpoint": "\(fixture.base)/primary"}, "dr": {"endpoint": "\(fixture.base)/dr"},
              "thresholds": {"rto": "15m", "rpo": "30s", "p95": "500ms"}, "approvers": [\(list)],
@@ -49,6 +53,11 @@ final class Project: @unchecked Sendable {
 
     func cutover(_ args: String...) throws -> CutoverBinary.Result {
         try CutoverBinary.run(args, in: dir.url, environment: environment)
+    }
+
+    /// `cutover approve RUN`, signed with `name`'s key.
+    func approve(_ run: String, as name: String, _ extra: String...) throws -> CutoverBinary.Result {
+        try CutoverBinary.run(["approve", run, "--key", Approvers.shared.key(name)] + extra, in: dir.url, environment: environment)
     }
 
     var databaseExists: Bool { FileManager.default.fileExists(atPath: dir.path(".cutover/cutover.sqlite")) }

@@ -168,7 +168,7 @@ import TestSupport
         let check = try Sandbox.script(["groff", "-man", "-Tutf8", "-ww", "-z", page])
         #expect(check.status == 0 && check.output.isEmpty, "groff warns: \(check.output)")
         let shown = try Sandbox.script(["sh", "-c", "groff -man -Tutf8 -P-cbou '\(page)' 2>&1"])
-        for text in ["--runbook RUNBOOK", "--cron EXPR", "cutover schedule add NAME", "--catch-up skip|run-once", "(default UTC)", "$CUTOVER_ACTOR or $USER"] {
+        for text in ["--runbook RUNBOOK", "--cron EXPR", "cutover schedule add NAME", "--catch-up skip|run-once", "(default UTC)", "--signature FILE"] {
             #expect(shown.output.contains(text), "the rendered page lacks \(text)")
         }
     }

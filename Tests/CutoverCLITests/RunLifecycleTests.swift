@@ -127,7 +127,7 @@ func startUntilWaiting(_ p: Project, environment: [String: String] = [:]) throws
         let r = try p.cutover("start", "gated", "--runbook", "svc", "--detach")
         #expect(r.status == 75)
         let run = r.lines[0]
-        #expect(r.stdout.contains("cutover approve \(run) --as NAME"))
+        #expect(r.stdout.contains("cutover approve \(run) --key FILE (signed)"), "\(r.stdout)")
         let waiting = try p.cutover("status", run)
         #expect(waiting.stdout.contains("waiting-approval (0 of 1)") && waiting.stdout.contains("approvals for go: 0 of 1 (none yet); may approve: alice, bob"), "\(waiting.stdout)")
 
@@ -136,16 +136,19 @@ func startUntilWaiting(_ p: Project, environment: [String: String] = [:]) throws
         #expect(second.status == 69)
         #expect(second.stderr.contains("service svc already has an active run, \(run)"))
 
-        let own = try p.cutover("approve", run)
-        #expect(own.status == 1)
-        #expect(own.stderr.contains("oncall started this live run and cannot approve it"))
-        let stranger = try p.cutover("approve", run, "--as", "mallory")
+        // The runbook lists keys: an approval without a signature by one of them is refused.
+        let unsigned = try p.cutover("approve", run)
+        #expect(unsigned.status == 1)
+        #expect(unsigned.stderr.contains("this step takes signed approvals only") && unsigned.stderr.contains("nothing recorded"), "\(unsigned.stderr)")
+        let stranger = try p.approve(run, as: "carol")
         #expect(stranger.status == 1)
-        #expect(stranger.stderr.contains("mallory is not an approver"))
+        #expect(stranger.stderr.contains("is not one the runbook lists for this step (alice, bob)"), "\(stranger.stderr)")
+        let typed = try p.cutover("approve", run, "--as", "alice")
+        #expect(typed.status == 64 && typed.stderr.contains("--as is not accepted"), "\(typed.stderr)")
 
-        let ok = try p.cutover("approve", run, "--as", "alice")
-        #expect(ok.status == 0)
-        #expect(ok.stdout.contains("approved step go of \(run) as alice (1 of 1)"))
+        let ok = try p.approve(run, as: "alice")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("approved step go of \(run) as alice, signed by alice's key (1 of 1)"), "\(ok.stdout)")
         #expect(ok.stdout.contains("cutover resume \(run)"))
 
         let approved = try p.cutover("status", run)

@@ -1,3 +1,4 @@
+import CutoverCore
 import CutoverPostgresStore
 import Foundation
 import Testing
@@ -13,9 +14,18 @@ import TestSupport
         return (try PostgresTestServer.uri("cutover_admin", db), try PostgresTestServer.uri("cutover_writer", db))
     }
 
+    /// The same database as `uri`, logged in as `role`.
+    func login(_ uri: String, as role: String) throws -> String {
+        let db = String(uri.split(separator: "/").last?.split(separator: "?").first ?? "")
+        return try PostgresTestServer.uri(role, db)
+    }
+
+    /// alice starts a live run from her laptop; approvers are database roles, so alice, who
+    /// started it, is refused, and bob, from his, approves it.
     @Test func aRunStartedOnOneLaptopIsApprovedAndResumedFromAnotherThroughPostgreSQL() throws {
-        let starter = try Project(), approver = try Project()
+        let starter = try Project(signed: false), approver = try Project(signed: false)
         let (admin, writer) = try emptyDatabase(starter)
+        let alice = try login(writer, as: "alice"), bob = try login(writer, as: "bob")
         let env = { (p: Project) in p.environment.merging(["CUTOVER_DB": writer]) { $1 } }
         // No log yet: a run says what to do, and writes nothing.
         let early = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach"], in: starter.dir.url, environment: env(starter))
@@ -26,14 +36,19 @@ import TestSupport
         let again = try CutoverBinary.run(["db", "init", "--db", admin], in: starter.dir.url)
         #expect(again.status == 0 && again.stdout.contains("already holds an event log"))
 
-        let start = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach"], in: starter.dir.url, environment: env(starter))
+        let start = try CutoverBinary.run(["start", "gated", "--runbook", "svc", "--detach", "--json"], in: starter.dir.url, environment: starter.environment.merging(["CUTOVER_DB": alice]) { $1 })
         #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
-        let run = start.lines[0]
+        let first = try #require(start.lines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let run = try #require(first["run"] as? String)
+        #expect(first["actor"] as? String == "alice", "the role, not CUTOVER_ACTOR or $USER: \(first)")
+        // The starter's role cannot approve its own live run, whatever it claims.
+        let own = try CutoverBinary.run(["approve", run], in: starter.dir.url, environment: starter.environment.merging(["CUTOVER_DB": alice]) { $1 })
+        #expect(own.status == 1 && own.stderr.contains("alice started this live run and cannot approve it"), "\(own.stderr)")
         // The other laptop sees the run, approves it and carries it on.
         let seen = try CutoverBinary.run(["status", run], in: approver.dir.url, environment: env(approver))
         #expect(seen.stdout.contains("waiting-approval (0 of 1)"), "\(seen.stdout)\(seen.stderr)")
-        let approved = try CutoverBinary.run(["approve", run, "--as", "alice"], in: approver.dir.url, environment: env(approver).merging(["CUTOVER_ACTOR": "alice"]) { $1 })
-        #expect(approved.status == 0, "\(approved.stderr)")
+        let approved = try CutoverBinary.run(["approve", run], in: approver.dir.url, environment: approver.environment.merging(["CUTOVER_DB": bob]) { $1 })
+        #expect(approved.status == 0 && approved.stdout.contains("as bob (1 of 1)"), "\(approved.stdout)\(approved.stderr)")
         let resumed = try CutoverBinary.run(["resume", run, "--json"], in: approver.dir.url, environment: env(approver))
         #expect(resumed.status == 0 && approver.lastJSON(resumed)["state"] as? String == "succeeded", "\(resumed.stderr)")
         // Audited from the shared log.
@@ -70,7 +85,7 @@ import TestSupport
     /// On PostgreSQL a worker is woken by the log's notifications: an approval is acted on
     /// at once, though its poll is thirty seconds away.
     @Test func aWorkerOnPostgreSQLIsWokenByTheApprovalNotTheNextPoll() throws {
-        let p = try Project()
+        let p = try Project(signed: false)
         let (admin, writer) = try emptyDatabase(p)
         #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", admin], in: p.dir.url).status == 0)
         let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
@@ -82,7 +97,7 @@ import TestSupport
         // Past the first look at the log, which found nothing to do.
         Thread.sleep(forTimeInterval: 1)
         let approvedAt = Date()
-        #expect(try CutoverBinary.run(["approve", run, "--as", "alice"], in: p.dir.url, environment: env.merging(["CUTOVER_ACTOR": "alice"]) { $1 }).status == 0)
+        #expect(try CutoverBinary.run(["approve", run], in: p.dir.url, environment: env.merging(["CUTOVER_DB": try login(writer, as: "alice")]) { $1 }).status == 0)
         try w.wait(for: "run \(run): ended succeeded", seconds: 20)
         #expect(Date().timeIntervalSince(approvedAt) < 10, "woken by the approval, not by the poll")
         w.process.terminate()
@@ -100,17 +115,29 @@ import TestSupport
         let (admin, writer) = try emptyDatabase(p)
         #expect(try CutoverBinary.run(["db", "init", "--grant", "cutover_writer", "--db", admin], in: p.dir.url).status == 0)
         let sqlite = p.dir.path(".cutover/cutover.sqlite")
-        let copy = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
+        // The copy keeps each event's actor (this machine's account): only the import role may.
+        let refused = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
+        #expect(refused.status == 1 && refused.stderr.contains("cutover_importer") && refused.stderr.contains("nothing was copied"), "\(refused.stderr)")
+        let importer = try login(writer, as: "log_import")
+        let copy = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", importer], in: p.dir.url)
         #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
         #expect(copy.stdout.contains("both verify to event"), "\(copy.stdout)")
-        let heads = try [sqlite, writer].map { db -> String in
+        let heads = try [sqlite, writer].map { db -> (seq: Int, hash: String) in
             let v = try CutoverBinary.run(["audit", "verify", "--json", "--db", db], in: p.dir.url)
             let o = try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any]
             #expect(o?["intact"] as? Bool == true, "\(db): \(v.stdout)")
             let head = o?["head"] as? [String: Any]
-            return "\(head?["seq"] ?? "?") \(head?["hash"] ?? "?")"
+            return (head?["seq"] as? Int ?? -1, head?["hash"] as? String ?? "?")
         }
-        #expect(heads[0] == heads[1], "\(heads)")
+        // The copy is on the record, after the copied events: by the import role, up to the
+        // source's head; read here by the auditor, who may read and nothing more.
+        #expect(heads[1].seq == heads[0].seq + 1, "\(heads)")
+        let auditor = try PostgresStore.open(uri: try login(writer, as: "audrey"))
+        let imports = try auditor.events(of: LogStream.imports, after: 0)
+        #expect(imports.count == 1 && imports.first?.actor == "log_import", "\(imports)")
+        guard case .logImported(let record)? = imports.first?.body else { Issue.record("no LogImported: \(imports)"); return }
+        #expect(record.events == Int64(heads[0].seq) && record.head == heads[0].hash, "\(record)")
+        #expect(try auditor.events(of: try #require(try auditor.runIDs().first), after: 0).allSatisfy { $0.actor == Account.current }, "the original actors kept")
         // The copy holds what the file held: the runs, the schedule, the active run's service.
         let env = p.environment.merging(["CUTOVER_DB": writer]) { $1 }
         let list = try CutoverBinary.run(["list", "--json"], in: p.dir.url, environment: env)
@@ -120,7 +147,7 @@ import TestSupport
         let busy = try CutoverBinary.run(["start", "check", "--runbook", "svc"], in: p.dir.url, environment: env)
         #expect(busy.status == 69, "the gated run still holds svc in the copy: \(busy.stderr)")
         // Never into a log that holds events.
-        let twice = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", writer], in: p.dir.url)
+        let twice = try CutoverBinary.run(["db", "copy", "--from", sqlite, "--to", importer], in: p.dir.url)
         #expect(twice.status == 1 && twice.stderr.contains("already holds events"), "\(twice.stderr)")
     }
 

@@ -57,7 +57,7 @@ import TestSupport
         // Waiting for a person: the worker leaves it alone.
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try drivers(p, run).count == 1, "only the starter attached while the run waited for approval")
-        #expect(try p.cutover("approve", run, "--as", "alice").status == 0)
+        #expect(try p.approve(run, as: "alice").status == 0)
         _ = try wait(p, run, for: "succeeded")
         #expect(try drivers(p, run).count == 2)
         w.process.terminate()
@@ -72,7 +72,7 @@ import TestSupport
         #expect(start.status == 75, "\(start.stderr)")
         let run = start.lines[0]
         let a = try worker(p), b = try worker(p)
-        #expect(try p.cutover("approve", run, "--as", "alice").status == 0)
+        #expect(try p.approve(run, as: "alice").status == 0)
         // One of them takes it; the soak is four seconds long.
         let until = Date().addingTimeInterval(20)
         var owners: [String] = []
@@ -111,7 +111,7 @@ import TestSupport
         let start = try p.cutover("start", "gated-long-soak", "--runbook", "svc", "--detach")
         let run = start.lines[0]
         let first = try worker(p)
-        #expect(try p.cutover("approve", run, "--as", "alice").status == 0)
+        #expect(try p.approve(run, as: "alice").status == 0)
         try first.wait(for: "run \(run): driving it")
         // Signalled while the soak is in flight.
         try #require(try soaking(p, run), "the soak is in flight")
@@ -155,7 +155,7 @@ import TestSupport
         let start = try p.cutover("start", "gated-secret", "--runbook", "svc", "--detach", "--no-preflight")
         #expect(start.status == 75, "\(start.stderr)")
         let run = start.lines[0]
-        #expect(try p.cutover("approve", run, "--as", "alice").status == 0)
+        #expect(try p.approve(run, as: "alice").status == 0)
         // This host lacks the secret: the run is left, said once.
         let without = try worker(p)
         try without.wait(for: "run \(run): left to another worker: secret env:HOOK_ON_WORKERS")

@@ -55,9 +55,14 @@ import TestSupport
         let sqlite = try SQLiteStore.open(path: dir.path("log.sqlite"))
         for run in ["a", "b", "c"] { try sqlite.appendNotes(4, to: "run-\(run)") }
         try sqlite.appendNotes(2, to: "schedule:nightly")
-        let pg = try StoreKind.postgres.open(dir)
         var rows: [StoredEvent] = []
         try sqlite.forEachRow(from: 1, through: try #require(try sqlite.head()).seq) { rows.append($0.stored) }
+        // Events keep their original actors, which only the import role may write.
+        let writer = try StoreKind.postgres.open(dir)
+        let denied = #expect(throws: StoreError.self) { try writer.importEvents(rows) }
+        #expect(denied?.code == .refused && denied?.message.contains("cutover_importer") == true, "\(String(describing: denied))")
+        #expect(try writer.head() == nil, "nothing of the batch written")
+        let pg = try StoreKind.postgres.open(dir, as: "log_import")
         try pg.importEvents(rows)
         #expect(try pg.head() == sqlite.head())
         #expect(try pg.verifyChain().intact && pg.verifyChain().events == 14)
@@ -141,7 +146,8 @@ import TestSupport
         #expect(read.count == 2 * texts.count)
         for (i, text) in texts.enumerated() {
             #expect(read[2 * i].body == note(text) && read[2 * i + 1].body == note(text + "!"), "\(text)")
-            #expect(read[2 * i].actor == (i % 2 == 0 ? #"o"dd \ actor"# : "NULL"))
+            // Whatever the draft says, the actor is the role the database authenticated.
+            #expect(read[2 * i].actor == "cutover_writer")
         }
         // Many runs at once: group commits of several requests, in one trip each.
         let before = log.oneTripCommits
@@ -186,5 +192,52 @@ import TestSupport
         try log.appendNotes(3, to: "r", from: 4)
         #expect(log.oneTripCommits == 2)
         #expect(try log.verifyChain().intact && log.verifyChain().events == 6)
+    }
+}
+
+/// On PostgreSQL the actor is the role the database authenticated: the store writes it, and
+/// the schema's trigger refuses any other (schema version 3).
+@Suite struct PostgresIdentityTests {
+    @Test func theActorIsTheSessionRoleWhateverTheClientClaims() throws {
+        let dir = TemporaryDirectory()
+        let alice = try StoreKind.postgres.open(dir, as: "alice")
+        #expect(alice.sessionActor == "alice")
+        let appended = try alice.append([draft(note("hello"), actor: "carol")], to: "r", expectedNext: 1, options: AppendOptions(now: t0))
+        #expect(appended.first?.actor == "alice", "the store writes the proven role, not the draft's name")
+        #expect(try alice.events(of: "r", after: 0).first?.actor == "alice")
+        // A client that writes SQL itself, claiming another role's name: the trigger refuses.
+        let uri = try PostgresTestServer.database(dir, "cutover", role: "alice")
+        let forged = #expect(throws: StoreError.self) {
+            try PostgresStoreDatabase.execute("INSERT INTO events(seq, run_id, run_seq, type, at_ms, actor, body, hash) VALUES (2, 'r', 2, 'StepNote', 0, 'bob', '{}', '\\x00');", uri: uri)
+        }
+        #expect(forged?.code == .refused && forged?.message.contains("an event in the name of \"bob\" refused") == true, "\(String(describing: forged))")
+        // Not through the one-trip function either, which runs with the caller's rights.
+        let viaFunction = #expect(throws: StoreError.self) {
+            try PostgresStoreDatabase.execute(
+                "SELECT cutover_append((SELECT id FROM cutover_log LIMIT 1), 1, (SELECT hash FROM events WHERE seq = 1), ARRAY['r'], ARRAY[NULL]::text[], ARRAY[NULL]::bigint[], ARRAY[2::bigint], ARRAY[1], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY['StepNote'], ARRAY[0::bigint], ARRAY['bob'], ARRAY['{}'], '\\x00'::bytea);",
+                uri: uri)
+        }
+        #expect(viaFunction?.code == .refused && viaFunction?.message.contains("cutover_importer") == true, "\(String(describing: viaFunction))")
+        #expect(try alice.verifyChain().intact && alice.verifyChain().events == 1, "nothing was written")
+    }
+
+    @Test func onlyApproversApproveAndTheAuditorOnlyReads() throws {
+        let dir = TemporaryDirectory()
+        let audrey = try StoreKind.postgres.open(dir, as: "audrey")
+        let drills = try StoreKind.postgres.open(dir, as: "drills")
+        let bob = try StoreKind.postgres.open(dir, as: "bob")
+        try drills.appendNotes(1, to: "r")
+        let approval = EventBody.approvalGranted(ApprovalGranted(step: "s", by: "drills"))
+        let notApprover = #expect(throws: StoreError.self) {
+            try drills.append([EventDraft(at: t0, actor: "drills", body: approval)], to: "r", expectedNext: 2, options: AppendOptions(now: t0))
+        }
+        #expect(notApprover?.code == .refused && notApprover?.message.contains("approvals are appended by members of cutover_approver") == true, "\(String(describing: notApprover))")
+        _ = try bob.append([EventDraft(at: t0, actor: "bob", body: .approvalGranted(ApprovalGranted(step: "s", by: "bob")))], to: "r", expectedNext: 2, options: AppendOptions(now: t0))
+        // The auditor reads and verifies everything, and writes nothing.
+        #expect(try audrey.verifyChain().intact && audrey.verifyChain().events == 2)
+        #expect(try audrey.events(of: "r", after: 0).map(\.actor) == ["drills", "bob"])
+        let auditorWrites = #expect(throws: StoreError.self) { try audrey.appendNotes(1, to: "r", from: 3) }
+        #expect(auditorWrites?.code == .refused, "\(String(describing: auditorWrites))")
+        #expect(try audrey.head()?.seq == 2)
     }
 }

@@ -27,10 +27,13 @@ import TestSupport
         #expect(try log.link(at: 2) == ChainLink(seq: 2, hash: a1[1].hash))
         #expect(try log.link(at: 9) == nil)
         // Each hash covers the previous one: recompute the second from its description alone.
-        let canonical = #"{"actor":"tester","at":\#(a1[1].atMillis),"body":{"message":"a2","step":"s"},"run":"run-a","runSeq":2,"seq":2,"type":"StepNote"}"#
+        // The actor is who the database proves is connected, where it proves one.
+        let actor = log.sessionActor ?? "tester"
+        #expect(a1.allSatisfy { $0.actor == actor })
+        let canonical = #"{"actor":"\#(actor)","at":\#(a1[1].atMillis),"body":{"message":"a2","step":"s"},"run":"run-a","runSeq":2,"seq":2,"type":"StepNote"}"#
         #expect(a1[1].hash == SHA256.hash(a1[0].hash + Array(canonical.utf8)))
         #expect(a1[0].hash == SHA256.hash([UInt8](repeating: 0, count: 32) + CanonicalEvent.bytes(
-            seq: 1, runID: "run-a", runSeq: 1, atMillis: a1[0].atMillis, actor: "tester", type: "StepNote", bodyJSON: a1[0].bodyJSON)))
+            seq: 1, runID: "run-a", runSeq: 1, atMillis: a1[0].atMillis, actor: actor, type: "StepNote", bodyJSON: a1[0].bodyJSON)))
         let report = try log.verifyChain()
         #expect(report.intact)
         #expect(report.events == 4)
@@ -67,7 +70,7 @@ import TestSupport
             #expect(error?.message.contains("append-only") == true)
             #expect(error?.cause != nil, "the database's own error is kept")
         }
-        #expect(try log.events(of: "r", after: 0).first?.actor == "tester")
+        #expect(try log.events(of: "r", after: 0).first?.actor == log.sessionActor ?? "tester")
         #expect(try log.checkpoints().count == 1)
         #expect(try log.verifyChain().intact)
     }

@@ -38,10 +38,10 @@ extension SandboxTests {
     }
 
     func approvedRun(drill: Bool = false) throws -> String {
-        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--detach"] + (drill ? ["--drill"] : []), db: db)
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"] + (drill ? ["--drill"] : []), db: db)
         #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
         let run = start.lines.first ?? ""
-        _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+        _ = try sandbox.approve(run, db: db)
         return run
     }
 
@@ -132,7 +132,7 @@ extension SandboxTests {
     }
 
     @Test func twoStartsOfOneRunbookAtOnceRunExactlyOne() throws {
-        let args = ["start", "failover", "--runbook", "sandbox", "--detach"]
+        let args = ["start", "failover", "--runbook", sandbox.runbook, "--detach"]
         let a = sandbox.cutoverProcess(args, db: db)
         let b = sandbox.cutoverProcess(args, db: db)
         try a.run()

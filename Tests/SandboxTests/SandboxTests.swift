@@ -22,10 +22,10 @@ import TestSupport
 
     /// `start --detach` up to the approval (exit 75), approve as alice, and `resume`.
     func startApproveResume(_ workflow: String = "failover", drill: Bool = false, beforeResume: () throws -> Void = {}) throws -> (run: String, result: CutoverBinary.Result) {
-        let start = try sandbox.cutover(["start", workflow, "--runbook", "sandbox", "--detach"] + (drill ? ["--drill"] : []), db: db)
+        let start = try sandbox.cutover(["start", workflow, "--runbook", sandbox.runbook, "--detach"] + (drill ? ["--drill"] : []), db: db)
         #expect(start.status == 75, "start: \(start.stdout)\(start.stderr)")
         let run = start.lines.first ?? ""
-        let approve = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+        let approve = try sandbox.approve(run, db: db)
         #expect(approve.status == 0, "\(approve.stderr)")
         try beforeResume()
         return (run, try sandbox.cutover(["resume", run], db: db))
@@ -122,9 +122,9 @@ import TestSupport
 
     @Test func aMonitorBreachAfterThePivotStopsForAPersonThenRollbackRestores() throws {
         let before = try sandbox.restorable()
-        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--detach"], db: db)
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
         let run = start.lines.first ?? ""
-        _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+        _ = try sandbox.approve(run, db: db)
         let result = try resumeWithBreach(run)
         #expect(result.status == 1)
         let st = try status(run)
@@ -136,7 +136,7 @@ import TestSupport
         try sandbox.control("http://127.0.0.1:18090/_control/dr", #"{"latencyMs": 0}"#)
         // The rollback a person asks for undoes what it can, and stops where only a person can:
         // the promoted user database, which SQL cannot make a replica again.
-        let rollback = try sandbox.cutover(["rollback", run], db: db, as: "alice")
+        let rollback = try sandbox.cutover(["rollback", run], db: db)
         #expect(rollback.status != 0, "\(rollback.stdout)")
         let stopped = try status(run)
         #expect(stopped["state"] as? String == "needs-attention")
@@ -146,7 +146,7 @@ import TestSupport
         // The person rebuilds DR's user database as a replica of the primary, and asks again.
         let rebuilt = try sandbox.run(["scripts/sandbox", "follow", "pg-dr"])
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
-        let again = try sandbox.cutover(["rollback", run], db: db, as: "alice")
+        let again = try sandbox.cutover(["rollback", run], db: db)
         #expect(again.status == 0, "the rollback that was asked for completed: \(again.stdout)\(again.stderr)")
         #expect(try status(run)["state"] as? String == "rolled-back")
         #expect(try sandbox.restorable() == before, "DNS, capacity, Redis and PostgreSQL roles, silences restored")
@@ -155,9 +155,9 @@ import TestSupport
 
     @Test func theSameBreachInADrillRollsEverythingBack() throws {
         let before = try sandbox.restorable()
-        let start = try sandbox.cutover(["start", "failover", "--runbook", "sandbox", "--detach", "--drill"], db: db)
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach", "--drill"], db: db)
         let run = start.lines.first ?? ""
-        _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+        _ = try sandbox.approve(run, db: db)
         let result = try resumeWithBreach(run)
         #expect(result.status == 1)
         #expect(try status(run)["state"] as? String == "rolled-back")
@@ -173,7 +173,7 @@ import TestSupport
         #expect((try sandbox.state()["postgres"] as? [String: Any]).flatMap { ($0["dr"] as? [String: Any])?["inRecovery"] as? Bool } == false, "DR's user database took writes")
         // The failback stops for a person twice: each user database is rebuilt as a replica
         // where the run says so (the sandbox's `follow` does what the runbook tells them).
-        let start = try sandbox.cutover(["start", "failback", "--runbook", "sandbox", "--detach"], db: db)
+        let start = try sandbox.cutover(["start", "failback", "--runbook", sandbox.runbook, "--detach"], db: db)
         #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
         let run = start.lines.first ?? ""
         var result = start
@@ -183,7 +183,7 @@ import TestSupport
             waited.append(step)
             let rebuild = ["primary-userdb-rebuilt": "pg-primary", "dr-userdb-rebuilt": "pg-dr"][step]
             if let rebuild { #expect(try sandbox.run(["scripts/sandbox", "follow", rebuild]).status == 0) }
-            _ = try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice")
+            _ = try sandbox.approve(run, db: db)
             result = try sandbox.cutover(["resume", run, "--detach"], db: db)
         }
         #expect(waited == ["primary-userdb-rebuilt", "go", "dr-userdb-rebuilt"], "\(waited)")

@@ -54,7 +54,7 @@ extension SandboxTests {
         let start = try sandbox.cutover(["start", "failover", "--runbook", path, "--drill", "--detach", "--no-preflight"], db: db, environment: without)
         #expect(start.status == 75, "\(start.stdout)\(start.stderr)")
         let run = start.lines.first ?? ""
-        #expect(try sandbox.cutover(["approve", run, "--as", "alice"], db: db, as: "alice").status == 0)
+        #expect(try sandbox.approve(run, db: db).status == 0)
         let resumed = try sandbox.cutover(["resume", run], db: db, environment: without)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(try status(run)["state"] as? String == "rolled-back", "the drill went over and back")
@@ -83,7 +83,7 @@ extension SandboxTests {
     func runbookText(_ change: (inout [String: String]) -> Void) throws -> String {
         var changes: [String: String] = [:]
         change(&changes)
-        var runbook = try JSONValue.parse(Data(contentsOf: repositoryRoot.appendingPathComponent("runbooks/sandbox.json")))
+        var runbook = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: sandbox.runbook)))
         for (path, value) in changes { runbook = Self.setting(runbook, path.split(separator: ".").map(String.init), to: .string(value)) }
         return runbook.canonicalString
     }

@@ -47,8 +47,13 @@ public enum CutoverBinary {
         p.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
-        env["CUTOVER_ACTOR"] = "oncall"
+        // Names anyone can set: cutover must record none of them (it records the account, or
+        // the database's role). The agent is the test's own, never the developer's.
+        env["CUTOVER_ACTOR"] = "mallory"
+        env["USER"] = "mallory"
+        env["LOGNAME"] = "mallory"
         env.removeValue(forKey: "CUTOVER_DB")
+        env.removeValue(forKey: "SSH_AUTH_SOCK")
         for (k, v) in environment { env[k] = v }
         p.environment = env
         p.standardOutput = Pipe()

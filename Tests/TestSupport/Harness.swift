@@ -48,10 +48,26 @@ public final class Harness: @unchecked Sendable {
         Engine.StartRequest(workflow: workflow, runbook: runbook, mode: mode, startedBy: by, workflowDigest: "test", runbookDigest: "test")
     }
 
-    /// Appends a signal as a person in another process would.
+    /// Appends a signal as a person in another process would: on PostgreSQL logged in as
+    /// their own role when the sandbox has one by that name (the database records who is
+    /// connected, whatever the draft says), else as the store's role.
     public func signal(_ run: String, _ body: EventBody, by: String) throws {
-        let last = try log.events(of: run, after: 0).last?.runSeq ?? 0
-        _ = try log.append([EventDraft(at: clock.now(), actor: by, body: body)], to: run, expectedNext: last + 1, options: AppendOptions(now: clock.now()))
+        let store = storeKind.provesRoles && (try? PostgresTestServer.password(by)) != nil ? try person(by) : log
+        let last = try store.events(of: run, after: 0).last?.runSeq ?? 0
+        _ = try store.append([EventDraft(at: clock.now(), actor: by, body: body)], to: run, expectedNext: last + 1, options: AppendOptions(now: clock.now()))
+    }
+
+    private let people = NSLock()
+    nonisolated(unsafe) private var opened: [String: ChainedStore] = [:]
+
+    /// The log as `role` opens it (one handle per person).
+    public func person(_ role: String) throws -> ChainedStore {
+        people.lock()
+        defer { people.unlock() }
+        if let store = opened[role] { return store }
+        let store = try storeKind.open(dir, as: role)
+        opened[role] = store
+        return store
     }
 
     public func events(_ run: String) throws -> [Event] { try log.events(of: run, after: 0) }

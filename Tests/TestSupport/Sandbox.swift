@@ -103,11 +103,11 @@ public final class Sandbox: @unchecked Sendable {
         return calls.filter { matching(($0["action"] as? String) ?? "", ($0["path"] as? String) ?? "") }.count
     }
 
-    /// `cutover ARGS` against `db`, as the on-call engineer `oncall`.
-    public func cutover(_ args: [String], db: String, as actor: String = "oncall", environment extra: [String: String] = [:]) throws -> CutoverBinary.Result {
+    /// `cutover ARGS` against `db`, as this machine's account (or, on PostgreSQL, the role the
+    /// URI logs in as).
+    public func cutover(_ args: [String], db: String, environment extra: [String: String] = [:]) throws -> CutoverBinary.Result {
         var env = environment.merging(extra) { _, new in new }
         env["CUTOVER_DB"] = db
-        env["CUTOVER_ACTOR"] = actor
         return try CutoverBinary.run(args, in: repositoryRoot, environment: env)
     }
 
