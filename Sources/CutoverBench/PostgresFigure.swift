@@ -5,13 +5,24 @@ import Foundation
 
 /// The engine on the PostgreSQL store: a durable no-op step against raw INSERT+COMMITs on the
 /// same server in the same run, and many runs at once against one after another. The server
-/// is `CUTOVER_BENCH_POSTGRES` (a URI of a role that may create databases), else the
-/// sandbox's pg-log; each figure runs in a database of its own, dropped afterwards.
+/// is `CUTOVER_BENCH_POSTGRES` (a URI of a role that may create databases and, where the
+/// server has cutover's groups, is a member of cutover_starter), else the sandbox's pg-log,
+/// where the runs are the store's role's, cutover_writer, as a team's would be (through the
+/// schema's trigger that proves each event's actor); each figure runs in a database of its
+/// own, dropped afterwards.
 extension Runner {
     func postgresAdmin() -> String? {
         if let uri = ProcessInfo.processInfo.environment["CUTOVER_BENCH_POSTGRES"] { return uri }
         guard let pw = try? String(contentsOfFile: ".sandbox/pg-log/cutover_admin-password", encoding: .utf8) else { return nil }
         return "postgresql://cutover_admin:\(pw.trimmingCharacters(in: .whitespacesAndNewlines))@127.0.0.1:15434/postgres?connect_timeout=3"
+    }
+
+    /// The role the runs are driven as: the sandbox's cutover_writer, or the admin URI's own.
+    func postgresWriter(_ db: String) -> String {
+        guard ProcessInfo.processInfo.environment["CUTOVER_BENCH_POSTGRES"] == nil,
+            let pw = try? String(contentsOfFile: ".sandbox/pg-log/cutover_writer-password", encoding: .utf8)
+        else { return db }
+        return uri("postgresql://cutover_writer:\(pw.trimmingCharacters(in: .whitespacesAndNewlines))@127.0.0.1:15434/postgres?connect_timeout=3", database: String(db.split(separator: "/").last?.split(separator: "?").first ?? ""))
     }
 
     /// `uri` with its database replaced by `database`.
@@ -29,9 +40,10 @@ extension Runner {
         let database = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try PostgresStoreDatabase.execute("CREATE DATABASE \(database);", uri: admin)
         defer { try? PostgresStoreDatabase.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE);", uri: admin) }
-        let db = uri(admin, database: database)
-        _ = try PostgresSchema.initialize(db)
-        let durable = PostgresBaseline.durable(uri: db)
+        let owner = uri(admin, database: database)
+        _ = try PostgresSchema.initialize(owner, granting: ["cutover_writer"].filter { _ in postgresWriter(owner) != owner })
+        let db = postgresWriter(owner)
+        let durable = PostgresBaseline.durable(uri: owner)
         var results: [Result] = []
         var perStep: [Double] = [], rawPerStep: [Double] = []
         var commitsPerStep = 0.0, oneTripShare = 0.0
@@ -42,7 +54,7 @@ extension Runner {
             let commits = store.durableCommits
             commitsPerStep = Double(commits) / Double(options.noopSteps)
             oneTripShare = Double(store.oneTripCommits) / Double(max(commits, 1))
-            let raw = try PostgresBaseline.durableCommits(uri: db, count: commits, rowBytes: 300)
+            let raw = try PostgresBaseline.durableCommits(uri: owner, count: commits, rowBytes: 300)
             let alone = try appendsAlone(store, count: commits)
             if i > 0 {
                 perStep.append(took.seconds * 1_000 / Double(options.noopSteps))

@@ -177,7 +177,7 @@ func startUntilWaiting(_ p: Project, environment: [String: String] = [:]) throws
         _ = try p.cutover("pause", run, "--reason", "checking the dashboards")
         let status = try p.cutover("status", run)
         // Either the request is shown, or (a wait takes the pause at once) the run is paused.
-        #expect(status.stdout.contains("pause requested by oncall") || status.stdout.contains("paused"), "\(status.stdout)")
+        #expect(status.stdout.contains("pause requested by \(Account.current)") || status.stdout.contains("paused"), "\(status.stdout)")
         process.terminate()
         process.waitWithoutRunLoop()
     }
@@ -191,7 +191,7 @@ func startUntilWaiting(_ p: Project, environment: [String: String] = [:]) throws
         #expect(aborted.status == 0, "\(aborted.stderr)")
         let summary = p.lastJSON(aborted)
         #expect(summary["state"] as? String == "aborted")
-        #expect((summary["reason"] as? String)?.contains("aborted by oncall: wrong service") == true)
+        #expect((summary["reason"] as? String)?.contains("aborted by \(Account.current): wrong service") == true)
         let again = try p.cutover("abort", run)
         #expect(again.status == 1)
         #expect(again.stderr.contains("is aborted"))

@@ -257,7 +257,7 @@ extension Project {
         #expect(try p.cutover("schedule", "pause", "weekly").status == 1)
         let history = try p.cutover("history", "schedule:weekly")
         #expect(history.stdout.contains("ScheduleAdded") && history.stdout.contains("0 6 * * MON (UTC), readiness"), "\(history.stdout)")
-        #expect(history.stdout.contains("SchedulePaused") && history.stdout.contains("by oncall: change freeze"), "\(history.stdout)")
+        #expect(history.stdout.contains("SchedulePaused") && history.stdout.contains("by \(Account.current): change freeze"), "\(history.stdout)")
         let listed = try p.cutover("schedule", "list", "--json")
         let rows = listed.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(rows.count == 2)

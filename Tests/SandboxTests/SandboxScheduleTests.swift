@@ -38,7 +38,10 @@ extension SandboxTests {
         let drill = try #require(schedule.drills.first)
         #expect(drill.finished?.passed == true && drill.notified?.delivered == true)
         let events = try history(drill.run)
-        #expect(events.contains { $0["type"] as? String == "ApprovalGranted" && ($0["actor"] as? String) == "demo-approver" })
+        // The standing approval, in demo-approver's name, appended by the scheduler's account.
+        let standing = events.first { $0["type"] as? String == "ApprovalGranted" }
+        let body = standing?["body"] as? [String: Any]
+        #expect(body?["by"] as? String == "demo-approver" && body?["standing"] as? String == "quarterly" && standing?["actor"] as? String == Account.current, "\(standing ?? [:])")
         let post = try #require(try webhookBodies().last)
         let text = post["text"] as? String ?? ""
         #expect(text.contains("Scheduled drill of recommendations-sandbox (quarterly) passed"), "\(text)")
