@@ -22,10 +22,16 @@ public enum CutoverBinary {
     /// Runs `cutover ARGS` in `directory` and waits for it.
     public static func run(_ args: [String], in directory: URL, environment: [String: String] = [:], executable: String? = nil) throws -> Result {
         let p = start(args, in: directory, environment: environment, executable: executable)
+        try p.run()
+        let (out, err) = collect(p)
+        return Result(status: p.terminationStatus, stdout: out, stderr: err)
+    }
+
+    /// Reads a started process's output and error pipes to their ends, both while it runs (so
+    /// a full pipe never blocks it), and waits for it.
+    public static func collect(_ p: Process) -> (out: String, err: String) {
         let out = p.standardOutput as! Pipe
         let err = p.standardError as! Pipe
-        try p.run()
-        // Read both pipes while the process runs, so a full pipe never blocks it.
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
@@ -36,7 +42,7 @@ public enum CutoverBinary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitWithoutRunLoop()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 
     /// A configured, not yet started process, for tests that signal it while it runs.

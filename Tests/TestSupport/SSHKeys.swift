@@ -27,17 +27,8 @@ public enum SSHTools {
         try p.run()
         if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try inPipe.fileHandleForWriting.close()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitWithoutRunLoop()
-        return Output(status: p.terminationStatus, out: String(decoding: outData, as: UTF8.self), err: String(decoding: errData, as: UTF8.self))
+        let (o, e) = CutoverBinary.collect(p)
+        return Output(status: p.terminationStatus, out: o, err: e)
     }
 
     /// A new key pair at `path` (and `path.pub`), no passphrase unless one is given; the
