@@ -13,6 +13,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Linux calls Swift cannot make directly (variadic prctl) or should not make piecemeal
+        // (posix_spawn into a process group): header only, no library.
+        .systemLibrary(name: "CLinux"),
 
         .target(name: "CutoverCore"),
         // The version and the commit of the sources, written at build time by BuildInfoPlugin.
@@ -38,7 +41,7 @@ let package = Package(
         .target(name: "CutoverPostgres", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverPQ"]),
         .target(name: "CutoverEngine", dependencies: ["CutoverCore"]),
         // Step types: speak capabilities and HTTP, never a vendor.
-        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto"]),
+        .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto", "CLinux"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
         .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit", "CutoverStore"]),
         .target(

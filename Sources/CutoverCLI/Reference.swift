@@ -51,8 +51,10 @@ enum Reference {
         case .secret: return .string("env:WEBHOOK_URL")
         case .stringList: return .array([.string("${runbook.dr.address}")])
         case .approverList: return .string("${runbook.approvers}")
+        case .codeList: return .array([.int(75)])
         case .oneOf(let values): return .string(values.first ?? "")
         case .object: return .object([:])
+        case .action: return .object(["command": .array([.string("/usr/local/bin/undo"), .string("${output.id}")])])
         case .target(let c): return .string(sampleTarget(c))
         }
     }

@@ -15,9 +15,14 @@ public struct ParameterField: Sendable {
         case stringList
         /// Names, or `{"name", "key"}` objects with an OpenSSH Ed25519 public key.
         case approverList
+        /// Exit codes: integers from 0 to 255.
+        case codeList
         case oneOf([String])
         /// Free-form JSON object.
         case object
+        /// What a step runs besides its main action (`exec`'s and `http.request`'s before,
+        /// observe and compensate): an object that may hold `${before...}` and `${output...}`.
+        case action
         /// A target object (`{"provider": "route53", ...}`) whose provider offers the capability.
         case target(Capability)
     }
@@ -43,7 +48,7 @@ public struct ParameterField: Sendable {
     public var takesText: Bool {
         switch type {
         case .string, .duration, .url, .secret, .oneOf: true
-        case .integer, .number, .boolean, .stringList, .approverList, .object, .target: false
+        case .integer, .number, .boolean, .stringList, .approverList, .codeList, .object, .action, .target: false
         }
     }
 
@@ -69,9 +74,11 @@ public struct ParameterField: Sendable {
         case .secret(let literal):
             literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\", \"file:/path\", \"aws-sm:NAME\" or \"gcp-sm:projects/P/secrets/S/versions/V\""
         case .stringList: "an array of strings"
+        case .codeList: "an array of exit codes (0 to 255)"
         case .approverList: "an array of names or {\"name\", \"key\": \"ssh-ed25519 …\"} objects"
         case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
         case .object: "an object"
+        case .action: "an object like {\"command\": [...]} (it may refer to ${before...} and ${output...})"
         case .target(let c): "\(c.noun): a target object like {\"provider\": ..., ...}, usually \"${runbook...}\""
         }
     }
@@ -92,11 +99,12 @@ public struct ParameterField: Sendable {
             guard let s = value.stringValue else { ok = false; break }
             if SecretReference.isReference(s) { ok = true } else { ok = literal && Self.isURL(s) }
         case .stringList: ok = value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
+        case .codeList: ok = value.arrayValue?.allSatisfy { $0.intValue.map { (0...255).contains($0) } ?? false } ?? false
         case .approverList:
             if let p = Approver.problem(value) { return p.path + (p.path.isEmpty ? "" : ": ") + p.problem }
             ok = true
         case .oneOf(let values): ok = value.stringValue.map(values.contains) ?? false
-        case .object: ok = value.objectValue != nil
+        case .object, .action: ok = value.objectValue != nil
         case .target: ok = value.objectValue?["provider"]?.stringValue != nil
         }
         if ok { return nil }

@@ -81,6 +81,21 @@ extension Param where Value == Int? {
     }
 }
 
+extension Param where Value == Bool {
+    public static func boolean(_ name: String, default d: Bool, _ help: String) -> Self {
+        Self(ParameterField(name, .boolean, help, default: .bool(d)), absent: { d }) { $0.boolValue }
+    }
+}
+
+extension Param where Value == [Int] {
+    /// Exit codes and the like: integers from 0 to 255.
+    public static func codes(_ name: String, default d: [Int], _ help: String) -> Self {
+        Self(ParameterField(name, .codeList, help, default: .array(d.map { .int(Int64($0)) })), absent: { d }) {
+            $0.arrayValue?.compactMap { $0.intValue.map(Int.init) }
+        }
+    }
+}
+
 extension Param where Value == Double {
     public static func number(_ name: String, _ range: ClosedRange<Double>, default d: Double, _ help: String) -> Self {
         Self(ParameterField(name, .number(min: range.lowerBound, max: range.upperBound), help, default: .double(d)), absent: { d }) { $0.doubleValue }
@@ -132,6 +147,13 @@ extension Param where Value == JSONValue? {
     /// A free-form JSON object, nil when not given.
     public static func optionalObject(_ name: String, _ help: String) -> Self {
         Self(ParameterField(name, .object, help), absent: { nil }) { $0.objectValue != nil ? $0 : nil }
+    }
+}
+
+extension Param where Value == JSONValue? {
+    /// What the step runs to read its before-state, observe or compensate.
+    public static func action(_ name: String, _ help: String) -> Self {
+        Self(ParameterField(name, .action, help), absent: { nil }) { $0.objectValue != nil ? $0 : nil }
     }
 }
 

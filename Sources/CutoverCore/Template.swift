@@ -18,19 +18,28 @@ public enum Template {
         public var parameters: [String: JSONValue]
         public var outputs: [String: JSONValue]
         public var run: [String: JSONValue]
+        /// `${before...}` and `${output...}`: a step's own recorded before-state and output,
+        /// known only when it observes or compensates. Nil leaves such references as written.
+        public var before: JSONValue?
+        public var output: JSONValue?
 
         public init(
             runbook: JSONValue, parameters: [String: JSONValue] = [:], outputs: [String: JSONValue] = [:],
-            run: [String: JSONValue] = [:]
+            run: [String: JSONValue] = [:], before: JSONValue? = nil, output: JSONValue? = nil
         ) {
             self.runbook = runbook
             self.parameters = parameters
             self.outputs = outputs
             self.run = run
+            self.before = before
+            self.output = output
         }
     }
 
-    public static let roots = ["runbook", "steps", "parameters", "run"]
+    public static let roots = ["runbook", "steps", "parameters", "run", "before", "output"]
+    /// Roots a step resolves itself, later (`exec`'s and `http.request`'s before, observe and
+    /// compensate): when a run resolves a step's parameters they stay as written.
+    public static let deferredRoots: Set<String> = ["before", "output"]
 
     /// The references in a string, or a message about the first malformed one.
     public static func references(in text: String) -> Result<[Reference], TemplateError> {
@@ -60,7 +69,7 @@ public enum Template {
             }
             let inner = String(text[innerStart..<close])
             let parts = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard let root = parts.first, roots.contains(root), parts.count >= 2, !parts.contains("") else {
+            guard let root = parts.first, roots.contains(root), parts.count >= 2 || deferredRoots.contains(root), !parts.contains("") else {
                 let hint = parts.first.map { Suggestion.hint(for: $0, in: roots) } ?? ""
                 return .failure(TemplateError(
                     "bad reference \"${\(inner)}\": expected ${runbook.<path>}, ${steps.<id>.output.<path>}, ${parameters.<name>} or ${run.<field>}\(hint)"))
@@ -87,11 +96,15 @@ public enum Template {
             // reference stays text.
             var literals: [Substring] = []
             let refs = try scan(text, literal: { literals.append($0) }).get()
-            if refs.count == 1, refs[0].text == text { return try lookup(refs[0], in: scope) }
+            if refs.count == 1, refs[0].text == text { return isLeft(refs[0], scope) ? value : try lookup(refs[0], in: scope) }
             var out = ""
             out.reserveCapacity(text.utf8.count)
             for (i, ref) in refs.enumerated() {
                 out += literals[i]
+                if isLeft(ref, scope) {
+                    out += ref.text
+                    continue
+                }
                 switch try lookup(ref, in: scope) {
                 case .string(let s): out += s
                 case let other: out += other.canonicalString
@@ -102,6 +115,15 @@ public enum Template {
         case .array(let items): return .array(try items.map { try resolve($0, in: scope) })
         case .object(let members): return .object(try members.mapValues { try resolve($0, in: scope) })
         default: return value
+        }
+    }
+
+    /// A deferred reference the scope cannot resolve yet: left as written.
+    private static func isLeft(_ ref: Reference, _ scope: Scope) -> Bool {
+        switch ref.root {
+        case "before": scope.before == nil
+        case "output": scope.output == nil
+        default: false
         }
     }
 
@@ -118,6 +140,11 @@ public enum Template {
             }
             current = v
         case "run": current = .object(scope.run)
+        case "before", "output":
+            guard let known = ref.root == "before" ? scope.before : scope.output else {
+                throw TemplateError("\(ref.text): the step has no recorded \(ref.root) yet")
+            }
+            current = known
         default:
             let step = path.removeFirst()
             path.removeFirst()  // "output"

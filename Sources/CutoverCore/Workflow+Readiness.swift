@@ -4,7 +4,9 @@ extension Workflow {
     /// Check steps that say nothing about whether DR could take over now: they ask people
     /// (`approval`), tell people (`notify`; the scheduler reports the result itself), only pass
     /// time (`wait`), or watch a cutover that a readiness run never makes (`cutover.monitor`).
-    public static let notReadinessChecks: Set<String> = ["approval", "notify", "wait", "cutover.monitor"]
+    /// A team's own program or request (`exec`, `http.request`) may change anything: never run
+    /// as a readiness check, nor by preflight.
+    public static let notReadinessChecks: Set<String> = ["approval", "notify", "wait", "cutover.monitor", "exec", "http.request"]
 
     /// Whether `step`, of kind `kind`, is a readiness check: a check that is not a pivot and
     /// says something about whether DR could take over now.

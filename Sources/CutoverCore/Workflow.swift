@@ -147,7 +147,7 @@ extension Workflow {
                 if field.required { c.add(fieldPath, "missing; \(type.name) needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")") }
                 continue
             }
-            if let problem = checkReferences(in: value, earlier: earlier, runbook: runbook, parameters: parameters) {
+            if let problem = checkReferences(in: value, earlier: earlier, runbook: runbook, parameters: parameters, deferred: field.type == .action) {
                 c.add(fieldPath, problem)
                 continue
             }
@@ -191,7 +191,7 @@ extension Workflow {
 
     /// Nil when every reference in `value` is well formed and points somewhere that exists.
     private static func checkReferences(
-        in value: JSONValue, earlier: Set<String>, runbook: Runbook?, parameters: [String: JSONValue]
+        in value: JSONValue, earlier: Set<String>, runbook: Runbook?, parameters: [String: JSONValue], deferred: Bool = false
     ) -> String? {
         switch value {
         case .string(let s) where s.contains("${"):
@@ -209,6 +209,10 @@ extension Workflow {
                         if parameters[ref.path[0]] == nil {
                             return "\(ref.text): no such workflow parameter\(Suggestion.hint(for: ref.path[0], in: parameters.keys))"
                         }
+                    case "before", "output":
+                        if !deferred {
+                            return "\(ref.text): ${before...} and ${output...} are the step's own before-state and output, for the before, observe and compensate of exec and http.request only"
+                        }
                     case "run":
                         if Runbook.runPlaceholders[ref.path[0]] == nil || ref.path.count != 1 {
                             return "\(ref.text): expected one of ${run.id}, ${run.mode}, ${run.startedBy}, ${run.service}"
@@ -224,10 +228,10 @@ extension Workflow {
                 return nil
             }
         case .array(let items):
-            return items.lazy.compactMap { checkReferences(in: $0, earlier: earlier, runbook: runbook, parameters: parameters) }.first
+            return items.lazy.compactMap { checkReferences(in: $0, earlier: earlier, runbook: runbook, parameters: parameters, deferred: deferred) }.first
         case .object(let members):
             return members.keys.sorted().lazy.compactMap {
-                checkReferences(in: members[$0]!, earlier: earlier, runbook: runbook, parameters: parameters)
+                checkReferences(in: members[$0]!, earlier: earlier, runbook: runbook, parameters: parameters, deferred: deferred)
             }.first
         default: return nil
         }

@@ -11,6 +11,7 @@ public enum BuiltinSteps {
         StepRegistry(
             [
                 AnyStepType(Wait()),
+                AnyStepType(Exec()),
                 AnyStepType(Approval()),
                 AnyStepType(Notify(http: http)),
                 AnyStepType(HealthHTTP(http: http)),
