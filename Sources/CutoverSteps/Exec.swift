@@ -80,7 +80,8 @@ public struct Exec: StepType {
     /// An action's command, with the main command's environment, folder and timeout where it
     /// gives none of its own.
     static func action(_ value: JSONValue, _ p: StepParameters) throws -> Command {
-        let words = value["command"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        // A word that is one reference takes the referenced value; a number is its text.
+        let words = value["command"]?.arrayValue?.map { $0.stringValue ?? $0.canonicalString } ?? []
         var env = try p[Self.env]?.objectValue ?? [:]
         for (k, v) in value["env"]?.objectValue ?? [:] { env[k] = v }
         let mainDirectory = try p[directory], mainTimeout = try p[timeout]

@@ -271,17 +271,25 @@ enum ProgramRun {
         @discardableResult
         func killAll() -> Int {
             var killed: Set<pid_t> = []
-            for _ in 0..<50 {
+            let me = getpid()
+            for _ in 0..<300 {
                 let found = members()
                 let alive = found.filter { !$0.value.zombie }
                 for pid in alive.keys where kill(pid, SIGKILL) == 0 { killed.insert(pid) }
-                // Reap what was re-parented to this process (the program itself is reaped by
-                // its waiter).
-                for (pid, s) in found where s.parent == getpid() && pid != root {
-                    var status: Int32 = 0
-                    _ = waitpid(pid, &status, WNOHANG)
+                // Reap what died and was re-parented to this process, the subreaper (the
+                // program itself is reaped by its waiter); a killed process's children become
+                // this process's only once it is gone, so look again until none is left.
+                var left = false
+                for pid in killed.union(found.keys) where pid != root {
+                    guard let s = Self.stat(pid) else { continue }
+                    if s.parent == me {
+                        var status: Int32 = 0
+                        if waitpid(pid, &status, WNOHANG) == 0 { left = true }
+                    } else {
+                        left = true
+                    }
                 }
-                if alive.isEmpty && !found.contains(where: { $0.value.parent == getpid() && $0.key != root }) { break }
+                if alive.isEmpty && !left { break }
                 usleep(10_000)
             }
             killed.remove(root)
