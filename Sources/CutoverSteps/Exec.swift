@@ -63,7 +63,12 @@ public struct Exec: StepType {
         return out
     }
 
-    public init() {}
+    /// How often the run is proven again while a program runs.
+    let proveEvery: Duration
+
+    public init(proveEvery: Duration = .seconds(5)) {
+        self.proveEvery = proveEvery
+    }
 
     /// One command to run: the main one, or an action's.
     struct Command {
@@ -155,9 +160,9 @@ public struct Exec: StepType {
         environment["CUTOVER_LEASE_HOLDER"] = proof.holder
         environment["CUTOVER_LEASE_EPOCH"] = String(proof.epoch)
         try proof.check(doing: "starting \(what) \(cmd.argv[0])")
-        let result = try await ProgramRun.run(cmd.argv, environment: environment, directory: cmd.directory, timeout: cmd.timeout) {
+        let result = try await ProgramRun.run(cmd.argv, environment: environment, directory: cmd.directory, timeout: cmd.timeout, prove: {
             _ = try await ctx.proof()
-        }
+        }, proveEvery: proveEvery)
         for line in result.stderrLines.prefix(Self.noteLines) where !line.isEmpty {
             try await ctx.note("\(what) stderr: \(Self.redact(line, secrets))")
         }

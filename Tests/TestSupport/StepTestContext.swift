@@ -18,19 +18,29 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     /// How long the proofs this context makes stay valid (a lease of that length).
     private let holdFor: TimeInterval
     private var proofs = 0
+    /// After this many proofs the lease is lost: every later `proof()` throws, as the engine's
+    /// does when another process took the run.
+    private let leaseLostAfter: Int?
 
-    public init(step: String = "step", mode: RunMode = .live, environment: [String: String] = [:], holdFor: TimeInterval = 3_600) {
+    public init(step: String = "step", mode: RunMode = .live, environment: [String: String] = [:], holdFor: TimeInterval = 3_600, leaseLostAfter: Int? = nil) {
         stepID = step
         self.mode = mode
         self.environment = environment
         self.holdFor = holdFor
+        self.leaseLostAfter = leaseLostAfter
     }
 
     /// How many proofs a step asked for: one before each mutating call.
     public var proofsMade: Int { lock.withLock { proofs } }
 
     public func proof() async throws -> RunProof {
-        lock.withLock { proofs += 1 }
+        let n = lock.withLock {
+            proofs += 1
+            return proofs
+        }
+        if let leaseLostAfter, n > leaseLostAfter {
+            throw StepError(code: "lease-lost", message: "the lease of run-test is held by another process", retryable: false)
+        }
         return Self.proof(runID: runID, holder: "test", lasting: holdFor)
     }
 
