@@ -62,7 +62,7 @@ enum JSONSchemas {
             own = .object(["type": .string("string"), "pattern": .string(literal ? "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+|https?://.+)$" : "^(env:.+|file:.+|aws-sm:.+|gcp-sm:.+)$")])
         case .stringList: own = .object(["type": .string("array"), "items": .object(["type": .string("string")])])
         case .approverList: own = Self.approverList
-        case .codeList: own = .object(["type": .string("array"), "items": .object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(255)])])
+        case .integerList(let lo, let hi): own = .object(["type": .string("array"), "items": .object(["type": .string("integer"), "minimum": .int(lo), "maximum": .int(hi)])])
         case .oneOf(let values): own = .object(["enum": .array(values.map { .string($0) })])
         case .object, .action: own = .object(["type": .string("object")])
         case .target(let c): own = .object(["$ref": .string("#/$defs/target"), "properties": .object(["provider": .object(["enum": .array(providers.offering(c).map { .string($0) })])])])

@@ -51,7 +51,7 @@ enum Reference {
         case .secret: return .string("env:WEBHOOK_URL")
         case .stringList: return .array([.string("${runbook.dr.address}")])
         case .approverList: return .string("${runbook.approvers}")
-        case .codeList: return .array([.int(75)])
+        case .integerList(let lo, _): return .array([.int(lo == 0 ? 75 : 200)])
         case .oneOf(let values): return .string(values.first ?? "")
         case .object: return .object([:])
         case .action: return .object(["command": .array([.string("/usr/local/bin/undo"), .string("${output.id}")])])

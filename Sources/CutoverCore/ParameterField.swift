@@ -15,8 +15,8 @@ public struct ParameterField: Sendable {
         case stringList
         /// Names, or `{"name", "key"}` objects with an OpenSSH Ed25519 public key.
         case approverList
-        /// Exit codes: integers from 0 to 255.
-        case codeList
+        /// Integers within bounds (exit codes, HTTP statuses).
+        case integerList(min: Int64, max: Int64)
         case oneOf([String])
         /// Free-form JSON object.
         case object
@@ -48,7 +48,7 @@ public struct ParameterField: Sendable {
     public var takesText: Bool {
         switch type {
         case .string, .duration, .url, .secret, .oneOf: true
-        case .integer, .number, .boolean, .stringList, .approverList, .codeList, .object, .action, .target: false
+        case .integer, .number, .boolean, .stringList, .approverList, .integerList, .object, .action, .target: false
         }
     }
 
@@ -74,7 +74,7 @@ public struct ParameterField: Sendable {
         case .secret(let literal):
             literal ? "a URL or a secret reference like \"env:NAME\"" : "a secret reference like \"env:NAME\", \"file:/path\", \"aws-sm:NAME\" or \"gcp-sm:projects/P/secrets/S/versions/V\""
         case .stringList: "an array of strings"
-        case .codeList: "an array of exit codes (0 to 255)"
+        case .integerList(let lo, let hi): "an array of integers from \(lo) to \(hi)"
         case .approverList: "an array of names or {\"name\", \"key\": \"ssh-ed25519 …\"} objects"
         case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
         case .object: "an object"
@@ -99,7 +99,7 @@ public struct ParameterField: Sendable {
             guard let s = value.stringValue else { ok = false; break }
             if SecretReference.isReference(s) { ok = true } else { ok = literal && Self.isURL(s) }
         case .stringList: ok = value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
-        case .codeList: ok = value.arrayValue?.allSatisfy { $0.intValue.map { (0...255).contains($0) } ?? false } ?? false
+        case .integerList(let lo, let hi): ok = value.arrayValue?.allSatisfy { $0.intValue.map { (lo...hi).contains($0) } ?? false } ?? false
         case .approverList:
             if let p = Approver.problem(value) { return p.path + (p.path.isEmpty ? "" : ": ") + p.problem }
             ok = true

@@ -88,9 +88,14 @@ extension Param where Value == Bool {
 }
 
 extension Param where Value == [Int] {
-    /// Exit codes and the like: integers from 0 to 255.
-    public static func codes(_ name: String, default d: [Int], _ help: String) -> Self {
-        Self(ParameterField(name, .codeList, help, default: .array(d.map { .int(Int64($0)) })), absent: { d }) {
+    /// Exit codes: integers from 0 to 255.
+    public static func codes(_ name: String, default d: [Int], _ help: String) -> Self { integers(name, 0, 255, default: d, help) }
+
+    /// HTTP status codes: integers from 100 to 599.
+    public static func statuses(_ name: String, default d: [Int], _ help: String) -> Self { integers(name, 100, 599, default: d, help) }
+
+    static func integers(_ name: String, _ lo: Int64, _ hi: Int64, default d: [Int], _ help: String) -> Self {
+        Self(ParameterField(name, .integerList(min: lo, max: hi), help, default: .array(d.map { .int(Int64($0)) })), absent: { d }) {
             $0.arrayValue?.compactMap { $0.intValue.map(Int.init) }
         }
     }

@@ -14,6 +14,7 @@ public enum BuiltinSteps {
                 AnyStepType(Exec()),
                 AnyStepType(Approval()),
                 AnyStepType(Notify(http: http)),
+                AnyStepType(HTTPRequestStep(http: http)),
                 AnyStepType(HealthHTTP(http: http)),
                 AnyStepType(InferenceCheck(http: http)),
                 AnyStepType(ReplicationCheck(providers: providers)),

@@ -166,3 +166,32 @@ import TestSupport
         #expect(validate.status != 0 && (validate.stdout + validate.stderr).contains("for the before, observe and compensate of exec"), "\(validate.stdout)\(validate.stderr)")
     }
 }
+
+/// `http.request` against a feature-flag API of the fixture: a token from the environment
+/// (never in the log), the flag's state before recorded, and the drill's compensation putting
+/// it back from the before-state and the output.
+@Suite struct HTTPRequestStepTests {
+    @Test func aDrillFlipsAFlagAndCompensationPutsItBack() throws {
+        let p = try Project(signed: false)
+        let flag = "\(p.fixture.base)/flags/dr-writes"
+        p.dir.write("workflows/x.json", """
+            {"name": "x", "steps": [{"id": "flag", "type": "http.request", "with": {
+              "method": "PUT", "url": "\(flag)", "headers": {"Authorization": "env:FLAG_AUTH"}, "body": {"value": "on"},
+              "before": {"method": "GET", "url": "\(flag)"},
+              "compensate": {"method": "PUT", "url": "\(flag)", "body": {"value": "${before.value}", "reason": "undo change ${output.change}"}}}}]}
+            """)
+        let env = p.environment.merging(["FLAG_AUTH": "Bearer flag-token"]) { $1 }
+        let r = try CutoverBinary.run(["start", "x", "--runbook", "svc", "--drill", "--no-preflight"], in: p.dir.url, environment: env)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let fetched = try Sandbox.script(["curl", "-sf", "\(p.fixture.base)/_flags"])
+        let changes = try JSONSerialization.jsonObject(with: Data(fetched.output.utf8)) as? [[String: Any]] ?? []
+        #expect(changes.map { $0["value"] as? String ?? "?" } == ["on", "off"], "\(changes)")
+        #expect((changes.last?["body"] as? [String: Any])?["reason"] as? String == "undo change 1", "\(changes)")
+        let log = try Data(contentsOf: p.dir.url.appendingPathComponent(".cutover/cutover.sqlite"))
+        #expect(log.range(of: Data("flag-token".utf8)) == nil, "the token is not in the log")
+        // A wrong token: refused with the status, not retried, the token not shown.
+        let denied = try CutoverBinary.run(["start", "x", "--runbook", "svc", "--drill", "--no-preflight"], in: p.dir.url, environment: p.environment.merging(["FLAG_AUTH": "Bearer wrong-token"]) { $1 })
+        #expect(!(denied.stdout + denied.stderr).contains("wrong-token"))
+        #expect(denied.status == 1 && (denied.stdout + denied.stderr).contains("answered HTTP 401"), "\(denied.stdout)\(denied.stderr)")
+    }
+}
