@@ -26,10 +26,12 @@ struct ProgramResult: Sendable {
 
 /// Runs one program the way `exec` needs it: in a process group of its own, this process a
 /// subreaper (a double-forked grandchild is re-parented here, not to init), every descendant
-/// marked by a token in its environment; when the program ends, when its time runs out or when
-/// the lease cannot be proven, every process carrying the token, in the group or descended from
-/// the program is killed (SIGKILL) and reaped, so nothing outlives the step. While it runs the
-/// lease is proven again every few seconds.
+/// marked by a token in its environment; when its time runs out or the lease cannot be proven,
+/// every process carrying the token, in the group or descended from the program is killed
+/// (SIGKILL) and reaped, so nothing it started acts after that. A program that ends on its own
+/// may leave a daemon it meant to start (a rebuild starts the database server): that is left
+/// running, and its output is read for two seconds more at most. While it runs the lease is
+/// proven again every few seconds.
 enum ProgramRun {
     static let stdoutLimit = 1 << 20
     static let lineLimit = 500
@@ -106,11 +108,17 @@ enum ProgramRun {
             tree.track()
             try? await Task.sleep(for: .milliseconds(now - started < .seconds(1) ? 10 : 100))
         }
-        let killed = tree.killAll()
-        _ = waiter.wait()
-        let more = tree.killAll()
+        var killed = 0
+        switch ending! {
+        case .timedOut, .leaseLost:
+            killed = tree.killAll()
+            _ = waiter.wait()
+            killed += tree.killAll()
+        default:
+            _ = waiter.wait()
+        }
         let (out, cut, lines, dropped) = reader.finish()
-        return ProgramResult(ending: ending!, stdout: out, stdoutCut: cut, stderrLines: lines, stderrLinesDropped: dropped, killedDescendants: killed + more)
+        return ProgramResult(ending: ending!, stdout: out, stdoutCut: cut, stderrLines: lines, stderrLinesDropped: dropped, killedDescendants: killed)
     }
 
     /// Waits for the program on a thread of its own.
@@ -192,18 +200,35 @@ enum ProgramRun {
             }
         }
 
+        /// Once set, reading stops at this time even if a daemon the program left still holds
+        /// the pipe open.
+        private let stopLock = NSLock()
+        private var stopAt: ContinuousClock.Instant?
+
         private func drain(_ fd: Int32, _ take: ([UInt8]) -> Void) {
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, 100)
+                if ready == 0 {
+                    if let stop = stopLock.withLock({ stopAt }), ContinuousClock.now >= stop { break }
+                    continue
+                }
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
                 take(Array(buffer[..<n]))
+                if let stop = stopLock.withLock({ stopAt }), ContinuousClock.now >= stop { break }
             }
             close(fd)
         }
 
         func finish() -> ([UInt8], Bool, [String], Int) {
+            stopLock.withLock { stopAt = ContinuousClock.now + .seconds(2) }
             group.wait()
             return (out, outCut, errLines, dropped)
         }
