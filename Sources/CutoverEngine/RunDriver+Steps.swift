@@ -157,6 +157,10 @@ extension RunDriver {
         let until: Int64
         if let existing = state.steps[step]?.timers[name] {
             until = existing
+        } else if duration <= .zero {
+            // Nothing to wait for, so nothing to survive a crash: no timer is recorded, and
+            // the step costs the one commit that carries its outcome.
+            return
         } else {
             until = nowMillis + duration.milliseconds
             try record([.timerSet(TimerSet(step: step, name: name, untilMillis: until))])

@@ -105,8 +105,9 @@ enum ProgramRun {
                     throw error
                 }
             }
+            // Descendants are looked for while it runs (one whose parent died is still known).
+            if await waiter.exited(within: .milliseconds(now - started < .seconds(1) ? 10 : 100)) { continue }
             tree.track()
-            try? await Task.sleep(for: .milliseconds(now - started < .seconds(1) ? 10 : 100))
         }
         var killed = 0
         switch ending! {
@@ -123,9 +124,11 @@ enum ProgramRun {
 
     /// Waits for the program on a thread of its own.
     final class Waiter: @unchecked Sendable {
-        // @unchecked: `result` is written once under `lock`.
+        // @unchecked: `result` and `pending` are only touched under `lock`.
         private let lock = NSCondition()
         private var result: Int32?
+        private var pending: [Int: CheckedContinuation<Bool, Never>] = [:]
+        private var nextID = 0
 
         init(pid: pid_t) {
             let thread = Thread { [self] in
@@ -133,10 +136,40 @@ enum ProgramRun {
                 while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
                 lock.lock()
                 result = status
+                let waiting = pending
+                pending.removeAll()
                 lock.broadcast()
                 lock.unlock()
+                for c in waiting.values { c.resume(returning: true) }
             }
             thread.start()
+        }
+
+        /// Whether the program ended within `limit`: returns as soon as it does.
+        func exited(within limit: Duration) async -> Bool {
+            await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                lock.lock()
+                if result != nil {
+                    lock.unlock()
+                    c.resume(returning: true)
+                    return
+                }
+                let id = nextID
+                nextID += 1
+                pending[id] = c
+                lock.unlock()
+                Task {
+                    try? await Task.sleep(for: limit)
+                    self.timeOut(id)
+                }
+            }
+        }
+
+        private func timeOut(_ id: Int) {
+            lock.lock()
+            let c = pending.removeValue(forKey: id)
+            lock.unlock()
+            c?.resume(returning: false)
         }
 
         var status: Int32? {

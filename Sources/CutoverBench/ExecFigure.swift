@@ -1,0 +1,97 @@
+import CutoverCore
+import CutoverEngine
+import CutoverSQLite
+import CutoverSteps
+import Foundation
+
+/// `exec` of `/bin/true` through the engine against a bare `posix_spawn` + `waitpid` of it in
+/// the same run; and a workflow of `wait 0ms` steps started from the command line (the
+/// release `cutover` beside this binary) against the engine's no-op step of the same run.
+extension Runner {
+    func execFigures(noopPerStep: Stat) async throws -> [Result] {
+        var results: [Result] = []
+        let steps = options.smoke ? 5 : 200
+        let registry = StepRegistry([AnyStepType(Exec())])
+        let list = (0..<steps).map { #"{"id": "e\#($0)", "type": "exec", "with": {"command": ["/bin/true"], "output": "none"}}"# }.joined(separator: ",")
+        let workflow = try Workflow.load(file: "exec.json", data: Data(#"{"name": "exec", "steps": [\#(list)]}"#.utf8), registry: registry)
+        var perStep: [Double] = [], barePerStep: [Double] = []
+        for i in 0..<options.reps {
+            let store = try SQLiteStore.open(path: path("exec-\(i).sqlite"))
+            let e = Engine(
+                store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
+                configuration: EngineConfiguration(owner: "bench:\(ProcessInfo.processInfo.processIdentifier)", actor: "bench"))
+            let id = try e.start(Engine.StartRequest(workflow: workflow, runbook: try runbook("exec-\(i)"), mode: .live, startedBy: "bench", workflowDigest: "-", runbookDigest: "-"))
+            let start = clock.now
+            let state = try await e.drive(id)
+            guard state.status == .succeeded else { throw BenchError("the exec run ended \(state.status.rawValue)") }
+            let took = clock.now - start
+            let bare = try spawnTrue(steps)
+            if i > 0 {
+                perStep.append(took.seconds * 1_000 / Double(steps))
+                barePerStep.append(bare.seconds * 1_000 / Double(steps))
+            }
+        }
+        let ratio = Stat(zip(perStep, barePerStep).map { $0 / $1 }).median
+        results.append(Result(
+            figure: "exec step of /bin/true (engine + SQLite)", value: Stat(perStep), unit: "ms/step", baseline: Stat(barePerStep),
+            baselineName: "posix_spawn + waitpid of /bin/true", ratio: ratio, budget: "measured (no budget)", met: nil, peakMB: nil,
+            note: "each step: its start, a proof (a fenced lease write), the spawn in a process group, the wait, the outcome"))
+
+        // The cheapest step a workflow file can name, from the command line.
+        let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cutover").path
+        guard FileManager.default.isExecutableFile(atPath: cli) else {
+            results.append(Result(figure: "wait 0ms steps from the CLI", value: Stat([0]), unit: "ms/step", budget: "skipped", met: nil, note: "no cutover beside this binary: swift build -c release --product cutover"))
+            return results
+        }
+        let waits = options.smoke ? 20 : 1_000
+        let folder = dir.appendingPathComponent("cli")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("workflows"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("runbooks"), withIntermediateDirectories: true)
+        let waitList = (0..<waits).map { #"{"id": "w\#($0)", "type": "wait", "with": {"duration": "0ms"}}"# }.joined(separator: ",")
+        try #"{"name": "waits", "steps": [\#(waitList)]}"#.write(to: folder.appendingPathComponent("workflows/waits.json"), atomically: true, encoding: .utf8)
+        var cliPerStep: [Double] = []
+        var commits = 0.0
+        for i in 0..<options.reps {
+            let service = "cli-\(i)"
+            try #"{"service": "\#(service)", "primary": {}, "dr": {}}"#.write(to: folder.appendingPathComponent("runbooks/\(service).json"), atomically: true, encoding: .utf8)
+            let db = folder.appendingPathComponent("cli-\(i).sqlite").path
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: cli)
+            p.arguments = ["start", "waits", "--runbook", service, "--no-preflight", "--db", db]
+            p.currentDirectoryURL = folder
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            let start = clock.now
+            try p.run()
+            p.waitUntilExit()
+            let took = clock.now - start
+            guard p.terminationStatus == 0 else { throw BenchError("cutover start waits exited \(p.terminationStatus)") }
+            let events = try SQLiteStore.open(readingOnly: db).head()?.seq ?? 0
+            commits = Double(events) / Double(waits)
+            if i > 0 { cliPerStep.append(took.seconds * 1_000 / Double(waits)) }
+        }
+        let cliStat = Stat(cliPerStep)
+        let cliRatio = cliStat.median / noopPerStep.median
+        results.append(Result(
+            figure: "\(waits) wait 0ms steps started from the CLI", value: cliStat, unit: "ms/step", baseline: noopPerStep,
+            baselineName: "the engine's durable no-op step, same run", ratio: cliRatio, budget: "ratio <= 1.2", met: cliRatio <= 1.2, peakMB: nil,
+            note: String(format: "whole command: start, load, validate, the run, the summary; %.1f events per step", commits)))
+        return results
+    }
+
+    /// `count` spawns of /bin/true, each waited for: what a program costs without cutover.
+    private func spawnTrue(_ count: Int) throws -> Duration {
+        let path = "/bin/true"
+        let start = clock.now
+        for _ in 0..<count {
+            var pid: pid_t = 0
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
+            defer { free(argv[0]) }
+            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, nil, nil, $0.baseAddress!, environ) }
+            guard rc == 0 else { throw BenchError("posix_spawn /bin/true failed: \(rc)") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        }
+        return clock.now - start
+    }
+}
