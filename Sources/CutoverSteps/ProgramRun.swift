@@ -98,28 +98,41 @@ enum ProgramRun {
                     try await prove()
                     lastProof = ContinuousClock.now
                 } catch {
-                    tree.killAll()
-                    _ = waiter.wait()
-                    tree.killAll()
-                    _ = reader.finish()
+                    await offPool {
+                        tree.killAll()
+                        _ = waiter.wait()
+                        tree.killAll()
+                        _ = reader.finish()
+                    }
                     throw error
                 }
             }
             // Descendants are looked for while it runs (one whose parent died is still known).
             if await waiter.exited(within: .milliseconds(now - started < .seconds(1) ? 10 : 100)) { continue }
-            tree.track()
+            await offPool { tree.track() }
         }
-        var killed = 0
-        switch ending! {
-        case .timedOut, .leaseLost:
-            killed = tree.killAll()
-            _ = waiter.wait()
-            killed += tree.killAll()
-        default:
-            _ = waiter.wait()
+        let end = ending!
+        let (killed, (out, cut, lines, dropped)) = await offPool {
+            var killed = 0
+            switch end {
+            case .timedOut, .leaseLost:
+                killed = tree.killAll()
+                _ = waiter.wait()
+                killed += tree.killAll()
+            default:
+                _ = waiter.wait()
+            }
+            return (killed, reader.finish())
         }
-        let (out, cut, lines, dropped) = reader.finish()
         return ProgramResult(ending: ending!, stdout: out, stdoutCut: cut, stderrLines: lines, stderrLinesDropped: dropped, killedDescendants: killed)
+    }
+
+    /// Runs `body`, which blocks (scans /proc, waits for processes and pipes), on a thread of
+    /// its own: the cooperative threads, two on this machine, stay free for the engine.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { c in
+            Thread { c.resume(returning: body()) }.start()
+        }
     }
 
     /// Waits for the program on a thread of its own.

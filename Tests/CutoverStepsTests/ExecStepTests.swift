@@ -23,7 +23,7 @@ import TestSupport
         let started = Date()
         let error = await #expect(throws: StepError.self) { try await Exec(proveEvery: .milliseconds(300)).execute(p, ctx) }
         #expect(error?.code == "lease-lost", "\(String(describing: error))")
-        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(Date().timeIntervalSince(started) < 60, "killed at the first failed proof, not after the program's own 300 s")
         try await Task.sleep(for: .milliseconds(300))
         let all = ((try? String(contentsOfFile: pids, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
         #expect(all.count == 2, "the script and a double-forked grandchild")
