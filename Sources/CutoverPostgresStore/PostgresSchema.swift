@@ -35,8 +35,9 @@ public enum PostgresSchema {
     /// `SET ROLE` or security-definer function changes), so no client can write in another
     /// role's name; only members of `cutover_importer` may insert events of other actors (a
     /// copied log keeps its own). Where the team's groups exist, only members of
-    /// `cutover_approver` append approvals and only members of `cutover_starter` or
-    /// `cutover_worker` start runs. Refusals raise `CV403`. A superuser passes every check
+    /// `cutover_approver` append approvals (and `cutover_worker`, whose schedulers append the
+    /// standing approvals of drills, which the fold counts for drills only) and only members of
+    /// `cutover_starter` or `cutover_worker` start runs. Refusals raise `CV403`. A superuser passes every check
     /// (it could drop the trigger as well): cutover's roles are never superusers.
     static let provenActors = """
         CREATE FUNCTION cutover_in_group(group_name text, when_absent boolean) RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -50,8 +51,8 @@ public enum PostgresSchema {
                     RAISE EXCEPTION 'an event in the name of "%" refused: this session is "%", and only members of cutover_importer write events of other actors', NEW.actor, session_user
                         USING ERRCODE = 'CV403';
                 END IF;
-            ELSIF NEW.type = 'ApprovalGranted' AND NOT cutover_in_group('cutover_approver', true) THEN
-                RAISE EXCEPTION '"%" may not approve: approvals are appended by members of cutover_approver', session_user USING ERRCODE = 'CV403';
+            ELSIF NEW.type = 'ApprovalGranted' AND NOT (cutover_in_group('cutover_approver', true) OR cutover_in_group('cutover_worker', false)) THEN
+                RAISE EXCEPTION '"%" may not approve: approvals are appended by members of cutover_approver (and, for the standing approvals of scheduled drills, cutover_worker)', session_user USING ERRCODE = 'CV403';
             ELSIF NEW.type = 'RunStarted' AND NOT (cutover_in_group('cutover_starter', true) OR cutover_in_group('cutover_worker', false)) THEN
                 RAISE EXCEPTION '"%" may not start runs: runs are started by members of cutover_starter or cutover_worker', session_user USING ERRCODE = 'CV403';
             END IF;

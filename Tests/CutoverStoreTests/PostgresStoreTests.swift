@@ -224,18 +224,18 @@ import TestSupport
     @Test func onlyApproversApproveAndTheAuditorOnlyReads() throws {
         let dir = TemporaryDirectory()
         let audrey = try StoreKind.postgres.open(dir, as: "audrey")
-        let drills = try StoreKind.postgres.open(dir, as: "drills")
+        let importer = try StoreKind.postgres.open(dir, as: "log_import")
         let bob = try StoreKind.postgres.open(dir, as: "bob")
-        try drills.appendNotes(1, to: "r")
-        let approval = EventBody.approvalGranted(ApprovalGranted(step: "s", by: "drills"))
+        try importer.appendNotes(1, to: "r")
+        let approval = EventBody.approvalGranted(ApprovalGranted(step: "s", by: "log_import"))
         let notApprover = #expect(throws: StoreError.self) {
-            try drills.append([EventDraft(at: t0, actor: "drills", body: approval)], to: "r", expectedNext: 2, options: AppendOptions(now: t0))
+            try importer.append([EventDraft(at: t0, actor: "log_import", body: approval)], to: "r", expectedNext: 2, options: AppendOptions(now: t0))
         }
         #expect(notApprover?.code == .refused && notApprover?.message.contains("approvals are appended by members of cutover_approver") == true, "\(String(describing: notApprover))")
         _ = try bob.append([EventDraft(at: t0, actor: "bob", body: .approvalGranted(ApprovalGranted(step: "s", by: "bob")))], to: "r", expectedNext: 2, options: AppendOptions(now: t0))
         // The auditor reads and verifies everything, and writes nothing.
         #expect(try audrey.verifyChain().intact && audrey.verifyChain().events == 2)
-        #expect(try audrey.events(of: "r", after: 0).map(\.actor) == ["drills", "bob"])
+        #expect(try audrey.events(of: "r", after: 0).map(\.actor) == ["log_import", "bob"])
         let auditorWrites = #expect(throws: StoreError.self) { try audrey.appendNotes(1, to: "r", from: 3) }
         #expect(auditorWrites?.code == .refused, "\(String(describing: auditorWrites))")
         #expect(try audrey.head()?.seq == 2)
