@@ -109,7 +109,7 @@ struct Runner {
             met: noopRatio <= 1.5 && noop.median < 1, peakMB: noopPeak,
             note: String(format: "%.1f events and %.2f durable commits per step (a success and the next start share one)", eventsPerStep, commitsPerStep)))
         let rawCommitsPerSecond = 1_000 / (raw.median / commitsPerStep)
-        results += try await execFigures(noopPerStep: noop)
+        results += try await execFigures()
 
         // 2. A long workflow end to end, and many runs at once; measured in turns, so that
         // the disk's drift during the run (a commit here costs 0.4 to 0.9 ms from minute to
