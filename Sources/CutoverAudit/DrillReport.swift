@@ -58,7 +58,7 @@ public struct DrillReport: Sendable {
         rtoTargetMillis = thresholds?["rto"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
         rpoTargetMillis = thresholds?["rpo"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
         let until = thresholds?["rtoUntil"]?.stringValue ?? "monitor"
-        let type = { (id: String) in plan.steps.first { $0.id == id }?.type }
+        let type = { (id: String) in s.planned(id)?.type }
         let done = s.orderedSteps.filter { $0.phase == .succeeded }
         var end: StepRecord?
         if until == "dns" {

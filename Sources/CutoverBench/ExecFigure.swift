@@ -51,24 +51,22 @@ extension Runner {
         try #"{"name": "waits", "steps": [\#(waitList)]}"#.write(to: folder.appendingPathComponent("workflows/waits.json"), atomically: true, encoding: .utf8)
         var cliPerStep: [Double] = [], noopPaired: [Double] = []
         var commits = 0.0
-        for i in 0..<options.reps {
+        // Twice the usual pairs: a pair takes under a second, and this disk's commits drift
+        // from 0.3 to 0.5 ms within a minute.
+        for i in 0..<(options.smoke ? options.reps : options.reps * 2 + 1) {
             // The engine's no-op steps right before, on the same disk: the pair's ratio is what
             // the disk's drift between reps does not move.
             let noopTook = try await drive(try SQLiteStore.open(path: path("cli-noop-\(i).sqlite")), runs: 1, steps: waits)
             let service = "cli-\(i)"
             try #"{"service": "\#(service)", "primary": {}, "dr": {}}"#.write(to: folder.appendingPathComponent("runbooks/\(service).json"), atomically: true, encoding: .utf8)
             let db = folder.appendingPathComponent("cli-\(i).sqlite").path
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: cli)
-            p.arguments = ["start", "waits", "--runbook", service, "--no-preflight", "--db", db]
-            p.currentDirectoryURL = folder
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            // Spawned and waited for with waitpid: Foundation's Process notices an exit on a
+            // run-loop tick (up to 50 ms late), which would be counted against the CLI.
             let start = clock.now
-            try p.run()
-            p.waitUntilExit()
+            let workflow = folder.appendingPathComponent("workflows/waits.json").path, runbook = folder.appendingPathComponent("runbooks/\(service).json").path
+            let status = try spawnAndWait(cli, ["start", workflow, "--runbook", runbook, "--no-preflight", "--db", db])
             let took = clock.now - start
-            guard p.terminationStatus == 0 else { throw BenchError("cutover start waits exited \(p.terminationStatus)") }
+            guard status == 0 else { throw BenchError("cutover start waits exited with wait status \(status)") }
             let events = try SQLiteStore.open(readingOnly: db).head()?.seq ?? 0
             commits = Double(events) / Double(waits)
             if i > 0 {
@@ -83,6 +81,23 @@ extension Runner {
             baselineName: "the engine's durable no-op steps, measured right before each", ratio: cliRatio, budget: "ratio <= 1.2", met: cliRatio <= 1.2, peakMB: nil,
             note: String(format: "whole command: start, load, validate, the run, the summary; %.1f events per step", commits)))
         return results
+    }
+
+    /// Runs `path` with `args`, output to /dev/null, and waits for it; its wait status.
+    private func spawnAndWait(_ path: String, _ args: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, &actions, nil, $0.baseAddress!, environ) }
+        guard rc == 0 else { throw BenchError("posix_spawn \(path) failed: \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return status
     }
 
     /// `count` spawns of /bin/true, each waited for: what a program costs without cutover.

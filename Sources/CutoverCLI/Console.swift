@@ -18,7 +18,7 @@ struct Console: Sendable {
     }
 
     func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((safe(line) + "\n").utf8))
+        Self.write(safe(line) + "\n", to: STDOUT_FILENO)
     }
 
     /// Writes one JSON value on a line, with every character a terminal could act on written as
@@ -30,11 +30,33 @@ struct Console: Sendable {
     /// Writes text as it is, without adding a newline: exports (JSON lines, HTML), whose own
     /// encoding escapes what they carry, written for files and programs.
     func outRaw(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        Self.write(text, to: STDOUT_FILENO)
     }
 
     func err(_ line: String) {
-        FileHandle.standardError.write(Data((safe(line) + "\n").utf8))
+        Self.write(safe(line) + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes all of `text` to `fd` as it is, unbuffered (a line reaches a log or a pipe as
+    /// soon as it is written), retrying short writes and interruptions. A reader that went
+    /// away (EPIPE) ends the writing; there is nobody left to tell.
+    static func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else if n < 0, errno == EAGAIN {
+                    usleep(1_000)  // a non-blocking stdout that is full for now
+                } else {
+                    return
+                }
+            }
+        }
     }
 
     /// `text` with control characters escaped, newlines (between lines of our own) and the

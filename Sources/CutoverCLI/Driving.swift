@@ -11,11 +11,11 @@ enum Driving {
     /// What the command asked for: to carry the run through, or to undo it.
     enum Goal { case finish, undo }
 
-    static func drive(_ run: String, store: any EventStore, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish) async throws -> Int32 {
-        let progress = Progress(ctx.console, json: json)
+    static func drive(_ run: String, store: any EventStore, _ ctx: Context, detach: Bool, json: Bool, goal: Goal = .finish, progress: Progress? = nil, known: RunState? = nil) async throws -> Int32 {
+        let progress = progress ?? Progress(ctx.console, json: json)
         let engine = ctx.engine(store, detach: detach, observer: { progress.observe($0, $1) })
         let result: RunState? = try await withThrowingTaskGroup(of: RunState?.self) { group in
-            group.addTask { try await engine.drive(run) }
+            group.addTask { try await engine.drive(run, known: known) }
             group.addTask {
                 await firstSignal()
                 return nil

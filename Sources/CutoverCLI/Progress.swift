@@ -28,7 +28,9 @@ final class Progress: @unchecked Sendable {
     private func line(for event: Event, _ state: RunState) -> String? {
         let c = console
         let t = c.isTerminal
-        let step = event.body.stepID.map { $0.padding(toLength: max(14, $0.count), withPad: " ", startingAt: 0) } ?? ""
+        // The step column, padded for a terminal only (plain lines name the step in words).
+        let id = t ? event.body.stepID ?? "" : ""
+        let step = id.count >= 14 ? id : id + String(repeating: " ", count: 14 - id.count)
         // Since this process saw it begin, else since the log says it began (a step another
         // process started, before a detach or a crash).
         func since(_ key: String, else recorded: Int64? = nil) -> String {

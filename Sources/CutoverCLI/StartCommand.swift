@@ -22,7 +22,10 @@ enum StartCommand {
         }
         let store = try ctx.openStore(creating: true)
         let progress = Progress(ctx.console, json: args.has("--json"))
-        let engine = ctx.engine(store, detach: args.has("--detach"), observer: nil)
+        // The engine shows the start as it appends it; the run's id comes first for people,
+        // so the line waits until the id is out.
+        let startEvent = StartEvent()
+        let engine = ctx.engine(store, detach: args.has("--detach"), observer: { startEvent.seen = ($0, $1) })
         let request = Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: ctx.actor(of: store), workflowDigest: wfDigest, runbookDigest: rbDigest)
         let runID: String
         do {
@@ -34,9 +37,13 @@ enum StartCommand {
         // For people the id first, to resume or approve it by; a script reads it from the
         // stream's first event.
         if !args.has("--json") { ctx.console.out(runID) }
-        if let first = try store.events(of: runID, after: 0).first, let state = try? RunState.fold(runID, [first]) {
-            progress.observe(first, state)
-        }
-        return try await Driving.drive(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+        if let (first, state) = startEvent.seen { progress.observe(first, state) }
+        return try await Driving.drive(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"), progress: progress, known: startEvent.seen?.1)
     }
+}
+
+/// The run's first event as `Engine.start` appended it. @unchecked: written and read on the
+/// starting task only, the write inside `start`'s synchronous call.
+private final class StartEvent: @unchecked Sendable {
+    var seen: (Event, RunState)?
 }

@@ -33,7 +33,7 @@ extension JSONValue {
             out += "]"
         case .object(let members):
             out += "{"
-            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += "," }
                 JSONValue.writeQuoted(key, into: &out)
@@ -47,6 +47,12 @@ extension JSONValue {
     /// Writes `s` as a JSON string literal, escaping only what JSON requires.
     public static func writeQuoted(_ s: String, into out: inout String) {
         out += "\""
+        // Most text needs no escape at all: appended whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

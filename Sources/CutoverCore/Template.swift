@@ -85,12 +85,36 @@ public enum Template {
         return .success(refs)
     }
 
+    /// Whether `text` holds `${` at all: byte by byte, without Foundation's search.
+    static func mayRefer(_ text: String) -> Bool {
+        var dollar = false
+        for b in text.utf8 {
+            if dollar, b == UInt8(ascii: "{") { return true }
+            dollar = b == UInt8(ascii: "$")
+        }
+        return false
+    }
+
+    /// Whether any string in `value` refers to an earlier step's output (`${steps...}`), so
+    /// that a run gathers the outputs only for a step that reads them.
+    public static func refersToSteps(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text):
+            guard mayRefer(text) else { return false }
+            // A malformed reference was refused when the workflow loaded; counted as one here.
+            return (try? scan(text, literal: { _ in }).get())?.contains { $0.root == "steps" } ?? true
+        case .array(let items): return items.contains(where: refersToSteps)
+        case .object(let members): return members.values.contains(where: refersToSteps)
+        default: return false
+        }
+    }
+
     /// Resolves every reference in `value`.
     /// - Throws: `TemplateError` naming the reference that points nowhere.
     public static func resolve(_ value: JSONValue, in scope: Scope) throws -> JSONValue {
         switch value {
         case .string(let text):
-            guard text.contains("${") else { return value }
+            guard mayRefer(text) else { return value }
             // The literal stretches, in order; the references fill the gaps between them. A
             // resolved value is never scanned again, so text in it that looks like a
             // reference stays text.

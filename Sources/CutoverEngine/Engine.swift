@@ -93,8 +93,8 @@ public struct Engine: Sendable {
     /// one, or `configuration.stop` is requested. Returns the run's state at that point.
     /// - Throws: `StoreError.leaseHeld` when another live process drives the run;
     ///   storage errors; `CancellationError` on shutdown.
-    public func drive(_ runID: String) async throws -> RunState {
-        let driver = try RunDriver(engine: self, runID: runID)
+    public func drive(_ runID: String, known: RunState? = nil) async throws -> RunState {
+        let driver = try RunDriver(engine: self, runID: runID, known: known)
         return try await driver.run()
     }
 

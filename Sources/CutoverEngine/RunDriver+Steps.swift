@@ -129,7 +129,7 @@ extension RunDriver {
         let with = (at ?? listed?.first { $0["id"]?.stringValue == id })?["with"] ?? .object([:])
         // Outputs of earlier steps, gathered only when this step refers to them.
         var outputs: [String: JSONValue] = [:]
-        if with.canonicalString.contains("${steps.") {
+        if Template.refersToSteps(with) {
             for (sid, record) in state.steps { if let o = record.output { outputs[sid] = o } }
         }
         let scope = Template.Scope(

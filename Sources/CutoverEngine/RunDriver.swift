@@ -36,11 +36,14 @@ actor RunDriver {
     var store: any EventStore { engine.store }
     var config: EngineConfiguration { engine.configuration }
 
-    init(engine: Engine, runID: String) throws {
+    /// `known`: the run's state as its caller just folded it (the starter, from the events it
+    /// appended); read from the log otherwise. Events others appended since are met by the
+    /// first append, which conflicts and folds them.
+    init(engine: Engine, runID: String, known: RunState? = nil) throws {
         self.engine = engine
         self.runID = runID
         vault = SecretVault(sources: engine.configuration.secretSources)
-        state = try engine.state(of: runID)
+        if let known, known.runID == runID { state = known } else { state = try engine.state(of: runID) }
     }
 
     func run() async throws -> RunState {

@@ -31,12 +31,9 @@ public struct RandomIDs: IDSource {
     public init() {}
 
     public func newRunID(at date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd-HHmmss"
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return "run-\(f.string(from: date))-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+        let millis = Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
+        return "run-\(TimeText.compact(millis))-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }
 
     public func unitRandom() -> Double { Double.random(in: 0..<1) }
