@@ -48,7 +48,8 @@ extension Runner {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("workflows"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("runbooks"), withIntermediateDirectories: true)
         let waitList = (0..<waits).map { #"{"id": "w\#($0)", "type": "wait", "with": {"duration": "0ms"}}"# }.joined(separator: ",")
-        try #"{"name": "waits", "steps": [\#(waitList)]}"#.write(to: folder.appendingPathComponent("workflows/waits.json"), atomically: true, encoding: .utf8)
+        let waitsFile = folder.appendingPathComponent("workflows/waits.json")
+        try #"{"name": "waits", "steps": [\#(waitList)]}"#.write(to: waitsFile, atomically: true, encoding: .utf8)
         var cliPerStep: [Double] = [], noopPaired: [Double] = []
         var commits = 0.0
         // Twice the usual pairs: a pair takes under a second, and this disk's commits drift
@@ -58,13 +59,13 @@ extension Runner {
             // the disk's drift between reps does not move.
             let noopTook = try await drive(try SQLiteStore.open(path: path("cli-noop-\(i).sqlite")), runs: 1, steps: waits)
             let service = "cli-\(i)"
-            try #"{"service": "\#(service)", "primary": {}, "dr": {}}"#.write(to: folder.appendingPathComponent("runbooks/\(service).json"), atomically: true, encoding: .utf8)
+            let runbook = folder.appendingPathComponent("runbooks/\(service).json")
+            try #"{"service": "\#(service)", "primary": {}, "dr": {}}"#.write(to: runbook, atomically: true, encoding: .utf8)
             let db = folder.appendingPathComponent("cli-\(i).sqlite").path
             // Spawned and waited for with waitpid: Foundation's Process notices an exit on a
             // run-loop tick (up to 50 ms late), which would be counted against the CLI.
             let start = clock.now
-            let workflow = folder.appendingPathComponent("workflows/waits.json").path, runbook = folder.appendingPathComponent("runbooks/\(service).json").path
-            let status = try spawnAndWait(cli, ["start", workflow, "--runbook", runbook, "--no-preflight", "--db", db])
+            let status = try spawnAndWait(cli, ["start", waitsFile.path, "--runbook", runbook.path, "--no-preflight", "--db", db])
             let took = clock.now - start
             guard status == 0 else { throw BenchError("cutover start waits exited with wait status \(status)") }
             let events = try SQLiteStore.open(readingOnly: db).head()?.seq ?? 0
@@ -83,17 +84,22 @@ extension Runner {
         return results
     }
 
-    /// Runs `path` with `args`, output to /dev/null, and waits for it; its wait status.
-    private func spawnAndWait(_ path: String, _ args: [String]) throws -> Int32 {
+    /// Runs `path` with `args` and waits for it; its wait status. `silenced`: its output goes
+    /// to /dev/null; otherwise it inherits ours, with nothing done between spawn and exec.
+    private func spawnAndWait(_ path: String, _ args: [String], silenced: Bool = true) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if silenced {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, &actions, nil, $0.baseAddress!, environ) }
+        let rc = argv.withUnsafeBufferPointer { a in
+            silenced ? posix_spawn(&pid, path, &actions, nil, a.baseAddress!, environ) : posix_spawn(&pid, path, nil, nil, a.baseAddress!, environ)
+        }
         guard rc == 0 else { throw BenchError("posix_spawn \(path) failed: \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
@@ -102,17 +108,8 @@ extension Runner {
 
     /// `count` spawns of /bin/true, each waited for: what a program costs without cutover.
     private func spawnTrue(_ count: Int) throws -> Duration {
-        let path = "/bin/true"
         let start = clock.now
-        for _ in 0..<count {
-            var pid: pid_t = 0
-            let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
-            defer { free(argv[0]) }
-            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, nil, nil, $0.baseAddress!, environ) }
-            guard rc == 0 else { throw BenchError("posix_spawn /bin/true failed: \(rc)") }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        }
+        for _ in 0..<count { _ = try spawnAndWait("/bin/true", [], silenced: false) }
         return clock.now - start
     }
 }
