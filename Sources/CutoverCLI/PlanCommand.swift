@@ -30,22 +30,34 @@ enum PlanCommand {
                 "with": resolved, "defaults": defaults(of: type, given: step.with), "compensation": .string(compensation),
                 "retry": .string("\(step.retry.attempts) attempt\(step.retry.attempts == 1 ? "" : "s"), backoff \(DurationText.format(.milliseconds(step.retry.initialBackoffMillis)))"),
                 "timeout": step.timeout.map { .string(DurationText.format($0)) } ?? .null,
+                "group": step.group.map(JSONValue.string) ?? .null,
             ]))
         }
         if args.has("--json") {
             ctx.console.json(JSONValue.object([
                 "workflow": .string(wf.name), "workflowDigest": .string(wfDigest), "runbook": .string(rb.service),
                 "mode": .string(mode.rawValue), "steps": .array(steps),
+                "groups": .array(wf.groups.map { g in
+                    .object(["id": .string(g.id), "maxConcurrency": .int(Int64(g.maxConcurrency)), "steps": .array(g.members.map(JSONValue.string))])
+                }),
             ]))
             return ExitCode.ok
         }
         let c = ctx.console
         c.out(c.paint("Plan: \(wf.name) v\(wf.version) for \(rb.service) (\(mode.rawValue))", .bold))
         c.out(c.paint("Nothing is changed by plan; secrets are shown as references.", .dim))
+        var group: String?
         for (i, step) in steps.enumerated() {
             let pivot = step["pivot"]?.boolValue == true ? c.paint("  PIVOT", .yellow) : ""
+            let member = step["group"]?.stringValue
+            if let member, member != group, let g = wf.groups.first(where: { $0.id == member }) {
+                c.out("")
+                c.out(c.paint("parallel group \(g.id): \(g.members.count) steps, up to \(g.maxConcurrency) at a time", .bold))
+                c.out("     if one fails, the others stop at their next safe point and those done are undone, latest first")
+            }
+            group = member
             c.out("")
-            c.out("\(i + 1). \(c.paint(step["id"]!.stringValue!, .bold))  \(step["type"]!.stringValue!)\(pivot)")
+            c.out("\(member == nil ? "" : "  ")\(i + 1). \(c.paint(step["id"]!.stringValue!, .bold))  \(step["type"]!.stringValue!)\(pivot)\(member.map { "  (in \($0))" } ?? "")")
             // In the order the step type declares its parameters, defaults shown as such.
             let with = step["with"]?.objectValue ?? [:]
             let defaults = step["defaults"]?.objectValue ?? [:]

@@ -102,7 +102,7 @@ extension RetryPolicy {
 
 extension PlannedStep {
     static func read(_ m: JSONMembers) -> PlannedStep? {
-        guard m.has(only: ["id", "type", "kind", "pivot", "retry", "timeoutMillis"]), let id = m.string("id"), let type = m.string("type"),
+        guard m.has(only: ["id", "type", "kind", "pivot", "retry", "timeoutMillis", "group"]), let id = m.string("id"), let type = m.string("type"),
             let kind = m.string("kind").flatMap(StepKind.init(rawValue:)), let pivot = m.bool("pivot"),
             let retry = m.members("retry").flatMap(RetryPolicy.read)
         else { return nil }
@@ -111,6 +111,11 @@ extension PlannedStep {
             guard let t = m.int("timeoutMillis") else { return nil }
             timeout = t
         }
-        return PlannedStep(id: id, type: type, kind: kind, pivot: pivot, retry: retry, timeoutMillis: timeout)
+        var group: String?
+        if !m.isAbsent("group") {
+            guard let g = m.string("group") else { return nil }
+            group = g
+        }
+        return PlannedStep(id: id, type: type, kind: kind, pivot: pivot, retry: retry, timeoutMillis: timeout, group: group)
     }
 }

@@ -10,6 +10,8 @@ public struct RunStarted: BytesReadablePayload, Equatable {
     public var mode: RunMode
     public var startedBy: String
     public var steps: [PlannedStep]
+    /// The plan's parallel groups; absent when every step runs alone.
+    public var groups: [PlannedGroup]?
     /// The workflow and runbook as validated, with secrets as references.
     public var workflowSnapshot: JSONDocument
     public var runbookSnapshot: JSONDocument
@@ -19,9 +21,10 @@ public struct RunStarted: BytesReadablePayload, Equatable {
     public init(
         workflow: String, workflowDigest: String, runbook: String, runbookDigest: String,
         scope: String, mode: RunMode, startedBy: String, steps: [PlannedStep],
-        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue, schedule: ScheduledFiring? = nil
+        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue, schedule: ScheduledFiring? = nil, groups: [PlannedGroup]? = nil
     ) {
         self.schedule = schedule
+        self.groups = groups
         self.workflow = workflow
         self.workflowDigest = workflowDigest
         self.runbook = runbook
@@ -50,9 +53,14 @@ public struct RunStarted: BytesReadablePayload, Equatable {
             guard let s = m.value("schedule").flatMap({ try? $0.decode(ScheduledFiring.self) }) else { return nil }
             schedule = s
         }
+        var groups: [PlannedGroup]?
+        if !m.isAbsent("groups") {
+            guard let g = m.value("groups").flatMap({ try? $0.decode([PlannedGroup].self) }) else { return nil }
+            groups = g
+        }
         var p = RunStarted(
             workflow: workflow, workflowDigest: workflowDigest, runbook: runbook, runbookDigest: runbookDigest, scope: scope, mode: mode,
-            startedBy: startedBy, steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, schedule: schedule)
+            startedBy: startedBy, steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, schedule: schedule, groups: groups)
         p.workflowSnapshot = JSONDocument(checkedText: workflowSnapshot)
         p.runbookSnapshot = JSONDocument(checkedText: runbookSnapshot)
         return p
@@ -60,7 +68,7 @@ public struct RunStarted: BytesReadablePayload, Equatable {
 
     private static let keys: [StaticString] = [
         "workflow", "workflowDigest", "runbook", "runbookDigest", "scope", "mode", "startedBy", "steps", "workflowSnapshot", "runbookSnapshot",
-        "schedule",
+        "schedule", "groups",
     ]
 }
 
@@ -75,6 +83,19 @@ public struct ScheduledFiring: Codable, Sendable, Equatable {
     }
 }
 
+/// A parallel group of a run's plan: its members are the planned steps that name it, side by
+/// side in the plan.
+public struct PlannedGroup: Codable, Sendable, Equatable {
+    public var id: String
+    /// How many members may be in flight at once.
+    public var maxConcurrency: Int
+
+    public init(id: String, maxConcurrency: Int) {
+        self.id = id
+        self.maxConcurrency = maxConcurrency
+    }
+}
+
 /// One step of a run's plan with everything the fold and the decision need.
 public struct PlannedStep: Codable, Sendable, Equatable {
     public var id: String
@@ -83,14 +104,17 @@ public struct PlannedStep: Codable, Sendable, Equatable {
     public var pivot: Bool
     public var retry: RetryPolicy
     public var timeoutMillis: Int64?
+    /// The parallel group the step belongs to; absent for a step that runs alone.
+    public var group: String?
 
-    public init(id: String, type: String, kind: StepKind, pivot: Bool, retry: RetryPolicy, timeoutMillis: Int64?) {
+    public init(id: String, type: String, kind: StepKind, pivot: Bool, retry: RetryPolicy, timeoutMillis: Int64?, group: String? = nil) {
         self.id = id
         self.type = type
         self.kind = kind
         self.pivot = pivot
         self.retry = retry
         self.timeoutMillis = timeoutMillis
+        self.group = group
     }
 
     /// Whether completing this step changed something that compensation must restore.

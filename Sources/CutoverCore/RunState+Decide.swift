@@ -2,6 +2,10 @@
 public enum NextAction: Sendable, Equatable {
     /// Record `StepStarted`, then execute.
     case startStep(String, attempt: Int)
+    /// A member of a parallel group that is stopping (a sibling failed, or an abort) is in
+    /// flight: stop it at its next safe point, then settle it by observation (a change it
+    /// already made counts as done, to be compensated) without trying it again.
+    case cancelStep(String, attempt: Int)
     /// An attempt has no outcome: the driver stopped during it. Observe, or record it interrupted.
     case settleStep(String, attempt: Int)
     /// Wait (durably: the time is in the log) before the next attempt.
@@ -20,6 +24,17 @@ public enum NextAction: Sendable, Equatable {
     case waitForSignal
     /// The run is over.
     case finished
+}
+
+extension NextAction {
+    /// Whether the action runs, settles or waits for a step going forward (what a parallel
+    /// group's members do), rather than changing the run's own course.
+    public var isStepWork: Bool {
+        switch self {
+        case .startStep, .settleStep, .cancelStep, .waitUntil: true
+        default: false
+        }
+    }
 }
 
 extension RunState {
@@ -46,25 +61,95 @@ extension RunState {
             if pauseRequest != nil { return .pause }
             return nextCompensation(nowMillis: nowMillis)
         case .running, .waitingApproval:
+            if let group = activeGroup { return groupActions(group.members, limit: group.maxConcurrency, plan, nowMillis: nowMillis)[0] }
             if abortRequest != nil { return abortAction(plan) }
             if pauseRequest != nil { return .pause }
             return nextForward(plan, nowMillis: nowMillis)
         }
     }
 
-    /// What `nextAction` would decide right after `id` succeeds, when that is simply starting
-    /// the next planned step; nil in every other case. O(1), so the driver can ask it after
-    /// each step (the answer lets a success and the next start share one commit).
-    public func stepStartingAfterSuccess(of id: String) -> (id: String, attempt: Int)? {
-        guard let plan, status == .running || status == .waitingApproval, abortRequest == nil, pauseRequest == nil,
-            let p = position(of: id), p == firstUnfinished, p + 1 < plan.steps.count
-        else { return nil }
-        let next = plan.steps[p + 1].id
-        guard let record = steps[next], record.phase == .pending else { return nil }
-        return (next, record.attempts + 1)
+    /// Every action that is ready at `nowMillis`. One, as `nextAction` decides, except inside
+    /// a parallel group going forward: there every member in flight (`settleStep`, or
+    /// `cancelStep` when the group stops), every member that may start within the group's
+    /// `maxConcurrency` (`startStep`) and the time the next retry is due (`waitUntil`). Pure.
+    public func nextActions(nowMillis: Int64) -> [NextAction] {
+        if status == .running || status == .waitingApproval, let plan, let group = activeGroup {
+            return groupActions(group.members, limit: group.maxConcurrency, plan, nowMillis: nowMillis)
+        }
+        return [nextAction(nowMillis: nowMillis)]
+    }
+
+    /// The parallel group the run is in, going forward: the first unfinished step's.
+    public var activeGroup: (id: String, members: Range<Int>, maxConcurrency: Int)? {
+        guard let plan, firstUnfinished < plan.steps.count, let id = plan.steps[firstUnfinished].group, let g = groups[id] else { return nil }
+        return (id, g.members, g.maxConcurrency)
+    }
+
+    /// The group a planned step belongs to, with its members' positions.
+    public func group(of step: String) -> (id: String, members: Range<Int>, maxConcurrency: Int)? {
+        guard let id = planned(step)?.group, let g = groups[id] else { return nil }
+        return (id, g.members, g.maxConcurrency)
+    }
+
+    private func groupActions(_ members: Range<Int>, limit: Int, _ plan: RunStarted, nowMillis: Int64) -> [NextAction] {
+        var inFlight: [StepRecord] = []
+        var failed: StepRecord?
+        var ready: [NextAction] = []
+        var retryAt: Int64?
+        for i in members {
+            guard let step = steps[plan.steps[i].id] else { continue }
+            switch step.phase {
+            case .succeeded: continue
+            case .running: inFlight.append(step)
+            case .pending: ready.append(.startStep(step.id, attempt: step.attempts + 1))
+            case .retrying:
+                if let at = step.retryAtMillis, nowMillis < at { retryAt = min(retryAt ?? at, at) } else { ready.append(.startStep(step.id, attempt: step.attempts + 1)) }
+            case .failed:
+                // The cause is a member's own failure, not a sibling's cancellation.
+                if failed == nil || failed?.lastError?.code == StepError.cancelledCode { failed = step }
+            }
+        }
+        if failed != nil || abortRequest != nil {
+            if !inFlight.isEmpty { return inFlight.map { .cancelStep($0.id, attempt: $0.attempts) } }
+            if let failed, abortRequest == nil || failed.lastError?.code != StepError.cancelledCode { return [afterFailure(of: failed, plan)] }
+            return [abortAction(plan)]
+        }
+        if pauseRequest != nil { return [.pause] }
+        var out: [NextAction] = inFlight.map { .settleStep($0.id, attempt: $0.attempts) }
+        out += ready.prefix(max(0, limit - inFlight.count))
+        if let retryAt { out.append(.waitUntil(millis: retryAt)) }
+        return out
+    }
+
+    /// The steps `nextActions` would start right after the steps in `done` succeed, when
+    /// nothing but starts would follow (no signal, no failure, no retry to wait for); empty
+    /// otherwise. Lets the successes and the next starts share one commit. Constant time for
+    /// a step that runs alone, the size of the group for a member of one.
+    public func stepsStartingAfterSuccess(of done: Set<String>) -> [(id: String, attempt: Int)] {
+        guard let plan, status == .running || status == .waitingApproval, abortRequest == nil, pauseRequest == nil else { return [] }
+        var next = firstUnfinished
+        while next < plan.steps.count, steps[plan.steps[next].id]?.phase == .succeeded || done.contains(plan.steps[next].id) { next += 1 }
+        guard next < plan.steps.count else { return [] }
+        guard let id = plan.steps[next].group, let g = groups[id] else {
+            guard let record = steps[plan.steps[next].id], record.phase == .pending else { return [] }
+            return [(record.id, record.attempts + 1)]
+        }
+        var inFlight = 0
+        var ready: [(id: String, attempt: Int)] = []
+        for i in g.members {
+            guard let record = steps[plan.steps[i].id], !done.contains(record.id) else { continue }
+            switch record.phase {
+            case .succeeded: continue
+            case .running: inFlight += 1
+            case .pending: ready.append((record.id, record.attempts + 1))
+            case .retrying, .failed: return []
+            }
+        }
+        return Array(ready.prefix(max(0, g.maxConcurrency - inFlight)))
     }
 
     private func nextForward(_ plan: RunStarted, nowMillis: Int64) -> NextAction {
+        // Steps run one after another outside parallel groups (`groupActions` decides inside one).
         for planned in plan.steps[firstUnfinished...] {
             guard let step = steps[planned.id] else { continue }
             switch step.phase {

@@ -7,6 +7,11 @@ public struct RunState: Sendable, Equatable {
     private var positions: [String: Int] = [:]
     /// Steps before this position have all succeeded: the decision starts here.
     private(set) var firstUnfinished = 0
+    /// Each parallel group's members: their positions in the plan, and how many may be in flight.
+    private(set) var groups: [String: (members: Range<Int>, maxConcurrency: Int)] = [:]
+    /// Steps whose attempt in flight asked for approvals and waits for them: while any does,
+    /// a run going forward is `waitingApproval`.
+    private(set) var awaitingApproval: Set<String> = []
     public private(set) var steps: [String: StepRecord] = [:]
     /// Steps in the order they succeeded; compensation walks it backwards.
     public private(set) var completionOrder: [String] = []
@@ -115,6 +120,16 @@ public struct RunState: Sendable, Equatable {
             guard plan == nil else { throw FoldError(event, "a run starts only once") }
             plan = p
             for (i, s) in p.steps.enumerated() { positions[s.id] = i }
+            for g in p.groups ?? [] {
+                let at = p.steps.indices.filter { p.steps[$0].group == g.id }
+                guard let first = at.first, let last = at.last, at.count == last - first + 1 else {
+                    throw FoldError(event, "parallel group \(g.id) has no steps, or its steps are not side by side in the plan")
+                }
+                groups[g.id] = (first..<(last + 1), max(1, g.maxConcurrency))
+            }
+            if let stray = p.steps.first(where: { $0.group != nil && groups[$0.group!] == nil }) {
+                throw FoldError(event, "step \(stray.id) names parallel group \(stray.group!), which the plan does not list")
+            }
             startedAtMillis = at
             for s in p.steps { steps[s.id] = StepRecord(id: s.id) }
         case .driverAttached(let p):
@@ -139,7 +154,7 @@ public struct RunState: Sendable, Equatable {
             if let plan {
                 while firstUnfinished < plan.steps.count, steps[plan.steps[firstUnfinished].id]?.phase == .succeeded { firstUnfinished += 1 }
             }
-            if status == .waitingApproval { status = .running }
+            approvalSettled(p.step)
         case .stepFailed(let p):
             modify(p.step) {
                 $0.phase = p.retryAtMillis == nil ? .failed : .retrying
@@ -148,7 +163,7 @@ public struct RunState: Sendable, Equatable {
                 $0.retryAtMillis = p.retryAtMillis
                 $0.finishedMillis = at
             }
-            if status == .waitingApproval { status = .running }
+            approvalSettled(p.step)
         case .stepNote:
             break
         case .stepProgress(let p):
@@ -162,6 +177,7 @@ public struct RunState: Sendable, Equatable {
                 $0.approvalRequest = p
                 $0.approvalRequestSeq = event.seq
             }
+            awaitingApproval.insert(p.step)
             if status == .running { status = .waitingApproval }
         case .approvalGranted(let p):
             modify(p.step) {
@@ -244,6 +260,16 @@ public struct RunState: Sendable, Equatable {
             throw FoldError(event, "is the log's own event, which has no place in a run")
         }
     }
+
+    /// A step that may have waited for approvals has an outcome: the run waits for approvals
+    /// no longer unless another step in flight still does.
+    private mutating func approvalSettled(_ step: String) {
+        awaitingApproval.remove(step)
+        if status == .waitingApproval, awaitingApproval.isEmpty { status = .running }
+    }
+
+    /// Whether `step`'s attempt in flight has asked for approvals (and has no outcome yet).
+    public func isAwaitingApproval(_ step: String) -> Bool { awaitingApproval.contains(step) }
 
     private mutating func finish(_ final: RunStatus, _ p: RunOutcome) {
         status = final

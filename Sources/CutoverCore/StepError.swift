@@ -31,6 +31,14 @@ public struct StepError: Error, Codable, Sendable, Equatable, CustomStringConver
         code: "interrupted",
         message: "the process driving this attempt stopped before recording an outcome",
         retryable: true)
+
+    public static let cancelledCode = "cancelled"
+
+    /// A member of a parallel group stopped at a safe point because its group stops (a
+    /// sibling failed, or an abort), with nothing of its change in place; not tried again.
+    public static func cancelled(_ step: String, because reason: String) -> StepError {
+        StepError(code: cancelledCode, message: "step \(step) was cancelled: \(reason)", retryable: false)
+    }
 }
 
 /// How a step relates to rollback.

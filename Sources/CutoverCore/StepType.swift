@@ -109,6 +109,9 @@ public protocol StepContext: Sendable {
 public enum RunInterruption: Error, Sendable, Equatable {
     case aborted
     case detached
+    /// The step's parallel group stops (a sibling failed, or an abort): thrown at the step's
+    /// next safe point (a wait, or the proof right before a change), never in the middle of one.
+    case cancelled
 }
 
 extension StepContext {

@@ -34,22 +34,25 @@ extension Workflow {
                 file: file, path: "steps",
                 message: "no readiness check in this workflow (health.http, replication.check, models.verify...): a readiness-only run would check nothing"))
         }
-        let sourceSteps = source["steps"]?.arrayValue ?? []
-        for (i, item) in sourceSteps.enumerated() {
+        // A readiness run checks one thing after another: a parallel group's checks are kept
+        // where the group stood, as plain steps.
+        let sourceSteps = Self.stepSources(source)
+        for (path, item) in sourceSteps {
             guard let id = item["id"]?.stringValue, !dropped.contains(id) else { continue }
             for other in Self.outputsRead(by: item["with"] ?? .object([:]), among: dropped.sorted()) {
                 issues.append(ValidationIssue(
-                    file: file, path: "steps[\(i)].with",
+                    file: file, path: "\(path).with",
                     message: "step \(id) reads the output of \(other), which a readiness-only run leaves out; make it independent of \(other) or schedule a full drill"))
             }
         }
         if !issues.isEmpty { throw ValidationFailure(issues) }
         var object = source.objectValue ?? [:]
-        object["steps"] = .array(sourceSteps.filter { !dropped.contains($0["id"]?.stringValue ?? "") })
+        object["steps"] = .array(sourceSteps.map(\.step).filter { !dropped.contains($0["id"]?.stringValue ?? "") })
         object["name"] = .string("\(name) (readiness)")
         var out = self
         out.name = "\(name) (readiness)"
-        out.steps = kept
+        out.steps = kept.map { var step = $0; step.group = nil; return step }
+        out.groups = []
         out.source = .object(object)
         return out
     }

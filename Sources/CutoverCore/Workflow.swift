@@ -6,9 +6,24 @@ public struct Workflow: Sendable {
     public var version: Int
     public var description: String?
     public var parameters: [String: JSONValue]
+    /// Every step in plan order, the members of a parallel group where the group stands.
     public var steps: [WorkflowStep]
+    /// The parallel groups, in plan order; their members are in `steps`, side by side.
+    public var groups: [WorkflowGroup] = []
     /// The file as parsed; snapshotted into `RunStarted`.
     public var source: JSONValue
+}
+
+/// Steps that run at the same time: `{"id": ..., "parallel": [steps...], "maxConcurrency": N}`.
+public struct WorkflowGroup: Sendable, Equatable {
+    public var id: String
+    public var description: String?
+    /// How many members may be in flight at once.
+    public var maxConcurrency: Int
+    /// The members' ids, as written.
+    public var members: [String]
+
+    public var planned: PlannedGroup { PlannedGroup(id: id, maxConcurrency: maxConcurrency) }
 }
 
 public struct WorkflowStep: Sendable {
@@ -19,16 +34,19 @@ public struct WorkflowStep: Sendable {
     public var retry: RetryPolicy
     public var timeout: Duration?
     public var pivot: Bool
+    /// The parallel group this step is a member of.
+    public var group: String?
 
     /// The step as the fold and the decision see it.
     public func planned(kind: StepKind) -> PlannedStep {
-        PlannedStep(id: id, type: type, kind: kind, pivot: pivot, retry: retry, timeoutMillis: timeout?.milliseconds)
+        PlannedStep(id: id, type: type, kind: kind, pivot: pivot, retry: retry, timeoutMillis: timeout?.milliseconds, group: group)
     }
 }
 
 extension Workflow {
     static let fields = ["name", "version", "description", "parameters", "steps"]
     static let stepFields = ["id", "type", "description", "with", "retry", "timeout", "pivot"]
+    static let groupFields = ["id", "description", "parallel", "maxConcurrency"]
     static let retryFields = ["attempts", "backoff", "multiplier", "maxBackoff", "jitter", "nonRetryable"]
 
     /// Parses and validates a workflow, reporting every problem in the file at once.
@@ -53,14 +71,34 @@ extension Workflow {
             if let o = p.objectValue { parameters = o } else { c.add("parameters", "expected an object, got \(p.typeDescription)") }
         }
         var steps: [WorkflowStep] = []
+        var groups: [WorkflowGroup] = []
         switch object["steps"] {
         case .array(let items) where !items.isEmpty:
-            var seen: Set<String> = []  // a set: a 10,000-step workflow validates in linear time
+            // Sets: a 10,000-step workflow validates in linear time. `earlier` holds the steps
+            // that have finished before a step starts (what its references may read); `taken`
+            // every id so far, groups' included.
+            var earlier: Set<String> = []
+            var taken: Set<String> = []
             for (i, item) in items.enumerated() {
-                if let step = validateStep(item, at: "steps[\(i)]", earlier: seen, registry: registry, runbook: runbook, parameters: parameters, into: &c) {
+                let path = "steps[\(i)]"
+                if item.objectValue?["parallel"] != nil {
+                    let members = validateGroup(
+                        item, at: path, earlier: earlier, taken: &taken, registry: registry, runbook: runbook, parameters: parameters, into: &c)
+                    if let (group, members) = members {
+                        groups.append(group)
+                        steps += members
+                    }
+                    // A step after the group may read any member's output: all have finished.
+                    for member in item["parallel"]?.arrayValue ?? [] { if let id = member["id"]?.stringValue { earlier.insert(id) } }
+                    continue
+                }
+                if let step = validateStep(item, at: path, earlier: earlier, taken: taken, registry: registry, runbook: runbook, parameters: parameters, into: &c) {
                     steps.append(step)
                 }
-                if let id = item["id"]?.stringValue { seen.insert(id) }
+                if let id = item["id"]?.stringValue {
+                    earlier.insert(id)
+                    taken.insert(id)
+                }
             }
         case .some(let other):
             c.add("steps", "expected a non-empty array of steps, got \(other.shortDescription)")
@@ -70,11 +108,68 @@ extension Workflow {
         if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
         return Workflow(
             name: name, version: version, description: object["description"]?.stringValue,
-            parameters: parameters, steps: steps, source: .object(object))
+            parameters: parameters, steps: steps, groups: groups, source: .object(object))
+    }
+
+    /// A parallel group and its members. Members run at the same time, so each may refer only
+    /// to steps that finished before the group, never to a sibling.
+    private static func validateGroup(
+        _ item: JSONValue, at path: String, earlier: Set<String>, taken: inout Set<String>, registry: StepRegistry, runbook: Runbook?,
+        parameters: [String: JSONValue], into c: inout IssueCollector
+    ) -> (WorkflowGroup, [WorkflowStep])? {
+        guard let object = item.objectValue else { return nil }
+        let before = c.issues.count
+        c.rejectUnknown(object, known: groupFields, at: path)
+        let id = object["id"]?.stringValue ?? ""
+        if !isIdentifier(id) {
+            c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\" for the parallel group, got \(object["id"]?.shortDescription ?? "nothing")")
+        } else if taken.contains(id) {
+            c.add(join(path, "id"), "duplicate id \"\(id)\"; step and group ids must be unique within a workflow")
+        }
+        if isIdentifier(id) { taken.insert(id) }
+        guard case .array(let items) = object["parallel"], !items.isEmpty else {
+            c.add(join(path, "parallel"), "expected a non-empty array of steps that run at the same time, got \(object["parallel"]?.shortDescription ?? "nothing")")
+            return nil
+        }
+        var limit = items.count
+        if let m = object["maxConcurrency"] {
+            if case .int(let n) = m, n >= 1, n <= 1_000 { limit = Int(n) } else {
+                c.add(join(path, "maxConcurrency"), "expected an integer from 1 to 1000 (how many of the group's steps may run at once), got \(m.shortDescription)")
+            }
+        }
+        var members: [WorkflowStep] = []
+        for (j, member) in items.enumerated() {
+            let memberPath = join(path, "parallel[\(j)]")
+            if member.objectValue?["parallel"] != nil {
+                c.add(join(memberPath, "parallel"), "a parallel group cannot hold another group; put its steps in this group, or make it a group of its own before or after this one")
+                continue
+            }
+            if var step = validateStep(member, at: memberPath, earlier: earlier, taken: taken, registry: registry, runbook: runbook, parameters: parameters, into: &c) {
+                step.group = id
+                members.append(step)
+            }
+            if let mid = member["id"]?.stringValue { taken.insert(mid) }
+        }
+        guard c.issues.count == before else { return nil }
+        return (WorkflowGroup(id: id, description: object["description"]?.stringValue, maxConcurrency: min(limit, items.count), members: members.map(\.id)), members)
+    }
+
+    /// Each step's object in a workflow's source (or a run's snapshot of it), in plan order,
+    /// with its JSON path: a parallel group's members where the group stands.
+    public static func stepSources(_ source: JSONValue) -> [(path: String, step: JSONValue)] {
+        var out: [(path: String, step: JSONValue)] = []
+        for (i, item) in (source["steps"]?.arrayValue ?? []).enumerated() {
+            if let members = item["parallel"]?.arrayValue {
+                for (j, m) in members.enumerated() { out.append(("steps[\(i)].parallel[\(j)]", m)) }
+            } else {
+                out.append(("steps[\(i)]", item))
+            }
+        }
+        return out
     }
 
     private static func validateStep(
-        _ item: JSONValue, at path: String, earlier: Set<String>, registry: StepRegistry, runbook: Runbook?,
+        _ item: JSONValue, at path: String, earlier: Set<String>, taken: Set<String>, registry: StepRegistry, runbook: Runbook?,
         parameters: [String: JSONValue], into c: inout IssueCollector
     ) -> WorkflowStep? {
         guard let object = item.objectValue else {
@@ -86,8 +181,8 @@ extension Workflow {
         let id = object["id"]?.stringValue ?? ""
         if !isIdentifier(id) {
             c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\", got \(object["id"]?.shortDescription ?? "nothing")")
-        } else if earlier.contains(id) {
-            c.add(join(path, "id"), "duplicate step id \"\(id)\"; ids must be unique within a workflow")
+        } else if taken.contains(id) {
+            c.add(join(path, "id"), "duplicate step id \"\(id)\"; step and group ids must be unique within a workflow")
         }
         let typeName = object["type"]?.stringValue ?? ""
         let type = registry[typeName]

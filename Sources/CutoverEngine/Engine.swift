@@ -64,7 +64,8 @@ public struct Engine: Sendable {
             workflow: request.workflow.name, workflowDigest: request.workflowDigest,
             runbook: request.runbook.service, runbookDigest: request.runbookDigest, scope: request.runbook.service,
             mode: request.mode, startedBy: request.startedBy, steps: planned,
-            workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source, schedule: request.schedule)
+            workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source, schedule: request.schedule,
+            groups: request.workflow.groups.isEmpty ? nil : request.workflow.groups.map(\.planned))
         // The starter holds the run from its first event: no worker takes a run between its
         // start and its starter's drive.
         try store.acquireLease(run: runID, owner: configuration.owner, now: now, ttl: configuration.leaseTTL, isGone: { _ in false })

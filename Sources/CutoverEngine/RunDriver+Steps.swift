@@ -7,38 +7,56 @@ extension RunDriver {
     /// Runs one attempt of a step whose `StepStarted` is already durable, and records its outcome.
     func execute(_ id: String, attempt: Int) async throws -> StepResult {
         let started = engine.clock.now()
-        let outcome: Result<JSONValue, Error>
-        do {
-            let (type, parameters) = try prepare(id)
-            try await vault.fetch(referencesIn: parameters)
-            let ctx = context(id, attempt: attempt)
-            outcome = .success(try await withTimeout(id) { try await type.execute(parameters, ctx) })
-        } catch {
-            outcome = .failure(error)
-        }
+        let outcome = await perform(id, attempt: attempt)
         if let fatal { throw fatal }
         switch outcome {
         case .success(let output):
             let succeeded = EventBody.stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: output))
-            // Group commit: when the success leads straight to starting the next step, both go
-            // into one durable transaction; nothing happens between them, and the next side
-            // effect still comes after both are on disk. Others' events first: record alone.
-            if !config.stop.isRequested, let next = state.stepStartingAfterSuccess(of: id),
-                try append([succeeded, .stepStarted(StepAttempt(step: next.id, attempt: next.attempt))], unlock: false, relock: false) {
-                chained = next
-                return .recorded
-            }
-            try record([succeeded])
+            try recordSuccesses([succeeded], of: [id])
         case .failure(RunInterruption.detached):
             return .detached
         case .failure(let error as CancellationError):
             throw error
         case .failure(let error):
-            let stepError = classify(error, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
-            let counted = attempt - (state.steps[id]?.interruptions ?? 0)
-            try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))])
+            try record([failed(id, attempt: attempt, error, since: started)])
         }
         return .recorded
+    }
+
+    /// Records successes; when they lead straight to starting the next steps, the starts go
+    /// into the same durable transaction (group commit): nothing happens between them, and
+    /// the next side effect still comes after both are on disk. Others' events first: the
+    /// successes are recorded alone.
+    func recordSuccesses(_ bodies: [EventBody], of ids: Set<String>) throws {
+        if !config.stop.isRequested {
+            let next = state.stepsStartingAfterSuccess(of: ids)
+            if !next.isEmpty, try append(bodies + next.map { .stepStarted(StepAttempt(step: $0.id, attempt: $0.attempt)) }, unlock: false, relock: false) {
+                for n in next { chained[n.id] = n.attempt }
+                return
+            }
+        }
+        try record(bodies)
+    }
+
+    /// One attempt of a step's action, with its parameters resolved and its timeout: the output,
+    /// or why there is none. Records nothing itself.
+    func perform(_ id: String, attempt: Int) async -> Result<JSONValue, Error> {
+        do {
+            let (type, parameters) = try prepare(id)
+            try await vault.fetch(referencesIn: parameters)
+            let ctx = context(id, attempt: attempt)
+            return .success(try await withTimeout(id) { try await type.execute(parameters, ctx) })
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The `StepFailed` of an attempt that failed with `error`, with the time of its next
+    /// attempt if its retry policy allows one.
+    func failed(_ id: String, attempt: Int, _ error: Error, since started: Date) -> EventBody {
+        let stepError = classify(error, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
+        let counted = attempt - (state.steps[id]?.interruptions ?? 0)
+        return .stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))
     }
 
     /// Settles an attempt left without an outcome by a stopped driver: `observe` says whether
@@ -98,7 +116,7 @@ extension RunDriver {
         return nowMillis + policy.backoffMillis(after: attempt, unit: engine.ids.unitRandom())
     }
 
-    private func classify(_ error: Error, step: String, elapsed: TimeInterval) -> StepError {
+    func classify(_ error: Error, step: String, elapsed: TimeInterval) -> StepError {
         var e: StepError
         switch error {
         case let s as StepError: e = s
@@ -116,17 +134,18 @@ extension RunDriver {
     }
 
     /// The step's type and its parameters with every `${...}` resolved.
-    private func prepare(_ id: String) throws -> (AnyStepType, JSONValue) {
+    func prepare(_ id: String) throws -> (AnyStepType, JSONValue) {
         guard let planned = state.planned(id), let plan = state.plan else {
             throw StepError(code: "unknown-step", message: "step \(id) is not in the run's plan", retryable: false)
         }
         guard let type = engine.registry[planned.type] else {
             throw StepError(code: "unknown-step-type", message: "step type \(planned.type) is not part of this cutover build; resume with the build that started the run", retryable: false)
         }
-        // The snapshot lists the steps in plan order.
+        // The snapshot lists the steps in plan order; a parallel group holds its members.
         let listed = plan.workflowSnapshot["steps"]?.arrayValue
         let at = state.position(of: id).flatMap { i in listed.flatMap { $0.indices.contains(i) && $0[i]["id"]?.stringValue == id ? $0[i] : nil } }
-        let with = (at ?? listed?.first { $0["id"]?.stringValue == id })?["with"] ?? .object([:])
+        let found = at ?? Workflow.stepSources(plan.workflowSnapshot.value).first { $0.step["id"]?.stringValue == id }?.step
+        let with = found?["with"] ?? .object([:])
         // Outputs of earlier steps, gathered only when this step refers to them.
         var outputs: [String: JSONValue] = [:]
         if Template.refersToSteps(with) {
@@ -140,13 +159,13 @@ extension RunDriver {
         return (type, try Template.resolve(with, in: scope))
     }
 
-    private func context(_ id: String, attempt: Int) -> DriverContext {
+    func context(_ id: String, attempt: Int) -> DriverContext {
         DriverContext(
             driver: self, runID: runID, stepID: id, attempt: attempt, mode: state.plan?.mode ?? .live,
             startedBy: state.plan?.startedBy ?? "", clock: engine.clock, vault: vault)
     }
 
-    private func withTimeout<T: Sendable>(_ id: String, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+    func withTimeout<T: Sendable>(_ id: String, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
         guard let ms = state.planned(id)?.timeoutMillis else { return try await body() }
         return try await engine.clock.withDeadline(engine.clock.now().addingTimeInterval(Double(ms) / 1_000), body)
     }
@@ -176,7 +195,7 @@ extension RunDriver {
 
     func awaitApprovals(step: String, required: Int, approvers: [Approver]) async throws -> [String] {
         // Each attempt that waits says so again, so a resumed run shows as waiting-approval.
-        if state.status != .waitingApproval {
+        if !state.isAwaitingApproval(step) {
             let excluded = state.plan?.mode == .live ? [state.plan?.startedBy ?? ""] : []
             var keys: [String: String] = [:]
             for a in approvers { if let key = a.key { keys[a.name] = key } }
@@ -184,11 +203,11 @@ extension RunDriver {
                 step: step, required: required, approvers: approvers.map(\.name), excluded: excluded, keys: keys.isEmpty ? nil : keys))])
         }
         while true {
-            if try await handleSignalsDuringStep() == .detached { throw RunInterruption.detached }
+            if try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
             let counted = countedApprovers(step)
             if counted.count >= required { return Array(counted.prefix(required)) }
             if config.detachWhenWaiting { throw RunInterruption.detached }
-            try await waitForNewEvents()
+            try await waitForNewEvents(for: step)
         }
     }
 
@@ -223,6 +242,8 @@ extension RunDriver {
     /// monotonic clock; providers refuse it after that.
     func proof(step: String) async throws -> RunProof {
         if let hold = config.beforeProof { await hold(runID, step) }
+        // The last safe point before a change: a member of a stopping group goes no further.
+        if cancelling.contains(step) { throw RunInterruption.cancelled }
         let before = engine.clock.uptime()
         let now = engine.clock.now()
         do {

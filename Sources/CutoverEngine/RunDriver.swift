@@ -10,9 +10,14 @@ actor RunDriver {
     let vault: SecretVault
     /// A failure of the log itself met inside a step: the driver must stop, not record it.
     var fatal: Error?
-    /// A step whose `StepStarted` went into the log with the previous step's success (group
-    /// commit): the next decision finds it in flight and runs it instead of settling it.
-    var chained: (id: String, attempt: Int)?
+    /// Steps whose `StepStarted` went into the log with the previous success (group commit),
+    /// by attempt: the next decision finds them in flight and runs them instead of settling them.
+    var chained: [String: Int] = [:]
+    /// Members of a parallel group told to stop at their next safe point.
+    var cancelling: Set<String> = []
+    /// The loop of the parallel group being driven, woken by every event folded (a resume a
+    /// member recorded may let more members start).
+    var groupMailbox: GroupMailbox?
     /// When the lease was last extended (every append extends it too).
     private var leaseRenewedAt = Date.distantPast
     /// Since when (uptime) the log has not answered a wait's reads, while it does not.
@@ -55,6 +60,11 @@ actor RunDriver {
             try Task.checkCancellation()
             let action = state.nextAction(nowMillis: nowMillis)
             if config.stop.isRequested, stopsHere(action) { return state }
+            if isGoingForward, state.activeGroup != nil, action.isStepWork {
+                // A parallel group: its members run side by side until the group is over.
+                if try await runGroups() == .detached { return state }
+                continue
+            }
             switch action {
             case .finished:
                 return state
@@ -62,8 +72,8 @@ actor RunDriver {
                 guard try recordUnlessInterrupted([.stepStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
                 if try await execute(id, attempt: attempt) == .detached { return state }
             case .settleStep(let id, let attempt):
-                if let c = chained, c.id == id, c.attempt == attempt {
-                    chained = nil
+                if chained[id] == attempt {
+                    chained[id] = nil
                     if try await execute(id, attempt: attempt) == .detached { return state }
                 } else if waitsWithoutChange(id) {
                     // A check that was waiting (for approvals, on a durable timer) when its
@@ -73,6 +83,9 @@ actor RunDriver {
                 } else {
                     try await settle(id, attempt: attempt)
                 }
+            case .cancelStep:
+                // Only inside a parallel group, which `runGroups` drives.
+                continue
             case .waitUntil(let millis):
                 if try await wait(until: Date(timeIntervalSince1970: Double(millis) / 1_000), forStep: nil) == .detached { return state }
             case .succeed:
@@ -105,7 +118,7 @@ actor RunDriver {
 
     /// Whether the step in flight is a check that was waiting: an approval it asked for or a
     /// durable timer it set. Such an attempt is carried on, not settled as interrupted.
-    private func waitsWithoutChange(_ id: String) -> Bool {
+    func waitsWithoutChange(_ id: String) -> Bool {
         guard let record = state.steps[id], record.approvalRequest != nil || !record.timers.isEmpty else { return false }
         return state.planned(id)?.kind == .check
     }
@@ -116,7 +129,7 @@ actor RunDriver {
     private func stopsHere(_ action: NextAction) -> Bool {
         switch action {
         case .startStep, .startCompensation, .settleCompensation, .waitUntil, .waitForSignal: return true
-        case .settleStep(let id, let attempt): return !(chained?.id == id && chained?.attempt == attempt)
+        case .settleStep(let id, let attempt), .cancelStep(let id, let attempt): return chained[id] != attempt
         case .finished, .succeed, .beginRollback, .finishRollback, .needsAttention, .fail, .pause, .resume: return false
         }
     }
@@ -233,9 +246,11 @@ actor RunDriver {
     /// one change that may have reached the world without the log saying so.
     func naming(inFlightIn error: Error) -> Error {
         guard let e = error as? StoreError, e.code == .unavailable else { return error }
-        let running = state.orderedSteps.first { $0.phase == .running }.map { "step \($0.id) (attempt \($0.attempts))" }
-            ?? state.orderedSteps.first { $0.compensation == .running }.map { "the compensation of step \($0.id)" }
-        let note = running.map { " The step in flight was \($0): it may have changed the world after the log's last record; check it by hand." }
+        let steps = state.orderedSteps.filter { $0.phase == .running }.map { "step \($0.id) (attempt \($0.attempts))" }
+        let running = steps.isEmpty
+            ? state.orderedSteps.first { $0.compensation == .running }.map { "the compensation of step \($0.id)" }
+            : steps.joined(separator: ", ")
+        let note = running.map { " The step\(steps.count > 1 ? "s" : "") in flight \(steps.count > 1 ? "were" : "was") \($0): it may have changed the world after the log's last record; check it by hand." }
             ?? " No step was in flight."
         return StoreError(.unavailable, e.message + note, cause: e, retryable: false, run: runID)
     }
@@ -253,6 +268,7 @@ actor RunDriver {
             try state.apply(e)
             engine.observer?(e, state)
         }
+        if !events.isEmpty { groupMailbox?.poke() }
     }
 
     // MARK: - Waiting
@@ -264,8 +280,8 @@ actor RunDriver {
     /// ends the wait early so the run decides again.
     func wait(until deadline: Date, forStep step: String?) async throws -> WaitResult {
         while engine.clock.now() < deadline {
-            if step != nil {
-                if try await handleSignalsDuringStep() == .detached { return .detached }
+            if let step {
+                if try await handleSignalsDuringStep(step) == .detached { return .detached }
             } else if try config.stop.isRequested || reloadOrStop() {
                 // Between steps a stop need not wait out a retry's backoff: the time is in the log.
                 return .done
@@ -293,28 +309,35 @@ actor RunDriver {
 
     /// Reads new events and acts on pause and abort while a step waits. Returns `.detached`
     /// when the driver should leave the run to a person.
-    func handleSignalsDuringStep() async throws -> WaitResult {
+    /// A member of a parallel group that is told to stop throws `RunInterruption.cancelled`.
+    func handleSignalsDuringStep(_ step: String) async throws -> WaitResult {
         try reloadOrStop()
+        if cancelling.contains(step) { throw RunInterruption.cancelled }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
-        guard state.pauseRequest != nil else { return .done }
-        try record([.runPaused(Signal(reason: state.pauseRequest.map { "paused by \($0)" }))])
+        // Members of a parallel group wait out a pause another member recorded, too.
+        if state.pauseRequest != nil {
+            try record([.runPaused(Signal(reason: state.pauseRequest.map { "paused by \($0)" }))])
+        }
         while state.status == .paused {
+            if cancelling.contains(step) { throw RunInterruption.cancelled }
             if state.resumeRequest != nil || state.abortRequest != nil {
                 try record([.runResumed(Signal(reason: state.resumeRequest.map { "resumed by \($0)" }))])
                 break
             }
             if config.detachWhenWaiting { return .detached }
-            try await waitForNewEvents()
+            try await waitForNewEvents(for: step)
         }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
         return .done
     }
 
-    private var isGoingForward: Bool { state.status == .running || state.status == .waitingApproval }
+    var isGoingForward: Bool { state.status == .running || state.status == .waitingApproval }
 
-    /// Waits for any event from another process, renewing the lease meanwhile.
-    func waitForNewEvents() async throws {
+    /// Waits for any event from another process, renewing the lease meanwhile. A member of a
+    /// parallel group (`step`) told to stop throws `RunInterruption.cancelled`.
+    func waitForNewEvents(for step: String? = nil) async throws {
         while true {
+            if let step, cancelling.contains(step) { throw RunInterruption.cancelled }
             try renewLease()
             try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
             if try reloadOrStop() { return }

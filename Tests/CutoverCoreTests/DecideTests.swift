@@ -23,7 +23,7 @@ import Testing
             let before = try b.state()
             b.add(.stepSucceeded(StepSucceeded(step: step, attempt: 1, output: .null)))
             let after = try b.state()
-            let quick = before.stepStartingAfterSuccess(of: step)
+            let quick = before.stepsStartingAfterSuccess(of: [step]).first
             if case .startStep(let id, let attempt) = after.nextAction(nowMillis: now) {
                 #expect(quick?.id == id && quick?.attempt == attempt, "after \(step)")
             } else {
@@ -35,7 +35,7 @@ import Testing
         var p = RunBuilder()
         p.add(.stepStarted(StepAttempt(step: "health", attempt: 1)))
         p.add(.pauseRequested(Signal()), by: "alice")
-        #expect(try p.state().stepStartingAfterSuccess(of: "health") == nil)
+        #expect(try p.state().stepsStartingAfterSuccess(of: ["health"]).isEmpty)
     }
 
     @Test func retriesWaitForTheirTimeThenStartTheNextAttempt() throws {

@@ -12,10 +12,19 @@ struct RunBuilder {
     static let writesStep = PlannedStep(id: "writes", type: "sim.pivot", kind: .pivot, pivot: true, retry: .default, timeoutMillis: nil)
     static let dnsStep = PlannedStep(id: "dns", type: "sim.set", kind: .compensable, pivot: false, retry: .default, timeoutMillis: nil)
 
-    init(mode: RunMode = .live, steps: [PlannedStep] = [checkStep, scaleStep, writesStep, dnsStep]) {
+    init(mode: RunMode = .live, steps: [PlannedStep] = [checkStep, scaleStep, writesStep, dnsStep], groups: [PlannedGroup]? = nil) {
         add(.runStarted(RunStarted(
             workflow: "w", workflowDigest: "d", runbook: "r", runbookDigest: "d", scope: "svc", mode: mode,
-            startedBy: "oncall", steps: steps, workflowSnapshot: .null, runbookSnapshot: .null)))
+            startedBy: "oncall", steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, groups: groups)))
+    }
+
+    /// `health`, then a parallel group `all` of `members` (compensable; `pivot` among them
+    /// is a pivot) at most `limit` at a time, then `dns`.
+    static func grouped(_ members: [String], limit: Int, pivot: String? = nil, mode: RunMode = .live) -> RunBuilder {
+        let inGroup = members.map {
+            PlannedStep(id: $0, type: "sim.set", kind: $0 == pivot ? .pivot : .compensable, pivot: $0 == pivot, retry: RetryPolicy(attempts: 2), timeoutMillis: nil, group: "all")
+        }
+        return RunBuilder(mode: mode, steps: [checkStep] + inGroup + [dnsStep], groups: [PlannedGroup(id: "all", maxConcurrency: limit)])
     }
 
     @discardableResult

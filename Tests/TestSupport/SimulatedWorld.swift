@@ -26,6 +26,25 @@ public final class SimulatedWorld: @unchecked Sendable {
     private var crashAfterEffect: Int?
     private var onCrash: (@Sendable () -> Void)?
     private var isRecordedDone: (@Sendable (String, Operation) -> Bool)?
+    private var inside = 0
+    private var mostInside = 0
+
+    /// The most steps that were inside a `hold` at the same moment.
+    public var mostAtOnce: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return mostInside
+    }
+
+    /// Holds a step for `duration` of real time, counting how many are held at once.
+    func hold(_ duration: Duration) async {
+        lock.withLock {
+            inside += 1
+            mostInside = max(mostInside, inside)
+        }
+        try? await Task.sleep(for: duration)
+        lock.withLock { inside -= 1 }
+    }
 
     public init(_ values: [String: String]) { self.values = values }
 
@@ -123,6 +142,8 @@ extension SimChanging {
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> SimPrevious {
         let change = try SimSet.change(p)
         let before = try await ctx.recordBefore(SimPrevious.self) { SimPrevious(key: change.key, previous: world[change.key]) }
+        // Real time, unlike the simulated clock: a parallel group's members overlap here.
+        if let hold = try p[SimSet.hold] { await world.hold(hold) }
         // Like a provider call: the change is made only with a proof that the run is held.
         try (try await ctx.proof()).check(doing: "setting \(change.key)")
         try world.injectedFailure(ctx.stepID, .execute)
@@ -150,7 +171,8 @@ public struct SimSet: SimChanging {
     public static let compensation: String? = "puts the previous value back"
     static let key = Param<String>.string("key", "the world's key")
     static let value = Param<String>.string("value", "what to set it to")
-    static let changeSchema = StepSchema(key, value)
+    static let hold = Param<Duration?>.duration("hold", "real time the step takes before its change")
+    static let changeSchema = StepSchema(key, value, hold)
     public let world: SimulatedWorld
     public init(world: SimulatedWorld) { self.world = world }
 
