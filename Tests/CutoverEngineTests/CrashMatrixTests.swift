@@ -33,6 +33,32 @@ let crashScenarios: [CrashScenario] = [
                   workflow: referenceWorkflow.replacingOccurrences(
                     of: #""key": "dns", "equals": "dr"}}"#, with: #""key": "slo", "equals": "met"}, "retry": {"attempts": 2, "backoff": "30s"}}"#),
                   mode: .live, world: ["slo": "breached"]),
+    // Members finish in any order two at a time; the end state is the same whatever the order.
+    CrashScenario(name: "drill through a parallel group with a retried member", workflow: """
+        {"name": "w", "steps": [
+          {"id": "health", "type": "sim.check", "with": {"key": "health", "equals": "ok"}},
+          {"id": "scale-all", "maxConcurrency": 2, "parallel": [
+            {"id": "gpu-a", "type": "sim.set", "with": {"key": "a", "value": "4"}},
+            {"id": "gpu-b", "type": "sim.set", "with": {"key": "b", "value": "4"}, "retry": {"attempts": 2, "backoff": "1s"}},
+            {"id": "gpu-c", "type": "sim.set", "with": {"key": "c", "value": "4"}}
+          ]},
+          {"id": "writes", "type": "sim.pivot", "with": {"key": "writes", "value": "primary"}},
+          {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}}
+        ]}
+        """, mode: .drill, failures: [("gpu-b", [throttled])], world: ["a": "0", "b": "0", "c": "0"]),
+    // One at a time, so which sibling had finished when one failed is the same in every run.
+    CrashScenario(name: "a parallel member fails, its group's done members are undone", workflow: """
+        {"name": "w", "steps": [
+          {"id": "scale", "type": "sim.set", "with": {"key": "capacity", "value": "4"}},
+          {"id": "scale-all", "maxConcurrency": 1, "parallel": [
+            {"id": "gpu-a", "type": "sim.set", "with": {"key": "a", "value": "4"}},
+            {"id": "gpu-b", "type": "sim.set", "with": {"key": "b", "value": "4"}},
+            {"id": "gpu-c", "type": "sim.set", "with": {"key": "c", "value": "4"}}
+          ]},
+          {"id": "writes", "type": "sim.pivot", "with": {"key": "writes", "value": "primary"}}
+        ]}
+        """, mode: .live, failures: [("gpu-b", [StepError(code: "quota", message: "no GPUs left", retryable: false)])],
+        world: ["a": "0", "b": "0", "c": "0"]),
 ]
 
 /// What must be the same whether or not the run crashed on its way.
