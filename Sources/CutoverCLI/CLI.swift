@@ -211,12 +211,16 @@ struct Context {
     }
 
     func engine(_ store: any EventStore, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
-        Engine(
-            store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(),
-            configuration: EngineConfiguration(
-                owner: owner, actor: actor(of: store), detachWhenWaiting: detach,
-                isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment),
-                approvalSignatures: SSHApprovalSignatures()),
-            observer: observer)
+        let registry = registry
+        var configuration = EngineConfiguration(
+            owner: owner, actor: actor(of: store), detachWhenWaiting: detach,
+            isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment),
+            approvalSignatures: SSHApprovalSignatures())
+        // A `workflow` step's child, from the same folders (or files) as a run's own definitions.
+        configuration.childDefinitions = { workflow, runbook, mode in
+            let (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: registry)
+            return Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: "", workflowDigest: wfDigest, runbookDigest: rbDigest)
+        }
+        return Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration, observer: observer)
     }
 }

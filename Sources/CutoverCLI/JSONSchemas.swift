@@ -136,6 +136,19 @@ enum JSONSchemas {
             ]),
             "allOf": .array(cases),
         ])
+        let groupDocs = Dictionary(uniqueKeysWithValues: Reference.groupFields)
+        let group: JSONValue = .object([
+            "type": .string("object"), "additionalProperties": .bool(false), "required": .array([.string("id"), .string("parallel")]),
+            "properties": .object([
+                "id": describe(identifier, groupDocs["id"] ?? ""),
+                "description": .object(["type": .string("string")]),
+                "maxConcurrency": .object(["type": .string("integer"), "minimum": .int(1), "maximum": .int(1_000), "description": .string(groupDocs["maxConcurrency"] ?? "")]),
+                "parallel": .object([
+                    "type": .string("array"), "minItems": .int(1), "items": .object(["$ref": .string("#/$defs/step")]),
+                    "description": .string(groupDocs["parallel"] ?? ""),
+                ]),
+            ]),
+        ])
         let top = Dictionary(uniqueKeysWithValues: Reference.workflowFields)
         return .object([
             "$schema": .string(draft), "$id": .string("urn:cutover:schema:workflow"), "title": .string("cutover workflow"),
@@ -145,9 +158,12 @@ enum JSONSchemas {
                 "version": .object(["type": .string("integer"), "minimum": .int(1)]),
                 "description": .object(["type": .string("string")]),
                 "parameters": .object(["type": .string("object"), "description": .string(top["parameters"] ?? "")]),
-                "steps": .object(["type": .string("array"), "minItems": .int(1), "items": .object(["$ref": .string("#/$defs/step")])]),
+                "steps": .object([
+                    "type": .string("array"), "minItems": .int(1),
+                    "items": .object(["oneOf": .array([.object(["$ref": .string("#/$defs/step")]), .object(["$ref": .string("#/$defs/group")])])]),
+                ]),
             ]),
-            "$defs": .object(["step": step, "target": target(registry.providers, templated: true)]),
+            "$defs": .object(["step": step, "group": group, "target": target(registry.providers, templated: true)]),
         ])
     }
 

@@ -39,6 +39,8 @@ final class Progress: @unchecked Sendable {
             guard let s = started[key] ?? recorded else { return "" }
             return DurationText.format(.milliseconds(event.atMillis - s))
         }
+        // Members of a parallel group run side by side: their notes say whose they are.
+        func member(_ id: String) -> String { state.planned(id)?.group == nil ? "" : "\(id): " }
         func mark(_ key: String) {
             lock.lock()
             started[key] = event.atMillis
@@ -54,7 +56,8 @@ final class Progress: @unchecked Sendable {
             mark("step:\(p.step)")
             let type = state.planned(p.step)?.type ?? ""
             let attempt = p.attempt > 1 ? " attempt \(p.attempt)" : ""
-            return t ? "  \(c.paint("→", .cyan)) \(step)\(c.paint(type + attempt, .dim))" : "step \(p.step) started (\(type), attempt \(p.attempt))"
+            let group = state.planned(p.step)?.group.map { " in parallel group \($0)" } ?? ""
+            return t ? "  \(c.paint("→", .cyan)) \(step)\(c.paint(type + attempt + group, .dim))" : "step \(p.step) started (\(type), attempt \(p.attempt))\(group)"
         case .stepSucceeded(let p):
             if p.observed {
                 return t ? "  \(c.paint("✓", .green)) \(step)already done, found on resume" : "step \(p.step) succeeded (already done, found on resume)"
@@ -65,9 +68,9 @@ final class Progress: @unchecked Sendable {
             let retry = p.retryAtMillis.map { "; next attempt in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? ""
             return t ? "  \(c.paint("✗", .red)) \(step)attempt \(p.attempt): \(p.error.message)\(retry)" : "step \(p.step) attempt \(p.attempt) failed [\(p.error.code)]: \(p.error.message)\(retry)"
         case .stepNote(let p):
-            return t ? "    \(c.paint(p.message, .dim))" : "step \(p.step): \(p.message)"
+            return t ? "    \(c.paint(member(p.step) + p.message, .dim))" : "step \(p.step): \(p.message)"
         case .stepProgress(let p):
-            return t ? "    \(c.paint(p.message, .dim))" : "step \(p.step): \(p.message)"
+            return t ? "    \(c.paint(member(p.step) + p.message, .dim))" : "step \(p.step): \(p.message)"
         case .beforeRecorded:
             return nil
         case .timerSet(let p):

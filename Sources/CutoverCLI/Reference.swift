@@ -89,7 +89,13 @@ enum Reference {
         ("version", "an integer, for people; default 1"),
         ("description", "what the workflow does, for people"),
         ("parameters", "an object of values the steps read as ${parameters.NAME}"),
-        ("steps", "the steps, in order, required"),
+        ("steps", "the steps, in order, required; a step may be a parallel group"),
+    ]
+    static let groupFields: [(String, String)] = [
+        ("id", "the group's id, unique among steps and groups (letters, digits, - and _), required"),
+        ("parallel", "the steps that run at the same time, required; each refers only to steps before the group, and steps after it may read theirs"),
+        ("maxConcurrency", "how many of them may run at once (1 to 1000); default all"),
+        ("description", "what the group is for, for people"),
     ]
     static let stepFields: [(String, String)] = [
         ("id", "the step's id, unique in the workflow (letters, digits, - and _), required"),
@@ -123,6 +129,8 @@ enum Reference {
     static var workflow: String {
         "A workflow (workflows/NAME.json) is a JSON object:\n" + fieldList(workflowFields)
             + "\n\nEach step is an object:\n" + fieldList(stepFields)
+            + "\n\nA parallel group is an object in `steps` whose steps run side by side:\n" + fieldList(groupFields)
+            + "\nThe group succeeds when all its steps do. When one fails for good (or the run is aborted), the others stop at their next safe point (a wait, or right before a change), and the group's completed steps are undone with the rest of the run, latest first; a group whose pivot completed stops for a person instead."
             + "\n\n`cutover validate` checks a workflow alone and with each runbook given; `cutover explain TYPE` shows a step type's parameters."
     }
 

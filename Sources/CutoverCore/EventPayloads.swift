@@ -12,6 +12,9 @@ public struct RunStarted: BytesReadablePayload, Equatable {
     public var steps: [PlannedStep]
     /// The plan's parallel groups; absent when every step runs alone.
     public var groups: [PlannedGroup]?
+    /// The run and step this run is a child of (a `workflow` step); absent for a run started
+    /// by a person or a schedule.
+    public var parent: RunParent?
     /// The workflow and runbook as validated, with secrets as references.
     public var workflowSnapshot: JSONDocument
     public var runbookSnapshot: JSONDocument
@@ -21,10 +24,12 @@ public struct RunStarted: BytesReadablePayload, Equatable {
     public init(
         workflow: String, workflowDigest: String, runbook: String, runbookDigest: String,
         scope: String, mode: RunMode, startedBy: String, steps: [PlannedStep],
-        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue, schedule: ScheduledFiring? = nil, groups: [PlannedGroup]? = nil
+        workflowSnapshot: JSONValue, runbookSnapshot: JSONValue, schedule: ScheduledFiring? = nil, groups: [PlannedGroup]? = nil,
+        parent: RunParent? = nil
     ) {
         self.schedule = schedule
         self.groups = groups
+        self.parent = parent
         self.workflow = workflow
         self.workflowDigest = workflowDigest
         self.runbook = runbook
@@ -58,9 +63,15 @@ public struct RunStarted: BytesReadablePayload, Equatable {
             guard let g = m.value("groups").flatMap({ try? $0.decode([PlannedGroup].self) }) else { return nil }
             groups = g
         }
+        var parent: RunParent?
+        if !m.isAbsent("parent") {
+            guard let p = m.value("parent").flatMap({ try? $0.decode(RunParent.self) }) else { return nil }
+            parent = p
+        }
         var p = RunStarted(
             workflow: workflow, workflowDigest: workflowDigest, runbook: runbook, runbookDigest: runbookDigest, scope: scope, mode: mode,
-            startedBy: startedBy, steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, schedule: schedule, groups: groups)
+            startedBy: startedBy, steps: steps, workflowSnapshot: .null, runbookSnapshot: .null, schedule: schedule, groups: groups,
+            parent: parent)
         p.workflowSnapshot = JSONDocument(checkedText: workflowSnapshot)
         p.runbookSnapshot = JSONDocument(checkedText: runbookSnapshot)
         return p
@@ -68,7 +79,7 @@ public struct RunStarted: BytesReadablePayload, Equatable {
 
     private static let keys: [StaticString] = [
         "workflow", "workflowDigest", "runbook", "runbookDigest", "scope", "mode", "startedBy", "steps", "workflowSnapshot", "runbookSnapshot",
-        "schedule", "groups",
+        "schedule", "groups", "parent",
     ]
 }
 
@@ -80,6 +91,17 @@ public struct ScheduledFiring: Codable, Sendable, Equatable {
     public init(name: String, dueAtMillis: Int64) {
         self.name = name
         self.dueAtMillis = dueAtMillis
+    }
+}
+
+/// The run, and its step, that started a child run.
+public struct RunParent: Codable, Sendable, Equatable {
+    public var run: String
+    public var step: String
+
+    public init(run: String, step: String) {
+        self.run = run
+        self.step = step
     }
 }
 

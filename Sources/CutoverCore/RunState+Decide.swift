@@ -166,7 +166,9 @@ extension RunState {
                 return afterFailure(of: step, plan)
             }
         }
-        if plan.mode == .drill {
+        // A drill's child run leaves its planned rollback to its parent, whose rollback
+        // compensates the step that ran it.
+        if plan.mode == .drill, plan.parent == nil {
             return .beginRollback(RollbackStarted(
                 planned: true, reason: "drill: every step passed; rolling back as planned"))
         }

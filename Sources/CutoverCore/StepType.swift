@@ -103,6 +103,24 @@ public protocol StepContext: Sendable {
     /// provider call takes. Ask for it immediately before the call.
     /// - Throws: when the lease is lost (the driver stops; nothing is changed).
     func proof() async throws -> RunProof
+    /// Child runs of this run, for the `workflow` step; nil where runs cannot be started
+    /// (preflight, a step tested alone).
+    var children: (any ChildRuns)? { get }
+}
+
+/// What a `workflow` step asks of the engine: child runs of the run it belongs to, each with
+/// its own log stream and its own service lock, driven by this process.
+public protocol ChildRuns: Sendable {
+    /// Child run `id` as its events fold, or nil when it was never started.
+    func state(of id: String) throws -> RunState?
+    /// Starts child run `id` of `workflow` for `runbook`, linked to this run's step, unless
+    /// it was started already (before a crash); then drives it until it ends or waits for a
+    /// person.
+    /// - Throws: `StepError` when the definitions do not load or the child's service is held.
+    func drive(_ id: String, workflow: String, runbook: String) async throws -> RunState
+    /// Asks child run `id` to roll back, unless it has already ended without its changes, and
+    /// drives it until it ends or waits for a person.
+    func rollBack(_ id: String, reason: String) async throws -> RunState
 }
 
 /// Thrown out of a step when the run must stop driving: aborted, or detached to wait for a human.
@@ -115,6 +133,8 @@ public enum RunInterruption: Error, Sendable, Equatable {
 }
 
 extension StepContext {
+    public var children: (any ChildRuns)? { nil }
+
     public func secretIfSet(_ reference: String) throws -> String? {
         do { return try secret(reference) } catch let e as StepError where e.code == "secret-missing" { return nil }
     }

@@ -33,6 +33,8 @@ public struct Engine: Sendable {
         public var runbookDigest: String
         /// The schedule firing the run is started for, when a scheduler starts it.
         public var schedule: ScheduledFiring?
+        /// The run and step a child run is started for.
+        public var parent: RunParent?
 
         public init(
             workflow: Workflow, runbook: Runbook, mode: RunMode, startedBy: String, workflowDigest: String, runbookDigest: String,
@@ -52,9 +54,10 @@ public struct Engine: Sendable {
     /// for this process (`drive` carries it on; a starter that dies lets it expire).
     /// - Throws: `StoreError.scopeLocked` naming the active run of the same service;
     ///   `EngineError.unknownStepType` if the workflow names a type this build lacks.
-    public func start(_ request: StartRequest) throws -> String {
+    /// `runID`: the id a child run gets from its parent's step; a new one otherwise.
+    public func start(_ request: StartRequest, runID given: String? = nil) throws -> String {
         let now = clock.now()
-        let runID = ids.newRunID(at: now)
+        let runID = given ?? ids.newRunID(at: now)
         var planned: [PlannedStep] = []
         for step in request.workflow.steps {
             guard let type = registry[step.type] else { throw EngineError.unknownStepType(step.type) }
@@ -65,7 +68,7 @@ public struct Engine: Sendable {
             runbook: request.runbook.service, runbookDigest: request.runbookDigest, scope: request.runbook.service,
             mode: request.mode, startedBy: request.startedBy, steps: planned,
             workflowSnapshot: request.workflow.source, runbookSnapshot: request.runbook.source, schedule: request.schedule,
-            groups: request.workflow.groups.isEmpty ? nil : request.workflow.groups.map(\.planned))
+            groups: request.workflow.groups.isEmpty ? nil : request.workflow.groups.map(\.planned), parent: request.parent)
         // The starter holds the run from its first event: no worker takes a run between its
         // start and its starter's drive.
         try store.acquireLease(run: runID, owner: configuration.owner, now: now, ttl: configuration.leaseTTL, isGone: { _ in false })
@@ -136,6 +139,9 @@ public struct EngineConfiguration: Sendable {
     public var secretSources: [any SecretSource]
     /// Checks approval signatures; without it, no approval of a request that lists keys counts.
     public var approvalSignatures: (any ApprovalSignatureChecking)?
+    /// Loads a child run's workflow and runbook (names or files) for a `workflow` step, checked
+    /// as a run's are; without it, `workflow` steps fail.
+    public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

@@ -320,6 +320,10 @@ struct DriverContext: StepContext {
     func proof() async throws -> RunProof {
         try await driver.proof(step: stepID)
     }
+
+    var children: (any ChildRuns)? {
+        EngineChildRuns(engine: driver.engine, parent: RunParent(run: runID, step: stepID), mode: mode, startedBy: startedBy)
+    }
 }
 
 /// What an engine without a signature checker has: no signed approval counts.

@@ -27,6 +27,7 @@ public enum BuiltinSteps {
                 AnyStepType(DNSSwitch(providers: providers)),
                 AnyStepType(AlertsMove(providers: providers)),
                 AnyStepType(CutoverMonitor(http: http)),
+                AnyStepType(ChildWorkflow()),
             ],
             providers: providers.schemas)
     }

@@ -47,11 +47,18 @@ import TestSupport
         Bad(name: "a drill threshold that is not a duration", kind: "runbook", json: #"{\#(rb), "drill": {"thresholds": {"p95": "slow"}}}"#),
         Bad(name: "an error rate that is not a fraction", kind: "runbook", json: #"{\#(rb), "thresholds": {"errorRate": 3}}"#),
         Bad(name: "a drill that renames the service", kind: "runbook", json: #"{\#(rb), "drill": {"service": "other"}}"#),
+        Bad(name: "a parallel group inside a parallel group", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "g", "parallel": [{"id": "h", "parallel": [{"id": "w1", "type": "wait", "with": {"duration": "1s"}}]}]}]}"#),
+        Bad(name: "an empty parallel group", kind: "workflow", json: #"{"name": "w", "steps": [{"id": "g", "parallel": []}]}"#),
+        Bad(name: "a parallel group limited to none at a time", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "g", "maxConcurrency": 0, "parallel": [{"id": "w1", "type": "wait", "with": {"duration": "1s"}}]}]}"#),
     ]
 
     /// Files both the schema and `cutover validate` (with the sandbox runbook) accept: whole
     /// references standing for numbers and targets, references inside a target's fields.
     static let good: [Bad] = [
+        Bad(name: "a parallel group of two, one at a time", kind: "workflow",
+            json: #"{"name": "w", "steps": [{"id": "g", "maxConcurrency": 1, "parallel": [{"id": "w1", "type": "wait", "with": {"duration": "1s"}}, {"id": "w2", "type": "wait", "with": {"duration": "1s"}}]}]}"#),
         Bad(name: "a whole reference for a number", kind: "workflow",
             json: #"{"name": "w", "parameters": {"n": 3}, "steps": [{"id": "h", "type": "health.http", "with": {"url": "${runbook.dr.endpoint}/health", "requests": "${parameters.n}"}}]}"#),
         Bad(name: "an inline target whose fields are references", kind: "workflow",

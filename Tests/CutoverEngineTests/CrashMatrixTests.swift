@@ -59,6 +59,25 @@ let crashScenarios: [CrashScenario] = [
         ]}
         """, mode: .live, failures: [("gpu-b", [StepError(code: "quota", message: "no GPUs left", retryable: false)])],
         world: ["a": "0", "b": "0", "c": "0"]),
+    // A child run beside a change of the parent's own, both undone by the drill's rollback:
+    // a crash anywhere in the child's stream too (the store counts every stream's events).
+    // Step ids differ from the child's: the duplicate check looks for a step in every stream.
+    CrashScenario(name: "drill with a child workflow in a parallel group", workflow: """
+        {"name": "w", "steps": [
+          {"id": "services", "parallel": [
+            {"id": "recs", "type": "workflow", "with": {"workflow": "child-scale", "runbook": "recs"}},
+            {"id": "grow", "type": "sim.set", "with": {"key": "capacity", "value": "4"}}
+          ]},
+          {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}}
+        ]}
+        """, mode: .drill, world: ["recs": "0"]),
+    CrashScenario(name: "a failure after a child run rolls the child back", workflow: """
+        {"name": "w", "steps": [
+          {"id": "recs", "type": "workflow", "with": {"workflow": "child-scale", "runbook": "recs"}},
+          {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}}
+        ]}
+        """, mode: .live, failures: [("dns", [StepError(code: "refused", message: "zone is locked", retryable: false)])],
+        world: ["recs": "0"]),
 ]
 
 /// What must be the same whether or not the run crashed on its way.

@@ -28,6 +28,34 @@ public final class Harness: @unchecked Sendable {
          "thresholds": {"rto": "15m", "rpo": "30s"}, "approvers": ["alice", "bob", "carol"]}
         """
 
+    /// Child workflows a `workflow` step may name; the runbook a step names is made up for it:
+    /// service NAME, its DR side's `key` NAME.
+    public static let childWorkflows = [
+        "child-scale": """
+            {"name": "child-scale", "steps": [
+              {"id": "scale", "type": "sim.set", "with": {"key": "${runbook.dr.key}", "value": "4"}},
+              {"id": "check", "type": "sim.check", "with": {"key": "${runbook.dr.key}", "equals": "4"}}
+            ]}
+            """,
+        "child-promote": """
+            {"name": "child-promote", "steps": [
+              {"id": "scale", "type": "sim.set", "with": {"key": "${runbook.dr.key}", "value": "4"}},
+              {"id": "writes", "type": "sim.pivot", "with": {"key": "${runbook.dr.key}-writes", "value": "dr"}}
+            ]}
+            """,
+    ]
+
+    /// The start request of a child run, as the CLI makes it from files.
+    public func childRequest(workflow: String, runbook: String, mode: RunMode) throws -> Engine.StartRequest {
+        let rb = try Runbook.load(
+            file: "runbooks/\(runbook).json",
+            data: Data(#"{"service": "\#(runbook)", "primary": {"endpoint": "http://primary"}, "dr": {"endpoint": "http://dr", "key": "\#(runbook)"}}"#.utf8),
+            mode: mode, providers: registry.providers)
+        guard let json = Self.childWorkflows[workflow] else { throw StepError(code: "no-such-workflow", message: "no workflow \(workflow)", retryable: false) }
+        let wf = try Workflow.load(file: "workflows/\(workflow).json", data: Data(json.utf8), registry: registry, runbook: rb)
+        return Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: "", workflowDigest: "test", runbookDigest: "test")
+    }
+
     public func workflow(_ json: String, file: String = "workflows/test.json") throws -> Workflow {
         try Workflow.load(file: file, data: Data(json.utf8), registry: registry, runbook: runbook)
     }
@@ -37,11 +65,10 @@ public final class Harness: @unchecked Sendable {
         store: (any EventStore)? = nil, owner: String = "test:1", detach: Bool = false,
         gone: @escaping @Sendable (String) -> Bool = { _ in true }
     ) -> Engine {
-        Engine(
-            store: store ?? log, registry: registry, clock: clock, ids: ids,
-            configuration: EngineConfiguration(
-                owner: owner, actor: "cutover@\(owner)", signalPollInterval: .seconds(5), detachWhenWaiting: detach,
-                isOwnerGone: gone))
+        var configuration = EngineConfiguration(
+            owner: owner, actor: "cutover@\(owner)", signalPollInterval: .seconds(5), detachWhenWaiting: detach, isOwnerGone: gone)
+        configuration.childDefinitions = { [self] in try childRequest(workflow: $0, runbook: $1, mode: $2) }
+        return Engine(store: store ?? log, registry: registry, clock: clock, ids: ids, configuration: configuration)
     }
 
     public func request(_ workflow: Workflow, mode: RunMode = .live, by: String = "oncall") -> Engine.StartRequest {
