@@ -54,6 +54,8 @@ struct Options {
     var modelsOnly = false
     /// `--postgres`: the PostgreSQL store's figures alone.
     var postgresOnly = false
+    /// `--groups`: the parallel groups' figure alone.
+    var groupsOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 1_000
@@ -69,6 +71,7 @@ struct Options {
         json = args.contains("--json")
         smoke = args.contains("--smoke")
         engineOnly = args.contains("--engine")
+        groupsOnly = args.contains("--groups")
         modelsOnly = args.contains("--models")
         postgresOnly = args.contains("--postgres")
         if smoke {

@@ -74,6 +74,7 @@ struct Runner {
         defer { try? FileManager.default.removeItem(at: dir) }
         if options.modelsOnly { return try await modelsFigure() }
         if options.postgresOnly { return try await postgresFigures() }
+        if options.groupsOnly { return [try await parallelFigure()] }
         var results: [Result] = []
         // 1. A durable no-op step, and the raw commits it needs.
         var perStep: [Double] = []
@@ -109,6 +110,7 @@ struct Runner {
             met: noopRatio <= 1.5 && noop.median < 1, peakMB: noopPeak,
             note: String(format: "%.1f events and %.2f durable commits per step (a success and the next start share one)", eventsPerStep, commitsPerStep)))
         let rawCommitsPerSecond = 1_000 / (raw.median / commitsPerStep)
+        results.append(try await parallelFigure())
         results += try await execFigures()
 
         // 2. A long workflow end to end, and many runs at once; measured in turns, so that
