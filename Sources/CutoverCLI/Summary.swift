@@ -22,12 +22,14 @@ enum Summary {
                     "attempts": .int(Int64(step.attempts)), "compensation": .string(step.compensation.rawValue),
                 ]
                 if let e = step.lastError, step.phase != .succeeded { o["error"] = .string(e.message) }
+                if let g = s.planned(step.id)?.group { o["group"] = .string(g) }
                 if let f = step.firstStartedMillis, let e = step.finishedMillis { o["durationMillis"] = .int(e - f) }
                 return .object(o)
             }),
         ]
         if let report = DrillReport(s), report.rtoMillis != nil || report.rpoMillis != nil { o["report"] = report.json }
         if let planned = s.outcome?.planned { o["planned"] = .bool(planned) }
+        if let parent = plan?.parent { o["parent"] = .object(["run": .string(parent.run), "step": .string(parent.step)]) }
         if let reason = s.outcome?.reason { o["reason"] = .string(reason) }
         if let a = s.attention { o["attention"] = .object(["reason": .string(a.reason), "decision": .string(a.decision)]) }
         if s.status == .waitingApproval, let step = s.orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }) {
@@ -79,6 +81,9 @@ enum Summary {
             }
         }
         printChanges(s.changes(ctx.registry), c)
+        if let parent = s.plan?.parent {
+            c.out(c.paint("  child run of \(TerminalText.escaped(parent.run)), step \(TerminalText.escaped(parent.step)): rolled back with its parent", .dim))
+        }
         c.out(c.paint("  run \(s.runID) · history: cutover history \(s.runID)", .dim))
     }
 
