@@ -198,6 +198,8 @@ public struct RunState: Sendable, Equatable {
         case .runResumed:
             if status == .paused {
                 status = statusBeforePause ?? .running
+                // Members of a parallel group may have finished during the pause.
+                if status == .waitingApproval, awaitingApproval.isEmpty { status = .running }
             } else if status == .needsAttention {
                 // A person chose to go on: failed attempts and compensations may be tried again.
                 for id in steps.keys {

@@ -61,11 +61,46 @@ struct EngineChildRuns: ChildRuns {
     }
 
     /// Drives the child; one another process still drives is waited for by the step's retry.
+    /// The child's driver reads the parent's new events at each boundary and wait: an abort of
+    /// the parent aborts the child, which rolls back what it changed.
     private func driveHeld(_ id: String) async throws -> RunState {
+        var configuration = engine.configuration
+        let watch = ParentWatch(store: engine.store, run: parent.run)
+        configuration.parentAbort = { try watch.abortReason() }
+        let child = Engine(
+            store: engine.store, registry: engine.registry, clock: engine.clock, ids: engine.ids, configuration: configuration, observer: engine.observer)
         do {
-            return try await engine.drive(id)
+            return try await child.drive(id)
         } catch let e as StoreError where e.code == .leaseHeld {
             throw StepError(code: "child-driven-elsewhere", message: "step \(parent.step): child run \(id) is driven by another process (\(e.holder ?? "unknown")); trying again later", retryable: true)
+        }
+    }
+}
+
+/// The parent run's events as a child's driver reads them: only those it has not seen yet.
+final class ParentWatch: @unchecked Sendable {
+    // @unchecked: `seen` and `reason` are only touched under `lock`.
+    private let lock = NSLock()
+    private let store: any EventStore
+    private let run: String
+    private var seen: Int64 = 0
+    private var reason: String?
+
+    init(store: any EventStore, run: String) {
+        self.store = store
+        self.run = run
+    }
+
+    func abortReason() throws -> String? {
+        try lock.withLock {
+            if let reason { return reason }
+            for e in try store.events(of: run, after: seen) {
+                seen = e.runSeq
+                if case .abortRequested(let p) = e.body {
+                    reason = "its parent run \(run) was aborted by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
+                }
+            }
+            return reason
         }
     }
 }

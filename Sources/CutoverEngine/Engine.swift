@@ -142,6 +142,9 @@ public struct EngineConfiguration: Sendable {
     /// Loads a child run's workflow and runbook (names or files) for a `workflow` step, checked
     /// as a run's are; without it, `workflow` steps fail.
     public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
+    /// For a child run's driver: why its parent run was aborted, or nil while it was not. The
+    /// child records the abort as its own at its next step boundary or wait, and rolls back.
+    public var parentAbort: (@Sendable () throws -> String?)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

@@ -58,6 +58,7 @@ actor RunDriver {
         try record([.driverAttached(DriverAttached(owner: config.owner, resumed: state.lastRunSeq > 1))])
         while true {
             try Task.checkCancellation()
+            try inheritAbort()
             let action = state.nextAction(nowMillis: nowMillis)
             if config.stop.isRequested, stopsHere(action) { return state }
             if isGoingForward, state.activeGroup != nil, action.isStepWork {
@@ -312,6 +313,7 @@ actor RunDriver {
     /// A member of a parallel group that is told to stop throws `RunInterruption.cancelled`.
     func handleSignalsDuringStep(_ step: String) async throws -> WaitResult {
         try reloadOrStop()
+        try inheritAbort()
         if cancelling.contains(step) { throw RunInterruption.cancelled }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
         // Members of a parallel group wait out a pause another member recorded, too.
@@ -329,6 +331,14 @@ actor RunDriver {
         }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
         return .done
+    }
+
+    /// A child run whose parent was aborted is aborted too, by this driver, naming the parent.
+    func inheritAbort() throws {
+        guard let check = config.parentAbort, state.abortRequest == nil, state.rollback == nil,
+            [.running, .waitingApproval, .paused, .needsAttention].contains(state.status), let reason = try check()
+        else { return }
+        try record([.abortRequested(Signal(reason: reason))])
     }
 
     var isGoingForward: Bool { state.status == .running || state.status == .waitingApproval }

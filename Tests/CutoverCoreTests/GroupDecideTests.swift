@@ -127,6 +127,20 @@ import Testing
         #expect(try b.state().status == .running)
     }
 
+    @Test func aResumeAfterTheOnlyApprovalFinishedDuringAPauseGoesOnRunning() throws {
+        var b = RunBuilder.grouped(["a", "b"], limit: 2)
+        b.pass("health")
+        b.add(.stepStarted(StepAttempt(step: "a", attempt: 1)))
+        b.add(.stepStarted(StepAttempt(step: "b", attempt: 1)))
+        b.add(.approvalRequested(ApprovalRequested(step: "a", required: 1, approvers: [], excluded: [])))
+        b.add(.pauseRequested(Signal()), by: "alice")
+        b.add(.runPaused(Signal()))
+        b.add(.stepFailed(StepFailed(step: "a", attempt: 1, error: .cancelled("a", because: "test"), retryAtMillis: nil)))
+        b.add(.resumeRequested(Signal()), by: "alice")
+        b.add(.runResumed(Signal()))
+        #expect(try b.state().status == .running)
+    }
+
     @Test func aPlanWhoseGroupIsNotSideBySideDoesNotFold() throws {
         let member = { (id: String) in
             PlannedStep(id: id, type: "sim.set", kind: .compensable, pivot: false, retry: .default, timeoutMillis: nil, group: "g")

@@ -106,6 +106,32 @@ let childWorld = ["dns": "primary", "health": "ok", "recs": "0", "search": "0"]
     }
 }
 
+extension ChildWorkflowTests {
+    @Test func abortingTheParentAbortsTheChildItIsDriving() async throws {
+        let h = try Harness(world: childWorld)
+        let wf = """
+            {"name": "region", "steps": [
+              {"id": "recs", "type": "workflow", "with": {"workflow": "child-scale", "runbook": "recs"}},
+              {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "dr"}}
+            ]}
+            """
+        // Someone aborts the region's run while its child is changing the recs service.
+        let e = engine(h, observer: { event, state in
+            if case .stepStarted(let p) = event.body, p.step == "scale", let parent = state.plan?.parent {
+                try? h.signal(parent.run, .abortRequested(Signal(reason: "wrong region")), by: "bob")
+            }
+        })
+        let run = try e.start(h.request(try h.workflow(wf)))
+        let state = try await e.drive(run)
+        #expect(state.status == .aborted)
+        let child = try h.engine().state(of: "\(run).recs")
+        #expect(child.status == .aborted)
+        #expect(child.rollback?.reason.contains("its parent run \(run) was aborted by bob: wrong region") == true, "\(child.rollback?.reason ?? "")")
+        #expect(h.world.snapshot == childWorld, "the child undid its change; nothing after it ran")
+        #expect(state.steps["dns"]?.attempts == 0)
+    }
+}
+
 /// Who held each service when its child started changing it.
 final class Holders: @unchecked Sendable {
     // @unchecked: `seen` is only touched under `lock`.
