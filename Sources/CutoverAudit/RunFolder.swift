@@ -7,6 +7,8 @@ import Foundation
 struct RunFolder {
     private(set) var states: [String: RunState] = [:]
     private(set) var schedules: [String: ScheduleState] = [:]
+    /// The log's halt stream, folded like a run's: a lift without a halt is an illegal state.
+    private(set) var halt = HaltState()
     /// The first event that does not fold; nothing after it is folded.
     private(set) var failure: Finding?
     /// Canonical bytes checked up to and including the failing event.
@@ -19,6 +21,7 @@ struct RunFolder {
         for p in parts {
             states.merge(p.states) { a, _ in a }
             schedules.merge(p.schedules) { a, _ in a }
+            if p.halt.lastRunSeq > halt.lastRunSeq { halt = p.halt }
         }
         let first = parts.filter { $0.failure != nil }.min { ($0.failure?.seq ?? .max) < ($1.failure?.seq ?? .max) }
         failure = first?.failure
@@ -32,6 +35,10 @@ struct RunFolder {
             let event = try r.event(knownRun: run, keepingText: false)
             if let name = ScheduleStream.name(of: run) {
                 try schedules[name, default: ScheduleState(name: name)].apply(event)
+                return
+            }
+            if run == LogStream.halt {
+                try halt.apply(event)
                 return
             }
             if run == LogStream.imports {

@@ -211,16 +211,20 @@ struct Context {
     }
 
     func engine(_ store: any EventStore, detach: Bool, observer: (@Sendable (Event, RunState) -> Void)?) -> Engine {
-        let registry = registry
         var configuration = EngineConfiguration(
             owner: owner, actor: actor(of: store), detachWhenWaiting: detach,
             isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment),
             approvalSignatures: SSHApprovalSignatures())
-        // A `workflow` step's child, from the same folders (or files) as a run's own definitions.
-        configuration.childDefinitions = { workflow, runbook, mode in
+        configuration.childDefinitions = childDefinitions
+        return Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration, observer: observer)
+    }
+
+    /// A `workflow` step's child, from the same folders (or files) as a run's own definitions.
+    var childDefinitions: @Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest {
+        let registry = registry
+        return { workflow, runbook, mode in
             let (wf, rb, wfDigest, rbDigest) = try Definitions.load(workflow: workflow, runbook: runbook, mode: mode, registry: registry)
             return Engine.StartRequest(workflow: wf, runbook: rb, mode: mode, startedBy: "", workflowDigest: wfDigest, runbookDigest: rbDigest)
         }
-        return Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration, observer: observer)
     }
 }

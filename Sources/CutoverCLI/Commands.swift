@@ -94,6 +94,21 @@ enum Commands {
             details: "Timers keep running while paused. `cutover resume RUN` carries on.",
             recordsActor: true, run: { try SignalCommands.pause($0, $1) }),
         CommandSpec(
+            path: ["halt"], operands: "", options: [.value("--reason", "TEXT", "why, for everyone whose run it stops", required: true)], section: .people,
+            summary: "Stop every active run at its next step boundary and refuse new starts.",
+            details: """
+                The safety lever: every driver and worker reads the halt at step boundaries, in waits and
+                right before each change, and pauses its run there (timers keep running); new starts
+                and scheduled drills are refused (exit 69, as for a service another run holds) until
+                `cutover unhalt`. Who halted, when and why are in the log, and in `status` and `list`.
+                """,
+            recordsActor: true, run: { try HaltCommands.halt($0, $1) }),
+        CommandSpec(
+            path: ["unhalt"], operands: "", options: [.reason], section: .people,
+            summary: "Lift the halt: runs it paused carry on, starts are allowed again.",
+            details: "A run a person paused stays paused. Recorded in the log with who and why.",
+            recordsActor: true, run: { try HaltCommands.unhalt($0, $1) }),
+        CommandSpec(
             path: ["abort"], operands: "RUN", options: [.reason, .detach, .json], section: .people,
             summary: "Stop a run and compensate what it changed, latest first.",
             details: """

@@ -16,14 +16,17 @@ enum InspectCommands {
         }
         let state = try fold(runID, store)
         let view = try RunView(state, store: store)
+        let halt = try HaltCommands.current(store)
         if args.has("--json") {
             var o = Summary.json(state, changes: state.changes(ctx.registry)).objectValue ?? [:]
             o.merge(view.json) { _, new in new }
+            if let halt { o["halt"] = HaltCommands.json(halt) }
             ctx.console.json(JSONValue.object(o))
             return ExitCode.ok
         }
         let c = ctx.console
         let plan = state.plan!
+        if let halt { HaltCommands.banner(halt, c) }
         c.out(c.paint(line(runID), .bold) + "  \(line(plan.workflow)) for \(line(plan.scope)) (\(plan.mode.rawValue))  " + c.paint(view.verdict.text, RunView.tone(view.verdict.tone)))
         c.out("started \(Summary.iso(state.startedAtMillis)) by \(line(plan.startedBy)); last event \(Summary.iso(state.lastEventMillis))")
         c.out("workflow \(plan.workflowDigest.prefix(16)) · runbook \(plan.runbookDigest.prefix(16)) (SHA-256 of the definitions as run)")
@@ -59,7 +62,10 @@ enum InspectCommands {
         }
         let store = try ctx.openStore(creating: false)
         let views = try store.runIDs().map { try RunView(fold($0, store), store: store) }
+        let halt = try HaltCommands.current(store)
         if args.has("--json") {
+            // A halt comes first, as a line of its own kind.
+            if let halt { ctx.console.json(HaltCommands.json(halt)) }
             for v in views {
                 let s = v.state
                 ctx.console.json(JSONValue.object([
@@ -76,6 +82,7 @@ enum InspectCommands {
             return [line(s.runID), line(s.plan?.scope ?? ""), line(s.plan?.workflow ?? ""), s.plan?.mode.rawValue ?? "", ctx.console.paint(v.verdict.text, RunView.tone(v.verdict.tone)),
              Summary.iso(s.startedAtMillis), line(s.plan?.startedBy ?? "")]
         }
+        if let halt { HaltCommands.banner(halt, ctx.console) }
         for line in Table.render(["RUN", "SERVICE", "WORKFLOW", "MODE", "STATE", "STARTED", "BY"], rows) { ctx.console.out(line) }
         return ExitCode.ok
     }
@@ -162,6 +169,8 @@ enum InspectCommands {
         case .drillFinished(let p): "\(p.run) \(p.status): \(p.summary)"
         case .drillNotified(let p): "\(p.run) \(p.format): \(p.delivered ? "delivered" : "NOT delivered"), \(p.detail)"
         case .logImported(let p): "\(p.events) events and \(p.checkpoints) checkpoints from \(p.source), by \(e.actor)"
+        case .haltRequested(let p): "every run halted by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
+        case .haltLifted(let p): "halt lifted by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
         }
     }
 }

@@ -88,8 +88,13 @@ final class Progress: @unchecked Sendable {
             return t ? "    \(c.paint("approved by \(p.by)\(how)", .green))" : "step \(p.step) approved by \(p.by)\(how)"
         case .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested:
             return "  \(event.type.replacingOccurrences(of: "Requested", with: "").lowercased()) requested by \(event.actor)"
+        case .runPaused(let p) where p.halt == true:
+            let why = p.reason ?? "the log is halted"
+            return t ? "  \(c.paint("⏸ paused", .yellow)): \(why); it carries on once `cutover unhalt` lifts the halt" : "run paused: \(why); it carries on once cutover unhalt lifts the halt"
         case .runPaused:
             return t ? "  \(c.paint("⏸ paused", .yellow)); `cutover resume \(state.runID)` continues" : "run paused; cutover resume \(state.runID) continues"
+        case .runResumed(let p) where p.halt == true:
+            return "  resumed: \(p.reason ?? "the halt was lifted")"
         case .runResumed:
             return "  resumed"
         case .rollbackStarted(let p):
@@ -107,7 +112,7 @@ final class Progress: @unchecked Sendable {
         case .runSucceeded, .runRolledBack, .runFailed, .runAborted, .runNeedsAttention:
             return nil  // the summary says it
         case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
-            .drillsMissed, .drillFinished, .drillNotified, .logImported:
+            .drillsMissed, .drillFinished, .drillNotified, .logImported, .haltRequested, .haltLifted:
             return nil  // not a run's event
         }
     }

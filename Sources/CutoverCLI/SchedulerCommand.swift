@@ -52,6 +52,7 @@ enum SchedulerCommand {
             owner: ProcessIdentity.owner(), actor: ctx.actor(of: store), pollInterval: poll, grace: grace,
             isOwnerGone: { ProcessIdentity.isGone($0) })
         configuration.secretSources = Composition.secretSources(environment: ctx.environment)
+        configuration.childDefinitions = ctx.childDefinitions
         let environment = SchedulerEnvironment(
             request: { try SchedulerHost.request($0, firing: $1, ctx) },
             writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },

@@ -25,6 +25,9 @@ enum SignalCommands {
             Summary.print(state, ctx, json: args.has("--json"))
             throw CommandFailure("run \(runID) is \(state.status.rawValue); there is nothing to resume (`cutover rollback \(runID)` undoes a succeeded run)")
         }
+        if let halt = try HaltCommands.current(store) {
+            throw CommandFailure("the log is \(halt.summary); nothing carries on until `cutover unhalt` (nothing recorded)", code: ExitCode.busy)
+        }
         if (state.status == .paused || state.status == .needsAttention), state.resumeRequest == nil {
             _ = try append(.resumeRequested(Signal()), to: runID, by: ctx.actor(of: store), store)
         }

@@ -33,6 +33,9 @@ enum StartCommand {
         } catch let locked as StoreError where locked.code == .scopeLocked {
             let scope = locked.scope ?? "", holder = locked.holder ?? ""
             throw CommandFailure("service \(scope) already has an active run, \(holder); see `cutover status \(holder)`. One run per service at a time; nothing was started.", code: ExitCode.busy)
+        } catch let halted as HaltedError {
+            // Refused like a start that meets another active run: the same exit status.
+            throw CommandFailure("\(halted); nothing was started", code: ExitCode.busy)
         }
         // For people the id first, to resume or approve it by; a script reads it from the
         // stream's first event.

@@ -22,10 +22,11 @@ enum WorkerCommand {
         let console = ctx.console
         let checks = !args.has("--no-preflight")
         let schedules = args.has("--schedules")
-        let configuration = WorkerConfiguration(
+        var configuration = WorkerConfiguration(
             owner: ctx.owner, actor: ctx.actor(of: store), leaseTTL: lease, pollInterval: poll, maxRuns: maxRuns,
             isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: ctx.environment),
             leavesScheduledRuns: schedules)
+        configuration.childDefinitions = ctx.childDefinitions
         let wakeups = Wakeups(ctx.store, stop: stop)
         let environment = WorkerEnvironment(
             admit: { checks ? await admit($0, ctx) : nil },

@@ -41,8 +41,10 @@ public enum EventBody: Sendable, Equatable {
     case drillsMissed(DrillsMissed)
     case drillFinished(DrillFinished)
     case drillNotified(DrillNotified)
-    // The log's own stream (`LogStream.imports`).
+    // The log's own streams (`LogStream.imports`, `LogStream.halt`).
     case logImported(LogImported)
+    case haltRequested(Signal)
+    case haltLifted(Signal)
 
     /// Every kind of event, the frequent first (finding a body's kind walks this list).
     public static let kinds: [EventKind] = [
@@ -83,6 +85,8 @@ public enum EventBody: Sendable, Equatable {
         .kind("DrillFinished", { .drillFinished($0) }) { if case .drillFinished(let p) = $0 { p } else { nil } },
         .kind("DrillNotified", { .drillNotified($0) }) { if case .drillNotified(let p) = $0 { p } else { nil } },
         .kind("LogImported", { .logImported($0) }) { if case .logImported(let p) = $0 { p } else { nil } },
+        .kind("HaltRequested", { .haltRequested($0) }) { if case .haltRequested(let p) = $0 { p } else { nil } },
+        .kind("HaltLifted", { .haltLifted($0) }) { if case .haltLifted(let p) = $0 { p } else { nil } },
     ]
 
     /// The kinds by their stored name.

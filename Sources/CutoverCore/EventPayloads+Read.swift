@@ -82,10 +82,15 @@ extension ApprovalGranted: BytesReadablePayload {
 
 extension Signal: BytesReadablePayload {
     public static func read(_ m: JSONMembers) -> Signal? {
-        guard m.has(only: ["reason"]) else { return nil }
-        if m.isAbsent("reason") { return Signal() }
+        guard m.has(only: ["reason", "halt"]) else { return nil }
+        var halt: Bool?
+        if !m.isAbsent("halt") {
+            guard let h = m.bool("halt") else { return nil }
+            halt = h
+        }
+        if m.isAbsent("reason") { return Signal(halt: halt) }
         guard let reason = m.string("reason") else { return nil }
-        return Signal(reason: reason)
+        return Signal(reason: reason, halt: halt)
     }
 }
 

@@ -280,7 +280,13 @@ public struct ApprovalGranted: EventPayload, Equatable {
 /// driver's acknowledgement of one.
 public struct Signal: EventPayload, Equatable {
     public var reason: String?
-    public init(reason: String? = nil) { self.reason = reason }
+    /// On `RunPaused` and `RunResumed`: the log's halt paused the run, or its lifting resumed
+    /// it (absent otherwise).
+    public var halt: Bool?
+    public init(reason: String? = nil, halt: Bool? = nil) {
+        self.reason = reason
+        self.halt = halt
+    }
 }
 
 public struct RollbackStarted: EventPayload, Equatable {

@@ -24,6 +24,8 @@ public struct RunState: Sendable, Equatable {
     public private(set) var abortRequest: (by: String, reason: String?)?
     public private(set) var rollbackRequest: (by: String, reason: String?)?
     public private(set) var statusBeforePause: RunStatus?
+    /// The run was paused by the log's halt (not by a person): lifting the halt resumes it.
+    public private(set) var pausedByHalt = false
     public private(set) var rollback: RollbackStarted?
     public private(set) var attention: NeedsAttention?
     public private(set) var outcome: RunOutcome?
@@ -191,10 +193,11 @@ public struct RunState: Sendable, Equatable {
             abortRequest = (event.actor, p.reason)
         case .rollbackRequested(let p):
             rollbackRequest = (event.actor, p.reason)
-        case .runPaused:
+        case .runPaused(let p):
             statusBeforePause = status
             status = .paused
             pauseRequest = nil
+            pausedByHalt = p.halt == true
         case .runResumed:
             if status == .paused {
                 status = statusBeforePause ?? .running
@@ -214,6 +217,7 @@ public struct RunState: Sendable, Equatable {
             statusBeforePause = nil
             pauseRequest = nil
             resumeRequest = nil
+            pausedByHalt = false
         case .rollbackStarted(let p):
             rollback = p
             status = .compensating
@@ -258,7 +262,7 @@ public struct RunState: Sendable, Equatable {
         case .scheduleAdded, .schedulePaused, .scheduleResumed, .scheduleRemoved, .drillDue, .drillStarted, .drillSkipped,
             .drillsMissed, .drillFinished, .drillNotified:
             throw FoldError(event, "is a schedule's event, which has no place in a run")
-        case .logImported:
+        case .logImported, .haltRequested, .haltLifted:
             throw FoldError(event, "is the log's own event, which has no place in a run")
         }
     }

@@ -57,7 +57,9 @@ extension RunState {
             }
             return countedApprovers(step.id).count >= request.required
         case .paused:
-            return resumeRequest != nil || abortRequest != nil
+            // A run the log's halt paused is resumed by a driver once the halt is lifted
+            // (workers take up nothing while it holds).
+            return resumeRequest != nil || abortRequest != nil || (pausedByHalt && pauseRequest == nil)
         case .needsAttention:
             return rollbackRequest != nil || abortRequest != nil || resumeRequest != nil
         case .succeeded:

@@ -21,6 +21,8 @@ public enum ScheduleStream {
 public enum LogStream {
     /// One `LogImported` per `cutover db copy` into this log, appended by the import role.
     public static let imports = "log:imports"
+    /// `HaltRequested` and `HaltLifted`: `cutover halt` and `cutover unhalt`, folded by `HaltState`.
+    public static let halt = "log:halt"
 
     public static func isRun(_ stream: String) -> Bool { !stream.contains(":") }
 }

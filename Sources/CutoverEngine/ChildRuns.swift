@@ -28,6 +28,8 @@ struct EngineChildRuns: ChildRuns {
             request.parent = parent
             do {
                 _ = try engine.start(request, runID: id)
+            } catch let halted as HaltedError {
+                throw StepError(code: "halted", message: "step \(parent.step): \(halted)", retryable: true)
             } catch let e as StoreError where e.code == .scopeLocked {
                 throw StepError(
                     code: "child-service-held",

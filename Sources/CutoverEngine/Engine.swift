@@ -10,6 +10,8 @@ public struct Engine: Sendable {
     public let configuration: EngineConfiguration
     /// Called after every event the engine appends or reads from others, for live progress.
     public let observer: (@Sendable (Event, RunState) -> Void)?
+    /// The log's halt, as this engine follows it.
+    public let halt: HaltWatch
 
     public init(
         store: any EventStore, registry: StepRegistry, clock: any RunClock, ids: any IDSource,
@@ -21,6 +23,7 @@ public struct Engine: Sendable {
         self.ids = ids
         self.configuration = configuration
         self.observer = observer
+        halt = HaltWatch(store: store)
     }
 
     /// What a run is started from: a validated workflow bound to a validated runbook.
@@ -52,10 +55,14 @@ public struct Engine: Sendable {
 
     /// Appends `RunStarted`, taking the runbook's service for this run, and the run's lease
     /// for this process (`drive` carries it on; a starter that dies lets it expire).
-    /// - Throws: `StoreError.scopeLocked` naming the active run of the same service;
-    ///   `EngineError.unknownStepType` if the workflow names a type this build lacks.
     /// `runID`: the id a child run gets from its parent's step; a new one otherwise.
+    /// - Throws: `StoreError.scopeLocked` naming the active run of the same service;
+    ///   `HaltedError` while the log is halted; `EngineError.unknownStepType` if the workflow
+    ///   names a type this build lacks.
     public func start(_ request: StartRequest, runID given: String? = nil) throws -> String {
+        // A halt recorded after this look still stops the run, at its first step boundary.
+        let haltNow = try halt.current()
+        if haltNow.halted { throw HaltedError(haltNow) }
         let now = clock.now()
         let runID = given ?? ids.newRunID(at: now)
         var planned: [PlannedStep] = []
@@ -123,7 +130,8 @@ public struct EngineConfiguration: Sendable {
     public var leaseMargin: Duration
     /// Called before each proof is made (a test holds a driver there, as a freeze would).
     public var beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)?
-    /// How often waits look for signals from other processes.
+    /// How often waits look for signals from other processes and for the log's halt (a
+    /// quarter of a second by default: a halt stops a waiting step well within a second).
     public var signalPollInterval: Duration
     /// Return instead of waiting when the run waits for people (approval, paused).
     public var detachWhenWaiting: Bool
@@ -148,7 +156,7 @@ public struct EngineConfiguration: Sendable {
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,
-        signalPollInterval: Duration = .seconds(1), detachWhenWaiting: Bool = false,
+        signalPollInterval: Duration = .milliseconds(250), detachWhenWaiting: Bool = false,
         isOwnerGone: @escaping @Sendable (String) -> Bool = { _ in false }, stop: StopRequest = StopRequest(),
         secretSources: [any SecretSource] = [], approvalSignatures: (any ApprovalSignatureChecking)? = nil,
         beforeProof: (@Sendable (_ run: String, _ step: String) async -> Void)? = nil

@@ -244,6 +244,17 @@ extension RunDriver {
         if let hold = config.beforeProof { await hold(runID, step) }
         // The last safe point before a change: a member of a stopping group goes no further.
         if cancelling.contains(step) { throw RunInterruption.cancelled }
+        // The log's halt holds the change here, right before it, until it is lifted.
+        let halted: Bool
+        do {
+            halted = try engine.halt.current().halted
+        } catch {
+            let e = naming(inFlightIn: error)
+            fatal = fatal ?? e
+            throw e
+        }
+        if halted, try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
+        if cancelling.contains(step) { throw RunInterruption.cancelled }
         let before = engine.clock.uptime()
         let now = engine.clock.now()
         do {

@@ -22,6 +22,8 @@ actor RunDriver {
     private var leaseRenewedAt = Date.distantPast
     /// Since when (uptime) the log has not answered a wait's reads, while it does not.
     private var outageSince: Duration?
+    /// When (uptime) the halt was last read at a step boundary.
+    private var haltReadAt: Duration?
     /// Until when, on the monotonic clock, this process may trust its lease: the uptime just
     /// before the last write that extended it, plus the TTL, less the margin.
     private(set) var leaseTrustedUntil: Duration = .zero
@@ -59,6 +61,12 @@ actor RunDriver {
         while true {
             try Task.checkCancellation()
             try inheritAbort()
+            if try obeyHalt(force: false) {
+                // Held by the log's halt: nothing is decided until it is lifted.
+                if config.detachWhenWaiting || config.stop.isRequested { return state }
+                try await waitForNewEvents()
+                continue
+            }
             let action = state.nextAction(nowMillis: nowMillis)
             if config.stop.isRequested, stopsHere(action) { return state }
             if isGoingForward, state.activeGroup != nil, action.isStepWork {
@@ -316,12 +324,20 @@ actor RunDriver {
         try inheritAbort()
         if cancelling.contains(step) { throw RunInterruption.cancelled }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
+        // The log's halt pauses the run here, in the step's wait, and holds it.
+        _ = try obeyHalt(force: true)
         // Members of a parallel group wait out a pause another member recorded, too.
-        if state.pauseRequest != nil {
+        if state.pauseRequest != nil, state.status != .paused {
             try record([.runPaused(Signal(reason: state.pauseRequest.map { "paused by \($0)" }))])
         }
         while state.status == .paused {
             if cancelling.contains(step) { throw RunInterruption.cancelled }
+            if try obeyHalt(force: true) {
+                if config.detachWhenWaiting { return .detached }
+                try await waitForNewEvents(for: step)
+                continue
+            }
+            if state.status != .paused { break }  // the halt that paused it was lifted
             if state.resumeRequest != nil || state.abortRequest != nil {
                 try record([.runResumed(Signal(reason: state.resumeRequest.map { "resumed by \($0)" }))])
                 break
@@ -331,6 +347,37 @@ actor RunDriver {
         }
         if state.abortRequest != nil, isGoingForward { throw RunInterruption.aborted }
         return .done
+    }
+
+    /// How often step boundaries read the log's halt; waits and proofs read it every time.
+    static let haltReadInterval: Duration = .milliseconds(200)
+
+    /// While the log is halted, a run going forward or rolling back is paused (`RunPaused`
+    /// with `halt`) and held; once the halt is lifted, a run the halt paused is resumed, unless
+    /// a person asked for a pause meanwhile. Returns whether the run is held. Unless `force`,
+    /// a running run reads the halt at most every `haltReadInterval` (a step boundary is
+    /// cheap; every change still passes `proof`, which reads it each time).
+    func obeyHalt(force: Bool) throws -> Bool {
+        let now = engine.clock.uptime()
+        if !force, state.status != .paused, let last = haltReadAt, now - last < Self.haltReadInterval { return false }
+        let halt: HaltState
+        do {
+            halt = try engine.halt.current()
+            haltReadAt = now
+        } catch where outlasts(error) {
+            // The log does not answer: nothing can be recorded either, so nothing happens.
+            return false
+        }
+        if halt.halted {
+            if [.running, .waitingApproval, .compensating].contains(state.status) {
+                try record([.runPaused(Signal(reason: "the log is \(halt.summary)", halt: true))])
+            }
+            return state.status == .paused
+        }
+        if state.status == .paused, state.pausedByHalt, state.pauseRequest == nil {
+            try record([.runResumed(Signal(reason: "the halt was lifted by \(halt.liftedBy ?? "someone")", halt: true))])
+        }
+        return false
     }
 
     /// A child run whose parent was aborted is aborted too, by this driver, naming the parent.
@@ -345,12 +392,15 @@ actor RunDriver {
 
     /// Waits for any event from another process, renewing the lease meanwhile. A member of a
     /// parallel group (`step`) told to stop throws `RunInterruption.cancelled`.
+    /// A halt or its lifting ends the wait too.
     func waitForNewEvents(for step: String? = nil) async throws {
+        let haltSeen = try? engine.halt.current().lastRunSeq
         while true {
             if let step, cancelling.contains(step) { throw RunInterruption.cancelled }
             try renewLease()
             try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
             if try reloadOrStop() { return }
+            if let seen = haltSeen, let now = try? engine.halt.current().lastRunSeq, now != seen { return }
         }
     }
 }

@@ -27,6 +27,9 @@ extension Scheduler {
             let scope = locked.scope ?? "", holder = locked.holder ?? ""
             try skip(due, reason: try blockReason(holder, service: scope), blockedBy: holder, &schedule)
             return nil
+        } catch let halted as HaltedError {
+            try skip(due, reason: "the log is \(halted.halt.summary); no drill starts until `cutover unhalt`", blockedBy: nil, &schedule)
+            return nil
         }
         try appendSurely(.drillStarted(DrillStarted(dueAtMillis: due.dueAtMillis, run: run)), to: &schedule)
         environment.log("schedule \(name): started \(definition.mode.rawValue) \(run) (due \(Self.iso(due.dueAtMillis)))")

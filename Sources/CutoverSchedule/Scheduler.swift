@@ -19,6 +19,8 @@ public struct SchedulerConfiguration: Sendable {
     public var zoneDirectory: String
     /// The secret managers the runs it drives read `aws-sm:` and `gcp-sm:` references from.
     public var secretSources: [any SecretSource] = []
+    /// Loads the children of `workflow` steps (the CLI's definitions, by name or file).
+    public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), pollInterval: Duration = .seconds(10),
@@ -95,12 +97,12 @@ public actor Scheduler {
     }
 
     var engine: Engine {
-        Engine(
-            store: store, registry: registry, clock: clock, ids: ids,
-            configuration: EngineConfiguration(
-                owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
-                detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
-                approvalSignatures: SSHApprovalSignatures()))
+        var engineConfiguration = EngineConfiguration(
+            owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL,
+            detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
+            approvalSignatures: SSHApprovalSignatures())
+        engineConfiguration.childDefinitions = configuration.childDefinitions
+        return Engine(store: store, registry: registry, clock: clock, ids: ids, configuration: engineConfiguration)
     }
 
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }

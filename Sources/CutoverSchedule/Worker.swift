@@ -20,6 +20,8 @@ public struct WorkerConfiguration: Sendable {
     public var secretSources: [any SecretSource]
     /// Scheduled runs are left to the scheduler running in the same process.
     public var leavesScheduledRuns: Bool
+    /// Loads the children of `workflow` steps (the CLI's definitions, by name or file).
+    public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), pollInterval: Duration = .seconds(2), maxRuns: Int = 16,
@@ -99,13 +101,16 @@ public actor Worker {
     }
 
     var engine: Engine {
-        Engine(
-            store: store, registry: registry, clock: clock, ids: ids,
-            configuration: EngineConfiguration(
-                owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL, detachWhenWaiting: true,
-                isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
-                approvalSignatures: SSHApprovalSignatures()))
+        var engineConfiguration = EngineConfiguration(
+            owner: configuration.owner, actor: configuration.actor, leaseTTL: configuration.leaseTTL, detachWhenWaiting: true,
+            isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
+            approvalSignatures: SSHApprovalSignatures())
+        engineConfiguration.childDefinitions = configuration.childDefinitions
+        return Engine(store: store, registry: registry, clock: clock, ids: ids, configuration: engineConfiguration)
     }
+
+    /// The log's halt: while it holds, no run is taken up.
+    private lazy var halt = HaltWatch(store: store)
 
     /// Looks for runs to drive and drives them until asked to stop; then waits for the steps
     /// in flight. A log that does not answer is waited for, said once.
@@ -156,6 +161,7 @@ public actor Worker {
     /// known run's are applied as they come, a run not known yet is folded whole; a run that
     /// does not fold is said once and left.
     func candidates() throws -> [String] {
+        if try halt.current().halted { return [] }
         if let head = try store.head(), head.seq > lastSeq {
             var unknown: [String] = []
             try store.forEachRow(from: lastSeq + 1, through: head.seq) { row in

@@ -32,6 +32,9 @@ public struct ChildWorkflow: StepType {
         let children = try Self.children(ctx)
         let wf = try p[Self.workflow], rb = try p[Self.runbook]
         let id = try await childID(ctx, children, workflow: wf, runbook: rb)
+        // Starting a child takes its service: a change, made only by a process that proves it
+        // holds this run (and held here while the log is halted).
+        if try children.state(of: id) == nil { _ = try await ctx.proof() }
         var waiting: RunStatus?
         while true {
             let state = try await children.drive(id, workflow: wf, runbook: rb)

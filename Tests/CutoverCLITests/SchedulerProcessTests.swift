@@ -88,18 +88,18 @@ extension Project {
 
     /// Adds, as if two and a half minutes ago, a daily schedule whose firing was a minute ago:
     /// the scheduler finds it due at once instead of the test waiting for a firing.
-    func addScheduleDueNow(_ name: String, workflow: String = "soak") throws -> Int64 {
+    func addScheduleDueNow(_ name: String, workflow: String = "soak", runbook: String = "svc") throws -> Int64 {
         let now = Date()
         let due = Int64((now.timeIntervalSince1970 - 60) / 60) * 60
         let utc = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date(timeIntervalSince1970: Double(due)))
-        try addSchedule(name, cron: "\(utc.minute!) \(utc.hour!) * * *", secondsAgo: 150, workflow: workflow)
+        try addSchedule(name, cron: "\(utc.minute!) \(utc.hour!) * * *", secondsAgo: 150, workflow: workflow, runbook: runbook)
         return due * 1_000
     }
 
     /// Adds a drill schedule as if `secondsAgo` seconds ago.
-    func addSchedule(_ name: String, cron: String, secondsAgo: Double, workflow: String = "soak") throws {
+    func addSchedule(_ name: String, cron: String, secondsAgo: Double, workflow: String = "soak", runbook: String = "svc") throws {
         let definition = ScheduleDefinition(
-            name: name, workflow: dir.path("workflows/\(workflow).json"), runbook: dir.path("runbooks/svc.json"),
+            name: name, workflow: dir.path("workflows/\(workflow).json"), runbook: dir.path("runbooks/\(runbook).json"),
             cron: cron, timeZone: "UTC", mode: .drill, catchUp: .skip, approvedBy: [])
         let now = Date()
         _ = try log.append(
