@@ -120,12 +120,7 @@ extension Workflow {
         guard let object = item.objectValue else { return nil }
         let before = c.issues.count
         c.rejectUnknown(object, known: groupFields, at: path)
-        let id = object["id"]?.stringValue ?? ""
-        if !isIdentifier(id) {
-            c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\" for the parallel group, got \(object["id"]?.shortDescription ?? "nothing")")
-        } else if taken.contains(id) {
-            c.add(join(path, "id"), "duplicate id \"\(id)\"; step and group ids must be unique within a workflow")
-        }
+        let id = checkID(object, at: path, of: "parallel group", taken: taken, into: &c)
         if isIdentifier(id) { taken.insert(id) }
         guard case .array(let items) = object["parallel"], !items.isEmpty else {
             c.add(join(path, "parallel"), "expected a non-empty array of steps that run at the same time, got \(object["parallel"]?.shortDescription ?? "nothing")")
@@ -154,6 +149,18 @@ extension Workflow {
         return (WorkflowGroup(id: id, description: object["description"]?.stringValue, maxConcurrency: min(limit, items.count), members: members.map(\.id)), members)
     }
 
+    /// The id of a step or group object; a problem named when it is not an identifier or is
+    /// taken already.
+    private static func checkID(_ object: [String: JSONValue], at path: String, of what: String, taken: Set<String>, into c: inout IssueCollector) -> String {
+        let id = object["id"]?.stringValue ?? ""
+        if !isIdentifier(id) {
+            c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\" for the \(what), got \(object["id"]?.shortDescription ?? "nothing")")
+        } else if taken.contains(id) {
+            c.add(join(path, "id"), "duplicate \(what) id \"\(id)\"; step and group ids must be unique within a workflow")
+        }
+        return id
+    }
+
     /// Each step's object in a workflow's source (or a run's snapshot of it), in plan order,
     /// with its JSON path: a parallel group's members where the group stands.
     public static func stepSources(_ source: JSONValue) -> [(path: String, step: JSONValue)] {
@@ -178,12 +185,7 @@ extension Workflow {
         }
         let before = c.issues.count
         c.rejectUnknown(object, known: stepFields, at: path)
-        let id = object["id"]?.stringValue ?? ""
-        if !isIdentifier(id) {
-            c.add(join(path, "id"), "expected an id of letters, digits, \"-\" or \"_\", got \(object["id"]?.shortDescription ?? "nothing")")
-        } else if taken.contains(id) {
-            c.add(join(path, "id"), "duplicate step id \"\(id)\"; step and group ids must be unique within a workflow")
-        }
+        let id = checkID(object, at: path, of: "step", taken: taken, into: &c)
         let typeName = object["type"]?.stringValue ?? ""
         let type = registry[typeName]
         if type == nil {

@@ -227,16 +227,7 @@ extension RunDriver {
     /// The outcome of a member stopped because its group stops: done, if `observe` finds its
     /// change in place (then it is compensated with the group), else cancelled, not tried again.
     private func settleCancelled(_ id: String, attempt: Int) async -> EventBody {
-        var observed: JSONValue?
-        do {
-            let (type, parameters) = try prepare(id)
-            try await vault.fetch(referencesIn: parameters)
-            let ctx = context(id, attempt: attempt)
-            observed = try await withTimeout(id) { try await type.observe(parameters, ctx) }
-        } catch {
-            observed = nil
-        }
-        if let observed { return .stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: observed, observed: true)) }
+        if let observed = await observation(id, attempt: attempt) { return .stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: observed, observed: true)) }
         return .stepFailed(StepFailed(step: id, attempt: attempt, error: .cancelled(id, because: stopReason), retryAtMillis: nil))
     }
 

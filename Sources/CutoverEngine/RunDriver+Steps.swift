@@ -63,21 +63,26 @@ extension RunDriver {
     /// its change is already in place; if not, the attempt is recorded as interrupted and the
     /// step runs again.
     func settle(_ id: String, attempt: Int) async throws {
-        var observed: JSONValue?
-        do {
-            let (type, parameters) = try prepare(id)
-            try await vault.fetch(referencesIn: parameters)
-            let ctx = context(id, attempt: attempt)
-            observed = try await withTimeout(id) { try await type.observe(parameters, ctx) }
-        } catch {
-            if let fatal { throw fatal }
-            // Observation failing is no reason to stop; the step simply runs again.
-            observed = nil
-        }
+        let observed = await observation(id, attempt: attempt)
+        if let fatal { throw fatal }
         if let observed {
             try record([.stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: observed, observed: true))])
         } else {
             try record([.stepFailed(StepFailed(step: id, attempt: attempt, error: .interrupted, retryAtMillis: nowMillis))])
+        }
+    }
+
+    /// What the step's `observe` finds of an attempt's change: its output if the change is in
+    /// place; nil if not, or if observing failed (no reason to stop: the step is settled as
+    /// not done).
+    func observation(_ id: String, attempt: Int) async -> JSONValue? {
+        do {
+            let (type, parameters) = try prepare(id)
+            try await vault.fetch(referencesIn: parameters)
+            let ctx = context(id, attempt: attempt)
+            return try await withTimeout(id) { try await type.observe(parameters, ctx) }
+        } catch {
+            return nil
         }
     }
 

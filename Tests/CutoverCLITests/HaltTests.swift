@@ -10,16 +10,7 @@ import TestSupport
 @Suite struct HaltTests {
     /// Starts `soak` for `runbook` and reads its output until the soak timer is set.
     func startSoaking(_ p: Project, _ runbook: String) throws -> (process: Process, run: String) {
-        let process = CutoverBinary.start(["start", "soak", "--runbook", runbook, "--no-preflight"], in: p.dir.url, environment: p.environment)
-        try process.run()
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var seen = ""
-        let began = Date()
-        while !seen.contains("step soak waiting"), Date().timeIntervalSince(began) < 30 {
-            let chunk = out.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (process, seen) = try startUntilWaiting(p, runbook: runbook)
         let run = try #require(seen.split(separator: "\n").first.map(String.init), "no run id in: \(seen)")
         #expect(seen.contains("step soak waiting"), "\(seen)")
         return (process, run)

@@ -3,10 +3,10 @@ import Testing
 import TestSupport
 
 /// Starts `cutover start soak` and reads its output until the soak timer is set.
-func startUntilWaiting(_ p: Project, environment: [String: String] = [:]) throws -> (Process, String) {
+func startUntilWaiting(_ p: Project, runbook: String = "svc", environment: [String: String] = [:]) throws -> (Process, String) {
     // Without preflight: the tests count what reached the fixture, and read the run's progress.
     let process = CutoverBinary.start(
-        ["start", "soak", "--runbook", "svc", "--no-preflight"], in: p.dir.url, environment: p.environment.merging(environment) { $1 })
+        ["start", "soak", "--runbook", runbook, "--no-preflight"], in: p.dir.url, environment: p.environment.merging(environment) { $1 })
     try process.run()
     let out = (process.standardOutput as! Pipe).fileHandleForReading
     var seen = ""

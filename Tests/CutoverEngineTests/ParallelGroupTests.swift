@@ -117,7 +117,7 @@ let parallelWorld = ["dns": "primary", "health": "ok", "a": "0", "b": "0", "c": 
             """
         let failure = try #require(throws: ValidationFailure.self) { try h.workflow(wf) }
         let found = failure.issues.map { "\($0.path): \($0.message)" }
-        #expect(found.contains { $0.hasPrefix("steps[1].id: duplicate id \"health\"") })
+        #expect(found.contains { $0.hasPrefix("steps[1].id: duplicate parallel group id \"health\"") })
         #expect(found.contains { $0.hasPrefix("steps[1].parallel: expected a non-empty array") })
         #expect(found.contains { $0.hasPrefix("steps[2].maxConcurency: unknown field") && $0.contains("maxConcurrency") })
         #expect(found.contains { $0.hasPrefix("steps[2].parallel[0].parallel: a parallel group cannot hold another group") })
