@@ -111,8 +111,9 @@ extension RunState {
         }
         if failed != nil || abortRequest != nil {
             if !inFlight.isEmpty { return inFlight.map { .cancelStep($0.id, attempt: $0.attempts) } }
-            if let failed, abortRequest == nil || failed.lastError?.code != StepError.cancelledCode { return [afterFailure(of: failed, plan)] }
-            return [abortAction(plan)]
+            // An abort wins, as it does for a step alone, whatever a member failed with meanwhile.
+            if abortRequest != nil || failed == nil { return [abortAction(plan)] }
+            return [afterFailure(of: failed!, plan)]
         }
         if pauseRequest != nil { return [.pause] }
         var out: [NextAction] = inFlight.map { .settleStep($0.id, attempt: $0.attempts) }

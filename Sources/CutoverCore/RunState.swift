@@ -196,13 +196,15 @@ public struct RunState: Sendable, Equatable {
         case .runPaused(let p):
             statusBeforePause = status
             status = .paused
+            // A person's pause asked for before the halt outlives the halt.
+            pausedByHalt = p.halt == true && pauseRequest == nil
             pauseRequest = nil
-            pausedByHalt = p.halt == true
         case .runResumed:
             if status == .paused {
                 status = statusBeforePause ?? .running
-                // Members of a parallel group may have finished during the pause.
+                // Members of a parallel group may have finished, or asked for approvals, during the pause.
                 if status == .waitingApproval, awaitingApproval.isEmpty { status = .running }
+                if status == .running, !awaitingApproval.isEmpty { status = .waitingApproval }
             } else if status == .needsAttention {
                 // A person chose to go on: failed attempts and compensations may be tried again.
                 for id in steps.keys {

@@ -88,6 +88,8 @@ extension RunDriver {
         }
         do {
             while true {
+                // Cancelled (the process is stopping): the catch below stops every member.
+                try Task.checkCancellation()
                 let arrived = mailbox.take()
                 var bodies: [EventBody] = []
                 var succeeded: Set<String> = []
@@ -112,7 +114,7 @@ extension RunDriver {
                 let quiet = config.stop.isRequested || detaching
                 guard isGoingForward, state.activeGroup != nil else {
                     if inFlight.isEmpty { return .recorded }
-                    await mailbox.wait()
+                    await withTaskCancellationHandler { await mailbox.wait() } onCancel: { mailbox.poke() }
                     continue
                 }
                 var starts: [StepAttempt] = []
@@ -181,7 +183,7 @@ extension RunDriver {
                         if !Task.isCancelled { mailbox.poke() }
                     })
                 }
-                await mailbox.wait()
+                await withTaskCancellationHandler { await mailbox.wait() } onCancel: { mailbox.poke() }
             }
         } catch {
             // The driver gives up (the log failed, or it was cancelled): every member stops at

@@ -247,6 +247,8 @@ extension RunDriver {
     /// monotonic clock; providers refuse it after that.
     func proof(step: String) async throws -> RunProof {
         if let hold = config.beforeProof { await hold(runID, step) }
+        // A driver that failed (another member met it) acts no more.
+        if let fatal { throw fatal }
         // The last safe point before a change: a member of a stopping group goes no further.
         if cancelling.contains(step) { throw RunInterruption.cancelled }
         // The log's halt holds the change here, right before it, until it is lifted.
@@ -258,7 +260,9 @@ extension RunDriver {
             fatal = fatal ?? e
             throw e
         }
-        if halted, try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
+        // So does a pause a sibling in a parallel group recorded while this member ran.
+        if halted || state.status == .paused, try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
+        if let fatal { throw fatal }
         if cancelling.contains(step) { throw RunInterruption.cancelled }
         let before = engine.clock.uptime()
         let now = engine.clock.now()

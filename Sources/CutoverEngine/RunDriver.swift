@@ -382,8 +382,9 @@ actor RunDriver {
 
     /// A child run whose parent was aborted is aborted too, by this driver, naming the parent.
     func inheritAbort() throws {
+        // Not once the child needs a person: its abort already came to that (past its pivot).
         guard let check = config.parentAbort, state.abortRequest == nil, state.rollback == nil,
-            [.running, .waitingApproval, .paused, .needsAttention].contains(state.status), let reason = try check()
+            [.running, .waitingApproval, .paused].contains(state.status), let reason = try check()
         else { return }
         try record([.abortRequested(Signal(reason: reason))])
     }
@@ -395,11 +396,13 @@ actor RunDriver {
     /// A halt or its lifting ends the wait too.
     func waitForNewEvents(for step: String? = nil) async throws {
         let haltSeen = try? engine.halt.current().lastRunSeq
+        // Members of a parallel group share the state: events another member folded count.
+        let seqSeen = state.lastRunSeq
         while true {
             if let step, cancelling.contains(step) { throw RunInterruption.cancelled }
             try renewLease()
             try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
-            if try reloadOrStop() { return }
+            if try reloadOrStop() || state.lastRunSeq != seqSeen { return }
             if let seen = haltSeen, let now = try? engine.halt.current().lastRunSeq, now != seen { return }
         }
     }
