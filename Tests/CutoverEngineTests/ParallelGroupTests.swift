@@ -27,8 +27,10 @@ let parallelWorld = ["dns": "primary", "health": "ok", "a": "0", "b": "0", "c": 
 @Suite struct ParallelGroupTests {
     @Test func membersRunAtTheSameTimeWithinTheGroupsLimit() async throws {
         let h = try Harness(world: parallelWorld)
+        // Each member is held until two are held at once: only members that really overlap end.
+        h.world.releaseHolds(whenAtOnce: 2)
         let e = engine(h)
-        let run = try e.start(h.request(try h.workflow(groupWorkflow(limit: 2))))
+        let run = try e.start(h.request(try h.workflow(groupWorkflow(limit: 2, hold: "10m"))))
         let state = try await e.drive(run)
         #expect(state.status == .succeeded)
         #expect(h.world.mostAtOnce == 2, "at most two members at once, and two did overlap")
@@ -51,7 +53,7 @@ let parallelWorld = ["dns": "primary", "health": "ok", "a": "0", "b": "0", "c": 
               {"id": "health", "type": "sim.check", "with": {"key": "health", "equals": "ok"}},
               {"id": "scale-all", "maxConcurrency": 2, "parallel": [
                 {"id": "gpu-a", "type": "sim.set", "with": {"key": "a", "value": "4"}},
-                {"id": "gpu-b", "type": "sim.set", "with": {"key": "b", "value": "4", "hold": "3s"}},
+                {"id": "gpu-b", "type": "sim.set", "with": {"key": "b", "value": "4", "hold": "10m"}},
                 {"id": "gpu-c", "type": "sim.set", "with": {"key": "c", "value": "4", "hold": "50ms"}},
                 {"id": "gpu-d", "type": "sim.set", "with": {"key": "d", "value": "4"}}
               ]},
@@ -59,7 +61,10 @@ let parallelWorld = ["dns": "primary", "health": "ok", "a": "0", "b": "0", "c": 
             ]}
             """
         h.world.failExecute("gpu-c", with: [StepError(code: "quota", message: "no GPUs left in the zone", retryable: false)])
-        let e = engine(h)
+        // gpu-b is let go once gpu-c's failure is in the log, however long that took.
+        let e = engine(h, observer: { event, _ in
+            if case .stepFailed(let f) = event.body, f.step == "gpu-c" { h.world.releaseHolds() }
+        })
         let run = try e.start(h.request(try h.workflow(wf)))
         let state = try await e.drive(run)
         #expect(state.status == .rolledBack)

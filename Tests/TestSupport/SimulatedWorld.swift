@@ -36,13 +36,27 @@ public final class SimulatedWorld: @unchecked Sendable {
         return mostInside
     }
 
-    /// Holds a step for `duration` of real time, counting how many are held at once.
+    private var released = false
+
+    /// Ends every hold now and from now on: a test lets held steps go once what it waits for
+    /// has happened, whatever the machine's load made of the real time in between.
+    public func releaseHolds() { lock.withLock { released = true } }
+
+    /// Ends every hold once `n` steps have been held at the same moment.
+    public func releaseHolds(whenAtOnce n: Int) { lock.withLock { releaseAtOnce = n } }
+    private var releaseAtOnce: Int?
+
+    /// Holds a step for `duration` of real time (or until `releaseHolds`), counting how many
+    /// are held at once.
     func hold(_ duration: Duration) async {
         lock.withLock {
             inside += 1
             mostInside = max(mostInside, inside)
         }
-        try? await Task.sleep(for: duration)
+        let until = ContinuousClock.now + duration
+        while ContinuousClock.now < until, !lock.withLock({ released || releaseAtOnce.map { mostInside >= $0 } == true }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         lock.withLock { inside -= 1 }
     }
 
