@@ -7,9 +7,8 @@ public struct HaltState: Sendable, Equatable {
     public private(set) var by: String?
     public private(set) var reason: String?
     public private(set) var atMillis: Int64?
-    /// Who lifted the latest halt, and when.
+    /// Who lifted the latest halt.
     public private(set) var liftedBy: String?
-    public private(set) var liftedAtMillis: Int64?
     public private(set) var lastRunSeq: Int64 = 0
 
     public init() {}
@@ -31,7 +30,6 @@ public struct HaltState: Sendable, Equatable {
             guard halted else { throw FoldError(event, "lifts a halt, but the log is not halted") }
             halted = false
             liftedBy = event.actor
-            liftedAtMillis = event.atMillis
         default:
             throw FoldError(event, "has no place in \(LogStream.halt), which holds HaltRequested and HaltLifted events only")
         }

@@ -85,12 +85,6 @@ extension RunState {
         return (id, g.members, g.maxConcurrency)
     }
 
-    /// The group a planned step belongs to, with its members' positions.
-    public func group(of step: String) -> (id: String, members: Range<Int>, maxConcurrency: Int)? {
-        guard let id = planned(step)?.group, let g = groups[id] else { return nil }
-        return (id, g.members, g.maxConcurrency)
-    }
-
     private func groupActions(_ members: Range<Int>, limit: Int, _ plan: RunStarted, nowMillis: Int64) -> [NextAction] {
         var inFlight: [StepRecord] = []
         var failed: StepRecord?
