@@ -283,7 +283,7 @@ struct ListingContext: StepContext {
     func recordBefore(_ read: @Sendable () async throws -> JSONValue) async throws -> JSONValue { try await read() }
     func recordedBefore() async -> JSONValue? { nil }
     func note(_ message: String) async throws {}
-    func progress(_ message: String, key: String, data: JSONValue) async throws {}
+    func progress(_ message: String, key: String, data: JSONValue, inPlace: JSONValue?) async throws {}
     func recordedProgress() async -> [String: JSONValue] { [:] }
     func proof() async throws -> RunProof { throw StepError(code: "no-proof", message: "the benchmark's listings change nothing", retryable: false) }
 }

@@ -364,7 +364,7 @@ struct PreflightContext: StepContext {
 
     func note(_ message: String) async throws {}
 
-    func progress(_ message: String, key: String, data: JSONValue) async throws {}
+    func progress(_ message: String, key: String, data: JSONValue, inPlace: JSONValue?) async throws {}
 
     func recordedProgress() async -> [String: JSONValue] { [:] }
 

@@ -206,11 +206,16 @@ public struct StepProgress: EventPayload, Equatable {
     public var key: String
     public var message: String
     public var data: JSONValue
-    public init(step: String, key: String, message: String, data: JSONValue) {
+    /// A change this attempt made that stays in place whether or not the step ever succeeds
+    /// (a child run started): the output a rollback compensates the step from if it never
+    /// records one of its own. Absent for plain progress (older logs keep their bytes).
+    public var inPlace: JSONValue?
+    public init(step: String, key: String, message: String, data: JSONValue, inPlace: JSONValue? = nil) {
         self.step = step
         self.key = key
         self.message = message
         self.data = data
+        self.inPlace = inPlace
     }
 }
 

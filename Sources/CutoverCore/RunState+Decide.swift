@@ -211,9 +211,12 @@ extension RunState {
         }
     }
 
-    /// Completed steps that changed something and are not yet compensated, latest first.
+    /// Steps that changed something and are not yet compensated, latest first: those that
+    /// left a change in place without succeeding (they were in flight when the run turned
+    /// back), then the completed ones in reverse order of completion.
     public var pendingCompensations: [String] {
-        completionOrder.reversed().filter { id in
+        let unfinished = inPlaceOrder.reversed().filter { steps[$0]?.phase != .succeeded }
+        return (unfinished + completionOrder.reversed()).filter { id in
             guard let planned = planned(id), planned.isCompensable else { return false }
             return steps[id]?.compensation != .succeeded
         }

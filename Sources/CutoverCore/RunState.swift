@@ -15,6 +15,9 @@ public struct RunState: Sendable, Equatable {
     public private(set) var steps: [String: StepRecord] = [:]
     /// Steps in the order they succeeded; compensation walks it backwards.
     public private(set) var completionOrder: [String] = []
+    /// Steps that left a change in place before succeeding (`StepProgress.inPlace`), in the
+    /// order they first did: a rollback undoes those that never succeeded first.
+    public private(set) var inPlaceOrder: [String] = []
     public private(set) var lastRunSeq: Int64 = 0
     public private(set) var startedAtMillis: Int64?
     public private(set) var lastEventMillis: Int64?
@@ -169,7 +172,11 @@ public struct RunState: Sendable, Equatable {
         case .stepNote:
             break
         case .stepProgress(let p):
-            modify(p.step) { $0.progress[p.key] = p.data }
+            modify(p.step) {
+                $0.progress[p.key] = p.data
+                if let output = p.inPlace { $0.inPlace = output }
+            }
+            if p.inPlace != nil, !inPlaceOrder.contains(p.step) { inPlaceOrder.append(p.step) }
         case .beforeRecorded(let p):
             modify(p.step) { $0.before = $0.before ?? p.state }
         case .timerSet(let p):
@@ -302,6 +309,12 @@ public struct RunState: Sendable, Equatable {
         a.runID == b.runID && a.status == b.status && a.plan == b.plan && a.steps == b.steps
             && a.completionOrder == b.completionOrder && a.lastRunSeq == b.lastRunSeq && a.rollback == b.rollback
             && a.attention == b.attention && a.outcome == b.outcome && a.pivotStarted == b.pivotStarted
+            && a.inPlaceOrder == b.inPlaceOrder && a.awaitingApproval == b.awaitingApproval && a.pausedByHalt == b.pausedByHalt
+            && a.statusBeforePause == b.statusBeforePause && a.pauseRequest == b.pauseRequest && a.resumeRequest == b.resumeRequest
+            && a.abortRequest?.by == b.abortRequest?.by && a.abortRequest?.reason == b.abortRequest?.reason
+            && a.rollbackRequest?.by == b.rollbackRequest?.by && a.rollbackRequest?.reason == b.rollbackRequest?.reason
+            && a.firstUnfinished == b.firstUnfinished && a.groups.keys == b.groups.keys
+            && a.groups.allSatisfy { id, g in b.groups[id].map { $0.members == g.members && $0.maxConcurrency == g.maxConcurrency } ?? false }
     }
 }
 

@@ -48,6 +48,9 @@ public struct StepRecord: Sendable, Equatable {
     public var progress: [String: JSONValue] = [:]
     /// The first before-state any attempt recorded.
     public var before: JSONValue?
+    /// A change an attempt left in place before any success (`StepProgress.inPlace`): the
+    /// output a rollback compensates the step from when it recorded none of its own.
+    public var inPlace: JSONValue?
     public var approvalRequest: ApprovalRequested?
     /// The global sequence of the latest `ApprovalRequested` (signatures cover its hash).
     public var approvalRequestSeq: Int64 = 0

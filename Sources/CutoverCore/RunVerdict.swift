@@ -52,10 +52,11 @@ extension RunState {
             return true
         case .waitingApproval:
             if abortRequest != nil { return true }
-            guard let step = orderedSteps.first(where: { $0.phase == .running && $0.approvalRequest != nil }), let request = step.approvalRequest else {
-                return true
-            }
-            return countedApprovers(step.id).count >= request.required
+            // Any step in flight whose approvals are all in (members of a parallel group wait
+            // for theirs each), or none waiting at all.
+            let waiting = orderedSteps.filter { $0.phase == .running && $0.approvalRequest != nil }
+            if waiting.isEmpty { return true }
+            return waiting.contains { countedApprovers($0.id).count >= $0.approvalRequest?.required ?? 0 }
         case .paused:
             // A run the log's halt paused is resumed by a driver once the halt is lifted
             // (workers take up nothing while it holds).

@@ -95,8 +95,10 @@ public protocol StepContext: Sendable {
     /// Records a line of progress in the log and shows it live.
     func note(_ message: String) async throws
     /// Records how far the step got, `data` under `key` (what a later attempt takes up with
-    /// `recordedProgress`), with a line for people shown live.
-    func progress(_ message: String, key: String, data: JSONValue) async throws
+    /// `recordedProgress`), with a line for people shown live. `inPlace`: the step has made a
+    /// change that stays whether or not it succeeds (a child run started); a rollback
+    /// compensates it from this output if the step never records one.
+    func progress(_ message: String, key: String, data: JSONValue, inPlace: JSONValue?) async throws
     /// The latest progress data every attempt of this step recorded, by key.
     func recordedProgress() async -> [String: JSONValue]
     /// Proves, right now, that this process still holds the run: what every mutating
@@ -121,6 +123,9 @@ public protocol ChildRuns: Sendable {
     /// Asks child run `id` to roll back, unless it has already ended without its changes, and
     /// drives it until it ends or waits for a person.
     func rollBack(_ id: String, reason: String) async throws -> RunState
+    /// Whether this process is stopping (asked to stop at the next step boundary): a step
+    /// whose child waits for a person leaves it waiting rather than watching it.
+    var stopping: Bool { get }
 }
 
 /// Thrown out of a step when the run must stop driving: aborted, or detached to wait for a human.
@@ -134,6 +139,11 @@ public enum RunInterruption: Error, Sendable, Equatable {
 
 extension StepContext {
     public var children: (any ChildRuns)? { nil }
+
+    /// Progress with no change in place.
+    public func progress(_ message: String, key: String, data: JSONValue) async throws {
+        try await progress(message, key: key, data: data, inPlace: nil)
+    }
 
     public func secretIfSet(_ reference: String) throws -> String? {
         do { return try secret(reference) } catch let e as StepError where e.code == "secret-missing" { return nil }

@@ -153,6 +153,11 @@ public struct EngineConfiguration: Sendable {
     /// For a child run's driver: why its parent run was aborted, or nil while it was not. The
     /// child records the abort as its own at its next step boundary or wait, and rolls back.
     public var parentAbort: (@Sendable () throws -> String?)?
+    /// For a child run's driver: called each time it extends its own lease (an append, a
+    /// renewal in a wait, a proof), to extend the lease of the parent run whose step drives it
+    /// (and of that run's parent). Throws when this process no longer holds the parent: the
+    /// child's driver stops.
+    public var keepParentAlive: (@Sendable () throws -> Void)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

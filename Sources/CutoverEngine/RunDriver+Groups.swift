@@ -219,7 +219,7 @@ extension RunDriver {
             return .recorded(.stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: output)))
         case .failure(RunInterruption.detached):
             return .detached
-        case .failure where cancelling.contains(id):
+        case .failure where cancelling.contains(id) || isStopping(id):
             return .recorded(await settleCancelled(id, attempt: attempt))
         case .failure(let error):
             return .recorded(failed(id, attempt: attempt, error, since: started))
@@ -231,6 +231,16 @@ extension RunDriver {
     private func settleCancelled(_ id: String, attempt: Int) async -> EventBody {
         if let observed = await observation(id, attempt: attempt) { return .stepSucceeded(StepSucceeded(step: id, attempt: attempt, output: observed, observed: true)) }
         return .stepFailed(StepFailed(step: id, attempt: attempt, error: .cancelled(id, because: stopReason), retryAtMillis: nil))
+    }
+
+    /// Whether the run's decision already stops this member (a sibling's failure or an abort
+    /// folded before the loop told it to): a member that failed because its group stops (a
+    /// child run aborted with it) is cancelled, not the group's cause.
+    private func isStopping(_ id: String) -> Bool {
+        state.nextActions(nowMillis: nowMillis).contains {
+            if case .cancelStep(let step, _) = $0 { return step == id }
+            return false
+        }
     }
 
     /// Why the group the run is in stops, for the record of the members it cancels.

@@ -55,7 +55,10 @@ extension RunDriver {
     /// attempt if its retry policy allows one.
     func failed(_ id: String, attempt: Int, _ error: Error, since started: Date) -> EventBody {
         let stepError = classify(error, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
-        let counted = attempt - (state.steps[id]?.interruptions ?? 0)
+        // An attempt cut short without failing (a child run driven elsewhere meanwhile) does
+        // not count against the retry budget, as a crash's does not.
+        let cut = stepError.code == StepError.interrupted.code ? 1 : 0
+        let counted = attempt - (state.steps[id]?.interruptions ?? 0) - cut
         return .stepFailed(StepFailed(step: id, attempt: attempt, error: stepError, retryAtMillis: retryAt(id, counted, stepError)))
     }
 
@@ -86,14 +89,17 @@ extension RunDriver {
         }
     }
 
-    /// Runs one attempt of a step's compensation with the output it recorded.
-    func compensate(_ id: String, attempt: Int) async throws {
+    /// Runs one attempt of a step's compensation with the output it recorded. `.detached`: the
+    /// driver left the run to wait (a halt in a worker); the attempt stays in flight, for the
+    /// next driver to settle and run again, and nothing failed.
+    func compensate(_ id: String, attempt: Int) async throws -> StepResult {
         let started = engine.clock.now()
         var failure: Error?
         do {
             let (type, parameters) = try prepare(id)
             try await vault.fetch(referencesIn: parameters)
-            guard let output = state.steps[id]?.output else {
+            // A step that never succeeded is undone from the change it left in place.
+            guard let output = state.steps[id]?.output ?? state.steps[id]?.inPlace else {
                 throw StepError(code: "no-output", message: "step \(id) recorded no output to compensate from", retryable: false)
             }
             let ctx = context(id, attempt: attempt)
@@ -103,6 +109,7 @@ extension RunDriver {
         }
         if let fatal { throw fatal }
         if let error = failure as? CancellationError { throw error }
+        if failure as? RunInterruption == .detached { return .detached }
         if let failure {
             let stepError = classify(failure, step: id, elapsed: engine.clock.now().timeIntervalSince(started))
             let counted = attempt - (state.steps[id]?.compensationInterruptions ?? 0)
@@ -110,6 +117,7 @@ extension RunDriver {
         } else {
             try record([.compensationSucceeded(StepAttempt(step: id, attempt: attempt))])
         }
+        return .recorded
     }
 
     // MARK: - Helpers
@@ -236,8 +244,8 @@ extension RunDriver {
         try record([.stepNote(StepNote(step: step, message: vault.redact(message)))])
     }
 
-    func progress(step: String, key: String, _ message: String, data: JSONValue) throws {
-        try record([.stepProgress(StepProgress(step: step, key: key, message: vault.redact(message), data: data))])
+    func progress(step: String, key: String, _ message: String, data: JSONValue, inPlace: JSONValue?) throws {
+        try record([.stepProgress(StepProgress(step: step, key: key, message: vault.redact(message), data: data, inPlace: inPlace))])
     }
 
     /// Proves this process holds the run right now, with a fenced write: the log is still
@@ -275,6 +283,7 @@ extension RunDriver {
             throw e
         }
         leaseWritten(at: now, startedAt: before)
+        try keepParentAlive()
         let clock = engine.clock
         return RunProof(
             runID: runID, holder: config.owner, epoch: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)) + config.leaseTTL.milliseconds,
@@ -329,8 +338,8 @@ struct DriverContext: StepContext {
         try await driver.note(step: stepID, message)
     }
 
-    func progress(_ message: String, key: String, data: JSONValue) async throws {
-        try await driver.progress(step: stepID, key: key, message, data: data)
+    func progress(_ message: String, key: String, data: JSONValue, inPlace: JSONValue?) async throws {
+        try await driver.progress(step: stepID, key: key, message, data: data, inPlace: inPlace)
     }
 
     func recordedProgress() async -> [String: JSONValue] {

@@ -24,6 +24,9 @@ actor RunDriver {
     private var outageSince: Duration?
     /// When (uptime) the halt was last read at a step boundary.
     private var haltReadAt: Duration?
+    /// The position of the halt's stream when it was last read: a wait for new events ends
+    /// when it moves (a halt, or its lifting, since the driver last looked).
+    private var haltSeqRead: Int64?
     /// Until when, on the monotonic clock, this process may trust its lease: the uptime just
     /// before the last write that extended it, plus the TTL, less the margin.
     private(set) var leaseTrustedUntil: Duration = .zero
@@ -103,7 +106,7 @@ actor RunDriver {
                 try record([.rollbackStarted(rollback)], relock: state.status == .succeeded)
             case .startCompensation(let id, let attempt):
                 guard try recordUnlessInterrupted([.compensationStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
-                try await compensate(id, attempt: attempt)
+                if try await compensate(id, attempt: attempt) == .detached { return state }
             case .settleCompensation(let id, let attempt):
                 try record([.compensationFailed(StepFailed(step: id, attempt: attempt, error: .interrupted, retryAtMillis: nowMillis))])
             case .finishRollback:
@@ -167,6 +170,7 @@ actor RunDriver {
             leaseExtended(startedAt: before)
             leaseRenewedAt = now
             outageSince = nil
+            try config.keepParentAlive?()
         } catch where outlasts(error) {
             // The log does not answer for now: the lease is not renewed (a proof will not hold
             // past it), the wait goes on.
@@ -185,6 +189,18 @@ actor RunDriver {
         let since = outageSince ?? now
         outageSince = since
         return now - since < config.storeOutageLimit
+    }
+
+    /// A child run's driver extends its parent's lease with its own (`keepParentAlive`); when
+    /// the parent is no longer this process's, the child's driver stops.
+    func keepParentAlive() throws {
+        guard let keep = config.keepParentAlive else { return }
+        do {
+            try keep()
+        } catch {
+            fatal = fatal ?? error
+            throw error
+        }
     }
 
     /// Appends events as this run's driver; when signals from others got there first, folds
@@ -222,6 +238,7 @@ actor RunDriver {
                 leaseRenewedAt = now
                 leaseExtended(startedAt: before)
                 try fold(events)
+                try keepParentAlive()
                 return true
             } catch let e as StoreError where e.code == .conflict {
                 try reload()
@@ -364,6 +381,7 @@ actor RunDriver {
         do {
             halt = try engine.halt.current()
             haltReadAt = now
+            haltSeqRead = halt.lastRunSeq
         } catch where outlasts(error) {
             // The log does not answer: nothing can be recorded either, so nothing happens.
             return false
@@ -395,7 +413,9 @@ actor RunDriver {
     /// parallel group (`step`) told to stop throws `RunInterruption.cancelled`.
     /// A halt or its lifting ends the wait too.
     func waitForNewEvents(for step: String? = nil) async throws {
-        let haltSeen = try? engine.halt.current().lastRunSeq
+        // Compared with the halt as the driver last read it (not as it is now: a halt recorded
+        // since would go unseen until some other event came).
+        let haltSeen = haltSeqRead ?? (try? engine.halt.current().lastRunSeq)
         // Members of a parallel group share the state: events another member folded count.
         let seqSeen = state.lastRunSeq
         while true {
@@ -404,6 +424,8 @@ actor RunDriver {
             try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
             if try reloadOrStop() || state.lastRunSeq != seqSeen { return }
             if let seen = haltSeen, let now = try? engine.halt.current().lastRunSeq, now != seen { return }
+            // A child's wait (for an approval, a resume) ends when its parent turns back, too.
+            if let check = config.parentAbort, state.abortRequest == nil, state.rollback == nil, try check() != nil { return }
         }
     }
 }

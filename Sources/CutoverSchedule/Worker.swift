@@ -196,6 +196,9 @@ public actor Worker {
             let run = state.runID
             guard !driving.contains(run), state.awaitsDriver else { return nil }
             if configuration.leavesScheduledRuns, state.plan?.schedule != nil { return nil }
+            // A child run is carried on by its parent's `workflow` step, which watches the
+            // parent's abort and keeps the parent's lease: a worker takes up the parent instead.
+            if state.plan?.parent != nil { return nil }
             if let left = leftAlone[run], left.until > now { return nil }
             return try liveLease(run) ? nil : run
         }

@@ -36,8 +36,17 @@ public struct ChildWorkflow: StepType {
         // holds this run (and held here while the log is halted).
         if try children.state(of: id) == nil { _ = try await ctx.proof() }
         var waiting: RunStatus?
+        // The child's position when it was last driven: a child waiting for a person is driven
+        // again only once someone added to its log (an approval, a resume), not every poll.
+        var drivenAt: Int64?
         while true {
-            let state = try await children.drive(id, workflow: wf, runbook: rb)
+            var state: RunState
+            if let at = drivenAt, let now = try children.state(of: id), now.lastRunSeq == at {
+                state = now
+            } else {
+                state = try await children.drive(id, workflow: wf, runbook: rb)
+                drivenAt = state.lastRunSeq
+            }
             switch state.status {
             case .succeeded:
                 return Output(run: id, workflow: wf, runbook: rb)
@@ -51,6 +60,9 @@ public struct ChildWorkflow: StepType {
                     waiting = state.status
                     try await ctx.note("child run \(id) is \(state.status.rawValue) and waits for a person: `cutover status \(id)`")
                 }
+                // A driver asked to stop leaves the child waiting, and this attempt in flight:
+                // the next one carries the same child on.
+                if children.stopping { throw RunInterruption.detached }
                 try await ctx.sleep(until: ctx.now().addingTimeInterval(Double(pollInterval.milliseconds) / 1_000))
             }
         }
@@ -62,10 +74,17 @@ public struct ChildWorkflow: StepType {
         return Output(run: id, workflow: try p[Self.workflow], runbook: try p[Self.runbook])
     }
 
+    /// Also undoes the child of an attempt that never succeeded (failed, cancelled in its group,
+    /// interrupted and never tried again): the child was recorded as a change in place before
+    /// it started, so the rollback comes here with that child's run.
     public func compensate(_ p: StepParameters, _ output: Output, _ ctx: any StepContext) async throws {
         let children = try Self.children(ctx)
         var waiting: RunStatus?
         while true {
+            // Never started (a crash between its record and its start), or ended undone.
+            guard let current = try children.state(of: output.run), ![.rolledBack, .aborted, .failed].contains(current.status) else { return }
+            // Asking the child to roll back is a change: made only while this run is held.
+            if current.rollback == nil, current.rollbackRequest == nil { _ = try await ctx.proof() }
             let state = try await children.rollBack(output.run, reason: "its parent run \(ctx.runID) rolls back step \(ctx.stepID)")
             switch state.status {
             case .rolledBack, .aborted, .failed:
@@ -103,8 +122,13 @@ public struct ChildWorkflow: StepType {
             default: break
             }
         }
-        let id = recorded == nil ? "\(ctx.runID).\(ctx.stepID)" : "\(ctx.runID).\(ctx.stepID).\(ctx.attempt)"
-        try await ctx.progress("child run \(id): \(workflow) for \(runbook)", key: "child", data: .object(["run": .string(id)]))
+        // A later child takes the attempt after "+", which no step id holds: it cannot be the
+        // first child of a step of a child run.
+        let id = recorded == nil ? "\(ctx.runID).\(ctx.stepID)" : "\(ctx.runID).\(ctx.stepID)+\(ctx.attempt)"
+        // The child is this step's change from the moment it may start: a rollback undoes it
+        // even if this step never succeeds.
+        let output = try JSONValue.encode(Output(run: id, workflow: workflow, runbook: runbook))
+        try await ctx.progress("child run \(id): \(workflow) for \(runbook)", key: "child", data: .object(["run": .string(id)]), inPlace: output)
         return id
     }
 }

@@ -83,3 +83,36 @@ import TestSupport
         #expect(events.contains { if case .runResumed(let s) = $0.body { s.halt == true } else { false } })
     }
 }
+
+extension HaltEngineTests {
+    @Test func aHaltMetByAWorkersCompensationLeavesItInFlightNotFailed() async throws {
+        let h = try Harness(world: ["a": "0", "b": "0"])
+        let wf = """
+            {"name": "w", "steps": [
+              {"id": "set-a", "type": "sim.set", "with": {"key": "a", "value": "1"}},
+              {"id": "set-b", "type": "sim.set", "with": {"key": "b", "value": "1"}}
+            ]}
+            """
+        h.world.failExecute("set-b", with: [StepError(code: "refused", message: "no", retryable: false)])
+        let base = h.engine(detach: true)
+        // Halted as the undo of set-a starts, in a worker (which leaves runs that wait).
+        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: base.configuration, observer: { [self] event, _ in
+            if case .compensationStarted(let p) = event.body, p.step == "set-a", p.attempt == 1 {
+                try? halt(h, .haltRequested(Signal(reason: "freeze")), by: "bob")
+            }
+        })
+        let run = try e.start(h.request(try h.workflow(wf)))
+        let held = try await e.drive(run)
+        #expect(held.status == .paused)
+        #expect(h.world["a"] == "1", "held right before the undo")
+        let failures = try h.events(run).compactMap { e -> String? in if case .compensationFailed(let f) = e.body { f.error.code } else { nil } }
+        #expect(failures.isEmpty, "a halt is no failure of the compensation: \(failures)")
+        try halt(h, .haltLifted(Signal(reason: "thaw")), by: "carol")
+        let state = try await e.drive(run)
+        #expect(state.status == .rolledBack)
+        #expect(h.world.snapshot == ["a": "0", "b": "0"])
+        let after = try h.events(run).compactMap { e -> String? in if case .compensationFailed(let f) = e.body { f.error.code } else { nil } }
+        #expect(after.allSatisfy { $0 == StepError.interrupted.code }, "\(after)")
+        #expect(state.steps["set-a"]?.compensation == .succeeded)
+    }
+}

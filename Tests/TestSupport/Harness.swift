@@ -37,6 +37,20 @@ public final class Harness: @unchecked Sendable {
               {"id": "check", "type": "sim.check", "with": {"key": "${runbook.dr.key}", "equals": "4"}}
             ]}
             """,
+        "child-approve": """
+            {"name": "child-approve", "steps": [
+              {"id": "scale", "type": "sim.set", "with": {"key": "${runbook.dr.key}", "value": "4"}},
+              {"id": "go", "type": "approval", "with": {"message": "carry on?"}},
+              {"id": "check", "type": "sim.check", "with": {"key": "${runbook.dr.key}", "equals": "4"}}
+            ]}
+            """,
+        "child-soak": """
+            {"name": "child-soak", "steps": [
+              {"id": "scale", "type": "sim.set", "with": {"key": "${runbook.dr.key}", "value": "4"}},
+              {"id": "soak", "type": "wait", "with": {"duration": "2m"}},
+              {"id": "check", "type": "sim.check", "with": {"key": "${runbook.dr.key}", "equals": "4"}}
+            ]}
+            """,
         "child-promote": """
             {"name": "child-promote", "steps": [
               {"id": "scale", "type": "sim.set", "with": {"key": "${runbook.dr.key}", "value": "4"}},

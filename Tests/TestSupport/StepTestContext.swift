@@ -105,7 +105,7 @@ public final class StepTestContext: StepContext, @unchecked Sendable {
     private var progressData: [String: JSONValue] = [:]
 
     /// Progress lines go to `notes`; the data is kept, as the engine keeps it, for a later attempt.
-    public func progress(_ message: String, key: String, data: JSONValue) async throws {
+    public func progress(_ message: String, key: String, data: JSONValue, inPlace: JSONValue?) async throws {
         lock.withLock {
             recorded.append(message)
             progressData[key] = data
