@@ -216,6 +216,7 @@ struct Context {
             isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: environment),
             approvalSignatures: SSHApprovalSignatures())
         configuration.childDefinitions = childDefinitions
+        configuration.safety = Composition.safety(log: store)
         return Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration, observer: observer)
     }
 

@@ -109,6 +109,17 @@ enum Commands {
             details: "A run a person paused stays paused. Recorded in the log with who and why.",
             recordsActor: true, run: { try HaltCommands.unhalt($0, $1) }),
         CommandSpec(
+            path: ["override"], operands: "RUN STEP RULE",
+            options: [.value("--reason", "TEXT", "why going on is safe although the rule does not hold", required: true), .detach, .json], section: .people,
+            summary: "Let a step go on although a safety rule does not hold (an approver's decision).",
+            details: """
+                Recorded as SafetyOverridden by you. It counts as an approval does: by one of the
+                runbook's approvers (anyone when it lists none), never by the person who started a
+                live run. The rule is still looked at before the step and what it finds is logged
+                with the override; a run the rule stopped carries on here.
+                """,
+            recordsActor: true, run: { try await SignalCommands.override($0, $1) }),
+        CommandSpec(
             path: ["abort"], operands: "RUN", options: [.reason, .detach, .json], section: .people,
             summary: "Stop a run and compensate what it changed, latest first.",
             details: """

@@ -22,6 +22,12 @@ enum Composition {
         [AWSSecretsManager(http: http, environment: environment), GoogleSecretManager(http: http, environment: environment)]
     }
 
+    /// The safety rules' evaluator over `log` (the change-rate rule counts from it).
+    static func safety(log: any EventStore) -> any SafetyEvaluating {
+        let http = HTTPClient()
+        return StandardSafetyRules(http: http, providers: providers(http: http), log: log)
+    }
+
     static func registry() -> StepRegistry {
         let http = HTTPClient()
         return BuiltinSteps.registry(http: http, providers: providers(http: http))

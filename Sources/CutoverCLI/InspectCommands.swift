@@ -149,6 +149,9 @@ enum InspectCommands {
         case .timerSet(let p): "\(p.name) until \(Summary.iso(p.untilMillis))"
         case .approvalRequested(let p): "\(p.required) of \(p.approvers.isEmpty ? "anyone" : p.approvers.joined(separator: ", "))"
         case .approvalGranted(let p): "by \(p.by)\(p.comment.map { ": \($0)" } ?? "")"
+        case .safetyChecked(let p):
+            "rule \(p.rule) \(p.held ? "holds" : p.overriddenBy.map { "does not hold, overridden by \($0)" } ?? "does not hold"): \(p.detail)\(p.recheckAtMillis.map { " · looked at again at \(Summary.iso($0))" } ?? "")\(p.stops == true ? " · stops for a person" : "")"
+        case .safetyOverridden(let p): "rule \(p.rule) overridden by \(p.by): \(p.reason)"
         case .pauseRequested(let p), .resumeRequested(let p), .abortRequested(let p), .rollbackRequested(let p), .runPaused(let p), .runResumed(let p):
             "by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"
         case .rollbackStarted(let p): "\(p.planned ? "planned" : "unplanned"): \(p.reason)"

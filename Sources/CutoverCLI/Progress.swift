@@ -86,6 +86,15 @@ final class Progress: @unchecked Sendable {
         case .approvalGranted(let p):
             let how = p.signature != nil ? " (signed)" : p.standing != nil ? " (standing approval)" : ""
             return t ? "    \(c.paint("approved by \(p.by)\(how)", .green))" : "step \(p.step) approved by \(p.by)\(how)"
+        case .safetyChecked(let p) where p.held:
+            return t ? "    \(c.paint(member(p.step) + "safety rule \(p.rule) holds: \(p.detail)", .dim))" : "step \(p.step): safety rule \(p.rule) holds: \(p.detail)"
+        case .safetyChecked(let p):
+            let what = p.overriddenBy.map { "does not hold, overridden by \($0)" } ?? "does not hold"
+            let next = p.recheckAtMillis.map { "; looked at again in \(DurationText.format(.milliseconds(max(0, $0 - event.atMillis))))" } ?? (p.stops == true ? "; the run stops for a person" : "")
+            let text = "safety rule \(p.rule) \(what) before \(p.step): \(p.detail)\(next)"
+            return t ? "  \(c.paint("⚠", .yellow)) \(text)" : "step \(p.step): \(text)"
+        case .safetyOverridden(let p):
+            return t ? "    \(c.paint("safety rule \(p.rule) overridden by \(p.by): \(p.reason)", .yellow))" : "step \(p.step): safety rule \(p.rule) overridden by \(p.by): \(p.reason)"
         case .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested:
             return "  \(event.type.replacingOccurrences(of: "Requested", with: "").lowercased()) requested by \(event.actor)"
         case .runPaused(let p) where p.halt == true:

@@ -53,6 +53,7 @@ enum SchedulerCommand {
             isOwnerGone: { ProcessIdentity.isGone($0) })
         configuration.secretSources = Composition.secretSources(environment: ctx.environment)
         configuration.childDefinitions = ctx.childDefinitions
+        configuration.safety = Composition.safety(log: store)
         let environment = SchedulerEnvironment(
             request: { try SchedulerHost.request($0, firing: $1, ctx) },
             writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },

@@ -34,6 +34,34 @@ enum SignalCommands {
         return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
     }
 
+    static func override(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
+        let operands = try args.positionals("RUN", "STEP", "RULE")
+        let (runID, step, rule) = (operands[0], operands[1], operands[2])
+        let store = try ctx.openStore(creating: false)
+        let state = try InspectCommands.fold(runID, store)
+        guard let planned = state.planned(step) else {
+            throw CommandFailure("run \(runID) has no step \(InspectCommands.line(step)); its steps: \(state.plan?.steps.map(\.id).joined(separator: ", ") ?? "none") (nothing recorded)")
+        }
+        guard let rules = planned.safety, rules.contains(rule) else {
+            let guarding = planned.safety.map { "the rules guarding it: \($0.joined(separator: ", "))" } ?? "no rule guards it"
+            throw CommandFailure("safety rule \(InspectCommands.line(rule)) does not guard step \(step) of run \(runID); \(guarding) (nothing recorded)")
+        }
+        guard !state.status.isTerminal, state.steps[step]?.phase != .succeeded else {
+            throw CommandFailure("run \(runID) is \(state.status.rawValue) and step \(step) will not start again; there is nothing to override (nothing recorded)")
+        }
+        let actor = ctx.actor(of: store)
+        let body = SafetyOverridden(step: step, rule: rule, by: actor, reason: args["--reason"] ?? "")
+        if let problem = state.overrideProblem(body, actor: actor) {
+            throw CommandFailure("your override would not count: \(problem); ask one of the runbook's approvers (nothing recorded)")
+        }
+        if let halt = try HaltCommands.current(store) {
+            throw CommandFailure("the log is \(halt.summary); nothing carries on until `cutover unhalt` (nothing recorded)", code: ExitCode.busy)
+        }
+        _ = try append(.safetyOverridden(body), to: runID, by: actor, store)
+        ctx.console.out("safety rule \(rule) overridden for step \(step) of \(runID) by \(actor)")
+        return try await Driving.driveUnlessDriven(runID, store: store, ctx, detach: args.has("--detach"), json: args.has("--json"))
+    }
+
     static func abort(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         let runID = try args.positionals("RUN")[0]
         let store = try ctx.openStore(creating: false)

@@ -27,6 +27,7 @@ enum WorkerCommand {
             isOwnerGone: { ProcessIdentity.isGone($0) }, secretSources: Composition.secretSources(environment: ctx.environment),
             leavesScheduledRuns: schedules)
         configuration.childDefinitions = ctx.childDefinitions
+        configuration.safety = Composition.safety(log: store)
         let wakeups = Wakeups(ctx.store, stop: stop)
         let environment = WorkerEnvironment(
             admit: { checks ? await admit($0, ctx) : nil },

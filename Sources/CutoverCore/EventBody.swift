@@ -15,6 +15,8 @@ public enum EventBody: Sendable, Equatable {
     case timerSet(TimerSet)
     case approvalRequested(ApprovalRequested)
     case approvalGranted(ApprovalGranted)
+    case safetyChecked(SafetyChecked)
+    case safetyOverridden(SafetyOverridden)
     case pauseRequested(Signal)
     case resumeRequested(Signal)
     case abortRequested(Signal)
@@ -59,6 +61,8 @@ public enum EventBody: Sendable, Equatable {
         .kind("RunStarted", { .runStarted($0) }) { if case .runStarted(let p) = $0 { p } else { nil } },
         .kind("ApprovalRequested", { .approvalRequested($0) }) { if case .approvalRequested(let p) = $0 { p } else { nil } },
         .kind("ApprovalGranted", { .approvalGranted($0) }) { if case .approvalGranted(let p) = $0 { p } else { nil } },
+        .kind("SafetyChecked", { .safetyChecked($0) }) { if case .safetyChecked(let p) = $0 { p } else { nil } },
+        .kind("SafetyOverridden", { .safetyOverridden($0) }) { if case .safetyOverridden(let p) = $0 { p } else { nil } },
         .kind("PauseRequested", { .pauseRequested($0) }) { if case .pauseRequested(let p) = $0 { p } else { nil } },
         .kind("ResumeRequested", { .resumeRequested($0) }) { if case .resumeRequested(let p) = $0 { p } else { nil } },
         .kind("AbortRequested", { .abortRequested($0) }) { if case .abortRequested(let p) = $0 { p } else { nil } },

@@ -128,8 +128,11 @@ public struct PlannedStep: Codable, Sendable, Equatable {
     public var timeoutMillis: Int64?
     /// The parallel group the step belongs to; absent for a step that runs alone.
     public var group: String?
+    /// The runbook's safety rules that guard this step, evaluated before each of its attempts
+    /// starts; absent when none does (older logs keep their bytes).
+    public var safety: [String]?
 
-    public init(id: String, type: String, kind: StepKind, pivot: Bool, retry: RetryPolicy, timeoutMillis: Int64?, group: String? = nil) {
+    public init(id: String, type: String, kind: StepKind, pivot: Bool, retry: RetryPolicy, timeoutMillis: Int64?, group: String? = nil, safety: [String]? = nil) {
         self.id = id
         self.type = type
         self.kind = kind
@@ -137,6 +140,7 @@ public struct PlannedStep: Codable, Sendable, Equatable {
         self.retry = retry
         self.timeoutMillis = timeoutMillis
         self.group = group
+        self.safety = safety
     }
 
     /// Whether completing this step changed something that compensation must restore.

@@ -56,7 +56,8 @@ extension RunState {
                 return .beginRollback(RollbackStarted(planned: false, reason: "rollback requested by \(r.by)\(Self.suffix(r.reason))"))
             }
             if abortRequest != nil { return abortAction(plan) }
-            return resumeRequest != nil ? .resume : .waitForSignal
+            // An override of the rule that stopped a step carries the run on, as a resume would.
+            return resumeRequest != nil || overrideArrived ? .resume : .waitForSignal
         case .compensating:
             if pauseRequest != nil { return .pause }
             return nextCompensation(nowMillis: nowMillis)
@@ -88,6 +89,7 @@ extension RunState {
     private func groupActions(_ members: Range<Int>, limit: Int, _ plan: RunStarted, nowMillis: Int64) -> [NextAction] {
         var inFlight: [StepRecord] = []
         var failed: StepRecord?
+        var stopped: StepRecord?
         var ready: [NextAction] = []
         var retryAt: Int64?
         for i in members {
@@ -95,9 +97,14 @@ extension RunState {
             switch step.phase {
             case .succeeded: continue
             case .running: inFlight.append(step)
-            case .pending: ready.append(.startStep(step.id, attempt: step.attempts + 1))
-            case .retrying:
-                if let at = step.retryAtMillis, nowMillis < at { retryAt = min(retryAt ?? at, at) } else { ready.append(.startStep(step.id, attempt: step.attempts + 1)) }
+            case .pending, .retrying:
+                if step.safetyStop != nil {
+                    stopped = stopped ?? step
+                } else if let at = step.waitsUntil(nowMillis) {
+                    retryAt = min(retryAt ?? at, at)
+                } else {
+                    ready.append(.startStep(step.id, attempt: step.attempts + 1))
+                }
             case .failed:
                 // The cause is a member's own failure, not a sibling's cancellation.
                 if failed == nil || failed?.lastError?.code == StepError.cancelledCode { failed = step }
@@ -110,6 +117,8 @@ extension RunState {
             return [afterFailure(of: failed!, plan)]
         }
         if pauseRequest != nil { return [.pause] }
+        // A member a safety rule stopped waits for a person once its siblings are done.
+        if let stopped, inFlight.isEmpty, ready.isEmpty, retryAt == nil { return [safetyAttention(stopped)] }
         var out: [NextAction] = inFlight.map { .settleStep($0.id, attempt: $0.attempts) }
         out += ready.prefix(max(0, limit - inFlight.count))
         if let retryAt { out.append(.waitUntil(millis: retryAt)) }
@@ -125,8 +134,9 @@ extension RunState {
         var next = firstUnfinished
         while next < plan.steps.count, steps[plan.steps[next].id]?.phase == .succeeded || done.contains(plan.steps[next].id) { next += 1 }
         guard next < plan.steps.count else { return [] }
+        // A step a safety rule guards starts only after its rules were looked at.
         guard let id = plan.steps[next].group, let g = groups[id] else {
-            guard let record = steps[plan.steps[next].id], record.phase == .pending else { return [] }
+            guard plan.steps[next].safety == nil, let record = steps[plan.steps[next].id], record.phase == .pending else { return [] }
             return [(record.id, record.attempts + 1)]
         }
         var inFlight = 0
@@ -136,7 +146,9 @@ extension RunState {
             switch record.phase {
             case .succeeded: continue
             case .running: inFlight += 1
-            case .pending: ready.append((record.id, record.attempts + 1))
+            case .pending:
+                if plan.steps[i].safety != nil { return [] }
+                ready.append((record.id, record.attempts + 1))
             case .retrying, .failed: return []
             }
         }
@@ -152,10 +164,9 @@ extension RunState {
                 continue
             case .running:
                 return .settleStep(step.id, attempt: step.attempts)
-            case .pending:
-                return .startStep(step.id, attempt: step.attempts + 1)
-            case .retrying:
-                if let at = step.retryAtMillis, nowMillis < at { return .waitUntil(millis: at) }
+            case .pending, .retrying:
+                if step.safetyStop != nil { return safetyAttention(step) }
+                if let at = step.waitsUntil(nowMillis) { return .waitUntil(millis: at) }
                 return .startStep(step.id, attempt: step.attempts + 1)
             case .failed:
                 return afterFailure(of: step, plan)
@@ -181,6 +192,20 @@ extension RunState {
             return .beginRollback(RollbackStarted(planned: false, reason: cause))
         }
         return .fail(reason: "\(cause). Nothing had been changed, so there was nothing to roll back.")
+    }
+
+    /// A safety rule stopped `step` before its next attempt: a person fixes the cause and
+    /// resumes (the rules are looked at again), or an approver overrides the rule.
+    private func safetyAttention(_ step: StepRecord) -> NextAction {
+        let stop = step.safetyStop!
+        return .needsAttention(NeedsAttention(
+            reason: "safety rule \(stop.rule) does not hold before step \(step.id): \(stop.detail)",
+            decision: "Fix the cause and run `cutover resume \(runID)` (the rule is looked at again), or, if going on anyway is safe, an approver runs `cutover override \(runID) \(step.id) \(stop.rule) --reason TEXT`; `cutover rollback \(runID)` undoes what was done."))
+    }
+
+    /// Whether an override counted for the rule that stopped a step, since the run stopped.
+    var overrideArrived: Bool {
+        steps.values.contains { s in s.safetyStop.map { s.overrides[$0.rule] != nil } ?? false }
     }
 
     private func abortAction(_ plan: RunStarted) -> NextAction {

@@ -145,6 +145,9 @@ public struct RunState: Sendable, Equatable {
                 $0.phase = .running
                 $0.attempts = p.attempt
                 $0.firstStartedMillis = $0.firstStartedMillis ?? at
+                $0.safetyRecheckAtMillis = nil
+                $0.safetyStop = nil
+                $0.safetyFailingSince = [:]
             }
             if planned(p.step)?.pivot == true { pivotStarted = true }
         case .stepSucceeded(let p):
@@ -192,6 +195,22 @@ public struct RunState: Sendable, Equatable {
             modify(p.step) {
                 $0.grants.append(ApprovalGrant(by: p.by, actor: event.actor, signature: p.signature, standing: p.standing, seq: event.seq, requestSeq: $0.approvalRequestSeq))
             }
+        case .safetyChecked(let p):
+            guard plan?.steps[positions[p.step] ?? 0].safety?.contains(p.rule) == true else {
+                throw FoldError(event, "checks rule \(p.rule), which does not guard step \(p.step)")
+            }
+            modify(p.step) {
+                if p.held || p.overriddenBy != nil {
+                    $0.safetyFailingSince[p.rule] = nil
+                    return
+                }
+                $0.safetyFailingSince[p.rule] = $0.safetyFailingSince[p.rule] ?? at
+                if let recheck = p.recheckAtMillis { $0.safetyRecheckAtMillis = max($0.safetyRecheckAtMillis ?? recheck, recheck) }
+                if p.stops == true { $0.safetyStop = SafetyStop(rule: p.rule, detail: p.detail) }
+            }
+        case .safetyOverridden(let p):
+            // Counted as an approval is: by the approver itself, a listed one, not a live run's starter.
+            if overrideProblem(p, actor: event.actor) == nil { modify(p.step) { $0.overrides[p.rule] = p.by } }
         case .pauseRequested:
             pauseRequest = event.actor
         case .resumeRequested:
@@ -213,11 +232,15 @@ public struct RunState: Sendable, Equatable {
                 if status == .waitingApproval, awaitingApproval.isEmpty { status = .running }
                 if status == .running, !awaitingApproval.isEmpty { status = .waitingApproval }
             } else if status == .needsAttention {
-                // A person chose to go on: failed attempts and compensations may be tried again.
+                // A person chose to go on: failed attempts and compensations may be tried again,
+                // and the safety rules are looked at afresh.
                 for id in steps.keys {
                     modify(id) {
                         if $0.phase == .failed { $0.phase = .pending }
                         if $0.compensation == .failed { $0.compensation = .pending }
+                        $0.safetyStop = nil
+                        $0.safetyRecheckAtMillis = nil
+                        $0.safetyFailingSince = [:]
                     }
                 }
                 status = rollback == nil ? .running : .compensating
@@ -281,6 +304,17 @@ public struct RunState: Sendable, Equatable {
     private mutating func approvalSettled(_ step: String) {
         awaitingApproval.remove(step)
         if status == .waitingApproval, awaitingApproval.isEmpty { status = .running }
+    }
+
+    /// Why an override does not count, or nil when it does: appended by the approver itself,
+    /// one the runbook lists (if it lists any), and not the person who started a live run.
+    public func overrideProblem(_ o: SafetyOverridden, actor: String) -> String? {
+        guard let plan else { return "the run has not started" }
+        if o.by != actor { return "appended by \(actor), not by \(o.by)" }
+        if plan.mode == .live, o.by == plan.startedBy { return "\(o.by) started this live run" }
+        let listed = plan.runbookSnapshot["approvers"].flatMap(Approver.list)?.map(\.name) ?? []
+        if !listed.isEmpty, !listed.contains(o.by) { return "\(o.by) is not one of the runbook's approvers" }
+        return nil
     }
 
     /// Whether `step`'s attempt in flight has asked for approvals (and has no outcome yet).

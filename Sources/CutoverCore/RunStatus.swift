@@ -57,6 +57,14 @@ public struct StepRecord: Sendable, Equatable {
     /// Every approval of this step, in order; see `RunState.countedApprovers`.
     public var grants: [ApprovalGrant] = []
 
+    /// Safety rules before the next attempt: when they are looked at again (a rule that waits),
+    /// the rule that stops the step for a person, since when each rule has not held, and the
+    /// overrides that count, by rule.
+    public var safetyRecheckAtMillis: Int64?
+    public var safetyStop: SafetyStop?
+    public var safetyFailingSince: [String: Int64] = [:]
+    public var overrides: [String: String] = [:]
+
     public var compensation: Phase = .pending
     public var compensationAttempts = 0
     public var compensationInterruptions = 0
@@ -64,4 +72,21 @@ public struct StepRecord: Sendable, Equatable {
     public var compensationRetryAtMillis: Int64?
 
     public init(id: String) { self.id = id }
+
+    /// When a step that is not in flight may start next, if later than `nowMillis`: its retry's
+    /// time, or when a safety rule that did not hold is looked at again.
+    public func waitsUntil(_ nowMillis: Int64) -> Int64? {
+        let at = [phase == .retrying ? retryAtMillis : nil, safetyRecheckAtMillis].compactMap { $0 }.max()
+        return at.flatMap { $0 > nowMillis ? $0 : nil }
+    }
+}
+
+/// A safety rule that stopped a step for a person: which, and what it found.
+public struct SafetyStop: Sendable, Equatable {
+    public var rule: String
+    public var detail: String
+    public init(rule: String, detail: String) {
+        self.rule = rule
+        self.detail = detail
+    }
 }

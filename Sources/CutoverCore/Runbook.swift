@@ -8,11 +8,13 @@ public struct Runbook: Sendable {
     public var approverList: [Approver]
     public var approvers: [String] { approverList.map(\.name) }
     public var thresholds: [String: JSONValue]
+    /// The safety rules evaluated before the mutating steps they guard.
+    public var safety: [SafetyRule] = []
     /// The runbook as references see it (`${runbook.dr.endpoint}`), drill overrides applied
     /// for drills.
     public var source: JSONValue
 
-    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "drill"]
+    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "safety", "drill"]
     static let thresholdFields: [String: ParameterField.FieldType] = [
         "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number(), "rtoUntil": .oneOf(["monitor", "dns"]),
     ]
@@ -41,6 +43,7 @@ public struct Runbook: Sendable {
             }
         }
         validateSettings(object, at: "", into: &c)
+        var rules = SafetyRule.parseAll(object["safety"], at: "safety", into: &c)
         var base = object
         base["drill"] = nil
         let baseProblems = checkTargets(.object(base), at: "", providers: providers)
@@ -49,6 +52,10 @@ public struct Runbook: Sendable {
             if let overrides = drill.objectValue {
                 c.rejectUnknown(overrides, known: fields.filter { $0 != "service" && $0 != "drill" }, at: "drill")
                 validateSettings(overrides, at: "drill", into: &c)
+                if overrides["safety"] != nil {
+                    let drillRules = SafetyRule.parseAll(overrides["safety"], at: "drill.safety", into: &c)
+                    if mode.usesDrillSettings { rules = drillRules }
+                }
                 // Targets as drills see them: an override may complete or break one.
                 let seen = Set(baseProblems.map(\.path))
                 for (path, message) in checkTargets(.object(merge(base, overrides)), at: "", providers: providers) where !seen.contains(path) {
@@ -62,9 +69,11 @@ public struct Runbook: Sendable {
         if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
         object["drill"] = nil
         let approvers = object["approvers"].flatMap(Approver.list) ?? []
-        return Runbook(
+        var runbook = Runbook(
             file: file, service: service, approverList: approvers,
             thresholds: object["thresholds"]?.objectValue ?? [:], source: .object(object))
+        runbook.safety = rules
+        return runbook
     }
 
     private static func validateSettings(_ object: [String: JSONValue], at path: String, into c: inout IssueCollector) {

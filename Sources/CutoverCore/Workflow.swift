@@ -105,6 +105,14 @@ extension Workflow {
         case .none:
             c.add("steps", "missing; expected a non-empty array of steps")
         }
+        // A rule guarding a type this build lacks would guard nothing: a typo must not
+        // switch a safety rule off.
+        for (i, rule) in (runbook?.safety ?? []).enumerated() {
+            for (j, type) in (rule.before ?? []).enumerated() where registry[type] == nil {
+                c.add(
+                    "", "runbook \(runbook!.file): safety[\(i)].before[\(j)]: rule \(rule.id) guards step type \"\(type)\", which this build does not have; known: \(registry.names.joined(separator: ", "))")
+            }
+        }
         if !c.issues.isEmpty { throw ValidationFailure(c.issues) }
         return Workflow(
             name: name, version: version, description: object["description"]?.stringValue,

@@ -68,7 +68,11 @@ public struct Engine: Sendable {
         var planned: [PlannedStep] = []
         for step in request.workflow.steps {
             guard let type = registry[step.type] else { throw EngineError.unknownStepType(step.type) }
-            planned.append(step.planned(kind: type.kind(with: step.with)))
+            var p = step.planned(kind: type.kind(with: step.with))
+            // The runbook's rules that guard it, looked at before each of its attempts.
+            let rules = request.runbook.safety.filter { $0.guards(type: p.type, mutating: p.isCompensable) }.map(\.id)
+            if !rules.isEmpty { p.safety = rules }
+            planned.append(p)
         }
         let started = RunStarted(
             workflow: request.workflow.name, workflowDigest: request.workflowDigest,
@@ -158,6 +162,9 @@ public struct EngineConfiguration: Sendable {
     /// (and of that run's parent). Throws when this process no longer holds the parent: the
     /// child's driver stops.
     public var keepParentAlive: (@Sendable () throws -> Void)?
+    /// Evaluates the runbook's safety rules before the steps they guard; without it, a step a
+    /// rule guards stops for a person (the rule cannot be looked at here).
+    public var safety: (any SafetyEvaluating)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

@@ -165,8 +165,18 @@ extension RunDriver {
                 }
                 if other != nil, inFlight.isEmpty { return .recorded }
                 if !starts.isEmpty {
-                    guard try recordUnlessInterrupted(starts.map { .stepStarted($0) }) else { continue }
-                    for s in starts { inFlight[s.step] = launch(s.step, attempt: s.attempt, into: mailbox) }
+                    // Each member's safety rules first: their checks go in with the starts;
+                    // a member whose rule does not hold is not started.
+                    var checks: [EventBody] = []
+                    var cleared: [StepAttempt] = []
+                    for s in starts {
+                        let (bodies, clear) = await safetyChecks(s.step, attempt: s.attempt)
+                        checks += bodies
+                        if clear { cleared.append(s) }
+                    }
+                    if let fatal { throw fatal }
+                    guard try recordUnlessInterrupted(checks + cleared.map { .stepStarted($0) }) else { continue }
+                    for s in cleared { inFlight[s.step] = launch(s.step, attempt: s.attempt, into: mailbox) }
                     continue
                 }
                 if inFlight.isEmpty {

@@ -81,7 +81,14 @@ actor RunDriver {
             case .finished:
                 return state
             case .startStep(let id, let attempt):
-                guard try recordUnlessInterrupted([.stepStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
+                // The rules first: their checks go in with the start, or stop it.
+                let (checks, clear) = await safetyChecks(id, attempt: attempt)
+                if let fatal { throw fatal }
+                guard clear else {
+                    try record(checks)
+                    continue
+                }
+                guard try recordUnlessInterrupted(checks + [.stepStarted(StepAttempt(step: id, attempt: attempt))]) else { continue }
                 if try await execute(id, attempt: attempt) == .detached { return state }
             case .settleStep(let id, let attempt):
                 if chained[id] == attempt {

@@ -21,6 +21,8 @@ public struct SchedulerConfiguration: Sendable {
     public var secretSources: [any SecretSource] = []
     /// Loads the children of `workflow` steps (the CLI's definitions, by name or file).
     public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
+    /// Evaluates the runbooks' safety rules before the steps they guard.
+    public var safety: (any SafetyEvaluating)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), pollInterval: Duration = .seconds(10),
@@ -102,6 +104,7 @@ public actor Scheduler {
             detachWhenWaiting: true, isOwnerGone: configuration.isOwnerGone, stop: stop, secretSources: configuration.secretSources,
             approvalSignatures: SSHApprovalSignatures())
         engineConfiguration.childDefinitions = configuration.childDefinitions
+        engineConfiguration.safety = configuration.safety
         return Engine(store: store, registry: registry, clock: clock, ids: ids, configuration: engineConfiguration)
     }
 
