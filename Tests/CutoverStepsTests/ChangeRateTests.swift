@@ -1,0 +1,46 @@
+import CutoverCore
+import CutoverEngine
+import CutoverNet
+import CutoverProviders
+import CutoverSteps
+import CutoverStore
+import Foundation
+import Testing
+import TestSupport
+
+/// The change-rate safety rule, counted from a real log.
+@Suite struct ChangeRateTests {
+    @Test func aSecondChangeWithinTheWindowStopsUntilTheWindowHasPassed() async throws {
+        let h = try Harness(world: ["dns": "primary", "health": "ok"])
+        let json = """
+            {"service": "sim-service", "primary": {"endpoint": "http://primary"}, "dr": {"endpoint": "http://dr"}, "approvers": ["alice"],
+             "safety": [{"id": "flapping", "rule": "change-rate", "before": ["sim.set"], "max": 1, "within": "1h"}]}
+            """
+        let rb = try Runbook.load(file: "runbooks/sim.json", data: Data(json.utf8), providers: h.registry.providers)
+        func request(_ value: String) throws -> Engine.StartRequest {
+            let wf = try Workflow.load(
+                file: "workflows/w.json",
+                data: Data(#"{"name": "w", "steps": [{"id": "health", "type": "sim.check", "with": {"key": "health", "equals": "ok"}}, {"id": "dns", "type": "sim.set", "with": {"key": "dns", "value": "\#(value)"}}]}"#.utf8),
+                registry: h.registry, runbook: rb)
+            return Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t")
+        }
+        let base = h.engine()
+        var configuration = base.configuration
+        configuration.safety = StandardSafetyRules(http: HTTPClient(), providers: ProviderCatalog([]), log: h.log)
+        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
+        let first = try e.start(try request("dr"))
+        #expect(try await e.drive(first).status == .succeeded)
+        // Back again ten minutes later: one change of the kind in the last hour already.
+        h.clock.advance(by: 600)
+        let second = try e.start(try request("primary"))
+        let stopped = try await e.drive(second)
+        #expect(stopped.status == .needsAttention)
+        #expect(stopped.attention?.reason.contains("1 change in the last 1h00m (\(first)/dns), at or over the limit of 1") == true, "\(stopped.attention?.reason ?? "")")
+        #expect(h.world["dns"] == "dr")
+        // An hour on, the first change is out of the window: a resume looks again and goes on.
+        h.clock.advance(by: 3_600)
+        try h.signal(second, .resumeRequested(Signal()), by: "bob")
+        #expect(try await e.drive(second).status == .succeeded)
+        #expect(h.world["dns"] == "primary")
+    }
+}
