@@ -121,6 +121,7 @@ enum Reference {
         ("approvers", "the people who may approve, an array of names"),
         ("notify", "where notifications go, like {\"webhook\": \"env:WEBHOOK_URL\"}"),
         ("alerts", "the alert manager target"),
+        ("safety", "rules looked at right before every mutating step they guard, each look recorded: {\"id\", \"rule\": \"resolves-to-serving\" (name?, nameserver?, healthPath?=/health) | \"replica-lag\" (replica: a runbook path like dr.redis, rpo?) | \"change-rate\" (max, within), \"before\"?: [step types] (default every mutating step), \"onFail\"?: \"stop\" | {\"wait\": \"30s\", \"upTo\": \"10m\"}}; `cutover override` lets an approver go on"),
         ("drill", "overrides applied for drills and readiness runs (any field but service)"),
     ]
 

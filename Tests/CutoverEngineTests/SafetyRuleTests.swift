@@ -132,6 +132,33 @@ final class ScriptedRules: SafetyEvaluating, @unchecked Sendable {
         #expect(h.world["dns"] == "primary")
     }
 
+    @Test func aGroupMemberWhoseRuleWaitsStartsLaterWhileItsSiblingGoesOn() async throws {
+        let h = try Harness(world: ["a": "0", "b": "0", "health": "ok"])
+        let rules = ScriptedRules([false, true, true])
+        let e = engine(h, rules)
+        let rb = try runbook(h, onFail: #"{"wait": "30s", "upTo": "10m"}"#)
+        let json = """
+            {"name": "g", "steps": [{"id": "both", "parallel": [
+              {"id": "a", "type": "sim.set", "with": {"key": "a", "value": "1"}},
+              {"id": "b", "type": "sim.set", "with": {"key": "b", "value": "1"}}
+            ]}]}
+            """
+        let wf = try Workflow.load(file: "workflows/g.json", data: Data(json.utf8), registry: h.registry, runbook: rb)
+        let run = try e.start(Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t"))
+        let state = try await e.drive(run)
+        #expect(state.status == .succeeded)
+        #expect(h.world["a"] == "1" && h.world["b"] == "1")
+        let events = try h.events(run)
+        let order = events.compactMap { e -> String? in
+            switch e.body {
+            case .safetyChecked(let c): "\(c.step):\(c.held)"
+            case .stepStarted(let p): "start:\(p.step)"
+            default: nil
+            }
+        }
+        #expect(order == ["a:false", "b:true", "start:b", "a:true", "start:a"], "\(order)")
+    }
+
     @Test func aRunbookWithABadRuleIsRefusedByPath() throws {
         let h = try Harness()
         let json = """
