@@ -203,9 +203,14 @@ extension RunState {
             decision: "Fix the cause and run `cutover resume \(runID)` (the rule is looked at again), or, if going on anyway is safe, an approver runs `cutover override \(runID) \(step.id) \(stop.rule) --reason TEXT`; `cutover rollback \(runID)` undoes what was done."))
     }
 
-    /// Whether an override counted for the rule that stopped a step, since the run stopped.
-    var overrideArrived: Bool {
-        steps.values.contains { s in s.safetyStop.map { s.overrides[$0.rule] != nil } ?? false }
+    /// Whether an override counted for the rule that stopped a step, and that stop is all the
+    /// run waits on: an override answers the rule, never a failure or a rollback a person must
+    /// decide about (those need `resume` or `rollback`).
+    public var overrideArrived: Bool {
+        guard status == .needsAttention, rollback == nil,
+            !steps.values.contains(where: { $0.phase == .failed || $0.compensation == .failed })
+        else { return false }
+        return steps.values.contains { s in s.safetyStop.map { s.overrides[$0.rule] != nil } ?? false }
     }
 
     private func abortAction(_ plan: RunStarted) -> NextAction {

@@ -148,6 +148,8 @@ public struct RunState: Sendable, Equatable {
                 $0.safetyRecheckAtMillis = nil
                 $0.safetyStop = nil
                 $0.safetyFailingSince = [:]
+                // An override lets one attempt start; the next is looked at on its own.
+                $0.overrides = [:]
             }
             if planned(p.step)?.pivot == true { pivotStarted = true }
         case .stepSucceeded(let p):
@@ -312,8 +314,12 @@ public struct RunState: Sendable, Equatable {
         guard let plan else { return "the run has not started" }
         if o.by != actor { return "appended by \(actor), not by \(o.by)" }
         if plan.mode == .live, o.by == plan.startedBy { return "\(o.by) started this live run" }
-        let listed = plan.runbookSnapshot["approvers"].flatMap(Approver.list)?.map(\.name) ?? []
+        let approvers = plan.runbookSnapshot["approvers"].flatMap(Approver.list) ?? []
+        let listed = approvers.map(\.name)
         if !listed.isEmpty, !listed.contains(o.by) { return "\(o.by) is not one of the runbook's approvers" }
+        // Where approvals must be signed, an override would be a way round the keys: it does
+        // not count (signed overrides are not built yet; a person resumes once the rule holds).
+        if approvers.contains(where: { $0.key != nil }) { return "the runbook's approvers sign their approvals, and overrides cannot be signed yet" }
         return nil
     }
 

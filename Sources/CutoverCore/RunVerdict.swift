@@ -62,7 +62,7 @@ extension RunState {
             // (workers take up nothing while it holds).
             return resumeRequest != nil || abortRequest != nil || (pausedByHalt && pauseRequest == nil)
         case .needsAttention:
-            return rollbackRequest != nil || abortRequest != nil || resumeRequest != nil
+            return rollbackRequest != nil || abortRequest != nil || resumeRequest != nil || overrideArrived
         case .succeeded:
             return rollbackRequest != nil
         case .rolledBack, .failed, .aborted:

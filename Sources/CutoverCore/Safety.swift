@@ -110,6 +110,14 @@ public struct SafetyRule: Sendable, Equatable {
         return rules
     }
 
+    /// What of the runbook the rule reads (the replica target), for reading its secrets first.
+    public func targets(in runbook: JSONValue) -> JSONValue {
+        guard kind == .replicaLag, let path = fields["replica"]?.stringValue else { return .object(fields) }
+        var node: JSONValue? = runbook
+        for part in path.split(separator: ".") { node = node?[String(part)] }
+        return node ?? .null
+    }
+
     /// The rules of a runbook as its snapshot in a run's start keeps them (already checked).
     public static func rules(inRunbook source: JSONValue) -> [SafetyRule] {
         var c = IssueCollector(file: "")

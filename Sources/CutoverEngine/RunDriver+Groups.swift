@@ -167,14 +167,26 @@ extension RunDriver {
                 if !starts.isEmpty {
                     // Each member's safety rules first: their checks go in with the starts;
                     // a member whose rule does not hold is not started.
+                    // One member under a change-rate rule clears per pass: the next is looked
+                    // at with it in flight, so members side by side cannot each see room for one.
                     var checks: [EventBody] = []
                     var cleared: [StepAttempt] = []
+                    var rated = false
+                    let seen = state.lastRunSeq
                     for s in starts {
+                        let byRate = countsChanges(s.step)
+                        if byRate, rated { continue }
                         let (bodies, clear) = await safetyChecks(s.step, attempt: s.attempt)
                         checks += bodies
-                        if clear { cleared.append(s) }
+                        if clear {
+                            cleared.append(s)
+                            if byRate { rated = true }
+                        }
                     }
                     if let fatal { throw fatal }
+                    // The looks took time: what was folded meanwhile (a sibling's pause, an
+                    // abort) is decided on first, and the rules looked at again.
+                    if state.lastRunSeq != seen || config.stop.isRequested { continue }
                     guard try recordUnlessInterrupted(checks + cleared.map { .stepStarted($0) }) else { continue }
                     for s in cleared { inFlight[s.step] = launch(s.step, attempt: s.attempt, into: mailbox) }
                     continue

@@ -16,6 +16,8 @@ extension RunDriver {
             let now = nowMillis
             let finding: SafetyFinding
             if let rule = rules.first(where: { $0.id == ruleID }), let evaluator = config.safety {
+                // Secrets of the targets the rule reads, as a step's are read before it runs.
+                try? await vault.fetch(referencesIn: rule.targets(in: plan.runbookSnapshot.value))
                 finding = await evaluator.evaluate(rule, before: planned, runbook: plan.runbookSnapshot.value, run: state, context: context(id, attempt: attempt), nowMillis: now)
             } else {
                 finding = SafetyFinding(held: false, detail: "this process cannot evaluate safety rule \(ruleID) (no evaluator, or the runbook snapshot lacks it)")
@@ -45,5 +47,11 @@ extension RunDriver {
             }
         }
         return (bodies, clear)
+    }
+
+    /// Whether a change-rate rule guards `id`.
+    func countsChanges(_ id: String) -> Bool {
+        guard let ids = state.planned(id)?.safety, let plan = state.plan else { return false }
+        return SafetyRule.rules(inRunbook: plan.runbookSnapshot.value).contains { ids.contains($0.id) && $0.kind == .changeRate }
     }
 }

@@ -82,8 +82,10 @@ actor RunDriver {
                 return state
             case .startStep(let id, let attempt):
                 // The rules first: their checks go in with the start, or stop it.
+                let seen = state.lastRunSeq
                 let (checks, clear) = await safetyChecks(id, attempt: attempt)
                 if let fatal { throw fatal }
+                if state.lastRunSeq != seen { continue }
                 guard clear else {
                     try record(checks)
                     continue

@@ -135,6 +135,11 @@ public struct StandardSafetyRules: SafetyEvaluating {
             }
             upper = lower - 1
         }
+        // Steps of this run in flight (a parallel group's members) are changes under way.
+        for record in run.orderedSteps where record.phase == .running {
+            guard let planned = run.planned(record.id), rule.guards(type: planned.type, mutating: planned.isCompensable) else { continue }
+            counted.append("\(run.runID)/\(record.id) (under way)")
+        }
         return finding(counted.count, max, within, counted)
     }
 

@@ -77,3 +77,40 @@ import TestSupport
         #expect(try p.cutover("audit", "verify").status == 3, "the halt stream folds: intact (no trusted key to check signatures with)")
     }
 }
+
+extension HaltTests {
+    @Test func aHaltIssuedWhileAMonitorWatchesStopsItWithinASecond() throws {
+        let p = try Project()
+        p.dir.write("workflows/watch.json", """
+            {"name": "watch", "steps": [
+              {"id": "monitor", "type": "cutover.monitor", "with": {"url": "${runbook.dr.endpoint}/recommend", "window": "5m", "interval": "2s"}}
+            ]}
+            """)
+        let process = CutoverBinary.start(["start", "watch", "--runbook", "svc", "--no-preflight"], in: p.dir.url, environment: p.environment)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // Once the monitor is under way (a probe done, the next two seconds off), halt.
+        let until = Date().addingTimeInterval(30)
+        let file = p.dir.path(".cutover/cutover.sqlite")
+        while !FileManager.default.fileExists(atPath: file), Date() < until { Thread.sleep(forTimeInterval: 0.05) }
+        let log = try SQLiteStore.open(path: file)
+        var run: String?
+        while run == nil, Date() < until {
+            run = try log.runIDs().first { r in (try? log.events(of: r, after: 0))?.contains { $0.type == "StepStarted" } == true }
+            if run == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let watching = try #require(run, "the monitor never started")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try p.cutover("halt", "--reason", "freeze while the monitor watches").status == 0)
+        let halted = try #require(try log.events(of: LogStream.halt, after: 0).first)
+        var paused: Event?
+        let deadline = Date().addingTimeInterval(10)
+        while paused == nil, Date() < deadline {
+            paused = try log.events(of: watching, after: 0).first { if case .runPaused(let s) = $0.body { s.halt == true } else { false } }
+            if paused == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let event = try #require(paused, "the monitor's run was not paused")
+        #expect(event.atMillis - halted.atMillis < 1_000, "paused \(event.atMillis - halted.atMillis) ms after the halt")
+        #expect(try log.fold(watching)?.steps["monitor"]?.phase == .running, "paused inside the monitor's wait, not after it")
+    }
+}

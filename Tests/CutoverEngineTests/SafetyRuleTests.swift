@@ -33,10 +33,10 @@ final class ScriptedRules: SafetyEvaluating, @unchecked Sendable {
         ]}
         """
 
-    func runbook(_ h: Harness, onFail: String) throws -> Runbook {
+    func runbook(_ h: Harness, onFail: String, approvers: String = #"["alice", "bob"]"#) throws -> Runbook {
         let json = """
             {"service": "sim-service", "primary": {"endpoint": "http://primary"}, "dr": {"endpoint": "http://dr", "capacity": "4"},
-             "thresholds": {"rto": "15m", "rpo": "30s"}, "approvers": ["alice", "bob"],
+             "thresholds": {"rto": "15m", "rpo": "30s"}, "approvers": \(approvers),
              "safety": [{"id": "serving", "rule": "resolves-to-serving", "before": ["sim.set"], "onFail": \(onFail)}]}
             """
         return try Runbook.load(file: "runbooks/sim.json", data: Data(json.utf8), providers: h.registry.providers)
@@ -49,8 +49,8 @@ final class ScriptedRules: SafetyEvaluating, @unchecked Sendable {
         return Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
     }
 
-    func start(_ h: Harness, _ e: Engine, onFail: String) throws -> String {
-        let rb = try runbook(h, onFail: onFail)
+    func start(_ h: Harness, _ e: Engine, onFail: String, approvers: String = #"["alice", "bob"]"#) throws -> String {
+        let rb = try runbook(h, onFail: onFail, approvers: approvers)
         let wf = try Workflow.load(file: "workflows/w.json", data: Data(Self.workflow.utf8), registry: h.registry, runbook: rb)
         return try e.start(Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t"))
     }
@@ -157,6 +157,39 @@ final class ScriptedRules: SafetyEvaluating, @unchecked Sendable {
             }
         }
         #expect(order == ["a:false", "b:true", "start:b", "a:true", "start:a"], "\(order)")
+    }
+
+    @Test func anOverrideLetsOneAttemptStartAndTheNextIsLookedAtOnItsOwn() async throws {
+        let h = try Harness()
+        h.world.failExecute("dns", with: [StepError(code: "busy", message: "zone busy", retryable: true)])
+        let rules = ScriptedRules([false])
+        let e = engine(h, rules)
+        let run = try start(h, e, onFail: #""stop""#)
+        #expect(try await e.drive(run).status == .needsAttention)
+        try h.signal(run, .safetyOverridden(SafetyOverridden(step: "dns", rule: "serving", by: "alice", reason: "DR checked by hand")), by: "alice")
+        // The overridden attempt starts and fails; its retry meets the rule again, unanswered.
+        let state = try await e.drive(run)
+        #expect(state.status == .needsAttention, "\(state.status)")
+        #expect(state.steps["dns"]?.attempts == 1)
+        #expect(state.attention?.reason.contains("safety rule serving does not hold") == true)
+        #expect(try checks(h, run).map { $0.overriddenBy ?? "-" } == ["-", "alice", "-"])
+        #expect(h.world["dns"] == "primary")
+    }
+
+    @Test func whereApproversSignAnUnsignedOverrideDoesNotCount() async throws {
+        let h = try Harness()
+        let rules = ScriptedRules([false])
+        let e = engine(h, rules)
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw13dm3pRGf70Fco4jTwvhoeBmsSdFWHfgW/f33y3kL"
+        let run = try start(h, e, onFail: #""stop""#, approvers: #"[{"name": "alice", "key": "\#(key)"}, "bob"]"#)
+        #expect(try await e.drive(run).status == .needsAttention)
+        let o = SafetyOverridden(step: "dns", rule: "serving", by: "bob", reason: "no key needed?")
+        try h.signal(run, .safetyOverridden(o), by: "bob")
+        let state = try e.state(of: run)
+        #expect(state.overrideProblem(o, actor: "bob")?.contains("sign their approvals") == true)
+        #expect(state.steps["dns"]?.overrides.isEmpty == true)
+        #expect(!state.awaitsDriver, "nothing for a worker to take up")
+        #expect(try await e.drive(run).status == .needsAttention)
     }
 
     @Test func aRunbookWithABadRuleIsRefusedByPath() throws {

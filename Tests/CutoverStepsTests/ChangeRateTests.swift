@@ -43,4 +43,27 @@ import TestSupport
         #expect(try await e.drive(second).status == .succeeded)
         #expect(h.world["dns"] == "primary")
     }
+
+    @Test func membersSideBySideCannotEachSeeRoomForOneMoreChange() async throws {
+        let h = try Harness(world: ["a": "0", "b": "0"])
+        let json = """
+            {"service": "sim-service", "primary": {"endpoint": "http://primary"}, "dr": {"endpoint": "http://dr"}, "approvers": ["alice"],
+             "safety": [{"id": "one-at-a-time", "rule": "change-rate", "before": ["sim.set"], "max": 1, "within": "1h"}]}
+            """
+        let rb = try Runbook.load(file: "runbooks/sim.json", data: Data(json.utf8), providers: h.registry.providers)
+        let wf = try Workflow.load(
+            file: "workflows/g.json",
+            data: Data(#"{"name": "g", "steps": [{"id": "both", "parallel": [{"id": "a", "type": "sim.set", "with": {"key": "a", "value": "1", "hold": "200ms"}}, {"id": "b", "type": "sim.set", "with": {"key": "b", "value": "1", "hold": "200ms"}}]}]}"#.utf8),
+            registry: h.registry, runbook: rb)
+        let base = h.engine()
+        var configuration = base.configuration
+        configuration.safety = StandardSafetyRules(http: HTTPClient(), providers: ProviderCatalog([]), log: h.log)
+        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
+        let run = try e.start(Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t"))
+        let state = try await e.drive(run)
+        // One of the two changed; the other was looked at with it under way (or done) and stopped.
+        #expect(state.status == .needsAttention)
+        #expect([h.world["a"], h.world["b"]].filter { $0 == "1" }.count == 1)
+        #expect(state.attention?.reason.contains("1 change in the last 1h00m") == true, "\(state.attention?.reason ?? "")")
+    }
 }
