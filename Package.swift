@@ -43,12 +43,13 @@ let package = Package(
         // Step types: speak capabilities and HTTP, never a vendor.
         .target(name: "CutoverSteps", dependencies: ["CutoverCore", "CutoverProviders", "CutoverNet", "CutoverCrypto", "CLinux"]),
         .target(name: "CutoverAudit", dependencies: ["CutoverCore", "CutoverStore", "CutoverCrypto"]),
+        .target(name: "CutoverShipping", dependencies: ["CutoverCore", "CutoverStore", "CutoverProviders", "CutoverCrypto"]),
         .target(name: "CutoverSchedule", dependencies: ["CutoverCore", "CutoverEngine", "CutoverAudit", "CutoverStore"]),
         .target(
             name: "CutoverCLI",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverEngine", "CutoverSteps", "CutoverAudit", "CutoverCrypto",
-                "CutoverSchedule", "CutoverBuildInfo", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
+                "CutoverShipping", "CutoverSchedule", "CutoverBuildInfo", "CutoverNet", "CutoverProviders", "CutoverAWS", "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverAlertmanager", "CutoverPostgres",
             ]
         ),
         .executableTarget(name: "cutover", dependencies: ["CutoverCLI"]),
@@ -89,7 +90,7 @@ let package = Package(
             name: "SandboxTests",
             dependencies: [
                 "cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverEngine", "CutoverSteps", "CutoverNet", "CutoverProviders", "CutoverAWS",
-                "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverCrypto", "TestSupport",
+                "CutoverGoogle", "CutoverPowerDNS", "CutoverRedis", "CutoverCrypto", "CutoverShipping", "TestSupport",
             ]),
         .testTarget(name: "CutoverCLITests", dependencies: ["cutover", "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "TestSupport"]),
     ],

@@ -4,6 +4,8 @@ import CutoverCore
 struct Arguments {
     var positionals: [String] = []
     var options: [String: String] = [:]
+    /// Every value an option was given, in order (`--to A --to B`); `options` keeps the last.
+    var repeated: [String: [String]] = [:]
     var switches: Set<String> = []
 
     /// Parses `words` against the options `command` declares (and `--db` where it uses the
@@ -74,6 +76,7 @@ struct Arguments {
                     options[name] = words[i]
                     i += 1
                 }
+                repeated[name, default: []].append(options[name]!)
             } else if allowed.contains(name) || name == "--help" {
                 guard inlineValue == nil else { throw UsageError("\(name) takes no value") }
                 switches.insert(name)
@@ -87,6 +90,8 @@ struct Arguments {
     }
 
     func has(_ flag: String) -> Bool { switches.contains(flag) }
+    /// Every value given for an option that may be repeated, in order.
+    func values(_ option: String) -> [String] { repeated[option] ?? [] }
     /// The option's value as given, or its declared default; nil when absent without one.
     subscript(option: String) -> String? { options[option] }
     /// An option declared required or with a default: the parser has made sure it is there.

@@ -222,6 +222,35 @@ enum Commands {
                 """,
             run: { try DatabaseCommands.migrate($0, $1) }),
         CommandSpec(
+            path: ["log", "ship"], operands: "",
+            options: [.value("--to", "URL", "a bucket and prefix: s3://BUCKET/PREFIX or gs://BUCKET/PREFIX; give it once per bucket", required: true)],
+            section: .database, summary: "Ship the log's new events to buckets as write-once segments.",
+            details: """
+                Each segment holds the events since the last one shipped there, named by its first
+                position only and written create-only (S3 If-None-Match, Cloud Storage
+                ifGenerationMatch=0), then read back. What a bucket holds must be this log's own
+                beginning: a log here shorter than it (cut off) or different from it (rewritten) is
+                named and nothing is shipped. Another copy of the log that continues it first (a
+                restored copy, an old machine come back) makes this one's write fail: stop it.
+                Endpoints and credentials as each cloud's tools take them: AWS_ENDPOINT_URL,
+                AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; STORAGE_EMULATOR_HOST and
+                GOOGLE_APPLICATION_CREDENTIALS.
+                """,
+            recordsActor: false, run: { try await LogCommands.ship($0, $1) }),
+        CommandSpec(
+            path: ["log", "restore"], operands: "",
+            options: [.value("--from", "URL", "the bucket and prefix the log was shipped to (s3:// or gs://)", required: true)],
+            section: .database, summary: "Rebuild the log from shipped segments, every one checked first.",
+            details: """
+                Into an empty log (`--db`, or a PostgreSQL log made by `db init`): every segment is
+                read and checked before anything is written (it starts where the one before ended,
+                continues its hash, and every event hashes to the chain), so a missing, altered,
+                swapped or overlapping segment is named and nothing is restored. Then the events go
+                in exactly as shipped, the checkpoints that lie on the chain, and the services of the
+                runs still active; `cutover resume RUN` carries a run on from there.
+                """,
+            recordsActor: false, run: { try await LogCommands.restore($0, $1) }),
+        CommandSpec(
             path: ["db", "copy"], operands: "",
             options: [.value("--from", "LOG", "the log to copy: a SQLite file or a PostgreSQL URI", completes: .file, required: true),
                       .value("--to", "LOG", "an empty log to copy it into (a PostgreSQL log made by `db init`)", required: true)],

@@ -1,0 +1,122 @@
+import CutoverCore
+import CutoverProviders
+import CutoverSQLite
+import Foundation
+import Testing
+import TestSupport
+
+/// The log shipped to both clouds' buckets (moto's S3, fake-gcs-server's Cloud Storage),
+/// restored elsewhere, and every kind of tampering with what was shipped named.
+extension SandboxTests {
+    var shipEnvironment: [String: String] { ["STORAGE_EMULATOR_HOST": "127.0.0.1:14443"] }
+
+    func shipPrefix() -> String { "ship-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    func ship(_ urls: [String], db: String) throws -> CutoverBinary.Result {
+        try sandbox.cutover(["log", "ship"] + urls.flatMap { ["--to", $0] }, db: db, environment: shipEnvironment)
+    }
+
+    func restore(_ url: String, into db: String) throws -> CutoverBinary.Result {
+        try sandbox.cutover(["log", "restore", "--from", url], db: db, environment: shipEnvironment)
+    }
+
+    /// The sandbox's S3 bucket as cutover's own provider sees it, to tamper with from outside.
+    var primaryBucket: any ObjectStore {
+        get throws {
+            try providers.objectStore(
+                ProviderTarget(provider: "s3", fields: ["bucket": .string("recsys-models-primary"), "region": .string("us-east-1"), "endpoint": .string("http://127.0.0.1:15001")]),
+                StepTestContext(environment: env))
+        }
+    }
+
+    @Test func aRunShippedToBothCloudsIsRestoredFromTheOtherAndCarriedOnWithNothingRepeated() throws {
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
+        #expect(start.status == 75, "\(start.stderr)")
+        let run = try #require(start.lines.first)
+        let p = shipPrefix()
+        let (s3, gs) = ("s3://recsys-models-primary/\(p)", "gs://recsys-models-gcp-dr/\(p)")
+        let shipped = try ship([s3, gs], db: db)
+        #expect(shipped.status == 0, "\(shipped.stdout)\(shipped.stderr)")
+        #expect(shipped.stdout.contains("\(gs): shipped"), "\(shipped.stdout)")
+        #expect(try ship([s3, gs], db: db).stdout.contains("up to date"))
+        let head = try SQLiteStore.open(path: db).head()
+        // The machine is lost with its database; a new one restores from the other cloud.
+        try FileManager.default.removeItem(atPath: db)
+        let fresh = dir.path("elsewhere/cutover.sqlite")
+        try FileManager.default.createDirectory(atPath: dir.path("elsewhere"), withIntermediateDirectories: true)
+        let restored = try restore(gs, into: fresh)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try SQLiteStore.open(path: fresh).head() == head, "the same head hash")
+        // The run carries on from the restored log: approved there, resumed, finished.
+        #expect(try sandbox.approve(run, db: fresh).status == 0)
+        let resumed = try sandbox.cutover(["resume", run], db: fresh)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        let log = try SQLiteStore.open(path: fresh)
+        #expect(try log.verifyChain().intact)
+        let starts = try log.events(of: run, after: 0).filter { $0.type == "StepStarted" }.compactMap(\.body.stepID)
+        #expect(starts.count == Set(starts).count, "no step started twice: \(starts)")
+    }
+
+    @Test func aSegmentEditedDeletedOrRenamedInTheBucketIsNamedAndNothingIsRestored() async throws {
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
+        let run = try #require(start.lines.first)
+        let prefixes = [shipPrefix(), shipPrefix(), shipPrefix()]
+        let urls = prefixes.map { "s3://recsys-models-primary/\($0)" }
+        #expect(try ship(urls, db: db).status == 0)
+        // More events, a second segment in each.
+        #expect(try sandbox.cutover(["pause", run, "--reason", "lunch"], db: db).status == 0)
+        #expect(try ship(urls, db: db).status == 0)
+        let bucket = try primaryBucket
+        let proof = StepTestContext(environment: env)
+        func segments(_ prefix: String) async throws -> [StoredObject] { try await bucket.list(prefix: "\(prefix)/segments/") }
+        // Edited: one byte of an actor in the second segment.
+        let edited = try await segments(prefixes[0])
+        #expect(edited.count == 2)
+        var bytes = try #require(try await bucket.read(edited[1].key, limit: 1 << 20))
+        let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"actor\":\"root\"", with: "\"actor\":\"rooT\"")
+        bytes = Array(text.utf8)
+        #expect(try await bucket.replace(edited[1].key, bytes: bytes, current: try await bucket.head(edited[1].key), try await proof.proof()))
+        // Deleted: the first segment.
+        let deleted = try await segments(prefixes[1])
+        #expect(try await bucket.delete(deleted[0].key, current: deleted[0], try await proof.proof()))
+        // Renamed: the second segment's bytes under the first one's name.
+        let renamed = try await segments(prefixes[2])
+        let second = try #require(try await bucket.read(renamed[1].key, limit: 1 << 20))
+        #expect(try await bucket.replace(renamed[0].key, bytes: second, current: renamed[0], try await proof.proof()))
+        let expectations = [
+            (urls[0], "\(edited[1].key.split(separator: "/").last!)", "does not hash to the chain: the segment was edited"),
+            (urls[1], "\(prefixes[1])/segments/", "are in no segment"),
+            (urls[2], "\(renamed[0].key.split(separator: "/").last!)", "which its name does not say"),
+        ]
+        for (i, (url, object, problem)) in expectations.enumerated() {
+            let target = dir.path("tampered-\(i).sqlite")
+            let r = try restore(url, into: target)
+            #expect(r.status == 1, "\(url): \(r.stdout)")
+            #expect(r.stderr.contains(problem) && r.stderr.contains(object), "\(url): \(r.stderr)")
+            #expect(try SQLiteStore.open(path: target).head() == nil, "nothing restored from \(url)")
+        }
+    }
+
+    @Test func aLogThatDivergesFromOrFallsShortOfWhatWasShippedIsNamed() throws {
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
+        let run = try #require(start.lines.first)
+        let p = shipPrefix()
+        let url = "gs://recsys-models-gcp-dr/\(p)"
+        let firstOnly = "gs://recsys-models-gcp-dr/\(shipPrefix())"
+        #expect(try ship([url, firstOnly], db: db).status == 0)
+        // A copy restored elsewhere, and the old machine: each adds its own event.
+        let copy = dir.path("copy.sqlite")
+        #expect(try restore(url, into: copy).status == 0)
+        #expect(try sandbox.cutover(["pause", run, "--reason", "old machine"], db: db).status == 0)
+        #expect(try sandbox.cutover(["abort", run, "--reason", "new machine", "--detach"], db: copy).status != 64)
+        // The copy ships first; the old machine's log is no longer the one in the bucket.
+        #expect(try ship([url], db: copy).status == 0)
+        let old = try ship([url], db: db)
+        #expect(old.status == 1)
+        #expect(old.stderr.contains("is not the one shipped to \(url)") || old.stderr.contains("shorter than what was shipped"), "\(old.stderr)")
+        // A log cut short after it was shipped: the bucket holds more than it.
+        let short = dir.path("short.sqlite")
+        #expect(try restore(firstOnly, into: short).status == 0)
+        #expect(try ship([url], db: short).stderr.contains("shorter than what was shipped (cut off?)"))
+    }
+}
