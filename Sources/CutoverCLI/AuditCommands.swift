@@ -1,6 +1,8 @@
 import CutoverAudit
 import CutoverCore
 import CutoverCrypto
+import CutoverShipping
+import CutoverSQLite
 import CutoverStore
 import Foundation
 
@@ -52,7 +54,7 @@ enum AuditCommands {
         do { return (try Ed25519Key.read(file: path), path) } catch let e as KeyError { throw CommandFailure(e.description, code: ExitCode.usage) }
     }
 
-    static func verify(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+    static func verify(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         _ = try args.positionals()
         let trusted = try trustedKey(args, ctx)
         let key = trusted?.key
@@ -74,13 +76,32 @@ enum AuditCommands {
             source = "bundle \(bundle)" + (header.map { " (run \($0.run), events \($0.from)...\($0.through))" } ?? "")
             keyFromBundle = key == nil && header?.keyFromBundle != nil
         } else {
-            let log = try ctx.openStoreReadingOnly()
+            // From a bucket: the segments are rebuilt into a scratch log of this process's own
+            // (every one checked on the way), which is then verified as a database would be.
+            var scratch: TemporaryFolder?
+            let log: any EventStore
+            if let url = args["--from"] {
+                let folder = try TemporaryFolder()
+                scratch = folder
+                let rebuilt = try SQLiteStore.open(path: folder.path("log.sqlite"))
+                do {
+                    _ = try await LogShipping.restore(from: try LogCommands.destination(url, ctx), into: rebuilt)
+                } catch let e as ShippingError {
+                    throw CommandFailure("✗ broken: \(e.message)")
+                }
+                log = rebuilt
+                source = url
+            } else {
+                log = try ctx.openStoreReadingOnly()
+                source = ctx.dbPath
+            }
+            defer { _ = scratch }
             do {
                 report = try Auditor.verify(log, run: args["--run"], key: key, fold: !args.has("--chain-only"), kept: kept).0
             } catch let e as KeyError {
                 throw CommandFailure(e.description)
             }
-            source = ctx.dbPath + (args["--run"].map { " run \($0)" } ?? "")
+            source += args["--run"].map { " run \($0)" } ?? ""
             if args["--run"] == nil, report.intact { head = try log.head() }
         }
         if args.has("--json") {
@@ -326,4 +347,18 @@ struct ScheduleGap {
             "state": .string(kind), "reason": .string(reason),
         ])
     }
+}
+
+/// A folder of this process's own, removed with everything in it when it is let go.
+final class TemporaryFolder {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cutover-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
 }

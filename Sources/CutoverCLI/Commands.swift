@@ -157,6 +157,7 @@ enum Commands {
             options: [.value("--run", "RUN", "one run's events and the links around them"), .value("--key", "PUBLIC.pem", "the trusted public key", completes: .file),
                       .value("--bundle", "FILE", "check an exported jsonl bundle alone", completes: .file),
                       .value("--checkpoint", "KEPT", "the log must still extend this checkpoint, kept earlier", completes: .file),
+                      .value("--from", "URL", "verify the log shipped to a bucket (s3:// or gs://), without a database"),
                       .flag("--chain-only", "recompute the chain only (the fast path)"), .json],
             section: .audit, summary: "Recompute the chain, check signatures and folds (reads only).",
             details: """
@@ -169,7 +170,7 @@ enum Commands {
                 there (edited, missing, inserted, reordered, truncated, bad signature, unsigned,
                 illegal state).
                 """,
-            run: { try AuditCommands.verify($0, $1) }),
+            run: { try await AuditCommands.verify($0, $1) }),
         CommandSpec(
             path: ["audit", "checkpoint"], operands: "", options: [.value("-o", "KEPT", "also write the latest signed checkpoint there", completes: .file)],
             section: .audit, summary: "Sign the head of the log now.",

@@ -39,6 +39,9 @@ extension SandboxTests {
         #expect(shipped.status == 0, "\(shipped.stdout)\(shipped.stderr)")
         #expect(shipped.stdout.contains("\(gs): shipped"), "\(shipped.stdout)")
         #expect(try ship([s3, gs], db: db).stdout.contains("up to date"))
+        // An auditor verifies straight from the bucket, with no database.
+        let audited = try sandbox.cutover(["audit", "verify", "--from", s3], db: dir.path("none.sqlite"), environment: shipEnvironment)
+        #expect(audited.status == 3 && audited.stdout.contains("✓ intact") && audited.stdout.contains(s3), "\(audited.stdout)\(audited.stderr)")
         let head = try SQLiteStore.open(path: db).head()
         // The machine is lost with its database; a new one restores from the other cloud.
         try FileManager.default.removeItem(atPath: db)
@@ -94,6 +97,8 @@ extension SandboxTests {
             #expect(r.status == 1, "\(url): \(r.stdout)")
             #expect(r.stderr.contains(problem) && r.stderr.contains(object), "\(url): \(r.stderr)")
             #expect(try SQLiteStore.open(path: target).head() == nil, "nothing restored from \(url)")
+            let audited = try sandbox.cutover(["audit", "verify", "--from", url], db: dir.path("none.sqlite"), environment: shipEnvironment)
+            #expect(audited.status == 1 && audited.stderr.contains(problem), "\(url): \(audited.stdout)\(audited.stderr)")
         }
     }
 
