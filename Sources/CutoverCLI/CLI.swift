@@ -217,6 +217,7 @@ struct Context {
             approvalSignatures: SSHApprovalSignatures())
         configuration.childDefinitions = childDefinitions
         configuration.safety = Composition.safety(log: store)
+        configuration.shipping = BucketShipper.orBroken(store, self)
         return Engine(store: store, registry: registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration, observer: observer)
     }
 

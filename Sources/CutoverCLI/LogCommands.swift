@@ -103,3 +103,87 @@ enum LogCommands {
         }
     }
 }
+
+/// The buckets `CUTOVER_SHIP_TO` names (URLs separated by commas or spaces), shipped to by the
+/// drivers of this process before each mutating step, and every few seconds by workers and
+/// the scheduler. Remembers how far each holds the log, so a driver with nothing new to ship
+/// asks no bucket.
+final class BucketShipper: LogShipper, @unchecked Sendable {
+    // @unchecked: `through` is only touched under `lock`; the rest is set once.
+    private let lock = NSLock()
+    private let log: any EventStore
+    let destinations: [ShipDestination]
+    private var through: [String: Int64] = [:]
+
+    init(log: any EventStore, destinations: [ShipDestination]) {
+        self.log = log
+        self.destinations = destinations
+    }
+
+    /// The shipper `CUTOVER_SHIP_TO` asks for, or nil when it is not set.
+    static func configured(_ log: any EventStore, _ ctx: Context) throws -> BucketShipper? {
+        guard let text = ctx.environment["CUTOVER_SHIP_TO"] else { return nil }
+        let urls = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        guard !urls.isEmpty else { return nil }
+        return BucketShipper(log: log, destinations: try urls.map { try LogCommands.destination($0, ctx) })
+    }
+
+    /// The configured shipper; when `CUTOVER_SHIP_TO` does not make sense, one that refuses
+    /// every shipment with why, so that no change is made as if the log were shipped.
+    static func orBroken(_ log: any EventStore, _ ctx: Context) -> (any LogShipper)? {
+        do {
+            return try configured(log, ctx)
+        } catch {
+            return MisconfiguredShipper(problem: "CUTOVER_SHIP_TO: \(error)")
+        }
+    }
+
+    func ship(through seq: Int64, _ proof: RunProof) async throws {
+        for d in destinations {
+            if lock.withLock({ through[d.url] ?? 0 }) >= seq { continue }
+            let r = try await LogShipping.ship(log, to: d, proof: proof)
+            lock.withLock { through[d.url] = max(through[d.url] ?? 0, r.through) }
+        }
+    }
+
+    /// How far each destination holds the log, as last shipped or read here.
+    var shipped: [String: Int64] { lock.withLock { through } }
+}
+
+extension LogCommands {
+    /// Ships the log every `interval` while `stop` is not requested, holding the shipping
+    /// lease while it writes; failures are said once until the next success.
+    static func shipEvery(_ interval: Duration, _ shipper: BucketShipper, _ store: any EventStore, owner: String, stop: StopRequest, say: @escaping @Sendable (String) -> Void) async {
+        var failing: String?
+        let clock = SystemClock()
+        while !stop.isRequested, !Task.isCancelled {
+            do {
+                if let head = try store.head()?.seq {
+                    let ttl = Duration.seconds(60)
+                    let before = clock.uptime()
+                    try store.acquireLease(run: shipStream, owner: owner, now: Date(), ttl: ttl, isGone: { ProcessIdentity.isGone($0) })
+                    let proof = RunProof(
+                        runID: shipStream, holder: owner, epoch: Int64(Date().timeIntervalSince1970 * 1_000) + ttl.milliseconds,
+                        validUntil: before + ttl - .seconds(10), uptime: { clock.uptime() })
+                    try await shipper.ship(through: head, proof)
+                    if failing != nil { say("the log ships again") }
+                    failing = nil
+                }
+            } catch let e as StoreError where e.code == .leaseHeld {
+                // Another process of this log ships now.
+            } catch {
+                let text = "\(error)"
+                if failing != text { say("the log cannot be shipped: \(text)") }
+                failing = text
+            }
+            try? await Task.sleep(for: interval)
+        }
+        try? store.releaseLease(run: shipStream, owner: owner)
+    }
+}
+
+/// What a driver ships with when `CUTOVER_SHIP_TO` names no usable bucket: it says why.
+struct MisconfiguredShipper: LogShipper {
+    let problem: String
+    func ship(through seq: Int64, _ proof: RunProof) async throws { throw ShippingError(problem) }
+}

@@ -54,6 +54,7 @@ enum SchedulerCommand {
         configuration.secretSources = Composition.secretSources(environment: ctx.environment)
         configuration.childDefinitions = ctx.childDefinitions
         configuration.safety = Composition.safety(log: store)
+        configuration.shipping = BucketShipper.orBroken(store, ctx)
         let environment = SchedulerEnvironment(
             request: { try SchedulerHost.request($0, firing: $1, ctx) },
             writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },

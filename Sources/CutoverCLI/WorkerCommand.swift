@@ -28,6 +28,8 @@ enum WorkerCommand {
             leavesScheduledRuns: schedules)
         configuration.childDefinitions = ctx.childDefinitions
         configuration.safety = Composition.safety(log: store)
+        let shipper = try BucketShipper.configured(store, ctx)
+        configuration.shipping = shipper
         let wakeups = Wakeups(ctx.store, stop: stop)
         let environment = WorkerEnvironment(
             admit: { checks ? await admit($0, ctx) : nil },
@@ -59,10 +61,17 @@ enum WorkerCommand {
                     return true
                 }
             }
+            if let shipper {
+                // The log leaves the machine every few seconds too, not only before changes.
+                group.addTask {
+                    await LogCommands.shipEvery(.seconds(5), shipper, store, owner: ctx.owner, stop: stop) { console.out("\(Progress.clock(Date()))  \($0)") }
+                    return true
+                }
+            }
             group.addTask { await Driving.stopOnSignals(stop, console, stopping: "stopping: the steps in flight finish and their leases are given back, then the worker exits (signal again to stop at once)") }
             defer { group.cancelAll() }
-            // Done when the worker (and the scheduler) have stopped, or at a second signal.
-            var remaining = schedules ? 2 : 1
+            // Done when the worker (and the scheduler and the shipper) have stopped, or at a second signal.
+            var remaining = (schedules ? 2 : 1) + (shipper != nil ? 1 : 0)
             while let done = try await group.next() {
                 if !done { return false }
                 remaining -= 1

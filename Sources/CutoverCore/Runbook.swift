@@ -14,7 +14,7 @@ public struct Runbook: Sendable {
     /// for drills.
     public var source: JSONValue
 
-    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "safety", "drill"]
+    static let fields = ["service", "description", "owner", "procedure", "primary", "dr", "aws", "dns", "models", "monitor", "thresholds", "approvers", "notify", "alerts", "safety", "shipping", "drill"]
     static let thresholdFields: [String: ParameterField.FieldType] = [
         "rto": .duration, "rpo": .duration, "p95": .duration, "errorRate": .number(), "rtoUntil": .oneOf(["monitor", "dns"]),
     ]
@@ -77,6 +77,16 @@ public struct Runbook: Sendable {
     }
 
     private static func validateSettings(_ object: [String: JSONValue], at path: String, into c: inout IssueCollector) {
+        if let s = object["shipping"] {
+            if let o = s.objectValue {
+                c.rejectUnknown(o, known: ["unshipped"], at: join(path, "shipping"))
+                if let v = o["unshipped"], !["stop", "proceed"].contains(v.stringValue ?? "") {
+                    c.add(join(join(path, "shipping"), "unshipped"), "expected \"stop\" (wait for a person before a change while the log cannot be shipped, the default) or \"proceed\", got \(v.shortDescription)")
+                }
+            } else {
+                c.add(join(path, "shipping"), "expected an object like {\"unshipped\": \"stop\"}, got \(s.typeDescription)")
+            }
+        }
         if let t = object["thresholds"] {
             if let o = t.objectValue {
                 c.rejectUnknown(o, known: thresholdFields.keys.sorted(), at: join(path, "thresholds"))

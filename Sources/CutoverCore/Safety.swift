@@ -187,3 +187,10 @@ public struct SafetyOverridden: EventPayload, Equatable {
 
 extension SafetyChecked { public var stepID: String? { step } }
 extension SafetyOverridden { public var stepID: String? { step } }
+
+/// Ships the log off this machine for a driver, right before a step's first change: every
+/// event up to `through` is in every destination when it returns.
+public protocol LogShipper: Sendable {
+    /// - Throws: what kept a destination from holding the log (named, with what to do).
+    func ship(through seq: Int64, _ proof: RunProof) async throws
+}

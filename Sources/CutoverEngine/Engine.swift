@@ -165,6 +165,9 @@ public struct EngineConfiguration: Sendable {
     /// Evaluates the runbook's safety rules before the steps they guard; without it, a step a
     /// rule guards stops for a person (the rule cannot be looked at here).
     public var safety: (any SafetyEvaluating)?
+    /// Ships the log before each mutating step's first change (after its rules and its
+    /// before-state, before the proof its call takes); nil when the log is not shipped.
+    public var shipping: (any LogShipper)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), leaseMargin: Duration? = nil,

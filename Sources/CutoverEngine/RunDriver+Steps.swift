@@ -272,6 +272,51 @@ extension RunDriver {
         if halted || state.status == .paused, try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
         if let fatal { throw fatal }
         if cancelling.contains(step) { throw RunInterruption.cancelled }
+        // The log leaves the machine before the step's first change (its rules were looked at
+        // before it started, its before-state is durable): then the proof, then the call.
+        try await shipBeforeChange(step)
+        let proof = try fencedProof()
+        try keepParentAlive()
+        return proof
+    }
+}
+
+extension RunDriver {
+    /// Ships the log through its head once per attempt of a step, before its first change.
+    /// While it cannot be shipped the run pauses for a person (the runbook's `shipping.unshipped`,
+    /// `stop` by default), who resumes once the buckets take writes again; with `proceed`, the
+    /// failure is noted and the change goes ahead.
+    func shipBeforeChange(_ step: String) async throws {
+        guard let shipper = config.shipping, let attempts = state.steps[step] else { return }
+        // An attempt going forward, or one of its compensation: each ships before it changes.
+        let mark = state.status == .compensating ? "\(step)#undo\(attempts.compensationAttempts)" : "\(step)#\(attempts.attempts)"
+        if shippedFor.contains(mark) { return }
+        let proceed = state.plan?.runbookSnapshot["shipping"]?["unshipped"]?.stringValue == "proceed"
+        while true {
+            let through = state.lastRunSeq > 0 ? (try store.head()?.seq ?? 0) : 0
+            do {
+                try await shipper.ship(through: through, try fencedProof())
+                shippedFor.insert(mark)
+                return
+            } catch let e where !(e is RunInterruption) && !(e is CancellationError) && (e as? StoreError)?.code != .leaseLost {
+                let why = vault.redact("\(e)")
+                if proceed {
+                    try note(step: step, "the log could not be shipped before this change (the runbook says proceed): \(why)")
+                    shippedFor.insert(mark)
+                    return
+                }
+                // Stop for a person, before the change: paused with the reason, until resumed.
+                if state.status != .paused {
+                    try record([.runPaused(Signal(reason: "the log could not be shipped before step \(step) changes anything: \(why); `cutover resume \(runID)` tries again"))])
+                }
+                if try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
+            }
+        }
+    }
+
+    /// A proof that this process holds the run right now: the log is still where it was
+    /// opened, and a fenced write extended the lease (only if this process holds it still).
+    func fencedProof() throws -> RunProof {
         let before = engine.clock.uptime()
         let now = engine.clock.now()
         do {
@@ -283,7 +328,6 @@ extension RunDriver {
             throw e
         }
         leaseWritten(at: now, startedAt: before)
-        try keepParentAlive()
         let clock = engine.clock
         return RunProof(
             runID: runID, holder: config.owner, epoch: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)) + config.leaseTTL.milliseconds,

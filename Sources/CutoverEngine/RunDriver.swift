@@ -15,6 +15,8 @@ actor RunDriver {
     var chained: [String: Int] = [:]
     /// Members of a parallel group told to stop at their next safe point.
     var cancelling: Set<String> = []
+    /// Attempts (`step#attempt`) whose log was shipped before their first change.
+    var shippedFor: Set<String> = []
     /// The loop of the parallel group being driven, woken by every event folded (a resume a
     /// member recorded may let more members start).
     var groupMailbox: GroupMailbox?

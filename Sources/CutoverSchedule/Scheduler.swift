@@ -23,6 +23,8 @@ public struct SchedulerConfiguration: Sendable {
     public var childDefinitions: (@Sendable (_ workflow: String, _ runbook: String, _ mode: RunMode) throws -> Engine.StartRequest)?
     /// Evaluates the runbooks' safety rules before the steps they guard.
     public var safety: (any SafetyEvaluating)?
+    /// Ships the log before each mutating step's first change.
+    public var shipping: (any LogShipper)?
 
     public init(
         owner: String, actor: String, leaseTTL: Duration = .seconds(30), pollInterval: Duration = .seconds(10),
@@ -105,6 +107,7 @@ public actor Scheduler {
             approvalSignatures: SSHApprovalSignatures())
         engineConfiguration.childDefinitions = configuration.childDefinitions
         engineConfiguration.safety = configuration.safety
+        engineConfiguration.shipping = configuration.shipping
         return Engine(store: store, registry: registry, clock: clock, ids: ids, configuration: engineConfiguration)
     }
 

@@ -87,6 +87,14 @@ public enum LogShipping {
             let bytes = segment.encoded()
             let key = Segment.key(prefix: d.prefix, first: from)
             guard try await d.store.create(key, bytes: bytes, proof) else {
+                // Another process shipping this same log got there first: its segment is ours.
+                let existing = try await read(d, key)
+                if existing.continues == continues, try log.link(at: existing.last)?.hash == existing.lastHash {
+                    result.through = existing.last
+                    continues = existing.lastHash
+                    from = existing.last + 1
+                    continue
+                }
                 throw ShippingError(
                     "\(d.name(key)) already exists: another copy of this log continues it from event \(from) (a restored copy, or an old machine come back); this one stops shipping and must not drive runs")
             }

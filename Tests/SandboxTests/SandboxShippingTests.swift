@@ -125,3 +125,46 @@ extension SandboxTests {
         #expect(try ship([url], db: short).stderr.contains("shorter than what was shipped (cut off?)"))
     }
 }
+
+extension SandboxTests {
+    @Test func aMachineLostAfterThePivotIsReplacedFromTheOtherCloudsBucketAndNothingIsDoneTwice() throws {
+        let p = shipPrefix()
+        let (s3, gs) = ("s3://recsys-models-primary/\(p)", "gs://recsys-models-gcp-dr/\(p)")
+        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": "\(s3),\(gs)"]) { $1 }
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
+        #expect(start.status == 75, "\(start.stderr)")
+        let run = try #require(start.lines.first)
+        #expect(try sandbox.approve(run, db: db).status == 0)
+        // The failover goes on in its own process, shipping before every change; it is killed
+        // once the monitor watches DR (DNS switched, writes enabled: past the pivot).
+        var env = sandbox.environment.merging(shipping) { $1 }
+        env["CUTOVER_DB"] = db
+        let process = CutoverBinary.start(["resume", run], in: repositoryRoot, environment: env)
+        try process.run()
+        try waitFor(run) { $0["type"] as? String == "StepStarted" && $0["step"] as? String == "monitor" }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let before = try SQLiteStore.open(path: db).events(of: run, after: 0)
+        let pivot = try #require(before.firstIndex { $0.type == "StepSucceeded" && $0.body.stepID == "switch-dns" }, "\(before.map(\.type))")
+        #expect(pivot > 0)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        // A new machine in the other cloud: restored from Cloud Storage, carried on.
+        let fresh = dir.path("dr-machine.sqlite")
+        let restored = try restore(gs, into: fresh)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        let kept = try SQLiteStore.open(path: fresh).events(of: run, after: 0)
+        #expect(kept.contains { $0.type == "StepSucceeded" && $0.body.stepID == "switch-dns" }, "every change before the crash was shipped before it was made")
+        let resumed = try sandbox.cutover(["resume", run], db: fresh, environment: shipping)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        let log = try SQLiteStore.open(path: fresh)
+        #expect(try log.verifyChain().intact)
+        let events = try log.events(of: run, after: 0)
+        var done: [String: Int] = [:]
+        for e in events where e.type == "StepSucceeded" { done[e.body.stepID ?? "", default: 0] += 1 }
+        #expect(done.values.allSatisfy { $0 == 1 }, "no step done twice: \(done)")
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.dr])
+        // The new machine's log continues the one in the bucket: the rest of it ships on.
+        let more = try ship([gs, s3], db: fresh)
+        #expect(more.status == 0 && more.stdout.contains("\(gs): shipped"), "\(more.stdout)\(more.stderr)")
+    }
+}
