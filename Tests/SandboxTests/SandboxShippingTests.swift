@@ -168,3 +168,32 @@ extension SandboxTests {
         #expect(more.status == 0 && more.stdout.contains("\(gs): shipped"), "\(more.stdout)\(more.stderr)")
     }
 }
+
+extension SandboxTests {
+    @Test func aBucketThatRefusesWritesStopsTheRunBeforeItsNextChangeWithAClearMessage() throws {
+        let s3 = "s3://recsys-models-primary/\(shipPrefix())"
+        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": s3]) { $1 }
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
+        #expect(start.status == 75, "\(start.stderr)")
+        let run = try #require(start.lines.first)
+        let dnsBefore = try sandbox.state()["dns"] as? [String]
+        // S3 refuses every write from now on.
+        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"failNext": 1000, "status": 503, "service": "s3", "action": "PutObject", "code": "SlowDown", "message": "Please reduce your request rate."}"#)
+        defer { try? sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"reset": true}"#) }
+        #expect(try sandbox.approve(run, db: db).status == 0)
+        let held = try sandbox.cutover(["resume", run, "--detach"], db: db, environment: shipping)
+        #expect(held.status == 75, "\(held.stdout)\(held.stderr)")
+        let st = try status(run)
+        #expect(st["state"] as? String == "paused")
+        let paused = try history(run).last { $0["type"] as? String == "RunPaused" }
+        let reason = "\((paused?["body"] as? [String: Any])?["reason"] ?? "")"
+        #expect(reason.contains("the log could not be shipped before step") && reason.contains("recsys-models-primary") && reason.contains("SlowDown"), "\(reason)")
+        #expect(reason.contains("cutover resume \(run)"), "\(reason)")
+        #expect(try sandbox.state()["dns"] as? [String] == dnsBefore, "nothing changed while the log could not leave")
+        // The bucket takes writes again; the person resumes and the failover carries on.
+        try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"reset": true}"#)
+        let resumed = try sandbox.cutover(["resume", run], db: db, environment: shipping)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.dr])
+    }
+}
