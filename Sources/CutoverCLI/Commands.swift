@@ -53,7 +53,7 @@ enum Commands {
                 The run's state, each step's state, attempts and duration, what is left to undo,
                 and what a person must decide if anything.
                 """,
-            run: { try InspectCommands.status($0, $1) }),
+            run: { try await InspectCommands.status($0, $1) }),
         CommandSpec(
             path: ["list"], operands: "", options: [.json], section: .runs,
             summary: "Every run in the database, oldest first.", details: "--json prints one object per line.",

@@ -5,7 +5,7 @@ import Foundation
 
 /// `status`, `list` and `history`: reading the log, never writing it.
 enum InspectCommands {
-    static func status(_ args: Arguments, _ ctx: Context) throws -> Int32 {
+    static func status(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
         let store = try ctx.openStore(creating: false)
         let runID: String
         if args.positionals.isEmpty {
@@ -17,10 +17,12 @@ enum InspectCommands {
         let state = try fold(runID, store)
         let view = try RunView(state, store: store)
         let halt = try HaltCommands.current(store)
+        let shipped = await LogCommands.lag(store, ctx)
         if args.has("--json") {
             var o = Summary.json(state, changes: state.changes(ctx.registry)).objectValue ?? [:]
             o.merge(view.json) { _, new in new }
             if let halt { o["halt"] = HaltCommands.json(halt) }
+            if !shipped.isEmpty { o["shipping"] = .array(shipped.map(\.json)) }
             ctx.console.json(JSONValue.object(o))
             return ExitCode.ok
         }
@@ -37,6 +39,7 @@ enum InspectCommands {
             c.out("approvals for \(line(a.step)): \(a.counted.count) of \(a.required) (\(who))\(more)")
         }
         for note in view.notes { c.out(c.paint(line(note), .yellow)) }
+        for s in shipped { c.out(s.problem == nil && s.behindEvents == 0 ? s.text : c.paint(s.text, .yellow)) }
         c.out("")
         let rows = state.orderedSteps.map { step -> [String] in
             let planned = state.planned(step.id)

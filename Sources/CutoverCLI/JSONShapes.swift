@@ -42,8 +42,9 @@ enum JSONShapes {
             ("stalled", "status: true when nobody drives a run that should be moving"),
             ("driver", "status: the process driving it now, or null"), ("next", "status: the command that carries it on"),
             ("notes", "status: what else to know (a pause requested)"),
+            ("shipping", "status, when CUTOVER_SHIP_TO names buckets: for each, {url, through, behindEvents, behindMillis, problem?}: how far behind the log here the shipped one is"),
             ("approvals", "status: step, required, approvedBy, mayApprove"),
-        ], optional: ["report", "planned", "reason", "attention", "waitingFor", "stalled", "driver", "next", "notes", "approvals"])
+        ], optional: ["report", "planned", "reason", "attention", "waitingFor", "stalled", "driver", "next", "notes", "shipping", "approvals"])
 
     static let listed = Shape(
         kind: "run", writtenBy: "list --json, one line per run",

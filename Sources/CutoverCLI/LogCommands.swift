@@ -187,3 +187,52 @@ struct MisconfiguredShipper: LogShipper {
     let problem: String
     func ship(through seq: Int64, _ proof: RunProof) async throws { throw ShippingError(problem) }
 }
+
+/// How far behind the log here one destination holds it: the log's RPO, were this machine lost now.
+struct ShippingLag {
+    var url: String
+    var through: Int64 = 0
+    var behindEvents: Int64 = 0
+    var behindMillis: Int64 = 0
+    var problem: String?
+
+    var text: String {
+        if let problem { return "log shipped to \(url): cannot be read (\(problem))" }
+        if behindEvents == 0 { return "log shipped to \(url): up to date (event \(through))" }
+        return "log shipped to \(url): through event \(through), \(behindEvents) event\(behindEvents == 1 ? "" : "s") (\(DurationText.format(.milliseconds(behindMillis)))) behind"
+    }
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["url": .string(url), "through": .int(through), "behindEvents": .int(behindEvents), "behindMillis": .int(behindMillis)]
+        if let problem { o["problem"] = .string(problem) }
+        return .object(o)
+    }
+}
+
+extension LogCommands {
+    /// For each bucket `CUTOVER_SHIP_TO` names: how far the shipped log is behind the log here.
+    static func lag(_ store: any EventStore, _ ctx: Context) async -> [ShippingLag] {
+        guard let text = ctx.environment["CUTOVER_SHIP_TO"] else { return [] }
+        let urls = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        var out: [ShippingLag] = []
+        for url in urls {
+            var lag = ShippingLag(url: url)
+            do {
+                let d = try destination(url, ctx)
+                let head = try store.head()?.seq ?? 0
+                lag.through = try await LogShipping.shippedHead(d)?.last ?? 0
+                lag.behindEvents = max(0, head - lag.through)
+                if lag.behindEvents > 0 {
+                    var times: [Int64] = []
+                    try store.forEachRow(from: head, through: head) { times.append($0.atMillis) }
+                    if lag.through > 0 { try store.forEachRow(from: lag.through, through: lag.through) { times.append($0.atMillis) } }
+                    lag.behindMillis = times.count == 2 ? max(0, times[0] - times[1]) : 0
+                }
+            } catch {
+                lag.problem = "\(error)"
+            }
+            out.append(lag)
+        }
+        return out
+    }
+}

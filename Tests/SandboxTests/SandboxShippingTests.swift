@@ -190,6 +190,9 @@ extension SandboxTests {
         #expect(reason.contains("the log could not be shipped before step") && reason.contains("recsys-models-primary") && reason.contains("SlowDown"), "\(reason)")
         #expect(reason.contains("cutover resume \(run)"), "\(reason)")
         #expect(try sandbox.state()["dns"] as? [String] == dnsBefore, "nothing changed while the log could not leave")
+        // status says how far behind the bucket is: what a lost machine would lose now.
+        let behind = try sandbox.cutover(["status", run], db: db, environment: shipping)
+        #expect(behind.stdout.contains("log shipped to \(s3): through event") && behind.stdout.contains("behind"), "\(behind.stdout)")
         // The bucket takes writes again; the person resumes and the failover carries on.
         try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"reset": true}"#)
         let resumed = try sandbox.cutover(["resume", run], db: db, environment: shipping)
