@@ -200,3 +200,42 @@ extension SandboxTests {
         #expect(try sandbox.state()["dns"] as? [String] == [Self.dr])
     }
 }
+
+extension SandboxTests {
+    @Test func anOldMachineThawedAfterARestoreElsewhereCannotShipOrAct() throws {
+        let gs = "gs://recsys-models-gcp-dr/\(shipPrefix())"
+        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": gs]) { $1 }
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
+        #expect(start.status == 75, "\(start.stderr)")
+        let run = try #require(start.lines.first)
+        #expect(try ship([gs], db: db).status == 0)
+        // Machine A's driver waits for the approval, and A freezes there.
+        var env = sandbox.environment.merging(shipping) { $1 }
+        env["CUTOVER_DB"] = db
+        let frozen = CutoverBinary.start(["resume", run], in: repositoryRoot, environment: env)
+        try frozen.run()
+        defer { if frozen.isRunning { kill(frozen.processIdentifier, SIGCONT); frozen.terminate() } }
+        try waitFor(run) { $0["type"] as? String == "DriverAttached" && ($0["body"] as? [String: Any])?["resumed"] as? Bool == true }
+        kill(frozen.processIdentifier, SIGSTOP)
+        // Machine B restores from the bucket and carries the failover through.
+        let b = dir.path("machine-b.sqlite")
+        #expect(try restore(gs, into: b).status == 0)
+        #expect(try sandbox.approve(run, db: b).status == 0)
+        let done = try sandbox.cutover(["resume", run], db: b, environment: shipping)
+        #expect(done.status == 0, "\(done.stdout)\(done.stderr)")
+        let changesByB = try sandbox.awsCalls { action, _ in action == "ChangeResourceRecordSets" || action == "SetDesiredCapacity" }
+        // A's own log gets its approval too, and A thaws: before its first change it must ship,
+        // and the bucket holds B's continuation of the log, not A's.
+        #expect(try sandbox.approve(run, db: db).status == 0)
+        kill(frozen.processIdentifier, SIGCONT)
+        try waitFor(run) { $0["type"] as? String == "RunPaused" }
+        let paused = try history(run).last { $0["type"] as? String == "RunPaused" }
+        let reason = "\((paused?["body"] as? [String: Any])?["reason"] ?? "")"
+        #expect(reason.contains("could not be shipped") && (reason.contains("is not the one shipped") || reason.contains("shorter than what was shipped") || reason.contains("already exists")), "\(reason)")
+        #expect(try sandbox.awsCalls { action, _ in action == "ChangeResourceRecordSets" || action == "SetDesiredCapacity" } == changesByB, "A changed nothing")
+        #expect(try sandbox.state()["dns"] as? [String] == [Self.dr], "B's failover stands")
+        // Nor can A's log be shipped by hand.
+        let again = try ship([gs], db: db)
+        #expect(again.status == 1, "\(again.stdout)")
+    }
+}
