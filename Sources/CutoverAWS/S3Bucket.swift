@@ -1,4 +1,5 @@
 import CutoverCore
+import CutoverCrypto
 import CutoverNet
 import CutoverProviders
 import Foundation
@@ -13,7 +14,7 @@ struct S3Bucket: ObjectStore {
 
     func url(_ key: String) -> String { "s3://\(bucket)/\(key)" }
 
-    private func path(_ key: String) -> String {
+    func path(_ key: String) -> String {
         "/" + AWSSigner.encode(bucket, keepSlash: false) + "/" + AWSSigner.encode(key, keepSlash: true)
     }
 
@@ -136,9 +137,14 @@ struct S3Bucket: ObjectStore {
     func create(_ key: String, bytes: [UInt8], _ proof: RunProof) async throws -> Bool {
         try proof.check(doing: "writing \(url(key))")
         do {
-            // `If-None-Match: *`: S3 refuses (412) when the key exists, atomically.
+            // `If-None-Match: *`: S3 refuses (412) when the key exists, atomically. The SHA-256
+            // is checked by S3 on receipt (a changed byte is refused), and is what a bucket under
+            // Object Lock requires of every write.
+            let digest = Data(SHA256.hash(bytes)).base64EncodedString()
             _ = try await aws.rest(
-                method: "PUT", path: path(key), headers: [("Content-Type", "application/octet-stream"), ("If-None-Match", "*")],
+                method: "PUT", path: path(key),
+                headers: [("Content-Type", "application/octet-stream"), ("If-None-Match", "*"), ("x-amz-checksum-sha256", digest),
+                    ("x-amz-sdk-checksum-algorithm", "SHA256")],
                 body: bytes, what: "PutObject \(url(key))", gate: proof.gate(doing: "writing \(url(key))"))
             return true
         } catch let e as AWSError where e.status == 412 || e.code == "PreconditionFailed" {
@@ -242,6 +248,54 @@ extension S3Bucket: PartedUploads {
                 what: "AbortMultipartUpload \(url(key))", gate: proof.gate(doing: "aborting the upload to \(url(key))"))
         } catch let e as AWSError where e.status == 404 || e.code == "NoSuchUpload" {
             return
+        }
+    }
+}
+
+extension S3Bucket: ObjectVersions {
+    var versions: (any ObjectVersions)? { self }
+
+    func versions(prefix: String) async throws -> [ObjectVersion] {
+        var out: [ObjectVersion] = []
+        var marker: (key: String, version: String)?
+        var seen: Set<String> = []
+        repeat {
+            // Query parameters in the order SigV4 canonicalises them.
+            var query = "prefix=\(AWSSigner.encode(prefix, keepSlash: false))"
+            if let m = marker {
+                query = "key-marker=\(AWSSigner.encode(m.key, keepSlash: false))&" + query + "&version-id-marker=\(AWSSigner.encode(m.version, keepSlash: false))"
+            }
+            query += "&versions="
+            let r = try await aws.rest(method: "GET", path: "/" + AWSSigner.encode(bucket, keepSlash: false), query: query, what: "ListObjectVersions \(url(prefix))")
+            let root = try aws.xml(r, what: "ListObjectVersions")
+            for (name, deleted) in [("Version", false), ("DeleteMarker", true)] {
+                for v in root.all(name) {
+                    guard let key = v["Key"]?.text, let id = v["VersionId"]?.text else {
+                        throw StepError(code: "aws-garbage", message: "\(target): ListObjectVersions listed a version without Key or VersionId", retryable: true)
+                    }
+                    out.append(ObjectVersion(key: key, version: id, deleted: deleted))
+                }
+            }
+            if root["IsTruncated"]?.text == "true", let k = root["NextKeyMarker"]?.text, let v = root["NextVersionIdMarker"]?.text {
+                guard seen.insert(k + "\u{0}" + v).inserted else {
+                    throw StepError(code: "aws-garbage", message: "\(target): ListObjectVersions \(url(prefix)) gave the same marker twice", retryable: true)
+                }
+                marker = (k, v)
+            } else {
+                marker = nil
+            }
+        } while marker != nil
+        return out
+    }
+
+    func read(_ key: String, version: String, limit: Int) async throws -> [UInt8]? {
+        do {
+            return try await aws.rest(
+                method: "GET", path: path(key), query: "versionId=\(AWSSigner.encode(version, keepSlash: false))", maxResponseBytes: limit,
+                what: "GetObject \(url(key)) version \(version)"
+            ).body
+        } catch let e as AWSError where e.status == 404 {
+            return nil
         }
     }
 }

@@ -66,6 +66,8 @@ enum AuditCommands {
         let report: VerifyReport
         var source: String
         var keyFromBundle = false
+        // What the checkpoints shipped to a bucket say of this log (`--against`).
+        var shippedNote: String?
         // The log's last link, for comparing two logs (a copy and its source).
         var head: ChainLink?
         if let bundle = args["--bundle"] {
@@ -103,6 +105,9 @@ enum AuditCommands {
             }
             source += args["--run"].map { " run \($0)" } ?? ""
             if args["--run"] == nil, report.intact { head = try log.head() }
+            if let against = args["--against"], report.intact {
+                shippedNote = try await holdToShipped(log, against, key: key, ctx)
+            }
         }
         if args.has("--json") {
             var o: [String: JSONValue] = [
@@ -135,6 +140,7 @@ enum AuditCommands {
                     c.out(c.paint("  signatures NOT checked", .yellow) + ": no trusted key (--key PUBLIC.pem, or `cutover keys trust PUBLIC.pem` once). Whoever can write this database could have rewritten it and re-signed it")
                 }
                 if let kept { c.out("  the log extends the checkpoint you kept (event \(kept.seq))") }
+                if let shippedNote { c.out("  \(shippedNote)") }
                 if report.eventsAfterLastCheckpoint > 0 {
                     c.out("  \(report.eventsAfterLastCheckpoint) event(s) after the last checkpoint are chained but not yet signed")
                 }
@@ -143,6 +149,36 @@ enum AuditCommands {
         }
         guard report.intact else { return ExitCode.failure }
         return trusted == nil ? ExitCode.unverified : ExitCode.ok
+    }
+
+    /// Every checkpoint shipped to `url` (every version the bucket keeps) must lie on this log's
+    /// chain, signed by the trusted key when one is given: a log here shorter than one of them
+    /// was cut off after it was shipped, one with another event at its position was rewritten.
+    /// - Throws: `CommandFailure` (exit 1) naming the checkpoint object and what is wrong.
+    static func holdToShipped(_ log: any EventStore, _ url: String, key: Ed25519Key?, _ ctx: Context) async throws -> String {
+        let shipped: [(name: String, checkpoint: StoredCheckpoint)]
+        do {
+            shipped = try await LogShipping.shippedCheckpoints(try LogCommands.destination(url, ctx))
+        } catch let e as ShippingError {
+            throw CommandFailure("✗ broken: \(e.message)")
+        }
+        guard !shipped.isEmpty else { return "no checkpoint has been shipped to \(url) yet: nothing there to hold this log to" }
+        let head = try log.head()?.seq ?? 0
+        for (name, cp) in shipped {
+            if let key {
+                guard cp.key == key.fingerprint, key.verify(cp.signature, of: cp.message) else {
+                    throw CommandFailure("✗ broken: \(name) is not signed by the trusted key \(key.fingerprint): it cannot vouch for anything")
+                }
+            }
+            guard cp.seq <= head else {
+                throw CommandFailure("✗ broken: the log here ends at event \(head), but \(name) covers event \(cp.seq): events were cut off this log after they were shipped")
+            }
+            guard try log.link(at: cp.seq)?.hash == cp.hash else {
+                throw CommandFailure("✗ broken: event \(cp.seq) here is not the one \(name) signed: this log was rewritten at or before it")
+            }
+        }
+        let last = shipped.map(\.checkpoint.seq).max() ?? 0
+        return "every checkpoint shipped to \(url) (\(shipped.count), up to event \(last)) lies on this log's chain\(key == nil ? " (their signatures not checked: no trusted key)" : ", signed by the trusted key")"
     }
 
     /// `cutover audit checkpoint [-o FILE]`: signs the log's head now (where a signing key is),

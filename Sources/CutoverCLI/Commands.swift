@@ -158,6 +158,7 @@ enum Commands {
                       .value("--bundle", "FILE", "check an exported jsonl bundle alone", completes: .file),
                       .value("--checkpoint", "KEPT", "the log must still extend this checkpoint, kept earlier", completes: .file),
                       .value("--from", "URL", "verify the log shipped to a bucket (s3:// or gs://), without a database"),
+                      .value("--against", "URL", "hold this log to every checkpoint shipped to a bucket (every version it keeps): a log cut off or rewritten since is named"),
                       .flag("--chain-only", "recompute the chain only (the fast path)"), .json],
             section: .audit, summary: "Recompute the chain, check signatures and folds (reads only).",
             details: """

@@ -167,12 +167,16 @@ public protocol ObjectStore: ProviderResource {
     func delete(_ key: String, current: StoredObject, _ proof: RunProof) async throws -> Bool
     /// Uploads in parts that survive the uploader (S3 multipart), when the store has them.
     var parts: (any PartedUploads)? { get }
+    /// Every version of its objects (a versioned S3 bucket, as Object Lock makes one), when
+    /// the store keeps them: what an object deleted or overwritten since still holds.
+    var versions: (any ObjectVersions)? { get }
     /// What the store reports of the bytes a whole-object create received.
     var reports: ReceivedChecksum { get }
 }
 
 extension ObjectStore {
     public var parts: (any PartedUploads)? { nil }
+    public var versions: (any ObjectVersions)? { nil }
     public var reports: ReceivedChecksum { .md5 }
 }
 
@@ -317,4 +321,26 @@ public protocol Alerting: ProviderResource {
     func silence(_ silence: Silence, _ proof: RunProof) async throws -> String
     /// Ends a silence now.
     func expire(id: String, _ proof: RunProof) async throws
+}
+
+/// One version of an object in a store that keeps them.
+public struct ObjectVersion: Sendable, Equatable {
+    public var key: String
+    public var version: String
+    /// Whether it is a delete marker (the object was deleted; its earlier versions remain).
+    public var deleted: Bool
+
+    public init(key: String, version: String, deleted: Bool) {
+        self.key = key
+        self.version = version
+        self.deleted = deleted
+    }
+}
+
+/// The versions a store keeps of its objects.
+public protocol ObjectVersions: Sendable {
+    /// Every version of every object whose key starts with `prefix`, delete markers included.
+    func versions(prefix: String) async throws -> [ObjectVersion]
+    /// The bytes of one version, or nil when it does not exist.
+    func read(_ key: String, version: String, limit: Int) async throws -> [UInt8]?
 }

@@ -22,6 +22,8 @@ public struct ShipDestination: Sendable {
 /// What was shipped to one destination.
 public struct ShipResult: Sendable, Equatable {
     public var segments: [String] = []
+    /// The checkpoint object written this time, if one was.
+    public var checkpoint: String?
     public var events: Int64 = 0
     /// The last event the destination holds now.
     public var through: Int64 = 0
@@ -108,7 +110,48 @@ public enum LogShipping {
             continues = segment.lastHash
             from = to + 1
         }
+        // The latest checkpoint, shipped also as an object of its own (create-only): in a
+        // bucket under Object Lock or a retention policy, no one takes it back, and a log here
+        // that no longer extends it is named by `audit verify --against`.
+        if let latest = checkpoints.last(where: { $0.seq <= result.through }) {
+            let key = checkpointKey(prefix: d.prefix, seq: latest.seq)
+            if try await d.store.create(key, bytes: checkpointBytes(latest), proof) { result.checkpoint = d.name(key) }
+        }
         return result
+    }
+
+    /// `PREFIX/checkpoints/<position>.json`.
+    public static func checkpointKey(prefix: String, seq: Int64) -> String {
+        Segment.join(prefix, "checkpoints/" + Segment.key(prefix: "", first: seq).dropFirst("segments/".count).replacingOccurrences(of: ".jsonl", with: ".json"))
+    }
+
+    static func checkpointBytes(_ cp: StoredCheckpoint) -> [UInt8] {
+        Array(JSONValue.object([
+            "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis), "key": .string(cp.key),
+            "signature": .string(Hex.encode(cp.signature)),
+        ]).canonicalString.utf8)
+    }
+
+    /// Every checkpoint ever shipped to `d`: every version of every checkpoint object where the
+    /// store keeps versions (one deleted or overwritten since still counts), else every object.
+    /// - Throws: `ShippingError` naming an object that is not a checkpoint.
+    public static func shippedCheckpoints(_ d: ShipDestination) async throws -> [(name: String, checkpoint: StoredCheckpoint)] {
+        let folder = Segment.join(d.prefix, "checkpoints/")
+        var found: [(String, [UInt8]?)] = []
+        if let versions = d.store.versions {
+            for v in try await versions.versions(prefix: folder) where !v.deleted {
+                found.append(("\(d.name(v.key)) (version \(v.version))", try await versions.read(v.key, version: v.version, limit: 1 << 16)))
+            }
+        } else {
+            for o in try await d.store.list(prefix: folder) { found.append((d.name(o.key), try await d.store.read(o.key, limit: 1 << 16))) }
+        }
+        return try found.map { name, bytes in
+            guard let bytes, let o = try? JSONValue.parse(Data(bytes)).objectValue, let seq = o["seq"]?.intValue,
+                let hash = o["hash"]?.stringValue.flatMap(Hex.decode), let at = o["at"]?.intValue, let key = o["key"]?.stringValue,
+                let signature = o["signature"]?.stringValue.flatMap(Hex.decode)
+            else { throw ShippingError("\(name) is not a checkpoint") }
+            return (name, StoredCheckpoint(n: 0, seq: seq, hash: hash, atMillis: at, key: key, signature: signature))
+        }
     }
 
     /// Rebuilds `into` (an empty log) from `d`'s segments, in order, each checked before

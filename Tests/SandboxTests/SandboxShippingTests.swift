@@ -239,3 +239,53 @@ extension SandboxTests {
         #expect(again.status == 1, "\(again.stdout)")
     }
 }
+
+extension SandboxTests {
+    /// The sandbox's bucket under S3 Object Lock (compliance mode, a day's retention).
+    var lockedBucket: any ObjectStore {
+        get throws {
+            try providers.objectStore(
+                ProviderTarget(provider: "s3", fields: ["bucket": .string("recsys-logs-locked"), "region": .string("us-east-1"), "endpoint": .string("http://127.0.0.1:15001")]),
+                StepTestContext(environment: env))
+        }
+    }
+
+    @Test func checkpointsShippedUnderObjectLockCatchALogCutShortAfterwards() async throws {
+        #expect(try sandbox.cutover(["keys", "init"], db: db).status == 0)
+        let pub = dir.path("keys/cutover.ed25519.pub.pem")
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
+        #expect(start.status == 75, "\(start.stderr)")
+        let prefix = shipPrefix()
+        let url = "s3://recsys-logs-locked/\(prefix)"
+        #expect(try ship([url], db: db).status == 0)
+        let head = try #require(try SQLiteStore.open(path: db).head())
+        let held = try sandbox.cutover(["audit", "verify", "--key", pub, "--against", url], db: db, environment: shipEnvironment)
+        #expect(held.status == 0, "\(held.stdout)\(held.stderr)")
+        #expect(held.stdout.contains("every checkpoint shipped to \(url) (1, up to event \(head.seq)) lies on this log's chain, signed by the trusted key"), "\(held.stdout)")
+        // The insider deletes the checkpoint from the bucket: under Object Lock that only hides
+        // it behind a delete marker, and its version cannot be removed.
+        let bucket = try lockedBucket
+        let object = try #require(try await bucket.list(prefix: "\(prefix)/checkpoints/").first)
+        let proof = try await StepTestContext(environment: env).proof()
+        #expect(try await bucket.delete(object.key, current: object, proof))
+        #expect(try await bucket.list(prefix: "\(prefix)/checkpoints/").isEmpty)
+        let versions = try #require(bucket.versions)
+        let kept = try await versions.versions(prefix: "\(prefix)/checkpoints/").filter { !$0.deleted }
+        #expect(kept.count == 1)
+        // And cuts the log here short: the last events and their checkpoint, triggers dropped.
+        let cut = head.seq - 2
+        let sql = """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            c.executescript("DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete;"
+                            "DELETE FROM events WHERE seq > \(cut); DELETE FROM checkpoints WHERE seq > \(cut);")
+            c.commit()
+            """
+        #expect(try sandbox.run(["/usr/bin/python3", "-c", sql, db]).status == 0)
+        let local = try sandbox.cutover(["audit", "verify", "--key", pub], db: db)
+        #expect(local.stdout.contains("✓ intact"), "cut at a clean point, the log alone still verifies: \(local.stdout)\(local.stderr)")
+        let caught = try sandbox.cutover(["audit", "verify", "--key", pub, "--against", url], db: db, environment: shipEnvironment)
+        #expect(caught.status == 1)
+        #expect(caught.stderr.contains("the log here ends at event \(cut), but s3://recsys-logs-locked/\(object.key) (version") && caught.stderr.contains("covers event \(head.seq): events were cut off"), "\(caught.stdout)\(caught.stderr)")
+    }
+}
