@@ -57,7 +57,7 @@ let package = Package(
             name: "CutoverBench",
             dependencies: [
                 "CutoverCore", "CutoverStore", "CutoverSQLite", "CutoverPostgresStore", "CutoverEngine", "CutoverCrypto", "CutoverAudit",
-                "CutoverSteps", "CutoverProviders", "CutoverNet", "CutoverAWS", "CutoverGoogle",
+                "CutoverSteps", "CutoverProviders", "CutoverNet", "CutoverAWS", "CutoverGoogle", "CutoverShipping",
             ]
         ),
 

@@ -56,6 +56,8 @@ struct Options {
     var postgresOnly = false
     /// `--groups`: the parallel groups' figure alone.
     var groupsOnly = false
+    /// `--shipping`: the log shipping figures alone (the sandbox must be up).
+    var shippingOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 1_000
@@ -72,6 +74,7 @@ struct Options {
         smoke = args.contains("--smoke")
         engineOnly = args.contains("--engine")
         groupsOnly = args.contains("--groups")
+        shippingOnly = args.contains("--shipping")
         modelsOnly = args.contains("--models")
         postgresOnly = args.contains("--postgres")
         if smoke {

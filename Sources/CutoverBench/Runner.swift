@@ -75,6 +75,7 @@ struct Runner {
         if options.modelsOnly { return try await modelsFigure() }
         if options.postgresOnly { return try await postgresFigures() }
         if options.groupsOnly { return [try await parallelFigure()] }
+        if options.shippingOnly { return try await shippingFigures() }
         var results: [Result] = []
         // 1. A durable no-op step, and the raw commits it needs.
         var perStep: [Double] = []
@@ -220,7 +221,7 @@ struct Runner {
                 figure: "fold memory at \(size) events", value: Stat(f.map(\.ms)), unit: "ms", budget: "flat memory", met: nil,
                 peakMB: f.map(\.rss).max()))
         }
-        return results + (try await modelsFigure())
+        return results + (try await modelsFigure()) + (ModelsFigure.available() ? try await shippingFigures() : [])
     }
 
     /// 7. models.sync across clouds, against curl between the same servers.

@@ -1,4 +1,4 @@
-@_spi(RunProof) import CutoverCore
+import CutoverCore
 import CutoverCrypto
 import CutoverEngine
 import CutoverNet
@@ -10,9 +10,6 @@ import Foundation
 /// `log ship` and `log restore`: the log off this machine, into buckets in both clouds, and
 /// back onto any machine from them.
 enum LogCommands {
-    /// The lease stream a shipper holds while it writes: one shipper at a time per log.
-    static let shipStream = "log:ship"
-
     /// A bucket URL as each cloud's own tools take it: `s3://BUCKET/PREFIX` (endpoint from
     /// `AWS_ENDPOINT_URL`, region from `AWS_REGION`, credentials from `AWS_ACCESS_KEY_ID` /
     /// `AWS_SECRET_ACCESS_KEY`), `gs://BUCKET/PREFIX` (endpoint from `STORAGE_EMULATOR_HOST`,
@@ -56,18 +53,14 @@ enum LogCommands {
         let store = try ctx.openStore(creating: false)
         // One shipper at a time: the segments it writes are made with a proof that it holds
         // the shipping lease, as a step's changes are made with a proof that it holds its run.
-        let ttl = Duration.seconds(60)
-        let clock = SystemClock()
-        let before = clock.uptime()
+        let engine = ctx.engine(store, detach: true, observer: nil)
+        let proof: RunProof
         do {
-            try store.acquireLease(run: shipStream, owner: ctx.owner, now: Date(), ttl: ttl, isGone: { ProcessIdentity.isGone($0) })
+            proof = try engine.shippingProof()
         } catch let e as StoreError where e.code == .leaseHeld {
             throw CommandFailure("another process ships this log now (\(e.holder ?? "unknown")); nothing shipped", code: ExitCode.busy)
         }
-        defer { try? store.releaseLease(run: shipStream, owner: ctx.owner) }
-        let proof = RunProof(
-            runID: shipStream, holder: ctx.owner, epoch: Int64(Date().timeIntervalSince1970 * 1_000) + ttl.milliseconds,
-            validUntil: before + ttl - .seconds(10), uptime: { clock.uptime() })
+        defer { engine.releaseShipping() }
         var failed = false
         for d in destinations {
             do {
@@ -153,19 +146,12 @@ final class BucketShipper: LogShipper, @unchecked Sendable {
 extension LogCommands {
     /// Ships the log every `interval` while `stop` is not requested, holding the shipping
     /// lease while it writes; failures are said once until the next success.
-    static func shipEvery(_ interval: Duration, _ shipper: BucketShipper, _ store: any EventStore, owner: String, stop: StopRequest, say: @escaping @Sendable (String) -> Void) async {
+    static func shipEvery(_ interval: Duration, _ shipper: BucketShipper, _ engine: Engine, stop: StopRequest, say: @escaping @Sendable (String) -> Void) async {
         var failing: String?
-        let clock = SystemClock()
         while !stop.isRequested, !Task.isCancelled {
             do {
-                if let head = try store.head()?.seq {
-                    let ttl = Duration.seconds(60)
-                    let before = clock.uptime()
-                    try store.acquireLease(run: shipStream, owner: owner, now: Date(), ttl: ttl, isGone: { ProcessIdentity.isGone($0) })
-                    let proof = RunProof(
-                        runID: shipStream, holder: owner, epoch: Int64(Date().timeIntervalSince1970 * 1_000) + ttl.milliseconds,
-                        validUntil: before + ttl - .seconds(10), uptime: { clock.uptime() })
-                    try await shipper.ship(through: head, proof)
+                if let head = try engine.store.head()?.seq {
+                    try await shipper.ship(through: head, try engine.shippingProof())
                     if failing != nil { say("the log ships again") }
                     failing = nil
                 }
@@ -178,14 +164,8 @@ extension LogCommands {
             }
             try? await Task.sleep(for: interval)
         }
-        try? store.releaseLease(run: shipStream, owner: owner)
+        engine.releaseShipping()
     }
-}
-
-/// What a driver ships with when `CUTOVER_SHIP_TO` names no usable bucket: it says why.
-struct MisconfiguredShipper: LogShipper {
-    let problem: String
-    func ship(through seq: Int64, _ proof: RunProof) async throws { throw ShippingError(problem) }
 }
 
 /// How far behind the log here one destination holds it: the log's RPO, were this machine lost now.
@@ -235,4 +215,10 @@ extension LogCommands {
         }
         return out
     }
+}
+
+/// What a driver ships with when `CUTOVER_SHIP_TO` names no usable bucket: it says why.
+struct MisconfiguredShipper: LogShipper {
+    let problem: String
+    func ship(through seq: Int64, _ proof: RunProof) async throws { throw ShippingError(problem) }
 }

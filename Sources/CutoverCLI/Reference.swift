@@ -122,6 +122,7 @@ enum Reference {
         ("notify", "where notifications go, like {\"webhook\": \"env:WEBHOOK_URL\"}"),
         ("alerts", "the alert manager target"),
         ("safety", "rules looked at right before every mutating step they guard, each look recorded: {\"id\", \"rule\": \"resolves-to-serving\" (name?, nameserver?, healthPath?=/health) | \"replica-lag\" (replica: a runbook path like dr.redis, rpo?) | \"change-rate\" (max, within), \"before\"?: [step types] (default every mutating step), \"onFail\"?: \"stop\" | {\"wait\": \"30s\", \"upTo\": \"10m\"}}; `cutover override` lets an approver go on"),
+        ("shipping", "{\"unshipped\": \"stop\"} (default: while the log cannot be shipped, the run pauses before a change) or \"proceed\" (noted, the change goes on); where the log goes is CUTOVER_SHIP_TO"),
         ("drill", "overrides applied for drills and readiness runs (any field but service)"),
     ]
 

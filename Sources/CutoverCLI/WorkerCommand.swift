@@ -64,7 +64,7 @@ enum WorkerCommand {
             if let shipper {
                 // The log leaves the machine every few seconds too, not only before changes.
                 group.addTask {
-                    await LogCommands.shipEvery(.seconds(5), shipper, store, owner: ctx.owner, stop: stop) { console.out("\(Progress.clock(Date()))  \($0)") }
+                    await LogCommands.shipEvery(.seconds(5), shipper, ctx.engine(store, detach: true, observer: nil), stop: stop) { console.out("\(Progress.clock(Date()))  \($0)") }
                     return true
                 }
             }

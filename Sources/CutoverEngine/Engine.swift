@@ -1,4 +1,4 @@
-import CutoverCore
+@_spi(RunProof) import CutoverCore
 import Foundation
 
 /// Starts runs and drives them: reads a run's events, folds them, decides, performs, appends.
@@ -112,6 +112,28 @@ public struct Engine: Sendable {
         let driver = try RunDriver(engine: self, runID: runID, known: known)
         return try await driver.run()
     }
+
+    /// A proof that this process holds the log's shipping (the lease named `log:ship`), for a
+    /// shipment made outside a run (`cutover log ship`, a worker's every few seconds): one such
+    /// shipper at a time per log, and its writes fenced as a step's changes are.
+    /// - Throws: `StoreError.leaseHeld` while another live process ships.
+    public func shippingProof() throws -> RunProof {
+        let before = clock.uptime()
+        let now = clock.now()
+        try store.acquireLease(run: Self.shippingLease, owner: configuration.owner, now: now, ttl: configuration.leaseTTL, isGone: configuration.isOwnerGone)
+        let clock = self.clock
+        return RunProof(
+            runID: Self.shippingLease, holder: configuration.owner, epoch: Int64((now.timeIntervalSince1970 * 1_000).rounded(.down)) + configuration.leaseTTL.milliseconds,
+            validUntil: before + configuration.leaseTTL - configuration.leaseMargin, uptime: { clock.uptime() })
+    }
+
+    /// Lets the log's shipping go (`shippingProof`), for another process to take.
+    public func releaseShipping() {
+        try? store.releaseLease(run: Self.shippingLease, owner: configuration.owner)
+    }
+
+    /// The lease one shipper of a log holds.
+    public static let shippingLease = "log:ship"
 
     /// The run's current state from its events.
     /// - Throws: `StoreError.unknownRun`, or `FoldError` for a log that does not fold.
