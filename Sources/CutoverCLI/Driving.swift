@@ -33,6 +33,10 @@ enum Driving {
         }
         signCheckpoint(run, store: store, ctx)
         Summary.print(state, ctx, json: json)
+        // A drill says how far behind the shipped log is at its end: the log's own RPO.
+        if state.plan?.mode == .drill, state.status.isTerminal, !json {
+            for lag in await LogCommands.lag(store, ctx) { ctx.console.out(lag.text) }
+        }
         return exitCode(state, detached: detach, goal: goal)
     }
 

@@ -172,7 +172,7 @@ enum InspectCommands {
         case .drillStarted(let p): "due \(Summary.iso(p.dueAtMillis)): run \(p.run)"
         case .drillSkipped(let p): "due \(Summary.iso(p.dueAtMillis)): \(p.reason)"
         case .drillsMissed(let p): "\(p.total) firing(s) missed (first \(Summary.iso(p.dueAtMillis.first ?? 0))), policy \(p.policy.rawValue)"
-        case .drillFinished(let p): "\(p.run) \(p.status): \(p.summary)"
+        case .drillFinished(let p): "\(p.run) \(p.status): \(p.summary)\(p.logShipping.map { "; " + $0.joined(separator: "; ") } ?? "")"
         case .drillNotified(let p): "\(p.run) \(p.format): \(p.delivered ? "delivered" : "NOT delivered"), \(p.detail)"
         case .logImported(let p): "\(p.events) events and \(p.checkpoints) checkpoints from \(p.source), by \(e.actor)"
         case .haltRequested(let p): "every run halted by \(e.actor)\(p.reason.map { ": \($0)" } ?? "")"

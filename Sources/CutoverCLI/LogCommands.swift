@@ -16,6 +16,7 @@ enum LogCommands {
     /// credentials from `GOOGLE_APPLICATION_CREDENTIALS`).
     static func destination(_ url: String, _ ctx: Context) throws -> ShipDestination {
         let env = ctx.environment
+        if url.hasSuffix(".json"), !url.contains("://") { return try destination(file: url, ctx) }
         let scheme: String
         if url.hasPrefix("s3://") { scheme = "s3" } else if url.hasPrefix("gs://") { scheme = "gs" } else {
             throw UsageError("\(TerminalText.escaped(url)): expected s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
@@ -43,6 +44,30 @@ enum LogCommands {
             return ShipDestination(url: url, store: store, prefix: prefix)
         } catch let e as StepError {
             throw CommandFailure("\(TerminalText.escaped(url)): \(e.message)")
+        }
+    }
+
+    /// A runbook-style target file: `{"provider": "s3" | "gcs", "bucket", "prefix"?, ...}` with
+    /// the provider's fields (endpoint, region, credentials as references), checked as a
+    /// runbook's targets are.
+    static func destination(file: String, _ ctx: Context) throws -> ShipDestination {
+        guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot be read") }
+        guard var fields = (try? JSONValue.parse(data))?.objectValue else {
+            throw CommandFailure("\(file): expected a target object like {\"provider\": \"s3\", \"bucket\": \"recsys-logs\", \"region\": \"us-east-1\", \"prefix\": \"recs\"}")
+        }
+        guard let provider = fields.removeValue(forKey: "provider")?.stringValue, ["s3", "gcs"].contains(provider) else {
+            throw CommandFailure("\(file): provider: expected \"s3\" or \"gcs\", the object stores the log can be shipped to")
+        }
+        let prefix = fields.removeValue(forKey: "prefix")?.stringValue ?? ""
+        let bucket = fields["bucket"]?.stringValue ?? ""
+        let context = PreflightContext(
+            stepID: "log", mode: .live, startedBy: ctx.actor, vault: SecretVault(sources: Composition.secretSources(environment: ctx.environment)),
+            secrets: Preflight.Collector())
+        do {
+            let store = try Composition.providers(http: HTTPClient()).objectStore(ProviderTarget(provider: provider, fields: fields), context)
+            return ShipDestination(url: "\(provider == "s3" ? "s3" : "gs")://\(bucket)/\(prefix)", store: store, prefix: prefix)
+        } catch let e as StepError {
+            throw CommandFailure("\(file): \(e.message)")
         }
     }
 

@@ -27,10 +27,18 @@ enum SchedulerCommand {
             }
         }
         let once = args.has("--once")
+        let shipper = once ? nil : try BucketShipper.configured(store, ctx)
         let finished: Bool = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await scheduler.run(once: once)
                 return true
+            }
+            if let shipper {
+                // Running on, the scheduler ships the log every few seconds too, as workers do.
+                group.addTask {
+                    await LogCommands.shipEvery(.seconds(5), shipper, ctx.engine(store, detach: true, observer: nil), stop: stop) { console.out("\(Progress.clock(Date()))  \($0)") }
+                    return true
+                }
             }
             group.addTask { await Driving.stopOnSignals(stop, console, stopping: "stopping: the steps in flight finish, then the scheduler exits (signal again to stop at once)") }
             defer { group.cancelAll() }
@@ -55,11 +63,12 @@ enum SchedulerCommand {
         configuration.childDefinitions = ctx.childDefinitions
         configuration.safety = Composition.safety(log: store)
         configuration.shipping = BucketShipper.orBroken(store, ctx)
-        let environment = SchedulerEnvironment(
+        var environment = SchedulerEnvironment(
             request: { try SchedulerHost.request($0, firing: $1, ctx) },
             writeReport: { SchedulerHost.writeReport($0, store: store, ctx) },
             notify: { await SchedulerHost.notify($0, ctx) },
             log: { console.out("\(Progress.clock(Date()))  \(prefix)\($0)") })
+        environment.shippingLag = { await LogCommands.lag(store, ctx).map(\.text) }
         return Scheduler(
             store: store, registry: ctx.registry, clock: SystemClock(), ids: RandomIDs(), configuration: configuration,
             environment: environment, stop: stop)

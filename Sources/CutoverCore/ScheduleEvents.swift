@@ -145,13 +145,17 @@ public struct DrillFinished: EventPayload, Equatable {
     public var summary: String
     /// The HTML report written for it.
     public var report: String?
+    /// How far behind the log the shipped copies were when the drill ended (the log's own RPO,
+    /// were this machine lost then), one line per bucket; absent when the log is not shipped.
+    public var logShipping: [String]?
 
-    public init(run: String, status: String, passed: Bool, summary: String, report: String?) {
+    public init(run: String, status: String, passed: Bool, summary: String, report: String?, logShipping: [String]? = nil) {
         self.run = run
         self.status = status
         self.passed = passed
         self.summary = summary
         self.report = report
+        self.logShipping = logShipping
     }
 }
 

@@ -15,7 +15,7 @@ public struct DrillNotice: Sendable {
     public let reportPath: String?
     /// The runbook's `notify` settings as snapshotted into the run.
     public let notify: JSONValue?
-    public let finished: DrillFinished
+    public var finished: DrillFinished
 
     public init(state: RunState, schedule: String, report reportPath: String?) {
         run = state.runID

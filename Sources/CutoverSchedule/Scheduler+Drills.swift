@@ -175,11 +175,13 @@ extension Scheduler {
         var finished = drill.finished
         if finished == nil {
             let report = await writeReport(state)
+            let lag = await environment.shippingLag()
             // Folded again after the wait: the stream may have moved on meanwhile.
             guard var schedule = try store.schedule(firing.name) else { return }
             finished = schedule.drills.last(where: { $0.run == state.runID })?.finished
             if finished == nil {
-                let notice = DrillNotice(state: state, schedule: firing.name, report: report)
+                var notice = DrillNotice(state: state, schedule: firing.name, report: report)
+                if !lag.isEmpty { notice.finished.logShipping = lag }
                 try appendSurely(.drillFinished(notice.finished), to: &schedule)
                 environment.log("schedule \(firing.name): \(state.runID) \(notice.finished.passed ? "passed" : "DID NOT PASS"): \(notice.finished.summary)")
                 finished = notice.finished

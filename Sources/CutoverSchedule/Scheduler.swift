@@ -53,6 +53,9 @@ public struct SchedulerEnvironment: Sendable {
     public var notify: @Sendable (_ notice: DrillNotice) async -> DrillNotified
     /// One line for whoever watches the scheduler.
     public var log: @Sendable (String) -> Void
+    /// How far behind the log each bucket it is shipped to holds it, one line each; empty
+    /// when it is not shipped. Recorded with a finished drill.
+    public var shippingLag: @Sendable () async -> [String] = { [] }
 
     public init(
         request: @escaping @Sendable (ScheduleDefinition, ScheduledFiring) throws -> Engine.StartRequest,

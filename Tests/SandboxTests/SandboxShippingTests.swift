@@ -1,5 +1,7 @@
 import CutoverCore
+import CutoverEngine
 import CutoverProviders
+import CutoverShipping
 import CutoverSQLite
 import Foundation
 import Testing
@@ -287,5 +289,74 @@ extension SandboxTests {
         let caught = try sandbox.cutover(["audit", "verify", "--key", pub, "--against", url], db: db, environment: shipEnvironment)
         #expect(caught.status == 1)
         #expect(caught.stderr.contains("the log here ends at event \(cut), but s3://recsys-logs-locked/\(object.key) (version") && caught.stderr.contains("covers event \(head.seq): events were cut off"), "\(caught.stdout)\(caught.stderr)")
+    }
+}
+
+extension SandboxTests {
+    @Test func aThousandRunsShippedAndRestoredFromEitherCloudGiveTheSameHeadHash() async throws {
+        let h = try Harness(world: ["health": "ok", "dns": "primary"])
+        let e = h.engine()
+        let wf = try h.workflow(#"{"name": "w", "steps": [{"id": "look", "type": "sim.check", "with": {"key": "health", "equals": "ok"}}, {"id": "soak", "type": "wait", "with": {"duration": "1s"}}]}"#)
+        for _ in 0..<1_000 {
+            let run = try e.start(h.request(wf))
+            #expect(try await e.drive(run).status == .succeeded)
+        }
+        let prefix = shipPrefix()
+        let targets = [
+            ProviderTarget(provider: "s3", fields: ["bucket": .string("recsys-models-primary"), "region": .string("us-east-1"), "endpoint": .string("http://127.0.0.1:15001")]),
+            ProviderTarget(provider: "gcs", fields: ["bucket": .string("recsys-models-gcp-dr"), "endpoint": .string("http://127.0.0.1:14443"), "credentials": .string("none")]),
+        ]
+        let head = try #require(try h.log.head())
+        for (i, target) in targets.enumerated() {
+            let store = try providers.objectStore(target, StepTestContext(environment: env))
+            let d = ShipDestination(url: store.url(prefix), store: store, prefix: prefix)
+            // Segments of a thousand events: several, each continuing the one before.
+            let shipped = try await LogShipping.ship(h.log, to: d, proof: try e.shippingProof(), perSegment: 1_000)
+            #expect(shipped.segments.count == Int((head.seq + 999) / 1_000) && shipped.through == head.seq)
+            let into = try SQLiteStore.open(path: dir.path("thousand-\(i).sqlite"))
+            let restored = try await LogShipping.restore(from: d, into: into)
+            #expect(restored.events == head.seq)
+            #expect(try into.head() == head, "\(d.url): the same head hash")
+            #expect(try into.runIDs().count == 1_000)
+            #expect(try into.verifyChain().intact)
+        }
+    }
+}
+
+extension SandboxTests {
+    @Test func aScheduledDrillRecordsHowFarBehindTheShippedLogWasAtItsEnd() throws {
+        let gs = "gs://recsys-models-gcp-dr/\(shipPrefix())"
+        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": gs]) { $1 }
+        try addDueSchedule("quarterly", mode: .drill, runbook: repositoryRoot.appendingPathComponent("runbooks/sandbox.json").path, approvedBy: ["demo-approver"])
+        let once = try sandbox.cutover(["scheduler", "--once", "--grace", "5m"], db: db, environment: shipping)
+        #expect(once.status == 0, "\(once.stdout)\(once.stderr)")
+        let drill = try #require(try SQLiteStore.open(path: db).schedule("quarterly")?.drills.first)
+        let lag = try #require(drill.finished?.logShipping, "the drill's end records the shipped log's lag")
+        #expect(lag.count == 1 && lag[0].hasPrefix("log shipped to \(gs): through event"), "\(lag)")
+        // Shipped before every change: what is behind came after the drill's last change.
+        let log = try SQLiteStore.open(path: db)
+        let events = try log.events(of: drill.run, after: 0)
+        let lastChange = try #require(events.last { $0.type == "CompensationStarted" || ($0.type == "StepStarted" && $0.body.stepID != nil) })
+        let through = Int64(lag[0].split(separator: " ").first { Int64($0.trimmingCharacters(in: .punctuationCharacters)) != nil }.flatMap { Int64($0.trimmingCharacters(in: .punctuationCharacters)) } ?? 0)
+        #expect(through >= lastChange.seq, "shipped through \(through), the last change started at \(lastChange.seq)")
+    }
+}
+
+extension SandboxTests {
+    @Test func aBucketCanBeNamedByARunbookStyleTargetFile() throws {
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db)
+        #expect(start.status == 75)
+        let prefix = shipPrefix()
+        let file = dir.path("log-target.json")
+        try Data(#"{"provider": "gcs", "bucket": "recsys-models-gcp-dr", "endpoint": "http://127.0.0.1:14443", "credentials": "none", "prefix": "\#(prefix)"}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let shipped = try sandbox.cutover(["log", "ship", "--to", file], db: db)
+        #expect(shipped.status == 0 && shipped.stdout.contains("gs://recsys-models-gcp-dr/\(prefix): shipped"), "\(shipped.stdout)\(shipped.stderr)")
+        let copy = dir.path("from-file.sqlite")
+        #expect(try sandbox.cutover(["log", "restore", "--from", file], db: copy).status == 0)
+        #expect(try SQLiteStore.open(path: copy).head() == SQLiteStore.open(path: db).head())
+        let bad = dir.path("bad-target.json")
+        try Data(#"{"provider": "route53", "bucket": "x"}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        let refused = try sandbox.cutover(["log", "ship", "--to", bad], db: db)
+        #expect(refused.status != 0 && refused.stderr.contains("\(bad): provider: expected \"s3\" or \"gcs\""), "\(refused.stderr)")
     }
 }
