@@ -10,6 +10,14 @@ import TestSupport
 
 /// The change-rate safety rule, counted from a real log.
 @Suite struct ChangeRateTests {
+    /// The harness's engine with the shipped rules, counting from its log.
+    static func engine(_ h: Harness) -> Engine {
+        let base = h.engine()
+        var configuration = base.configuration
+        configuration.safety = StandardSafetyRules(http: HTTPClient(), providers: ProviderCatalog([]), log: h.log)
+        return Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
+    }
+
     @Test func aSecondChangeWithinTheWindowStopsUntilTheWindowHasPassed() async throws {
         let h = try Harness(world: ["dns": "primary", "health": "ok"])
         let json = """
@@ -24,10 +32,7 @@ import TestSupport
                 registry: h.registry, runbook: rb)
             return Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t")
         }
-        let base = h.engine()
-        var configuration = base.configuration
-        configuration.safety = StandardSafetyRules(http: HTTPClient(), providers: ProviderCatalog([]), log: h.log)
-        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
+        let e = Self.engine(h)
         let first = try e.start(try request("dr"))
         #expect(try await e.drive(first).status == .succeeded)
         // Back again ten minutes later: one change of the kind in the last hour already.
@@ -55,10 +60,7 @@ import TestSupport
             file: "workflows/g.json",
             data: Data(#"{"name": "g", "steps": [{"id": "both", "parallel": [{"id": "a", "type": "sim.set", "with": {"key": "a", "value": "1", "hold": "200ms"}}, {"id": "b", "type": "sim.set", "with": {"key": "b", "value": "1", "hold": "200ms"}}]}]}"#.utf8),
             registry: h.registry, runbook: rb)
-        let base = h.engine()
-        var configuration = base.configuration
-        configuration.safety = StandardSafetyRules(http: HTTPClient(), providers: ProviderCatalog([]), log: h.log)
-        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration)
+        let e = Self.engine(h)
         let run = try e.start(Engine.StartRequest(workflow: wf, runbook: rb, mode: .live, startedBy: "oncall", workflowDigest: "t", runbookDigest: "t"))
         let state = try await e.drive(run)
         // One of the two changed; the other was looked at with it under way (or done) and stopped.

@@ -14,6 +14,15 @@ extension SandboxTests {
 
     func shipPrefix() -> String { "ship-\(UUID().uuidString.prefix(8).lowercased())" }
 
+    /// A failover started with its log shipped to `urls`, waiting for its approval; the
+    /// environment that ships it.
+    func startShipping(to urls: [String]) throws -> (run: String, environment: [String: String]) {
+        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": urls.joined(separator: ",")]) { $1 }
+        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
+        #expect(start.status == 75, "\(start.stderr)")
+        return (try #require(start.lines.first), shipping)
+    }
+
     func ship(_ urls: [String], db: String) throws -> CutoverBinary.Result {
         try sandbox.cutover(["log", "ship"] + urls.flatMap { ["--to", $0] }, db: db, environment: shipEnvironment)
     }
@@ -132,10 +141,7 @@ extension SandboxTests {
     @Test func aMachineLostAfterThePivotIsReplacedFromTheOtherCloudsBucketAndNothingIsDoneTwice() throws {
         let p = shipPrefix()
         let (s3, gs) = ("s3://recsys-models-primary/\(p)", "gs://recsys-models-gcp-dr/\(p)")
-        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": "\(s3),\(gs)"]) { $1 }
-        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
-        #expect(start.status == 75, "\(start.stderr)")
-        let run = try #require(start.lines.first)
+        let (run, shipping) = try startShipping(to: [s3, gs])
         #expect(try sandbox.approve(run, db: db).status == 0)
         // The failover goes on in its own process, shipping before every change; it is killed
         // once the monitor watches DR (DNS switched, writes enabled: past the pivot).
@@ -174,10 +180,7 @@ extension SandboxTests {
 extension SandboxTests {
     @Test func aBucketThatRefusesWritesStopsTheRunBeforeItsNextChangeWithAClearMessage() throws {
         let s3 = "s3://recsys-models-primary/\(shipPrefix())"
-        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": s3]) { $1 }
-        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
-        #expect(start.status == 75, "\(start.stderr)")
-        let run = try #require(start.lines.first)
+        let (run, shipping) = try startShipping(to: [s3])
         let dnsBefore = try sandbox.state()["dns"] as? [String]
         // S3 refuses every write from now on.
         try sandbox.control("http://127.0.0.1:15001/_proxy/control", #"{"failNext": 1000, "status": 503, "service": "s3", "action": "PutObject", "code": "SlowDown", "message": "Please reduce your request rate."}"#)
@@ -206,10 +209,7 @@ extension SandboxTests {
 extension SandboxTests {
     @Test func anOldMachineThawedAfterARestoreElsewhereCannotShipOrAct() throws {
         let gs = "gs://recsys-models-gcp-dr/\(shipPrefix())"
-        let shipping = shipEnvironment.merging(["CUTOVER_SHIP_TO": gs]) { $1 }
-        let start = try sandbox.cutover(["start", "failover", "--runbook", sandbox.runbook, "--detach"], db: db, environment: shipping)
-        #expect(start.status == 75, "\(start.stderr)")
-        let run = try #require(start.lines.first)
+        let (run, shipping) = try startShipping(to: [gs])
         #expect(try ship([gs], db: db).status == 0)
         // Machine A's driver waits for the approval, and A freezes there.
         var env = sandbox.environment.merging(shipping) { $1 }
