@@ -293,12 +293,15 @@ extension RunDriver {
         if shippedFor.contains(mark) { return }
         let proceed = state.plan?.runbookSnapshot["shipping"]?["unshipped"]?.stringValue == "proceed"
         while true {
-            let through = state.lastRunSeq > 0 ? (try store.head()?.seq ?? 0) : 0
+            let through = try store.head()?.seq ?? 0
+            // The log failing under the driver, or the run taken over, stops it here as any
+            // proof would; only the shipment's own failure waits for a person.
+            let proof = try fencedProof()
             do {
-                try await shipper.ship(through: through, try fencedProof())
+                try await shipper.ship(through: through, proof)
                 shippedFor.insert(mark)
                 return
-            } catch let e where !(e is RunInterruption) && !(e is CancellationError) && (e as? StoreError)?.code != .leaseLost {
+            } catch let e where !(e is RunInterruption) && !(e is CancellationError) {
                 let why = vault.redact("\(e)")
                 if proceed {
                     try note(step: step, "the log could not be shipped before this change (the runbook says proceed): \(why)")
