@@ -73,6 +73,7 @@ enum AuditCommands {
         if let bundle = args["--bundle"] {
             guard let text = try? String(contentsOfFile: bundle, encoding: .utf8) else { throw CommandFailure("\(bundle): cannot be read") }
             if kept != nil { throw UsageError("--checkpoint holds a database to a kept checkpoint; a bundle carries its own") }
+            if args["--from"] != nil || args["--against"] != nil { throw UsageError("--bundle verifies a bundle alone; --from and --against read a bucket (give one or the other)") }
             let (r, header, _) = AuditBundle.verify(text, source: bundle, trusted: key)
             report = r
             source = "bundle \(bundle)" + (header.map { " (run \($0.run), events \($0.from)...\($0.through))" } ?? "")
@@ -162,8 +163,17 @@ enum AuditCommands {
         } catch let e as ShippingError {
             throw CommandFailure("✗ broken: \(e.message)")
         }
-        guard !shipped.isEmpty else { return "no checkpoint has been shipped to \(url) yet: nothing there to hold this log to" }
         let head = try log.head()?.seq ?? 0
+        // The segments too: the log here must extend what was shipped.
+        if let last = try await LogShipping.shippedHead(try LogCommands.destination(url, ctx)) {
+            guard last.last <= head else {
+                throw CommandFailure("✗ broken: the log here ends at event \(head), but the segments shipped to \(url) reach event \(last.last): events were cut off this log after they were shipped")
+            }
+            guard try log.link(at: last.last)?.hash == last.hash else {
+                throw CommandFailure("✗ broken: event \(last.last) here is not the one shipped to \(url): this log was rewritten at or before it")
+            }
+        }
+        guard !shipped.isEmpty else { return "the log here extends what was shipped to \(url); no checkpoint has been shipped there yet" }
         for (name, cp) in shipped {
             if let key {
                 guard cp.key == key.fingerprint, key.verify(cp.signature, of: cp.message) else {

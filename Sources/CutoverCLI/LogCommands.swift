@@ -157,8 +157,9 @@ final class BucketShipper: LogShipper, @unchecked Sendable {
     }
 
     func ship(through seq: Int64, _ proof: RunProof) async throws {
+        // Every time, even with nothing new: the bucket must still hold this log's own
+        // continuation (another copy may have taken over since).
         for d in destinations {
-            if lock.withLock({ through[d.url] ?? 0 }) >= seq { continue }
             let r = try await LogShipping.ship(log, to: d, proof: proof)
             lock.withLock { through[d.url] = max(through[d.url] ?? 0, r.through) }
         }
@@ -202,7 +203,7 @@ struct ShippingLag {
     var problem: String?
 
     var text: String {
-        if let problem { return "log shipped to \(url): cannot be read (\(problem))" }
+        if let problem { return "log shipped to \(url): \(problem)" }
         if behindEvents == 0 { return "log shipped to \(url): up to date (event \(through))" }
         return "log shipped to \(url): through event \(through), \(behindEvents) event\(behindEvents == 1 ? "" : "s") (\(DurationText.format(.milliseconds(behindMillis)))) behind"
     }
@@ -225,7 +226,13 @@ extension LogCommands {
             do {
                 let d = try destination(url, ctx)
                 let head = try store.head()?.seq ?? 0
-                lag.through = try await LogShipping.shippedHead(d)?.last ?? 0
+                let shipped = try await LogShipping.shippedHead(d)
+                lag.through = shipped?.last ?? 0
+                if let shipped, shipped.last > head {
+                    lag.problem = "it holds events up to \(shipped.last), beyond this log's \(head): another copy continues this log"
+                } else if let shipped, try store.link(at: shipped.last)?.hash != shipped.hash {
+                    lag.problem = "its event \(shipped.last) is not this log's: the two have parted"
+                }
                 lag.behindEvents = max(0, head - lag.through)
                 if lag.behindEvents > 0 {
                     var times: [Int64] = []

@@ -66,7 +66,7 @@ enum SignalCommands {
         let runID = try args.positionals("RUN")[0]
         let store = try ctx.openStore(creating: false)
         let state = try InspectCommands.fold(runID, store)
-        guard !state.status.isTerminal, state.status != .compensating else {
+        guard !state.status.isTerminal, state.status != .compensating, !(state.status == .paused && state.statusBeforePause == .compensating) else {
             throw CommandFailure("run \(runID) is \(state.status.rawValue); abort stops a run in progress (nothing recorded)")
         }
         _ = try append(.abortRequested(Signal(reason: args["--reason"])), to: runID, by: ctx.actor(of: store), store)

@@ -50,7 +50,7 @@ extension RunState {
         case .rolledBack, .failed, .aborted:
             return .finished
         case .paused:
-            return resumeRequest != nil || abortRequest != nil ? .resume : .waitForSignal
+            return resumeRequest != nil || abortResumes ? .resume : .waitForSignal
         case .needsAttention:
             if let r = rollbackRequest {
                 return .beginRollback(RollbackStarted(planned: false, reason: "rollback requested by \(r.by)\(Self.suffix(r.reason))"))
@@ -202,6 +202,10 @@ extension RunState {
             reason: "safety rule \(stop.rule) does not hold before step \(step.id): \(stop.detail)",
             decision: "Fix the cause and run `cutover resume \(runID)` (the rule is looked at again), or, if going on anyway is safe, an approver runs `cutover override \(runID) \(step.id) \(stop.rule) --reason TEXT`; `cutover rollback \(runID)` undoes what was done."))
     }
+
+    /// Whether an abort resumes a paused run: one paused going forward, to turn it back; a
+    /// rollback that was paused is going back already, and only a person's resume carries it on.
+    public var abortResumes: Bool { abortRequest != nil && statusBeforePause != .compensating }
 
     /// Whether an override counted for the rule that stopped a step, and that stop is all the
     /// run waits on: an override answers the rule, never a failure or a rollback a person must

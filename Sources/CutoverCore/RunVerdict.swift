@@ -60,7 +60,7 @@ extension RunState {
         case .paused:
             // A run the log's halt paused is resumed by a driver once the halt is lifted
             // (workers take up nothing while it holds).
-            return resumeRequest != nil || abortRequest != nil || (pausedByHalt && pauseRequest == nil)
+            return resumeRequest != nil || abortResumes || (pausedByHalt && pauseRequest == nil)
         case .needsAttention:
             return rollbackRequest != nil || abortRequest != nil || resumeRequest != nil || overrideArrived
         case .succeeded:

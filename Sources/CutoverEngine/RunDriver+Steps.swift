@@ -282,15 +282,14 @@ extension RunDriver {
 }
 
 extension RunDriver {
-    /// Ships the log through its head once per attempt of a step, before its first change.
+    /// Ships the log through its head before every change (a shipper with nothing new still
+    /// checks that the bucket holds this log's continuation, so an old copy thawed mid-step is
+    /// stopped at its next change, not only its first).
     /// While it cannot be shipped the run pauses for a person (the runbook's `shipping.unshipped`,
     /// `stop` by default), who resumes once the buckets take writes again; with `proceed`, the
     /// failure is noted and the change goes ahead.
     func shipBeforeChange(_ step: String) async throws {
-        guard let shipper = config.shipping, let attempts = state.steps[step] else { return }
-        // An attempt going forward, or one of its compensation: each ships before it changes.
-        let mark = state.status == .compensating ? "\(step)#undo\(attempts.compensationAttempts)" : "\(step)#\(attempts.attempts)"
-        if shippedFor.contains(mark) { return }
+        guard let shipper = config.shipping else { return }
         let proceed = state.plan?.runbookSnapshot["shipping"]?["unshipped"]?.stringValue == "proceed"
         while true {
             let through = try store.head()?.seq ?? 0
@@ -299,13 +298,11 @@ extension RunDriver {
             let proof = try fencedProof()
             do {
                 try await shipper.ship(through: through, proof)
-                shippedFor.insert(mark)
                 return
             } catch let e where !(e is RunInterruption) && !(e is CancellationError) {
                 let why = vault.redact("\(e)")
                 if proceed {
                     try note(step: step, "the log could not be shipped before this change (the runbook says proceed): \(why)")
-                    shippedFor.insert(mark)
                     return
                 }
                 // Stop for a person, before the change: paused with the reason, until resumed.
@@ -313,6 +310,9 @@ extension RunDriver {
                     try record([.runPaused(Signal(reason: "the log could not be shipped before step \(step) changes anything: \(why); `cutover resume \(runID)` tries again"))])
                 }
                 if try await handleSignalsDuringStep(step) == .detached { throw RunInterruption.detached }
+                // Never faster than the signals are read: a resume that changes nothing for the
+                // bucket does not turn into a loop of pauses.
+                try await engine.clock.sleep(until: engine.clock.now().addingTimeInterval(Double(config.signalPollInterval.milliseconds) / 1_000))
             }
         }
     }

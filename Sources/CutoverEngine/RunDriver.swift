@@ -15,8 +15,6 @@ actor RunDriver {
     var chained: [String: Int] = [:]
     /// Members of a parallel group told to stop at their next safe point.
     var cancelling: Set<String> = []
-    /// Attempts (`step#attempt`) whose log was shipped before their first change.
-    var shippedFor: Set<String> = []
     /// The loop of the parallel group being driven, woken by every event folded (a resume a
     /// member recorded may let more members start).
     var groupMailbox: GroupMailbox?
@@ -366,7 +364,9 @@ actor RunDriver {
                 continue
             }
             if state.status != .paused { break }  // the halt that paused it was lifted
-            if state.resumeRequest != nil || state.abortRequest != nil {
+            // An abort resumes a run paused going forward (to turn it back); a rollback it
+            // paused is already going back, and only a person's resume carries it on.
+            if state.resumeRequest != nil || state.abortResumes {
                 try record([.runResumed(Signal(reason: state.resumeRequest.map { "resumed by \($0)" }))])
                 break
             }

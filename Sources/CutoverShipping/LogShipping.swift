@@ -163,6 +163,18 @@ public enum LogShipping {
     public static func restore(from d: ShipDestination, into: ChainedStore) async throws -> RestoreResult {
         guard try into.head() == nil else { throw ShippingError("the log to restore into already holds events: restore into an empty one") }
         let listed = try await d.store.list(prefix: Segment.folder(prefix: d.prefix)).filter { $0.key.hasSuffix(".jsonl") }
+        // Segments are written once: where the store keeps versions, one deleted (a delete
+        // marker hides it) or written again is tampering, named before anything is read.
+        if let versions = d.store.versions {
+            var count: [String: Int] = [:]
+            for v in try await versions.versions(prefix: Segment.folder(prefix: d.prefix)) {
+                if v.deleted { throw ShippingError("\(d.name(v.key)) was deleted after it was shipped (a delete marker hides it; its version remains)") }
+                count[v.key, default: 0] += 1
+            }
+            if let again = count.first(where: { $0.value > 1 }) {
+                throw ShippingError("\(d.name(again.key)) was written again after it was shipped (\(again.value) versions)")
+            }
+        }
         guard !listed.isEmpty else { throw ShippingError("\(d.url) holds no segments (\(d.name(Segment.folder(prefix: d.prefix))) is empty)") }
         var result = RestoreResult()
         var expected: Int64 = 1
@@ -200,11 +212,31 @@ public enum LogShipping {
             previous = segment.lastHash
             previousName = name
         }
+        // A checkpoint a segment carries must lie on the chain it came with; and every
+        // checkpoint shipped on its own (every version kept) must lie on the rebuilt chain: a
+        // bucket whose last segments were removed or rewritten is named by them.
+        var hashes: [Int64: [UInt8]] = [:]
+        for segment in segments { for cp in segment.checkpoints { hashes[cp.seq] = cp.hash } }
+        for segment in segments {
+            for cp in segment.checkpoints where segment.events.first(where: { $0.seq == cp.seq })?.hash != cp.hash {
+                throw ShippingError("\(d.name(Segment.key(prefix: d.prefix, first: segment.first))) carries a checkpoint at event \(cp.seq) that is not on its own chain: the segment was rewritten")
+            }
+        }
+        let last = segments.last.map { ($0.last, $0.lastHash) }
+        for (name, cp) in try await shippedCheckpoints(d) {
+            guard let last, cp.seq <= last.0 else {
+                throw ShippingError("\(name) covers event \(cp.seq), beyond the segments' last event \(last?.0 ?? 0): segments were removed from \(d.url) after they were shipped")
+            }
+            let found = segments.first { $0.first <= cp.seq && cp.seq <= $0.last }?.events.first { $0.seq == cp.seq }?.hash
+            guard found == cp.hash else {
+                throw ShippingError("event \(cp.seq) in the segments of \(d.url) is not the one \(name) signed: the segments were rewritten after it was shipped")
+            }
+        }
         // Every segment checked: now the log is written, segment by segment as shipped.
         var kept: [StoredCheckpoint] = []
         for segment in segments {
             try into.importEvents(segment.events)
-            kept += segment.checkpoints.filter { cp in segment.events.first { $0.seq == cp.seq }?.hash == cp.hash }
+            kept += segment.checkpoints
         }
         for cp in kept { try into.importCheckpoint(cp) }
         result.checkpoints = kept.count

@@ -93,6 +93,35 @@ final class RecordingShipper: LogShipper, @unchecked Sendable {
         #expect(notes.filter { $0.contains("could not be shipped before this change (the runbook says proceed)") }.count == 2, "\(notes)")
     }
 
+    @Test func aRollbackPausedByShippingIsNotSpunByAnAbort() async throws {
+        let h = try Harness()
+        let shipper = RecordingShipper()
+        h.world.failExecute("scale", with: [StepError(code: "quota", message: "no GPUs", retryable: false)])
+        let base = h.engine(detach: true)
+        var configuration = base.configuration
+        configuration.shipping = shipper
+        // The bucket refuses from the moment scale has failed for good: the rollback's undo waits.
+        let e = Engine(store: base.store, registry: base.registry, clock: base.clock, ids: base.ids, configuration: configuration, observer: { event, _ in
+            if case .stepFailed(let f) = event.body, f.step == "scale" { shipper.fail("bucket gone") }
+        })
+        let run = try e.start(h.request(try h.workflow(Self.workflow)))
+        let paused = try await e.drive(run)
+        #expect(paused.status == .paused && paused.statusBeforePause == .compensating, "\(paused.status)")
+        #expect(h.world["dns"] == "dr", "the undo waits for the log")
+        // An abort appended to the paused rollback (as an older CLI would) resumes nothing.
+        try h.signal(run, .abortRequested(Signal(reason: "stop it")), by: "bob")
+        let before = try h.events(run).count
+        let again = try await e.drive(run)
+        #expect(again.status == .paused)
+        let added = try h.events(run).dropFirst(before).map(\.type)
+        #expect(added.filter { $0 == "RunPaused" || $0 == "RunResumed" }.isEmpty, "\(added)")
+        // A person's resume once the bucket takes writes again: the rollback finishes.
+        shipper.fail(nil)
+        try h.signal(run, .resumeRequested(Signal()), by: "bob")
+        #expect(try await e.drive(run).status == .rolledBack)
+        #expect(h.world["dns"] == "primary")
+    }
+
     @Test func aRunbookWithABadShippingSettingIsRefusedByPath() throws {
         let h = try Harness()
         #expect {
