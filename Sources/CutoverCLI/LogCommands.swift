@@ -35,15 +35,24 @@ enum LogCommands {
             provider = "gcs"
             if let host = env["STORAGE_EMULATOR_HOST"] { fields["endpoint"] = .string(host.hasPrefix("http") ? host : "http://\(host)") }
         }
-        let http = HTTPClient()
+        return ShipDestination(url: url, store: try objectStore(provider, fields, named: TerminalText.escaped(url), ctx), prefix: prefix)
+    }
+
+    /// The buckets `CUTOVER_SHIP_TO` names (URLs or target files, separated by commas or spaces).
+    static func shipURLs(_ ctx: Context) -> [String] {
+        (ctx.environment["CUTOVER_SHIP_TO"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    /// The object store a provider's target names, checked by the provider's schema; secrets
+    /// as references, read from this process's environment and secret managers.
+    static func objectStore(_ provider: String, _ fields: [String: JSONValue], named name: String, _ ctx: Context) throws -> any ObjectStore {
         let context = PreflightContext(
-            stepID: "log", mode: .live, startedBy: ctx.actor, vault: SecretVault(sources: Composition.secretSources(environment: env)),
+            stepID: "log", mode: .live, startedBy: ctx.actor, vault: SecretVault(sources: Composition.secretSources(environment: ctx.environment)),
             secrets: Preflight.Collector())
         do {
-            let store = try Composition.providers(http: http).objectStore(ProviderTarget(provider: provider, fields: fields), context)
-            return ShipDestination(url: url, store: store, prefix: prefix)
+            return try Composition.providers(http: HTTPClient()).objectStore(ProviderTarget(provider: provider, fields: fields), context)
         } catch let e as StepError {
-            throw CommandFailure("\(TerminalText.escaped(url)): \(e.message)")
+            throw CommandFailure("\(name): \(e.message)")
         }
     }
 
@@ -60,15 +69,8 @@ enum LogCommands {
         }
         let prefix = fields.removeValue(forKey: "prefix")?.stringValue ?? ""
         let bucket = fields["bucket"]?.stringValue ?? ""
-        let context = PreflightContext(
-            stepID: "log", mode: .live, startedBy: ctx.actor, vault: SecretVault(sources: Composition.secretSources(environment: ctx.environment)),
-            secrets: Preflight.Collector())
-        do {
-            let store = try Composition.providers(http: HTTPClient()).objectStore(ProviderTarget(provider: provider, fields: fields), context)
-            return ShipDestination(url: "\(provider == "s3" ? "s3" : "gs")://\(bucket)/\(prefix)", store: store, prefix: prefix)
-        } catch let e as StepError {
-            throw CommandFailure("\(file): \(e.message)")
-        }
+        let store = try objectStore(provider, fields, named: file, ctx)
+        return ShipDestination(url: "\(provider == "s3" ? "s3" : "gs")://\(bucket)/\(prefix)", store: store, prefix: prefix)
     }
 
     static func ship(_ args: Arguments, _ ctx: Context) async throws -> Int32 {
@@ -122,16 +124,11 @@ enum LogCommands {
     }
 }
 
-/// The buckets `CUTOVER_SHIP_TO` names (URLs separated by commas or spaces), shipped to by the
-/// drivers of this process before each mutating step, and every few seconds by workers and
-/// the scheduler. Remembers how far each holds the log, so a driver with nothing new to ship
-/// asks no bucket.
-final class BucketShipper: LogShipper, @unchecked Sendable {
-    // @unchecked: `through` is only touched under `lock`; the rest is set once.
-    private let lock = NSLock()
-    private let log: any EventStore
+/// The buckets `CUTOVER_SHIP_TO` names, shipped to by the drivers of this process before each
+/// change, and every few seconds by workers and the scheduler.
+struct BucketShipper: LogShipper {
+    let log: any EventStore
     let destinations: [ShipDestination]
-    private var through: [String: Int64] = [:]
 
     init(log: any EventStore, destinations: [ShipDestination]) {
         self.log = log
@@ -140,8 +137,7 @@ final class BucketShipper: LogShipper, @unchecked Sendable {
 
     /// The shipper `CUTOVER_SHIP_TO` asks for, or nil when it is not set.
     static func configured(_ log: any EventStore, _ ctx: Context) throws -> BucketShipper? {
-        guard let text = ctx.environment["CUTOVER_SHIP_TO"] else { return nil }
-        let urls = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        let urls = LogCommands.shipURLs(ctx)
         guard !urls.isEmpty else { return nil }
         return BucketShipper(log: log, destinations: try urls.map { try LogCommands.destination($0, ctx) })
     }
@@ -159,14 +155,8 @@ final class BucketShipper: LogShipper, @unchecked Sendable {
     func ship(through seq: Int64, _ proof: RunProof) async throws {
         // Every time, even with nothing new: the bucket must still hold this log's own
         // continuation (another copy may have taken over since).
-        for d in destinations {
-            let r = try await LogShipping.ship(log, to: d, proof: proof)
-            lock.withLock { through[d.url] = max(through[d.url] ?? 0, r.through) }
-        }
+        for d in destinations { _ = try await LogShipping.ship(log, to: d, proof: proof) }
     }
-
-    /// How far each destination holds the log, as last shipped or read here.
-    var shipped: [String: Int64] { lock.withLock { through } }
 }
 
 extension LogCommands {
@@ -218,10 +208,8 @@ struct ShippingLag {
 extension LogCommands {
     /// For each bucket `CUTOVER_SHIP_TO` names: how far the shipped log is behind the log here.
     static func lag(_ store: any EventStore, _ ctx: Context) async -> [ShippingLag] {
-        guard let text = ctx.environment["CUTOVER_SHIP_TO"] else { return [] }
-        let urls = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         var out: [ShippingLag] = []
-        for url in urls {
+        for url in shipURLs(ctx) {
             var lag = ShippingLag(url: url)
             do {
                 let d = try destination(url, ctx)

@@ -115,7 +115,7 @@ public enum LogShipping {
         // that no longer extends it is named by `audit verify --against`.
         if let latest = checkpoints.last(where: { $0.seq <= result.through }) {
             let key = checkpointKey(prefix: d.prefix, seq: latest.seq)
-            if try await d.store.create(key, bytes: checkpointBytes(latest), proof) { result.checkpoint = d.name(key) }
+            if try await d.store.create(key, bytes: Array(Segment.json(latest).canonicalString.utf8), proof) { result.checkpoint = d.name(key) }
         }
         return result
     }
@@ -123,13 +123,6 @@ public enum LogShipping {
     /// `PREFIX/checkpoints/<position>.json`.
     public static func checkpointKey(prefix: String, seq: Int64) -> String {
         Segment.join(prefix, "checkpoints/" + Segment.key(prefix: "", first: seq).dropFirst("segments/".count).replacingOccurrences(of: ".jsonl", with: ".json"))
-    }
-
-    static func checkpointBytes(_ cp: StoredCheckpoint) -> [UInt8] {
-        Array(JSONValue.object([
-            "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis), "key": .string(cp.key),
-            "signature": .string(Hex.encode(cp.signature)),
-        ]).canonicalString.utf8)
     }
 
     /// Every checkpoint ever shipped to `d`: every version of every checkpoint object where the
@@ -146,11 +139,10 @@ public enum LogShipping {
             for o in try await d.store.list(prefix: folder) { found.append((d.name(o.key), try await d.store.read(o.key, limit: 1 << 16))) }
         }
         return try found.map { name, bytes in
-            guard let bytes, let o = try? JSONValue.parse(Data(bytes)).objectValue, let seq = o["seq"]?.intValue,
-                let hash = o["hash"]?.stringValue.flatMap(Hex.decode), let at = o["at"]?.intValue, let key = o["key"]?.stringValue,
-                let signature = o["signature"]?.stringValue.flatMap(Hex.decode)
-            else { throw ShippingError("\(name) is not a checkpoint") }
-            return (name, StoredCheckpoint(n: 0, seq: seq, hash: hash, atMillis: at, key: key, signature: signature))
+            guard let bytes, let value = try? JSONValue.parse(Data(bytes)), let cp = Segment.checkpoint(value) else {
+                throw ShippingError("\(name) is not a checkpoint")
+            }
+            return (name, cp)
         }
     }
 

@@ -44,21 +44,16 @@ public struct Segment: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var header: [String: JSONValue] = [
             "format": .string(Self.format), "first": .int(first), "last": .int(last),
-            "continues": .string(hex(continues)), "lastHash": .string(hex(lastHash)), "events": .int(Int64(events.count)),
+            "continues": .string(Hex.encode(continues)), "lastHash": .string(Hex.encode(lastHash)), "events": .int(Int64(events.count)),
         ]
         if !checkpoints.isEmpty {
-            header["checkpoints"] = .array(checkpoints.map { cp in
-                .object([
-                    "seq": .int(cp.seq), "hash": .string(hex(cp.hash)), "at": .int(cp.atMillis), "key": .string(cp.key),
-                    "signature": .string(hex(cp.signature)),
-                ])
-            })
+            header["checkpoints"] = .array(checkpoints.map(Self.json))
         }
         var out = JSONValue.object(header).canonicalString + "\n"
         for e in events {
             out += JSONValue.object([
                 "seq": .int(e.seq), "run": .string(e.runID), "runSeq": .int(e.runSeq), "type": .string(e.type), "at": .int(e.atMillis),
-                "actor": .string(e.actor), "body": .string(e.bodyJSON), "hash": .string(hex(e.hash)),
+                "actor": .string(e.actor), "body": .string(e.bodyJSON), "hash": .string(Hex.encode(e.hash)),
             ]).canonicalString + "\n"
         }
         return Array(out.utf8)
@@ -78,13 +73,13 @@ public struct Segment: Sendable, Equatable {
             throw bad("not a cutover segment of format \(format) (found \(header["format"]?.shortDescription ?? "none"))")
         }
         guard let from = header["first"]?.intValue, let to = header["last"]?.intValue, let count = header["events"]?.intValue,
-            let continues = header["continues"]?.stringValue.flatMap(unhex), let lastHash = header["lastHash"]?.stringValue.flatMap(unhex)
+            let continues = header["continues"]?.stringValue.flatMap(Hex.decode), let lastHash = header["lastHash"]?.stringValue.flatMap(Hex.decode)
         else { throw bad("its header lacks first, last, events, continues or lastHash") }
         var events: [StoredEvent] = []
         for (i, line) in lines.dropFirst().enumerated() {
             guard let o = try? JSONValue.parse(Data(line)).objectValue, let seq = o["seq"]?.intValue, let run = o["run"]?.stringValue,
                 let runSeq = o["runSeq"]?.intValue, let type = o["type"]?.stringValue, let at = o["at"]?.intValue,
-                let actor = o["actor"]?.stringValue, let body = o["body"]?.stringValue, let hash = o["hash"]?.stringValue.flatMap(unhex)
+                let actor = o["actor"]?.stringValue, let body = o["body"]?.stringValue, let hash = o["hash"]?.stringValue.flatMap(Hex.decode)
             else { throw bad("line \(i + 2) is not an event") }
             events.append(StoredEvent(seq: seq, runID: run, runSeq: runSeq, type: type, atMillis: at, actor: actor, bodyJSON: body, hash: hash))
         }
@@ -97,14 +92,30 @@ public struct Segment: Sendable, Equatable {
         guard events.last?.hash == lastHash else { throw bad("its last event's hash is not the one its header names") }
         var checkpoints: [StoredCheckpoint] = []
         for (i, c) in (header["checkpoints"]?.arrayValue ?? []).enumerated() {
-            guard let seq = c["seq"]?.intValue, let hash = c["hash"]?.stringValue.flatMap(unhex), let at = c["at"]?.intValue,
-                let key = c["key"]?.stringValue, let signature = c["signature"]?.stringValue.flatMap(unhex)
-            else { throw bad("checkpoint \(i + 1) of its header is malformed") }
-            checkpoints.append(StoredCheckpoint(n: 0, seq: seq, hash: hash, atMillis: at, key: key, signature: signature))
+            guard let cp = checkpoint(c) else { throw bad("checkpoint \(i + 1) of its header is malformed") }
+            checkpoints.append(cp)
         }
         var segment = Segment(events: events, continues: continues, checkpoints: checkpoints)
         segment.lastHash = lastHash
         return segment
+    }
+}
+
+extension Segment {
+    /// A signed checkpoint as shipped: in a segment's header, and as an object of its own.
+    static func json(_ cp: StoredCheckpoint) -> JSONValue {
+        .object([
+            "seq": .int(cp.seq), "hash": .string(Hex.encode(cp.hash)), "at": .int(cp.atMillis), "key": .string(cp.key),
+            "signature": .string(Hex.encode(cp.signature)),
+        ])
+    }
+
+    /// A shipped checkpoint read back; nil when it is not one.
+    static func checkpoint(_ c: JSONValue) -> StoredCheckpoint? {
+        guard let seq = c["seq"]?.intValue, let hash = c["hash"]?.stringValue.flatMap(Hex.decode), let at = c["at"]?.intValue,
+            let key = c["key"]?.stringValue, let signature = c["signature"]?.stringValue.flatMap(Hex.decode)
+        else { return nil }
+        return StoredCheckpoint(n: 0, seq: seq, hash: hash, atMillis: at, key: key, signature: signature)
     }
 }
 
@@ -115,6 +126,3 @@ public struct ShippingError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
-
-func unhex(_ text: String) -> [UInt8]? { Hex.decode(text) }

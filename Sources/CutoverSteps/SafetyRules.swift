@@ -71,9 +71,7 @@ public struct StandardSafetyRules: SafetyEvaluating {
     /// heard from it within the RPO (the rule's `rpo`, else the runbook's).
     private func lag(_ rule: SafetyRule, _ runbook: JSONValue, _ ctx: any StepContext) async throws -> SafetyFinding {
         let path = rule.fields["replica"]?.stringValue ?? ""
-        var node: JSONValue? = runbook
-        for part in path.split(separator: ".") { node = node?[String(part)] }
-        guard var fields = node?.objectValue, let provider = fields.removeValue(forKey: "provider")?.stringValue else {
+        guard var fields = rule.targets(in: runbook).objectValue, let provider = fields.removeValue(forKey: "provider")?.stringValue else {
             return SafetyFinding(held: false, detail: "the runbook has no replica target at \(path)")
         }
         guard let rpo = (rule.fields["rpo"] ?? runbook["thresholds"]?["rpo"])?.stringValue.flatMap(DurationText.parse) else {
