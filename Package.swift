@@ -10,9 +10,12 @@ let package = Package(
     targets: [
         // System libraries: the only places C enters, each wrapped by one Swift module.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libcurl and libpq are not linked: their headers give the types, and each library is
+        // opened the first time a transfer or a connection needs it (see CCurl/lazy.h), so a
+        // command that makes neither does not load the thirty libraries they bring.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPostgres", providers: [.apt(["libpq-dev"])]),
         // Linux calls Swift cannot make directly (variadic prctl) or should not make piecemeal
         // (posix_spawn into a process group): header only, no library.
         .systemLibrary(name: "CLinux"),

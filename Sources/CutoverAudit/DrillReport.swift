@@ -51,36 +51,37 @@ public struct DrillReport: Sendable {
         workflowDigest = plan.workflowDigest
         runbookDigest = plan.runbookDigest
         startedBy = plan.startedBy
-        approvers = s.orderedSteps.filter { $0.approvalRequest != nil }.flatMap { s.countedApprovers($0.id) }
+        // The steps of the few types the report reads, in plan order, looked up by type in
+        // the plan (a plan may hold thousands of steps; their records are not copied).
+        func done(_ type: String) -> [StepRecord] {
+            plan.steps.compactMap { $0.type == type ? s.steps[$0.id].flatMap { $0.phase == .succeeded ? $0 : nil } : nil }
+        }
+        approvers = plan.steps.filter { s.steps[$0.id]?.approvalRequest != nil }.flatMap { s.countedApprovers($0.id) }
         startedAtMillis = start
         plannedRollback = s.outcome?.planned == true
         let thresholds = plan.runbookSnapshot["thresholds"]
         rtoTargetMillis = thresholds?["rto"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
         rpoTargetMillis = thresholds?["rpo"]?.stringValue.flatMap(DurationText.parse)?.milliseconds
         let until = thresholds?["rtoUntil"]?.stringValue ?? "monitor"
-        let type = { (id: String) in s.planned(id)?.type }
-        let done = s.orderedSteps.filter { $0.phase == .succeeded }
+        let promotions = done("writes.enable")
         var end: StepRecord?
         if until == "dns" {
             // Writes enabled and DNS switched: the later of the two.
-            let writes = done.last { type($0.id) == "writes.enable" }
-            let dns = done.last { type($0.id) == "dns.switch" }
-            if let w = writes, let d = dns { end = (w.finishedMillis ?? 0) > (d.finishedMillis ?? 0) ? w : d }
+            if let w = promotions.last, let d = done("dns.switch").last { end = (w.finishedMillis ?? 0) > (d.finishedMillis ?? 0) ? w : d }
             rtoUntil = "writes enabled and DNS switched"
         } else {
-            end = done.last { type($0.id) == "cutover.monitor" }
+            end = done("cutover.monitor").last
             rtoUntil = "the cutover monitor passed"
         }
         if let end, let finished = end.finishedMillis {
             rtoMillis = finished - start
-            approvalMillis = done.filter { type($0.id) == "approval" && ($0.finishedMillis ?? 0) <= finished }
+            approvalMillis = done("approval").filter { ($0.finishedMillis ?? 0) <= finished }
                 .reduce(0) { $0 + (($1.finishedMillis ?? 0) - ($1.firstStartedMillis ?? 0)) }
         } else {
             approvalMillis = 0
         }
         // RPO: what the DR replica had not received when it was promoted (a promotion made, if
         // any; else one a drill rehearsed).
-        let promotions = done.filter { type($0.id) == "writes.enable" }
         let made = promotions.last { $0.output?["rehearsed"]?.boolValue != true }
         if let w = made ?? promotions.last, let out = w.output {
             let when = made == nil ? "when its promotion was rehearsed" : "at promotion"
@@ -94,9 +95,9 @@ public struct DrillReport: Sendable {
                 rpoBasis = "the replica had last heard from the primary \(silent)s before \(made == nil ? "its rehearsed promotion" : "promotion")" + (behind.map { " and was \($0) bytes behind" } ?? "")
             }
         }
-        rehearsed = done.filter { type($0.id) == "writes.enable" && $0.output?["rehearsed"]?.boolValue == true }
+        rehearsed = promotions.filter { $0.output?["rehearsed"]?.boolValue == true }
             .map { $0.output?["replica"]?.stringValue ?? $0.id }
-        if rpoMillis == nil, let check = done.last(where: { type($0.id) == "replication.check" }), let lag = check.output?["lagMillis"]?.intValue {
+        if rpoMillis == nil, let check = done("replication.check").last, let lag = check.output?["lagMillis"]?.intValue {
             rpoMillis = lag
             rpoBasis = "replication lag measured by \(check.id) (no promotion in this run)"
         }

@@ -58,6 +58,8 @@ struct Options {
     var groupsOnly = false
     /// `--shipping`: the log shipping figures alone (the sandbox must be up).
     var shippingOnly = false
+    /// `--cli`: the workflow of `wait 0ms` steps started from the command line, alone.
+    var cliOnly = false
     var reps = 5
     /// Sizes: steps in the no-op run, steps in the long run, concurrent runs x steps, events folded, events verified.
     var noopSteps = 1_000
@@ -75,6 +77,7 @@ struct Options {
         engineOnly = args.contains("--engine")
         groupsOnly = args.contains("--groups")
         shippingOnly = args.contains("--shipping")
+        cliOnly = args.contains("--cli")
         modelsOnly = args.contains("--models")
         postgresOnly = args.contains("--postgres")
         if smoke {

@@ -5,7 +5,7 @@ import CutoverSteps
 import Foundation
 
 /// `exec` of `/bin/true` through the engine against a bare `posix_spawn` + `waitpid` of it in
-/// the same run; and a workflow of `wait 0ms` steps started from the command line (the
+/// the same run; and (`cliFigure`, alone with `--cli`) a workflow of `wait 0ms` steps started from the command line (the
 /// release `cutover` beside this binary) against the engine's no-op step of the same run.
 extension Runner {
     func execFigures() async throws -> [Result] {
@@ -36,8 +36,12 @@ extension Runner {
             figure: "exec step of /bin/true (engine + SQLite)", value: Stat(perStep), unit: "ms/step", baseline: Stat(barePerStep),
             baselineName: "posix_spawn + waitpid of /bin/true", ratio: ratio, budget: "measured (no budget)", met: nil, peakMB: nil,
             note: "each step: its start, a proof (a fenced lease write), the spawn in a process group, the wait, the outcome"))
+        return results + (try await cliFigure())
+    }
 
-        // The cheapest step a workflow file can name, from the command line.
+    /// The cheapest step a workflow file can name, a thousand of them, from the command line.
+    func cliFigure() async throws -> [Result] {
+        var results: [Result] = []
         let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cutover").path
         guard FileManager.default.isExecutableFile(atPath: cli) else {
             results.append(Result(figure: "wait 0ms steps from the CLI", value: Stat([0]), unit: "ms/step", budget: "skipped", met: nil, note: "no cutover beside this binary: swift build -c release --product cutover"))

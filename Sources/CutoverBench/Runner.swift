@@ -76,6 +76,7 @@ struct Runner {
         if options.postgresOnly { return try await postgresFigures() }
         if options.groupsOnly { return [try await parallelFigure()] }
         if options.shippingOnly { return try await shippingFigures() }
+        if options.cliOnly { return try await cliFigure() }
         var results: [Result] = []
         // 1. A durable no-op step, and the raw commits it needs.
         var perStep: [Double] = []

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The canonical text of a JSON value: object keys sorted by their UTF-8 bytes, no
 /// insignificant whitespace, integers without a fraction, strings escaped minimally.
 ///
@@ -5,67 +7,143 @@
 /// recomputes it from the stored columns with nothing but this description.
 extension JSONValue {
     public var canonicalString: String {
-        var out = ""
-        writeCanonical(into: &out)
-        return out
+        String(decoding: canonicalBytes, as: UTF8.self)
     }
 
-    public func writeCanonical(into out: inout String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d):
-            if d.isFinite, d.rounded() == d, abs(d) < 1e15 {
-                out += String(Int64(d))
-            } else if d.isFinite {
-                out += "\(d)"
-            } else {
-                out += "null"
-            }
-        case .string(let s): JSONValue.writeQuoted(s, into: &out)
-        case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.writeCanonical(into: &out)
-            }
-            out += "]"
-        case .object(let members):
-            out += "{"
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, key) in keys.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeQuoted(key, into: &out)
-                out += ":"
-                members[key]!.writeCanonical(into: &out)
-            }
-            out += "}"
-        }
+    /// The canonical text as UTF-8 bytes.
+    public var canonicalBytes: [UInt8] {
+        var out = CanonicalJSON()
+        out.append(self)
+        return out.bytes
     }
 
     /// Writes `s` as a JSON string literal, escaping only what JSON requires.
     public static func writeQuoted(_ s: String, into out: inout String) {
-        out += "\""
-        // Most text needs no escape at all: appended whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += s
-            out += "\""
-            return
+        var text = CanonicalJSON()
+        text.appendQuoted(s)
+        out += String(decoding: text.bytes, as: UTF8.self)
+    }
+}
+
+/// Canonical JSON written straight into UTF-8 bytes: a value (`append(_: JSONValue)`), or
+/// the pieces of one written by hand (`CanonicalEvent` writes an event's fields so). One
+/// writer for both, so a string or a number is written the same way wherever it appears.
+public struct CanonicalJSON {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    /// Empties the buffer and keeps its room.
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    public mutating func append(_ value: JSONValue) {
+        switch value {
+        case .null: append("null")
+        case .bool(let b): b ? append("true") : append("false")
+        case .int(let i): append(i)
+        case .double(let d):
+            if d.isFinite, d.rounded() == d, abs(d) < 1e15 {
+                append(Int64(d))
+            } else if d.isFinite {
+                bytes.append(contentsOf: d.description.utf8)
+            } else {
+                append("null")
+            }
+        case .string(let s): appendQuoted(s)
+        case .array(let items):
+            bytes.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            if members.count == 1, let only = members.first {
+                appendMember(only.key, only.value)
+            } else {
+                for (i, member) in members.sorted(by: { Self.precedes($0.key, $1.key) }).enumerated() {
+                    if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                    appendMember(member.key, member.value)
+                }
+            }
+            bytes.append(UInt8(ascii: "}"))
         }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    }
+
+    private mutating func appendMember(_ key: String, _ value: JSONValue) {
+        appendQuoted(key)
+        bytes.append(UInt8(ascii: ":"))
+        append(value)
+    }
+
+    /// Whether `a` sorts before `b` by their UTF-8 bytes (not by `String`'s own order).
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                let common = min(pa.count, pb.count)
+                if common > 0, let x = pa.baseAddress, let y = pb.baseAddress {
+                    let c = memcmp(x, y, common)
+                    if c != 0 { return c < 0 }
+                }
+                return pa.count < pb.count
             }
         }
-        out += "\""
+    }
+
+    public mutating func append(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// Bytes already in canonical form (a stored body), as they are.
+    public mutating func appendRaw(_ b: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: b)
+    }
+
+    public mutating func append(_ n: Int64) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        var v = n.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { d in
+            var i = d.count
+            repeat {
+                i -= 1
+                d[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            bytes.append(contentsOf: d[i...])
+        }
+    }
+
+    public mutating func appendQuoted(_ s: String) {
+        var s = s
+        s.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// A JSON string: `"` and `\` escaped, `\n` `\r` `\t` by name, other control bytes as
+    /// `\u00xx`, every other byte as it is (UTF-8 passes through unchanged).
+    public mutating func appendQuoted(_ b: UnsafeRawBufferPointer) {
+        bytes.append(0x22)
+        var plainFrom = 0
+        for (i, c) in b.enumerated() where c < 0x20 || c == 0x22 || c == 0x5c {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[plainFrom..<i]))
+            plainFrom = i + 1
+            switch c {
+            case 0x22: append("\\\"")
+            case 0x5c: append("\\\\")
+            case 0x0a: append("\\n")
+            case 0x0d: append("\\r")
+            case 0x09: append("\\t")
+            default:
+                append("\\u00")
+                bytes.append(Self.hexDigits.utf8Start[Int(c >> 4)])
+                bytes.append(Self.hexDigits.utf8Start[Int(c & 0x0f)])
+            }
+        }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[plainFrom...]))
+        bytes.append(0x22)
     }
 }

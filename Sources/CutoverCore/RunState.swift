@@ -124,6 +124,7 @@ public struct RunState: Sendable, Equatable {
         case .runStarted(let p):
             guard plan == nil else { throw FoldError(event, "a run starts only once") }
             plan = p
+            positions.reserveCapacity(p.steps.count)
             for (i, s) in p.steps.enumerated() { positions[s.id] = i }
             for g in p.groups ?? [] {
                 let at = p.steps.indices.filter { p.steps[$0].group == g.id }
@@ -136,6 +137,7 @@ public struct RunState: Sendable, Equatable {
                 throw FoldError(event, "step \(stray.id) names parallel group \(stray.group!), which the plan does not list")
             }
             startedAtMillis = at
+            steps.reserveCapacity(p.steps.count)
             for s in p.steps { steps[s.id] = StepRecord(id: s.id) }
         case .driverAttached(let p):
             driver = p.owner

@@ -20,13 +20,15 @@ public struct StepChange: Sendable, Equatable {
 }
 
 extension RunState {
-    /// Each succeeded step's change, in the order the steps succeeded.
+    /// Each succeeded step's change, in the order the steps succeeded. A step planned as one
+    /// that only reads changed nothing, and its output is not read (a plan of thousands of
+    /// checks would decode every output for nothing).
     public func changes(_ registry: StepRegistry) -> [StepChange] {
         completionOrder.compactMap { id in
-            guard let record = steps[id], let output = record.output, let type = planned(id)?.type,
-                let text = registry[type]?.change(output)
+            guard let planned = planned(id), planned.isCompensable, let record = steps[id], let output = record.output,
+                let text = registry[planned.type]?.change(output)
             else { return nil }
-            return StepChange(step: id, type: type, text: text, undone: record.compensation == .succeeded)
+            return StepChange(step: id, type: planned.type, text: text, undone: record.compensation == .succeeded)
         }
     }
 }

@@ -41,7 +41,8 @@ public protocol StepType: Sendable {
     func preflight(_ p: StepParameters, _ ctx: any StepContext) async throws -> String?
     /// What the step changed, from the output it recorded: one line, before → after (the
     /// record set, the group's size, the replica's role), for `status`, the drill report and
-    /// the HTML export; nil when it changed nothing worth saying.
+    /// the HTML export; nil when it changed nothing worth saying. Asked only of steps planned
+    /// as ones that change something (not of a `check`, which changes nothing).
     static func change(_ output: Output) -> String?
 }
 

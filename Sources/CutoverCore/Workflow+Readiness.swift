@@ -17,7 +17,7 @@ extension Workflow {
     /// The ids among `ids` whose outputs `with` reads (`${steps.ID.`...).
     public static func outputsRead(by with: JSONValue, among ids: some Sequence<String>) -> [String] {
         let text = with.canonicalString
-        return ids.filter { text.contains("${steps.\($0).") }
+        return ids.filter { text.includes("${steps.\($0).") }
     }
 
     /// The workflow cut down to its readiness checks (DR health, replication lag, model

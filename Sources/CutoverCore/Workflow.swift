@@ -257,7 +257,7 @@ extension Workflow {
                 continue
             }
             // Text around a reference makes text, which only a text field can hold.
-            if !field.takesText, let text = value.stringValue, text.contains("${"),
+            if !field.takesText, let text = value.stringValue, text.includes("${"),
                 case .success(let refs) = Template.references(in: text), refs.count != 1 || refs[0].text != text
             {
                 c.add(fieldPath, "\(value.shortDescription) is text with references in it, but \(field.name) takes \(field.expectation): give one reference as the whole value, like \"${parameters.\(field.name)}\"")
@@ -265,7 +265,7 @@ extension Workflow {
             }
             // A value that is one reference is type-checked once it can be resolved.
             var resolved = value
-            if value.stringValue?.contains("${") == true {
+            if value.stringValue?.includes("${") == true {
                 guard let runbook, let r = try? Template.resolve(value, in: Template.Scope(runbook: runbook.source, parameters: parameters, run: Runbook.runPlaceholders)),
                     !containsStepReference(value)
                 else { continue }
@@ -273,7 +273,7 @@ extension Workflow {
                 out[field.name] = r
             }
             // Where a resolved value came from, so the person knows which file to fix.
-            let source = value.stringValue?.contains("${runbook.") == true ? " in \(runbook?.file ?? "the runbook")" : ""
+            let source = value.stringValue?.includes("${runbook.") == true ? " in \(runbook?.file ?? "the runbook")" : ""
             if let problem = field.check(resolved) {
                 c.add(fieldPath, problem + (resolved == value ? "" : " (from \(value.shortDescription)\(source))"))
             } else if case .target(let capability) = field.type, let target = resolved.objectValue {
@@ -291,7 +291,7 @@ extension Workflow {
     }
 
     private static func containsStepReference(_ value: JSONValue) -> Bool {
-        value.stringValue?.contains("${steps.") ?? false
+        value.stringValue?.includes("${steps.") ?? false
     }
 
     /// Nil when every reference in `value` is well formed and points somewhere that exists.
@@ -299,7 +299,7 @@ extension Workflow {
         in value: JSONValue, earlier: Set<String>, runbook: Runbook?, parameters: [String: JSONValue], deferred: Bool = false
     ) -> String? {
         switch value {
-        case .string(let s) where s.contains("${"):
+        case .string(let s) where s.includes("${"):
             switch Template.references(in: s) {
             case .failure(let e): return e.message
             case .success(let refs):
@@ -375,6 +375,9 @@ extension Workflow {
     }
 
     public static func isIdentifier(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") }
+        // ASCII only, so bytes and characters are one and the same.
+        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
+        }
     }
 }

@@ -7,11 +7,15 @@ internal import CCurl
 /// only as many blocking jobs as there are cores); cancelling the calling task aborts the
 /// transfer. TLS verification stays on.
 public struct HTTPClient: Sendable {
-    public init() {
-        _ = HTTPClient.globalInit
-    }
+    public init() {}
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    /// libcurl, loaded and set up once, at the first transfer (not at start: see CCurl/lazy.h);
+    /// nil when it is ready, else why it cannot be.
+    static let unavailable: String? = {
+        if let why = cutover_curl_unavailable() { return String(cString: why) + "; install libcurl4 (scripts/install-deps)" }
+        cutover_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        return nil
+    }()
 
     /// Sends `request` and returns whatever status came back.
     /// - Throws: `HTTPError` when no response arrived (refused, timed out, too large, TLS).
@@ -42,11 +46,15 @@ public struct HTTPClient: Sendable {
         let target = HTTPRequest.redacted(url)
         return await withCheckedContinuation { c in
             Thread.detachNewThread {
-                guard let handle = curl_easy_init() else {
+                if let why = HTTPClient.unavailable {
+                    c.resume(returning: Handshake(connect: nil, tls: nil, elapsed: .zero, error: HTTPError(kind: .other, target: target, detail: why)))
+                    return
+                }
+                guard let handle = cutover_curl_easy_init() else {
                     c.resume(returning: Handshake(connect: nil, tls: nil, elapsed: .zero, error: HTTPError(kind: .other, target: target, detail: "libcurl could not start a connection")))
                     return
                 }
-                defer { curl_easy_cleanup(handle) }
+                defer { cutover_curl_easy_cleanup(handle) }
                 cutover_curl_setopt_string(handle, CURLOPT_URL, url)
                 cutover_curl_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
                 cutover_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
@@ -56,7 +64,7 @@ public struct HTTPClient: Sendable {
                 cutover_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.wholeMilliseconds)
                 cutover_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
                 if direct { cutover_curl_setopt_string(handle, CURLOPT_NOPROXY, "*") }
-                let rc = curl_easy_perform(handle)
+                let rc = cutover_curl_easy_perform(handle)
                 // Both times count from the start; the handshake is what follows the connection.
                 var connect = 0.0, appConnect = 0.0, total = 0.0
                 cutover_curl_getinfo_double(handle, CURLINFO_CONNECT_TIME, &connect)
@@ -65,7 +73,7 @@ public struct HTTPClient: Sendable {
                 func duration(_ seconds: Double) -> Duration { .microseconds(Int64(max(0, seconds) * 1e6)) }
                 let secure = url.lowercased().hasPrefix("https:")
                 let connected = connect > 0 ? duration(connect) : nil
-                let error = rc == CURLE_OK ? nil : HTTPError(kind: HTTPError.Kind(rc), target: target, detail: String(cString: curl_easy_strerror(rc)))
+                let error = rc == CURLE_OK ? nil : HTTPError(kind: HTTPError.Kind(rc), target: target, detail: String(cString: cutover_curl_easy_strerror(rc)))
                 var tls: Duration?
                 if secure, connected != nil { tls = duration((rc == CURLE_OK ? appConnect : total) - connect) }
                 c.resume(returning: Handshake(connect: connected, tls: tls, elapsed: duration(total), error: error))
@@ -119,12 +127,13 @@ private final class Transfer: @unchecked Sendable {
     }
 
     func perform() -> Result<HTTPResponse, Error> {
-        guard let handle = curl_easy_init() else {
+        if let why = HTTPClient.unavailable { return .failure(HTTPError(kind: .other, target: request.target, detail: why)) }
+        guard let handle = cutover_curl_easy_init() else {
             return .failure(HTTPError(kind: .other, target: request.target, detail: "libcurl could not start a transfer"))
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { cutover_curl_easy_cleanup(handle) }
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { cutover_curl_slist_free_all(headerList) }
 
         cutover_curl_setopt_string(handle, CURLOPT_URL, request.url)
         cutover_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
@@ -151,9 +160,9 @@ private final class Transfer: @unchecked Sendable {
             cutover_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1_024)
             cutover_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, stall.wholeMilliseconds / 1_000))
         }
-        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        for (name, value) in request.headers { headerList = cutover_curl_slist_append(headerList, "\(name): \(value)") }
         // An empty Expect avoids curl's 1-second wait for "100 Continue" on larger bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
+        headerList = cutover_curl_slist_append(headerList, "Expect:")
         cutover_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
 
         self.handle = handle
@@ -216,7 +225,7 @@ private final class Transfer: @unchecked Sendable {
                 })
                 cutover_curl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
             }
-            return curl_easy_perform(handle)
+            return cutover_curl_easy_perform(handle)
         }
         if let refused { return .failure(refused) }
         if rc != CURLE_OK { return .failure(error(for: rc)) }
@@ -228,7 +237,7 @@ private final class Transfer: @unchecked Sendable {
     }
 
     private func error(for rc: CURLcode) -> HTTPError {
-        let detail = String(cString: curl_easy_strerror(rc))
+        let detail = String(cString: cutover_curl_easy_strerror(rc))
         switch rc {
         case CURLE_WRITE_ERROR where tooLarge:
             return HTTPError(kind: .responseTooLarge, target: request.target, detail: "more than \(request.maxResponseBytes) bytes")

@@ -76,14 +76,14 @@ public final class PQRows {
     private let result: OpaquePointer
 
     init(_ result: OpaquePointer) { self.result = result }
-    deinit { PQclear(result) }
+    deinit { cutover_PQclear(result) }
 
-    public var count: Int { Int(PQntuples(result)) }
-    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
+    public var count: Int { Int(cutover_PQntuples(result)) }
+    public func isNull(_ row: Int, _ column: Int) -> Bool { cutover_PQgetisnull(result, Int32(row), Int32(column)) == 1 }
 
     public func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
-        let length = Int(PQgetlength(result, Int32(row), Int32(column)))
-        guard length > 0, let p = PQgetvalue(result, Int32(row), Int32(column)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let length = Int(cutover_PQgetlength(result, Int32(row), Int32(column)))
+        guard length > 0, let p = cutover_PQgetvalue(result, Int32(row), Int32(column)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: length)
     }
 
@@ -110,14 +110,15 @@ public final class PQConnection {
         self.conn = conn
         self.target = target
         // The server's notices ("already exists, skipping") are not cutover's output.
-        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        cutover_PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
-    deinit { PQfinish(conn) }
+    deinit { cutover_PQfinish(conn) }
 
     /// Connects with libpq's keyword/value form (no connection string is parsed, so no value
     /// can smuggle another keyword in).
     public static func open(_ parameters: [(String, String)], target: String) throws -> PQConnection {
+        try loaded(target)
         let keys = parameters.map { strdup($0.0) } + [nil]
         let values = parameters.map { strdup($0.1) } + [nil]
         defer {
@@ -125,21 +126,30 @@ public final class PQConnection {
             values.forEach { free($0) }
         }
         let conn = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
-            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 0) }
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in cutover_PQconnectdbParams(k.baseAddress, v.baseAddress, 0) }
         }
         return try checked(conn, target: target)
     }
 
     /// Connects with a connection URI or string the user gave (`postgresql://...`).
     public static func open(uri: String, target: String) throws -> PQConnection {
-        try checked(PQconnectdb(uri), target: target)
+        try loaded(target)
+        return try checked(cutover_PQconnectdb(uri), target: target)
+    }
+
+    /// libpq, loaded at the first connection (not at start: see CCurl/lazy.h).
+    /// - Throws: `PostgresError` saying why it cannot be, when it cannot.
+    private static func loaded(_ target: String) throws {
+        if let why = cutover_pq_unavailable() {
+            throw PostgresError(code: "connect", message: "\(target): \(String(cString: why)); install libpq5 (scripts/install-deps)", retryable: false)
+        }
     }
 
     private static func checked(_ conn: OpaquePointer?, target: String) throws -> PQConnection {
         guard let conn else { throw PostgresError(code: "connect", message: "\(target): out of memory", retryable: true) }
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let detail = message(PQerrorMessage(conn))
-            PQfinish(conn)
+        guard cutover_PQstatus(conn) == CONNECTION_OK else {
+            let detail = message(cutover_PQerrorMessage(conn))
+            cutover_PQfinish(conn)
             // A refused password, role or database is not cured by trying again; a server
             // starting, stopping, or not taking connections to the database for now may be.
             let passing = detail.contains("not currently accepting connections") || detail.contains("shutting down") || detail.contains("starting up")
@@ -152,15 +162,15 @@ public final class PQConnection {
     }
 
     /// Whether the connection is still up, as libpq last saw it.
-    public var isOK: Bool { PQstatus(conn) == CONNECTION_OK }
+    public var isOK: Bool { cutover_PQstatus(conn) == CONNECTION_OK }
 
     /// Reconnects with the same parameters after the server went away.
     /// - Throws: `PostgresError` when the server still does not answer.
     public func reset() throws {
         prepared.removeAll()
-        PQreset(conn)
-        guard PQstatus(conn) == CONNECTION_OK else {
-            throw PostgresError(code: "connect", message: "\(target): cannot reconnect: \(Self.message(PQerrorMessage(conn)))", retryable: true)
+        cutover_PQreset(conn)
+        guard cutover_PQstatus(conn) == CONNECTION_OK else {
+            throw PostgresError(code: "connect", message: "\(target): cannot reconnect: \(Self.message(cutover_PQerrorMessage(conn)))", retryable: true)
         }
     }
 
@@ -169,12 +179,12 @@ public final class PQConnection {
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws -> (rows: [[String?]], affected: Int) {
         let result = try run(sql, parameters, binary: false)
-        defer { PQclear(result) }
+        defer { cutover_PQclear(result) }
         var rows: [[String?]] = []
-        for r in 0..<PQntuples(result) {
-            rows.append((0..<PQnfields(result)).map { c in PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c)) })
+        for r in 0..<cutover_PQntuples(result) {
+            rows.append((0..<cutover_PQnfields(result)).map { c in cutover_PQgetisnull(result, r, c) == 1 ? nil : String(cString: cutover_PQgetvalue(result, r, c)) })
         }
-        return (rows, Int(String(cString: PQcmdTuples(result))) ?? 0)
+        return (rows, Int(String(cString: cutover_PQcmdTuples(result))) ?? 0)
     }
 
     /// Runs one statement, prepared on first use, and returns its rows in binary form.
@@ -185,11 +195,11 @@ public final class PQConnection {
         } else {
             name = "s\(nextName)"
             nextName += 1
-            guard let result = PQprepare(conn, name, sql, Int32(parameters.count), nil) else {
-                throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+            guard let result = cutover_PQprepare(conn, name, sql, Int32(parameters.count), nil) else {
+                throw PostgresError(code: "connect", message: "\(target): \(Self.message(cutover_PQerrorMessage(conn)))", retryable: true)
             }
             try check(result)
-            PQclear(result)
+            cutover_PQclear(result)
             prepared[sql] = name
         }
         return PQRows(try run(sql, parameters.map(\.wire), binary: true, prepared: name))
@@ -199,11 +209,11 @@ public final class PQConnection {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
-            if let name { return PQexecPrepared(conn, name, Int32(parameters.count), p.baseAddress, nil, nil, binary ? 1 : 0) }
-            return PQexecParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, binary ? 1 : 0)
+            if let name { return cutover_PQexecPrepared(conn, name, Int32(parameters.count), p.baseAddress, nil, nil, binary ? 1 : 0) }
+            return cutover_PQexecParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, binary ? 1 : 0)
         }
         guard let result else {
-            throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+            throw PostgresError(code: "connect", message: "\(target): \(Self.message(cutover_PQerrorMessage(conn)))", retryable: true)
         }
         try check(result)
         return result
@@ -211,17 +221,17 @@ public final class PQConnection {
 
     /// Throws the result's error (and frees it) unless it succeeded.
     private func check(_ result: OpaquePointer) throws {
-        let status = PQresultStatus(result)
+        let status = cutover_PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                ?? (PQstatus(conn) == CONNECTION_OK ? "error" : "connect")
-            let text = Self.message(PQresultErrorMessage(result))
-            PQclear(result)
+            let state = cutover_PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                ?? (cutover_PQstatus(conn) == CONNECTION_OK ? "error" : "connect")
+            let text = Self.message(cutover_PQresultErrorMessage(result))
+            cutover_PQclear(result)
             // Connection trouble (08...), serialization failures, deadlocks and lock timeouts
             // can pass; the rest will not.
             let retryable = state == "connect" || state.hasPrefix("08") || state == "40001" || state == "40P01" || state == "55P03" || state.hasPrefix("57P")
             // A connection that broke forgets its prepared statements.
-            if PQstatus(conn) != CONNECTION_OK { prepared.removeAll() }
+            if cutover_PQstatus(conn) != CONNECTION_OK { prepared.removeAll() }
             throw PostgresError(code: state, message: "\(target): \(text)", retryable: retryable)
         }
     }
@@ -241,22 +251,22 @@ extension PQConnection {
     /// - Throws: `PostgresError` (`connect`, retryable) when the connection is lost.
     public func waitForNotification(_ timeout: Duration) throws -> Bool {
         if drainNotifications() { return true }
-        let socket = PQsocket(conn)
+        let socket = cutover_PQsocket(conn)
         guard socket >= 0 else { throw PostgresError(code: "connect", message: "\(target): the connection is closed", retryable: true) }
         var fd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         let millis = Int32(clamping: max(0, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         guard poll(&fd, 1, millis) > 0 else { return false }
-        guard PQconsumeInput(conn) == 1 else {
-            throw PostgresError(code: "connect", message: "\(target): \(Self.message(PQerrorMessage(conn)))", retryable: true)
+        guard cutover_PQconsumeInput(conn) == 1 else {
+            throw PostgresError(code: "connect", message: "\(target): \(Self.message(cutover_PQerrorMessage(conn)))", retryable: true)
         }
         return drainNotifications()
     }
 
     private func drainNotifications() -> Bool {
         var any = false
-        while let n = PQnotifies(conn) {
+        while let n = cutover_PQnotifies(conn) {
             any = true
-            PQfreemem(n)
+            cutover_PQfreemem(n)
         }
         return any
     }

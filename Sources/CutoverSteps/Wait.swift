@@ -23,6 +23,9 @@ public struct Wait: StepType {
 
     public func execute(_ p: StepParameters, _ ctx: any StepContext) async throws -> Output {
         let d = try p[Self.duration]
+        // A wait of nothing has no timer to record or to find after a crash (the duration
+        // is the plan's, the same at every attempt): done here, without asking the driver.
+        guard d > .zero else { return Output(waitedMillis: 0) }
         try await ctx.durableTimer("wait", duration: d)
         return Output(waitedMillis: d.milliseconds)
     }

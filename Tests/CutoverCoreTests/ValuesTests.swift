@@ -11,12 +11,27 @@ import Testing
         #expect(try JSONValue.parse(Data(#""é\u0001""#.utf8)).canonicalString == "\"é\\u0001\"")
         // Parsing the canonical form gives the same value back.
         #expect(try JSONValue.parse(Data(v.canonicalString.utf8)) == v)
+        // Keys sort by their UTF-8 bytes: a prefix first, "Z" before "a", "z" before "é"
+        // (String's own order would agree on none of that for every key).
+        let keys: JSONValue = .object(["é": .int(1), "z": .int(2), "ab": .int(3), "a": .int(4), "Z": .int(5), "a\u{0}": .int(6), "ẞ": .int(7), "😀": .int(8)])
+        #expect(keys.canonicalString == #"{"Z":5,"a":4,"a\u0000":6,"ab":3,"z":2,"é":1,"ẞ":7,"😀":8}"#)
+        #expect(JSONValue.object(["only": .array([.double(0.1), .double(-2), .double(1e20), .double(.nan), .string("\u{1b}[2K")])]).canonicalString
+            == #"{"only":[0.1,-2,1e+20,null,"\u001b[2K"]}"#)
+    }
+
+    /// Strings are checked as UTF-8, whatever the bytes would decode to with repairs.
+    @Test(arguments: [[0xC3, 0x28], [0xE2, 0x82], [0xE2, 0x82, 0x28], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0xC0, 0xAF], [0xFF]] as [[UInt8]])
+    func stringsThatAreNotUTF8AreRefused(_ bad: [UInt8]) {
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data([0x22] + bad + [0x22])) }
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data(#"{"k": "a"#.utf8) + Data(bad) + Data(#"b"}"#.utf8)) }
     }
 
     static let durations: [(String, Int64?)] = [
         ("250ms", 250), ("30s", 30_000), ("5m", 300_000), ("1h30m", 5_400_000), ("2d", 172_800_000),
         ("", nil), ("5", nil), ("s", nil), ("5x", nil), ("-5s", nil), ("1.5s", nil), ("5 s", nil),
-        ("99999999999999999d", nil),
+        ("99999999999999999d", nil), ("0ms", 0), ("1m30s250ms", 90_250), ("5S", nil), ("5sec", nil), ("1m30", nil), ("ms", nil),
+        ("9223372036854775807ms", Int64.max), ("9223372036854775808ms", nil), ("5000000000000000000ms5000000000000000000ms", nil),
+        ("\u{661}s", nil), ("5é", nil), ("5\r\n", nil),
     ]
 
     @Test(arguments: durations)
@@ -98,6 +113,19 @@ import Testing
             .beforeRecorded(BeforeRecorded(step: "s", attempt: 1, state: .array([.bool(false), .string("\u{7f}")]))),
             .scheduleAdded(ScheduleDefinition(name: "q", workflow: "/w", runbook: "/r", cron: "@quarterly", timeZone: "UTC", mode: .drill, catchUp: .runOnce, approvedBy: ["a"])),
             .drillsMissed(DrillsMissed(dueAtMillis: [1, 2], policy: .skip, total: 2)),
+            // A plan's steps make their own JSON (thousands in a large plan): every field of them.
+            .runStarted(RunStarted(
+                workflow: "w", workflowDigest: "d", runbook: "r", runbookDigest: "e", scope: "svc", mode: .drill, startedBy: "alice",
+                steps: [
+                    PlannedStep(id: "a", type: "wait", kind: .check, pivot: false, retry: .default, timeoutMillis: nil),
+                    PlannedStep(
+                        id: "b", type: "dns.switch", kind: .compensable, pivot: true,
+                        retry: RetryPolicy(attempts: 5, initialBackoffMillis: 250, multiplier: 1.5, maxBackoffMillis: 9_000, jitter: 0, nonRetryable: ["quota", "é\"q"]),
+                        timeoutMillis: 30_000, group: "g", safety: ["lag", "rate"]),
+                    PlannedStep(id: "c", type: "t", kind: .pivot, pivot: true, retry: RetryPolicy(multiplier: 3, jitter: 0.25), timeoutMillis: 0, group: nil, safety: []),
+                ],
+                workflowSnapshot: .object(["name": .string("w")]), runbookSnapshot: .object(["service": .string("svc")]),
+                groups: [PlannedGroup(id: "g", maxConcurrency: 2)])),
         ]
         for body in bodies {
             let payload = try body.encodedPayload()

@@ -9,35 +9,37 @@ import CutoverCore
 /// `SHA-256(previous hash || canonical bytes)`. An auditor can recompute it from the stored
 /// columns with nothing but this description (`scripts/fixtures/grow_log.py` does, in Python).
 public struct CanonicalEvent {
-    /// The link given to `write`, then the canonical bytes: one buffer to hash.
-    public private(set) var buffer: [UInt8] = []
+    private var text = CanonicalJSON(capacity: 4_096)
 
-    public init() { buffer.reserveCapacity(4_096) }
+    public init() {}
+
+    /// The link given to `write`, then the canonical bytes: one buffer to hash.
+    public var buffer: [UInt8] { text.bytes }
 
     /// The canonical bytes alone, without the link.
-    public var canonicalCount: Int { buffer.count - linkCount }
+    public var canonicalCount: Int { text.bytes.count - linkCount }
     private var linkCount = 0
 
     /// Writes `link` followed by the row's canonical bytes (its stored hash is not read).
     public mutating func write(_ r: EventRow, after link: UnsafeRawBufferPointer) {
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: link)
+        text.removeAll()
+        text.appendRaw(link)
         linkCount = link.count
-        append("{\"actor\":")
-        quoted(r.actor)
-        append(",\"at\":")
-        append(r.atMillis)
-        append(",\"body\":")
-        buffer.append(contentsOf: r.body)
-        append(",\"run\":")
-        quoted(r.runID)
-        append(",\"runSeq\":")
-        append(r.runSeq)
-        append(",\"seq\":")
-        append(r.seq)
-        append(",\"type\":")
-        quoted(r.type)
-        buffer.append(UInt8(ascii: "}"))
+        text.append("{\"actor\":")
+        text.appendQuoted(r.actor)
+        text.append(",\"at\":")
+        text.append(r.atMillis)
+        text.append(",\"body\":")
+        text.appendRaw(r.body)
+        text.append(",\"run\":")
+        text.appendQuoted(r.runID)
+        text.append(",\"runSeq\":")
+        text.append(r.runSeq)
+        text.append(",\"seq\":")
+        text.append(r.seq)
+        text.append(",\"type\":")
+        text.appendQuoted(r.type)
+        text.append("}")
     }
 
     /// The canonical bytes of one event, as a new array (for tests and one-off checks).
@@ -48,50 +50,5 @@ public struct CanonicalEvent {
         StoredEvent(seq: seq, runID: runID, runSeq: runSeq, type: type, atMillis: atMillis, actor: actor, bodyJSON: bodyJSON, hash: [])
             .withRow { writer.write($0, after: UnsafeRawBufferPointer(start: nil, count: 0)) }
         return writer.buffer
-    }
-
-    private mutating func append(_ s: StaticString) {
-        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-    }
-
-    private mutating func append(_ n: Int64) {
-        if n < 0 { buffer.append(UInt8(ascii: "-")) }
-        var v = n.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { d in
-            var i = d.count
-            repeat {
-                i -= 1
-                d[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            buffer.append(contentsOf: d[i...])
-        }
-    }
-
-    private static let hexDigits: StaticString = "0123456789abcdef"
-
-    /// A JSON string: `"` and `\` escaped, `\n` `\r` `\t` by name, other control bytes as
-    /// `\u00XX`, every other byte as it is (UTF-8 passes through unchanged).
-    private mutating func quoted(_ b: UnsafeRawBufferPointer) {
-        buffer.append(0x22)
-        var plainFrom = 0
-        for (i, c) in b.enumerated() where c < 0x20 || c == 0x22 || c == 0x5c {
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[plainFrom..<i]))
-            plainFrom = i + 1
-            switch c {
-            case 0x22: append("\\\"")
-            case 0x5c: append("\\\\")
-            case 0x0a: append("\\n")
-            case 0x0d: append("\\r")
-            case 0x09: append("\\t")
-            default:
-                append("\\u00")
-                buffer.append(Self.hexDigits.utf8Start[Int(c >> 4)])
-                buffer.append(Self.hexDigits.utf8Start[Int(c & 0x0f)])
-            }
-        }
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[plainFrom...]))
-        buffer.append(0x22)
     }
 }
