@@ -15,6 +15,13 @@ import Testing
         // (String's own order would agree on none of that for every key).
         let keys: JSONValue = .object(["é": .int(1), "z": .int(2), "ab": .int(3), "a": .int(4), "Z": .int(5), "a\u{0}": .int(6), "ẞ": .int(7), "😀": .int(8)])
         #expect(keys.canonicalString == #"{"Z":5,"a":4,"a\u0000":6,"ab":3,"z":2,"é":1,"ẞ":7,"😀":8}"#)
+        // Objects of one size one after another: the same keys, other keys, keys nested.
+        let rows: JSONValue = .array([
+            .object(["b": .int(1), "a": .int(2), "c": .int(3)]), .object(["c": .int(4), "b": .int(5), "a": .int(6)]),
+            .object(["a": .int(7), "b": .int(8), "x": .int(9)]), .object(["b": .object(["z": .int(1), "y": .int(2), "x": .int(3)]), "a": .null, "c": .int(0)]),
+            .object(["é": .int(1), "a": .int(2), "c": .int(3)]), .object(["c": .int(4), "b": .int(5), "a": .int(6)]),
+        ])
+        #expect(rows.canonicalString == #"[{"a":2,"b":1,"c":3},{"a":6,"b":5,"c":4},{"a":7,"b":8,"x":9},{"a":null,"b":{"x":3,"y":2,"z":1},"c":0},{"a":2,"c":3,"é":1},{"a":6,"b":5,"c":4}]"#)
         #expect(JSONValue.object(["only": .array([.double(0.1), .double(-2), .double(1e20), .double(.nan), .string("\u{1b}[2K")])]).canonicalString
             == #"{"only":[0.1,-2,1e+20,null,"\u001b[2K"]}"#)
     }
