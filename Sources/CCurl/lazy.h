@@ -35,6 +35,20 @@ static inline void *cutover_lazy_symbol(struct cutover_lazy_library *lib, const 
     return p;
 }
 
+// The library `soname` as `prefix`: `prefix_loaded()` opens it once and returns it;
+// `prefix_unavailable()` is NULL once it is loaded, else why it cannot be.
+#define CUTOVER_LAZY_LIBRARY(prefix, soname)                                         \
+    static struct cutover_lazy_library prefix = {soname, PTHREAD_ONCE_INIT, NULL, {0}}; \
+    static void prefix##_open(void) { cutover_lazy_open(&prefix); }                  \
+    static inline struct cutover_lazy_library *prefix##_loaded(void) {               \
+        pthread_once(&prefix.once, prefix##_open);                                    \
+        return &prefix;                                                               \
+    }                                                                                 \
+    static inline const char *prefix##_unavailable(void) {                           \
+        struct cutover_lazy_library *lib = prefix##_loaded();                         \
+        return lib->handle ? NULL : lib->why;                                         \
+    }
+
 // Declares `f`, the library's function `name` of type `type`; `loaded` returns the library
 // (`struct cutover_lazy_library *`), opened.
 #define CUTOVER_LAZY_FUNCTION(loaded, type, name)             \

@@ -7,18 +7,7 @@
 // it brings (TLS, Kerberos, LDAP, SSH...) it is about thirty libraries, 5 ms of every
 // command's start that most commands (and every run whose steps make no HTTP request) never
 // use. Swift calls these `cutover_curl_*` entry points; each finds its libcurl function once.
-static struct cutover_lazy_library cutover_curl = {"libcurl.so.4", PTHREAD_ONCE_INIT, NULL, {0}};
-static void cutover_curl_open(void) { cutover_lazy_open(&cutover_curl); }
-static inline struct cutover_lazy_library *cutover_curl_loaded(void) {
-    pthread_once(&cutover_curl.once, cutover_curl_open);
-    return &cutover_curl;
-}
-
-/// NULL when libcurl is loaded (or loads now); otherwise why it cannot be.
-static inline const char *cutover_curl_unavailable(void) {
-    struct cutover_lazy_library *lib = cutover_curl_loaded();
-    return lib->handle ? NULL : lib->why;
-}
+CUTOVER_LAZY_LIBRARY(cutover_curl, "libcurl.so.4")
 
 #define CUTOVER_CURL(type, name) CUTOVER_LAZY_FUNCTION(cutover_curl_loaded, type, name)
 

@@ -6,18 +6,7 @@
 // libpq is loaded the first time a connection needs it, not when cutover starts (the
 // embedded SQLite log never does): it and what it brings cost about 3 ms of every command's
 // start. Swift calls these `cutover_PQ*` entry points; each finds its libpq function once.
-static struct cutover_lazy_library cutover_pq = {"libpq.so.5", PTHREAD_ONCE_INIT, NULL, {0}};
-static void cutover_pq_open(void) { cutover_lazy_open(&cutover_pq); }
-static inline struct cutover_lazy_library *cutover_pq_loaded(void) {
-    pthread_once(&cutover_pq.once, cutover_pq_open);
-    return &cutover_pq;
-}
-
-/// NULL when libpq is loaded (or loads now); otherwise why it cannot be.
-static inline const char *cutover_pq_unavailable(void) {
-    struct cutover_lazy_library *lib = cutover_pq_loaded();
-    return lib->handle ? NULL : lib->why;
-}
+CUTOVER_LAZY_LIBRARY(cutover_pq, "libpq.so.5")
 
 static inline PGconn *cutover_PQconnectdb(const char *conninfo) {
     CUTOVER_LAZY_FUNCTION(cutover_pq_loaded, PGconn *(*)(const char *conninfo), PQconnectdb);
