@@ -7,14 +7,16 @@
 // it brings (TLS, Kerberos, LDAP, SSH...) it is about thirty libraries, 5 ms of every
 // command's start that most commands (and every run whose steps make no HTTP request) never
 // use. Swift calls these `cutover_curl_*` entry points; each finds its libcurl function once.
-CUTOVER_LAZY_LIBRARY(cutover_curl, "libcurl.so.4")
+
+// libcurl's global set-up, once, as it opens.
+static void cutover_curl_set_up(void *handle) {
+    CURLcode (*init)(long) = (CURLcode (*)(long))dlsym(handle, "curl_global_init");
+    if (init) init(CURL_GLOBAL_DEFAULT);
+}
+CUTOVER_LAZY_LIBRARY(cutover_curl, "libcurl.so.4", cutover_curl_set_up)
 
 #define CUTOVER_CURL(type, name) CUTOVER_LAZY_FUNCTION(cutover_curl_loaded, type, name)
 
-static inline CURLcode cutover_curl_global_init(long flags) {
-    CUTOVER_CURL(CURLcode (*)(long), curl_global_init);
-    return f(flags);
-}
 static inline CURL *cutover_curl_easy_init(void) {
     CUTOVER_CURL(CURL *(*)(void), curl_easy_init);
     return f();

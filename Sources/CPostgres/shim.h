@@ -6,7 +6,7 @@
 // libpq is loaded the first time a connection needs it, not when cutover starts (the
 // embedded SQLite log never does): it and what it brings cost about 3 ms of every command's
 // start. Swift calls these `cutover_PQ*` entry points; each finds its libpq function once.
-CUTOVER_LAZY_LIBRARY(cutover_pq, "libpq.so.5")
+CUTOVER_LAZY_LIBRARY(cutover_pq, "libpq.so.5", NULL)
 
 static inline PGconn *cutover_PQconnectdb(const char *conninfo) {
     CUTOVER_LAZY_FUNCTION(cutover_pq_loaded, PGconn *(*)(const char *conninfo), PQconnectdb);

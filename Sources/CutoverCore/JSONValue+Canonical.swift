@@ -61,44 +61,14 @@ public struct CanonicalJSON {
             bytes.append(UInt8(ascii: "{"))
             if members.count == 1, let only = members.first {
                 appendMember(only.key, only.value)
-            } else if !appendInKnownOrder(members) {
-                let sorted = members.sorted(by: { Self.precedes($0.key, $1.key) })
-                for (i, member) in sorted.enumerated() {
+            } else {
+                for (i, member) in members.sorted(by: { Self.precedes($0.key, $1.key) }).enumerated() {
                     if i > 0 { bytes.append(UInt8(ascii: ",")) }
                     appendMember(member.key, member.value)
                 }
-                remember(sorted.map(\.key))
             }
             bytes.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// The sorted keys of the last objects of a few sizes: a plan's thousand steps, or their
-    /// retry policies, have the same keys one after the other, so each is sorted once.
-    private var knownOrders: [[String]] = []
-
-    private mutating func remember(_ order: [String]) {
-        if let i = knownOrders.firstIndex(where: { $0.count == order.count }) {
-            knownOrders[i] = order
-        } else if knownOrders.count < 8 {
-            knownOrders.append(order)
-        }
-    }
-
-    /// Writes `members` in a remembered order of keys when it is theirs: as many keys, each
-    /// one of theirs, so the same set, already sorted. False (nothing written) otherwise.
-    private mutating func appendInKnownOrder(_ members: [String: JSONValue]) -> Bool {
-        guard let order = knownOrders.first(where: { $0.count == members.count }) else { return false }
-        let mark = bytes.count
-        for (i, key) in order.enumerated() {
-            guard let value = members[key] else {
-                bytes.removeSubrange(mark...)
-                return false
-            }
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            appendMember(key, value)
-        }
-        return true
     }
 
     private mutating func appendMember(_ key: String, _ value: JSONValue) {

@@ -30,7 +30,8 @@ final class JSONValueEncoder: Encoder {
     /// Encodes one value found at `path`; nil when it encoded nothing.
     static func box<T: Encodable>(_ value: T, at path: [any CodingKey]) throws -> JSONValue? {
         // Element types of arrays and dictionaries arrive here generically; the common ones
-        // skip a nested encoder (told apart by their type, which costs no dynamic cast).
+        // skip a nested encoder (the scalars told apart by their type, no dynamic cast; the
+        // values that make their own JSON by one conformance check).
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int.self { return integer(unsafeBitCast(value, to: Int.self)) }
         if T.self == Int64.self { return integer(unsafeBitCast(value, to: Int64.self)) }

@@ -9,13 +9,13 @@ internal import CCurl
 public struct HTTPClient: Sendable {
     public init() {}
 
-    /// libcurl, loaded and set up once, at the first transfer (not at start: see CCurl/lazy.h);
-    /// nil when it is ready, else why it cannot be.
-    static let unavailable: String? = {
-        if let why = cutover_curl_unavailable() { return String(cString: why) + "; install libcurl4 (scripts/install-deps)" }
-        cutover_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return nil
-    }()
+    /// libcurl, loaded and set up at the first transfer (not at start: see CCurl/lazy.h), and
+    /// looked for again at the next while it cannot be; nil when it is ready, else why not.
+    static var unavailable: String? {
+        var why = [CChar](repeating: 0, count: 512)
+        guard cutover_curl_unavailable(&why, why.count) != 0 else { return nil }
+        return String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "; install libcurl4 (scripts/install-deps)"
+    }
 
     /// Sends `request` and returns whatever status came back.
     /// - Throws: `HTTPError` when no response arrived (refused, timed out, too large, TLS).

@@ -140,8 +140,9 @@ public final class PQConnection {
     /// libpq, loaded at the first connection (not at start: see CCurl/lazy.h).
     /// - Throws: `PostgresError` saying why it cannot be, when it cannot.
     private static func loaded(_ target: String) throws {
-        if let why = cutover_pq_unavailable() {
-            throw PostgresError(code: "connect", message: "\(target): \(String(cString: why)); install libpq5 (scripts/install-deps)", retryable: false)
+        var why = [CChar](repeating: 0, count: 512)
+        if cutover_pq_unavailable(&why, why.count) != 0 {
+            throw PostgresError(code: "connect", message: "\(target): \(String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)); install libpq5 (scripts/install-deps)", retryable: false)
         }
     }
 

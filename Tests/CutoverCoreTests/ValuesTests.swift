@@ -21,6 +21,10 @@ import Testing
             .object(["a": .int(7), "b": .int(8), "x": .int(9)]), .object(["b": .object(["z": .int(1), "y": .int(2), "x": .int(3)]), "a": .null, "c": .int(0)]),
             .object(["é": .int(1), "a": .int(2), "c": .int(3)]), .object(["c": .int(4), "b": .int(5), "a": .int(6)]),
         ])
+        // Keys Swift holds equal (canonically equivalent) are still different bytes: each
+        // object's keys are written as they are and sorted by those bytes, whatever came before.
+        let spellings: JSONValue = .array([.object(["\u{E9}": .int(1), "f": .int(2)]), .object(["e\u{301}": .int(3), "f": .int(4)])])
+        #expect(spellings.canonicalBytes == Array(#"[{"f":2,"\#u{E9}":1},{"e\#u{301}":3,"f":4}]"#.utf8))
         #expect(rows.canonicalString == #"[{"a":2,"b":1,"c":3},{"a":6,"b":5,"c":4},{"a":7,"b":8,"x":9},{"a":null,"b":{"x":3,"y":2,"z":1},"c":0},{"a":2,"c":3,"é":1},{"a":6,"b":5,"c":4}]"#)
         #expect(JSONValue.object(["only": .array([.double(0.1), .double(-2), .double(1e20), .double(.nan), .string("\u{1b}[2K")])]).canonicalString
             == #"{"only":[0.1,-2,1e+20,null,"\u001b[2K"]}"#)
