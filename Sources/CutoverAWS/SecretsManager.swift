@@ -45,7 +45,7 @@ public struct AWSSecretsManager: SecretSource {
             answer = try await client.rest(
                 method: "POST", path: "/",
                 headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "secretsmanager.GetSecretValue")],
-                body: Array(JSONValue.object(["SecretId": .string(id)]).canonicalString.utf8), maxResponseBytes: 1 << 20, what: "GetSecretValue \(id)")
+                body: JSONValue.object(["SecretId": .string(id)]).canonicalBytes, maxResponseBytes: 1 << 20, what: "GetSecretValue \(id)")
         } catch let e as AWSError {
             switch e.code {
             case "ResourceNotFoundException": throw missing("Secrets Manager in \(region) has no such secret (or no current version)")

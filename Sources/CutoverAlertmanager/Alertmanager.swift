@@ -36,7 +36,7 @@ struct Alertmanager: Alerting {
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let r = try await http.send(HTTPRequest(
-            method: method, url: base + path, headers: headers, body: body.map { Array($0.canonicalString.utf8) },
+            method: method, url: base + path, headers: headers, body: body.map { $0.canonicalBytes },
             connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20, gate: gate))
         guard (200..<300).contains(r.status) else {
             var detail = TerminalText.escaped(String(decoding: r.body.prefix(160), as: UTF8.self))

@@ -143,7 +143,7 @@ enum SchedulerHost {
             return result(false, "notify.format \"\(format)\" is not one of slack, pagerduty")
         }
         let request = HTTPRequest(
-            method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Array(body.canonicalString.utf8),
+            method: "POST", url: url, headers: [("Content-Type", "application/json")], body: body.canonicalBytes,
             totalTimeout: .seconds(10), maxResponseBytes: 64 << 10, displayTarget: target)
         do {
             let response = try await HTTPClient().send(request)

@@ -95,9 +95,9 @@ enum WorkerCommand {
         do {
             let name = "run \(state.runID)"
             let runbook = try Runbook.load(
-                file: "\(name)'s runbook", data: Data(plan.runbookSnapshot.value.canonicalString.utf8), mode: plan.mode, providers: ctx.registry.providers)
+                file: "\(name)'s runbook", data: Data(plan.runbookSnapshot.value.canonicalBytes), mode: plan.mode, providers: ctx.registry.providers)
             let workflow = try Workflow.load(
-                file: "\(name)'s workflow", data: Data(plan.workflowSnapshot.value.canonicalString.utf8), registry: ctx.registry, runbook: runbook)
+                file: "\(name)'s workflow", data: Data(plan.workflowSnapshot.value.canonicalBytes), registry: ctx.registry, runbook: runbook)
             let failed = await PreflightCommand.checks(workflow, runbook, mode: plan.mode, ctx, reachOnly: true).filter { !$0.passed }
             guard !failed.isEmpty else { return nil }
             return failed.map { "\($0.kind.rawValue) \($0.subject): \($0.detail)" }.joined(separator: "; ")

@@ -16,13 +16,6 @@ extension JSONValue {
         out.append(self)
         return out.bytes
     }
-
-    /// Writes `s` as a JSON string literal, escaping only what JSON requires.
-    public static func writeQuoted(_ s: String, into out: inout String) {
-        var text = CanonicalJSON()
-        text.appendQuoted(s)
-        out += String(decoding: text.bytes, as: UTF8.self)
-    }
 }
 
 /// Canonical JSON written straight into UTF-8 bytes: a value (`append(_: JSONValue)`), or

@@ -32,7 +32,7 @@ struct JSONValueDecoder: Decoder {
             return value.asDecodedByFoundation as! T
         }
         if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self {
-            return try JSONDecoder().decode(T.self, from: Data(value.canonicalString.utf8))
+            return try JSONDecoder().decode(T.self, from: Data(value.canonicalBytes))
         }
         return try T(from: JSONValueDecoder(value: value, codingPath: path))
     }

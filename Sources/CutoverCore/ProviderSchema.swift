@@ -101,7 +101,7 @@ public struct ProviderSchemas: Sendable {
                 if field.required { out.append((join(path, field.name), "missing; provider \(name) needs \(field.expectation)\(field.summary.isEmpty ? "" : " (\(field.summary))")")) }
                 continue
             }
-            if value.stringValue?.includes("${") == true {
+            if value.stringValue.map(Template.mayRefer) == true {
                 switch origin {
                 case .workflow: continue
                 case .runbook:

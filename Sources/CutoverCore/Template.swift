@@ -85,15 +85,8 @@ public enum Template {
         return .success(refs)
     }
 
-    /// Whether `text` holds `${` at all: byte by byte, without Foundation's search.
-    static func mayRefer(_ text: String) -> Bool {
-        var dollar = false
-        for b in text.utf8 {
-            if dollar, b == UInt8(ascii: "{") { return true }
-            dollar = b == UInt8(ascii: "$")
-        }
-        return false
-    }
+    /// Whether `text` holds `${` at all, without Foundation's search.
+    static func mayRefer(_ text: String) -> Bool { text.includes("${") }
 
     /// Whether any string in `value` refers to an earlier step's output (`${steps...}`), so
     /// that a run gathers the outputs only for a step that reads them.

@@ -257,7 +257,7 @@ extension Workflow {
                 continue
             }
             // Text around a reference makes text, which only a text field can hold.
-            if !field.takesText, let text = value.stringValue, text.includes("${"),
+            if !field.takesText, let text = value.stringValue, Template.mayRefer(text),
                 case .success(let refs) = Template.references(in: text), refs.count != 1 || refs[0].text != text
             {
                 c.add(fieldPath, "\(value.shortDescription) is text with references in it, but \(field.name) takes \(field.expectation): give one reference as the whole value, like \"${parameters.\(field.name)}\"")
@@ -265,7 +265,7 @@ extension Workflow {
             }
             // A value that is one reference is type-checked once it can be resolved.
             var resolved = value
-            if value.stringValue?.includes("${") == true {
+            if value.stringValue.map(Template.mayRefer) == true {
                 guard let runbook, let r = try? Template.resolve(value, in: Template.Scope(runbook: runbook.source, parameters: parameters, run: Runbook.runPlaceholders)),
                     !containsStepReference(value)
                 else { continue }
@@ -299,7 +299,7 @@ extension Workflow {
         in value: JSONValue, earlier: Set<String>, runbook: Runbook?, parameters: [String: JSONValue], deferred: Bool = false
     ) -> String? {
         switch value {
-        case .string(let s) where s.includes("${"):
+        case .string(let s) where Template.mayRefer(s):
             switch Template.references(in: s) {
             case .failure(let e): return e.message
             case .success(let refs):

@@ -67,7 +67,7 @@ struct GoogleAPI: Sendable {
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let r = try await bytes(
             method, basePath + path, query: query, headers: headers,
-            body: body.map { Array($0.canonicalString.utf8) } ?? (method == "GET" ? nil : []), what: what, timeout: timeout, gate: gate)
+            body: body.map { $0.canonicalBytes } ?? (method == "GET" ? nil : []), what: what, timeout: timeout, gate: gate)
         guard let json = try? JSONValue.parse(Data(r.body)), json.objectValue != nil else {
             throw GoogleError(code: "garbage", message: "\(service) answered \(what) with HTTP \(r.status) and something that is not a JSON object", status: r.status, retryable: true)
         }

@@ -107,7 +107,7 @@ struct ServiceAccountKey: Sendable {
             "iss": .string(clientEmail), "scope": .string(GoogleCredentials.scope), "aud": .string(Self.audience),
             "iat": .int(iat), "exp": .int(iat + 3600),
         ])
-        let signingInput = Base64URL.encode(Array(header.canonicalString.utf8)) + "." + Base64URL.encode(Array(claims.canonicalString.utf8))
+        let signingInput = Base64URL.encode(header.canonicalBytes) + "." + Base64URL.encode(claims.canonicalBytes)
         let signature = try key.signRS256(Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
     }

@@ -12,9 +12,9 @@ public struct HTTPClient: Sendable {
     /// libcurl, loaded and set up at the first transfer (not at start: see CCurl/lazy.h), and
     /// looked for again at the next while it cannot be; nil when it is ready, else why not.
     static var unavailable: String? {
-        var why = [CChar](repeating: 0, count: 512)
-        guard cutover_curl_unavailable(&why, why.count) != 0 else { return nil }
-        return String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "; install libcurl4 (scripts/install-deps)"
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { why in
+            cutover_curl_unavailable(why.baseAddress, why.count) == 0 ? nil : String(cString: why.baseAddress!) + "; install libcurl4 (scripts/install-deps)"
+        }
     }
 
     /// Sends `request` and returns whatever status came back.

@@ -140,10 +140,10 @@ public final class PQConnection {
     /// libpq, loaded at the first connection (not at start: see CCurl/lazy.h).
     /// - Throws: `PostgresError` saying why it cannot be, when it cannot.
     private static func loaded(_ target: String) throws {
-        var why = [CChar](repeating: 0, count: 512)
-        if cutover_pq_unavailable(&why, why.count) != 0 {
-            throw PostgresError(code: "connect", message: "\(target): \(String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)); install libpq5 (scripts/install-deps)", retryable: false)
+        let why: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { why in
+            cutover_pq_unavailable(why.baseAddress, why.count) == 0 ? nil : String(cString: why.baseAddress!)
         }
+        if let why { throw PostgresError(code: "connect", message: "\(target): \(why); install libpq5 (scripts/install-deps)", retryable: false) }
     }
 
     private static func checked(_ conn: OpaquePointer?, target: String) throws -> PQConnection {

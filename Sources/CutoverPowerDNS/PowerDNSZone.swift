@@ -44,7 +44,7 @@ struct PowerDNSZone: DNSZone {
         var headers = [("X-API-Key", apiKey), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let r = try await http.send(HTTPRequest(
-            method: method, url: url, headers: headers, body: body.map { Array($0.canonicalString.utf8) },
+            method: method, url: url, headers: headers, body: body.map { $0.canonicalBytes },
             connectTimeout: .seconds(3), totalTimeout: .seconds(15), maxResponseBytes: 8 << 20, gate: gate))
         guard (200..<300).contains(r.status) else {
             let detail = (try? JSONValue.parse(Data(r.body)))?["error"]?.stringValue ?? String(decoding: r.body.prefix(120), as: UTF8.self)

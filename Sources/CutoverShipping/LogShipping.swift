@@ -115,7 +115,7 @@ public enum LogShipping {
         // that no longer extends it is named by `audit verify --against`.
         if let latest = checkpoints.last(where: { $0.seq <= result.through }) {
             let key = checkpointKey(prefix: d.prefix, seq: latest.seq)
-            if try await d.store.create(key, bytes: Array(Segment.json(latest).canonicalString.utf8), proof) { result.checkpoint = d.name(key) }
+            if try await d.store.create(key, bytes: Segment.json(latest).canonicalBytes, proof) { result.checkpoint = d.name(key) }
         }
         return result
     }

@@ -125,7 +125,7 @@ public struct HTTPRequestStep: StepType {
         }
         var bytes: [UInt8]?
         if let body = call.body {
-            bytes = Array(body.canonicalString.utf8)
+            bytes = body.canonicalBytes
             headers.append(("Content-Type", "application/json"))
         }
         let display = secretURL ? "\(what) \(call.url)" : nil

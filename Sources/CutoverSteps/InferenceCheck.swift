@@ -37,7 +37,7 @@ public struct InferenceCheck: StepType {
         let url = try p[Self.url]
         let count = try p[Self.requests]
         let timeout = try p[Self.requestTimeout]
-        let body = Array(try p[Self.payload].canonicalString.utf8)
+        let body = try p[Self.payload].canonicalBytes
         let (listField, versionField, wanted) = (try p[Self.listField], try p[Self.versionField], try p[Self.modelVersion])
         let target = HTTPRequest.redacted(url)
         var latencies: [Int64] = []

@@ -33,7 +33,7 @@ public struct Notify: StepType {
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Idempotency-Key", ctx.idempotencyKey)],
-            body: Array(body.canonicalString.utf8),
+            body: body.canonicalBytes,
             totalTimeout: try p[Self.timeout], maxResponseBytes: 64 << 10,
             displayTarget: display)
         let response: HTTPResponse

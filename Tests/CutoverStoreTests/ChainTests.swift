@@ -19,8 +19,7 @@ import TestSupport
         "plain", "", "quote \" and back\\slash", "line\nfeed\rreturn\ttab", "\u{0}\u{1}\u{1f}\u{7f}", "ünïcödé 😀 ☃", "evil\u{1b}[2K\u{1b}[1A\roncall",
     ])
     func textFieldsAreEscapedAsCanonicalJSON(_ text: String) {
-        var quoted = ""
-        JSONValue.writeQuoted(text, into: &quoted)
+        let quoted = JSONValue.string(text).canonicalString
         let bytes = CanonicalEvent.bytes(seq: 1, runID: text, runSeq: 1, atMillis: 1, actor: text, type: text, bodyJSON: "{}")
         #expect(String(decoding: bytes, as: UTF8.self) == #"{"actor":\#(quoted),"at":1,"body":{},"run":\#(quoted),"runSeq":1,"seq":1,"type":\#(quoted)}"#)
     }
